@@ -1,0 +1,1 @@
+//! Record types for every Okta stream (placeholder; see issue 3).

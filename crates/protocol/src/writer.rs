@@ -1,0 +1,110 @@
+//! The one writer of stdout: one JSON document and `\n` per message, buffered, flushed on demand.
+//!
+//! A closed pipe (the reader went away) is reported as [`WriteError::Closed`] so the program can end quietly.
+
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Buffer size of the stdout writer; large enough that a page of records is one syscall or two.
+pub const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+
+#[derive(Debug)]
+pub enum WriteError {
+    /// The reader closed the pipe: stop quietly.
+    Closed,
+    Io(io::Error),
+    Encode(serde_json::Error),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Closed => f.write_str("stdout was closed by the reader"),
+            WriteError::Io(e) => write!(f, "cannot write to stdout: {e}"),
+            WriteError::Encode(e) => write!(f, "cannot encode a message: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+impl From<io::Error> for WriteError {
+    fn from(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            WriteError::Closed
+        } else {
+            WriteError::Io(e)
+        }
+    }
+}
+
+/// Writes protocol messages as JSON lines. Messages are never interleaved: each `write` emits a whole line.
+pub struct MessageWriter<W: Write> {
+    out: io::BufWriter<W>,
+}
+
+impl MessageWriter<io::Stdout> {
+    pub fn stdout() -> Self {
+        Self::new(io::stdout())
+    }
+}
+
+impl<W: Write> MessageWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self { out: io::BufWriter::with_capacity(WRITE_BUFFER_BYTES, inner) }
+    }
+
+    /// Serialises one message as a line. Encoding goes straight into the buffer (no intermediate String).
+    pub fn write<M: Serialize>(&mut self, message: &M) -> Result<(), WriteError> {
+        serde_json::to_writer(&mut self.out, message).map_err(|e| {
+            if e.is_io() {
+                WriteError::from(io::Error::from(e))
+            } else {
+                WriteError::Encode(e)
+            }
+        })?;
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> Result<(), WriteError> {
+        self.out.flush()?;
+        Ok(())
+    }
+
+    pub fn into_inner(self) -> Result<W, WriteError> {
+        self.out.into_inner().map_err(|e| WriteError::from(e.into_error()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn writes_one_line_per_message() {
+        let mut w = MessageWriter::new(Vec::new());
+        w.write(&json!({"a": 1})).unwrap();
+        w.write(&json!({"b": "x\ny"})).unwrap();
+        let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(out, "{\"a\":1}\n{\"b\":\"x\\ny\"}\n");
+    }
+
+    struct Closed;
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::new(io::ErrorKind::BrokenPipe, "closed"))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::new(io::ErrorKind::BrokenPipe, "closed"))
+        }
+    }
+
+    #[test]
+    fn broken_pipe_is_closed() {
+        let mut w = MessageWriter::new(Closed);
+        w.write(&json!({"a": 1})).unwrap();
+        assert!(matches!(w.flush(), Err(WriteError::Closed)));
+    }
+}
