@@ -1,0 +1,3 @@
+//! Unit tests of the registry and the published schemas.
+
+mod structural;

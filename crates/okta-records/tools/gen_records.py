@@ -1,0 +1,805 @@
+#!/usr/bin/env python3
+"""Generate the record modules of `okta-records` from Okta's OpenAPI specs.
+
+    python3 crates/okta-records/tools/gen_records.py [--shared ../shared] && cargo fmt -p okta-records
+
+Reads `shared/okta/spec/{management-2026.06.3,oauth-2026.06.3,asa-2024-04}.yaml` (PyYAML needed:
+`pip install pyyaml`) and the stream table in `streams.py`, and writes one Rust module per area
+(`src/users.rs`, `src/groups.rs`, ...) plus `src/common.rs` for types shared by several areas.
+`lib.rs`, `schema.rs` and `types.rs` are hand-written and never touched.
+
+How a spec schema becomes Rust (the conventions of the crate):
+  * object with `properties`  -> a struct (named after the spec schema, or Parent+Field when inline),
+                                  every field `Option<...>` except the stream's primary-key columns,
+                                  plus `#[serde(flatten)] extra` so unknown fields survive;
+  * `allOf`                    -> the parts merged (later parts refine earlier ones);
+  * `oneOf` / `anyOf`          -> the union of the variants' properties (a polymorphic list such as
+                                  `/api/v1/apps` becomes one struct carrying every variant's fields);
+                                  a property typed differently by two variants is loosened (string vs
+                                  date-time -> string, integer vs number -> number, otherwise any JSON);
+  * string (date-time / date)  -> `Timestamp` / `Date`; other strings and all enums -> `String`
+                                  (the known values go into the description: Okta adds values over time);
+  * integer -> i64, number -> f64, boolean -> bool, array -> Vec<T>;
+  * object without properties (free-form, `additionalProperties` maps) -> `Map<String, Value>`;
+  * a schema that refers back to itself is cut at the recursion with a free-form map.
+Deliberate deviations from the spec are listed in `OVERRIDES` below with their reason.
+"""
+
+import argparse
+import json
+import keyword
+import os
+import re
+import sys
+from collections import OrderedDict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from streams import STREAMS  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CRATE = os.path.dirname(HERE)
+
+SPEC_FILES = {
+    "management": "management-2026.06.3.yaml",
+    "oauth": "oauth-2026.06.3.yaml",
+    "asa": "asa-2024-04.yaml",
+}
+# Prefix given to type names coming from a spec, so ASA's `User` can't clash with Okta's `User`.
+SPEC_PREFIX = {"management": "", "oauth": "OAuth", "asa": "Asa", "custom": ""}
+
+MODULE_DOCS = {
+    "users": "Users and their MFA factors (`users`, `user_factors`).",
+    "groups": "Groups, their members, owners and rules (`groups`, `group_members`, `group_owners`, `group_rules`).",
+    "apps": "Applications and their user and group assignments (`applications`, `application_users`, `application_groups`).",
+    "logs": "The System Log (`system_log`).",
+    "devices": "Devices and their users (`devices`, `device_users`).",
+    "meta": "User types, profile schemas, UI schemas and linked-object definitions.",
+    "iam": "Admin roles: custom roles, permissions, resource sets, role assignments and role subscriptions.",
+    "policies": "Policies and policy rules (`policies`, `policy_rules`).",
+    "authz": "Custom authorization servers, their scopes, claims and policies, and OAuth clients.",
+    "security": "Authenticators, identity providers, network zones, trusted origins, behaviors, ThreatInsight, risk and SSF providers, API tokens.",
+    "branding": "Brands, themes and email templates.",
+    "hooks": "Event hooks, inline hooks and hook keys.",
+    "org": "Org settings, features, log streams, profile mappings, push providers, realms, domains and SMS templates.",
+    "asa": "Advanced Server Access (ScaleFT) records.",
+    "common": "Nested types shared by records of several areas.",
+}
+
+# Schemas written here because the spec has none (risk providers left the spec in 2025.10.0) or
+# because the spec's schema is wrong (ASA audits) or the record joins two calls (ASA team).
+CUSTOM_SCHEMAS = {
+    "RiskProvider": {
+        "type": "object",
+        "description": "A risk provider (deprecated by Okta on 2024-12-31; last in management spec 2025.08.0).",
+        "properties": {
+            "action": {"type": "string", "enum": ["none", "log_only", "enforce_and_log"],
+                       "description": "Action taken by Okta during authentication attempts based on the risk events sent by this provider. Logs are available in the System Log."},
+            "clientId": {"type": "string", "description": "The ID of the OAuth service app that is used to send risk events to Okta"},
+            "created": {"type": "string", "format": "date-time", "description": "Timestamp when the risk provider was created"},
+            "id": {"type": "string", "description": "The ID of the risk provider"},
+            "lastUpdated": {"type": "string", "format": "date-time", "description": "Timestamp when the risk provider was last updated"},
+            "name": {"type": "string", "description": "Name of the risk provider"},
+            "_links": {"type": "object", "additionalProperties": True, "description": "Link relations for this object"},
+        },
+    },
+    # The ASA spec declares audit entries as string maps; real entries (and the spec's own example)
+    # are {id, timestamp, details{...}}.
+    "AsaAuditEvent": {
+        "type": "object",
+        "description": "An ASA audit event (`GET /v1/teams/{team}/auditsV2`). Actor, client and other references in `details` are keys into the page's `related_objects`.",
+        "properties": {
+            "details": {"$ref": "custom#/components/schemas/AsaAuditEventDetails"},
+            "id": {"type": "string", "description": "The id of the audit event (base64)"},
+            "timestamp": {"type": "string", "format": "date-time", "description": "When the event happened"},
+        },
+    },
+    "AsaAuditEventDetails": {
+        "type": "object",
+        "description": "What happened: the keys depend on `type`; references point into `related_objects`.",
+        "properties": {
+            "actor": {"type": "string", "description": "Key of the acting user in `related_objects`"},
+            "client": {"type": "string", "description": "Key of the client in `related_objects`"},
+            "session_type": {"type": "string", "description": "The kind of session, e.g. `authenticated_client`"},
+            "target_server": {"type": "string", "description": "Key of the target server in `related_objects`, if any"},
+            "team_id": {"type": "string", "description": "The team id"},
+            "team_name": {"type": "string", "description": "The team name"},
+            "trace_id": {"type": "string", "description": "Trace id of the request"},
+            "type": {"type": "string", "description": "The audit event type, e.g. `auth_token.issue`"},
+            "via": {"type": "string", "description": "How the action was performed, if known"},
+        },
+    },
+    "AsaTeam": {
+        "description": "The ASA team: its settings (`GET /settings`) and counts (`GET /team_stats`) in one record.",
+        "allOf": [
+            {"$ref": "asa#/components/schemas/TeamSettings"},
+            {"$ref": "asa#/components/schemas/TeamStats"},
+        ],
+    },
+}
+
+# (spec, schema name, property) -> replacement schema, with the reason.
+OVERRIDES = {
+    # Example payloads carry a numeric version (`0`) and real events a string ("0").
+    ("management", "LogEvent", "version"): {"x-loose": "string_or_number", "description": "Versioning indicator (a string such as `0`; some payloads carry a number)"},
+    # Real payloads and the spec's example carry numeric postal codes as well as strings.
+    ("management", "LogGeographicalContext", "postalCode"): {"x-loose": "string_or_number", "description": "Postal code of the geographical context of the event (string, sometimes a number)"},
+    # `properties` is a map from target attribute name to its mapping, not one mapping.
+    ("management", "ProfileMapping", "properties"): {"type": "object", "additionalProperties": True, "description": "Mapping expressions keyed by the target property name: each value is `{\"expression\": string, \"pushStatus\": \"PUSH\"|\"DONT_PUSH\"}`."},
+}
+
+# Properties kept free-form everywhere: hypermedia links vary per response/expand and are not data.
+FREEFORM_PROPS = {"_links"}
+
+RUST_KEYWORDS = set(keyword.kwlist) | {
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if",
+    "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self",
+    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "async",
+    "await", "dyn", "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof",
+    "unsized", "virtual", "yield", "try", "gen",
+}
+NO_RAW = {"self", "Self", "super", "crate", "_"}
+
+
+# --------------------------------------------------------------------------------------- models
+class Prim:
+    def __init__(self, kind, enum=None):
+        self.kind = kind  # String bool i64 f64 Timestamp Date StringOrNumber
+        self.enum = list(enum or [])
+
+
+class Arr:
+    def __init__(self, item):
+        self.item = item
+
+
+class FreeMap:
+    pass
+
+
+class Any:
+    pass
+
+
+class Prop:
+    def __init__(self, model, desc=None):
+        self.model = model
+        self.desc = desc
+
+
+class Obj:
+    def __init__(self, desc=None, ref=None):
+        self.props = OrderedDict()
+        self.desc = desc
+        self.ref = ref  # the spec schema it came from unmerged (gives it its name)
+        self.name = None
+        self.module = None
+        self.parents = set()
+
+
+# --------------------------------------------------------------------------------------- specs
+class Specs:
+    def __init__(self, shared):
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        self.docs = {}
+        for key, fname in SPEC_FILES.items():
+            with open(os.path.join(shared, "okta", "spec", fname)) as f:
+                self.docs[key] = yaml.load(f, Loader=loader)
+        self.docs["custom"] = {"components": {"schemas": CUSTOM_SCHEMAS}, "paths": {}}
+
+    def resolve_ref(self, spec, ref):
+        if "#" in ref and not ref.startswith("#"):
+            spec, ref = ref.split("#", 1)
+            ref = "#" + ref
+        parts = ref.lstrip("#/").split("/")
+        node = self.docs[spec]
+        for p in parts:
+            node = node[p]
+        return spec, parts[-1], node
+
+
+STRUCTURAL = ("$ref", "type", "properties", "allOf", "oneOf", "anyOf", "items", "additionalProperties", "enum", "x-loose")
+
+
+def structural(s):
+    return isinstance(s, dict) and any(k in s for k in STRUCTURAL)
+
+
+class Builder:
+    def __init__(self, specs):
+        self.specs = specs
+        self.cache = {}
+
+    def model(self, s, spec, stack=(), owner=None):
+        """The model of schema `s`; `owner` = spec schema name whose property this is (for OVERRIDES)."""
+        if s is True or s is None or s == {}:
+            return Any()
+        if "x-loose" in s:
+            return Prim("StringOrNumber")
+        if "$ref" in s:
+            tspec, name, target = self.specs.resolve_ref(spec, s["$ref"])
+            key = (tspec, name)
+            if key in stack:
+                return FreeMap()  # recursion: cut here
+            if key in self.cache:
+                return self.cache[key]
+            m = self.model(target, tspec, stack + (key,), owner=name)
+            if isinstance(m, Obj) and m.ref is None:
+                m.ref = SPEC_PREFIX[tspec] + name if not name.startswith(SPEC_PREFIX[tspec]) else name
+            self.cache[key] = m
+            return m
+        if "allOf" in s:
+            parts = [p for p in s["allOf"] if structural(p)]
+            m = None
+            for p in parts:
+                pm = self.model(p, spec, stack, owner)
+                m = pm if m is None else merge(m, pm, "all")
+            if "properties" in s:
+                m = merge(m, self.object(s, spec, stack, owner), "all") if m else self.object(s, spec, stack, owner)
+            if isinstance(m, Obj):
+                m = copy_obj(m)
+                m.desc = s.get("description") or m.desc or first_desc(s["allOf"])
+            return m if m is not None else Any()
+        for key in ("oneOf", "anyOf"):
+            if key in s:
+                m = None
+                for p in s[key]:
+                    if not structural(p):
+                        continue
+                    pm = self.model(p, spec, stack, owner)
+                    if m is None:
+                        m = copy_obj(pm) if isinstance(pm, Obj) else pm
+                        if isinstance(m, Obj):
+                            m.ref = None
+                    else:
+                        m = merge(m, pm, "one")
+                if "properties" in s and m is not None:
+                    m = merge(m, self.object(s, spec, stack, owner), "all")
+                if isinstance(m, Obj):
+                    m.desc = s.get("description") or m.desc
+                return m if m is not None else Any()
+        t = s.get("type")
+        if isinstance(t, list):
+            t = [x for x in t if x != "null"]
+            t = t[0] if len(t) == 1 else None
+        if t == "object" or "properties" in s or (t is None and "additionalProperties" in s):
+            if s.get("properties"):
+                return self.object(s, spec, stack, owner)
+            return FreeMap()
+        if t == "array":
+            return Arr(self.model(s.get("items", {}), spec, stack, owner))
+        if t == "string" and s.get("nullable") and "default" in s and s["default"] is None and not s.get("enum"):
+            # e.g. a policy type's `conditions`: "not supported", always null
+            return Prim("Null")
+        if t == "string" or (t is None and "enum" in s and all(isinstance(v, str) for v in s["enum"])):
+            fmt = s.get("format")
+            if fmt == "date-time":
+                return Prim("Timestamp")
+            if fmt == "date":
+                return Prim("Date")
+            return Prim("String", [v for v in s.get("enum", []) if v is not None])
+        if t == "integer":
+            return Prim("i64", s.get("enum"))
+        if t == "number":
+            return Prim("f64")
+        if t == "boolean":
+            return Prim("bool")
+        return Any()
+
+    def object(self, s, spec, stack, owner):
+        o = Obj(desc=s.get("description") or s.get("title"))
+        for pname, ps in (s.get("properties") or {}).items():
+            ov = OVERRIDES.get((spec, owner, pname))
+            if ov is not None:
+                ps = ov
+            if pname in FREEFORM_PROPS:
+                o.props[pname] = Prop(FreeMap(), prop_desc(ps, self.specs, spec) or "Link relations (hypermedia) of this object.")
+                continue
+            o.props[pname] = Prop(self.model(ps, spec, stack, owner), prop_desc(ps, self.specs, spec))
+        return o
+
+
+def first_desc(parts):
+    for p in parts:
+        if isinstance(p, dict) and p.get("description"):
+            return p["description"]
+    return None
+
+
+def prop_desc(ps, specs, spec):
+    if not isinstance(ps, dict):
+        return None
+    if ps.get("description"):
+        return ps["description"]
+    for key in ("allOf", "oneOf", "anyOf"):
+        if key in ps:
+            d = first_desc(ps[key])
+            if d:
+                return d
+            for p in ps[key]:
+                if isinstance(p, dict) and "$ref" in p:
+                    _, _, t = specs.resolve_ref(spec, p["$ref"])
+                    if isinstance(t, dict) and t.get("description") and "properties" not in t and "allOf" not in t:
+                        return t["description"]
+    if "$ref" in ps:
+        _, _, t = specs.resolve_ref(spec, ps["$ref"])
+        # enums and primitives defined as their own schema: their description is the field's
+        if isinstance(t, dict) and "properties" not in t and "allOf" not in t and "oneOf" not in t:
+            return t.get("description")
+    return None
+
+
+def copy_obj(o):
+    n = Obj(o.desc, o.ref)
+    for k, p in o.props.items():
+        n.props[k] = Prop(p.model, p.desc)
+    return n
+
+
+def merge(a, b, mode):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, Any) or isinstance(b, Any):
+        if mode == "all":
+            return b if isinstance(a, Any) else a
+        return Any()
+    if isinstance(a, Prim) and a.kind == "Null":
+        return b
+    if isinstance(b, Prim) and b.kind == "Null":
+        return a
+    if isinstance(a, Prim) and isinstance(b, Prim):
+        if a.kind == b.kind:
+            return Prim(a.kind, a.enum + [v for v in b.enum if v not in a.enum] if a.enum and b.enum else [])
+        kinds = {a.kind, b.kind}
+        if kinds <= {"String", "Timestamp", "Date"}:
+            return Prim("String")
+        if kinds <= {"i64", "f64"}:
+            return Prim("f64")
+        if kinds <= {"String", "i64", "f64", "StringOrNumber"}:
+            return Prim("StringOrNumber")
+        return b if mode == "all" else Any()
+    if isinstance(a, Obj) and isinstance(b, Obj):
+        n = Obj(a.desc or b.desc)
+        for k, p in a.props.items():
+            n.props[k] = Prop(p.model, p.desc)
+        for k, p in b.props.items():
+            if k in n.props:
+                old = n.props[k]
+                n.props[k] = Prop(merge(old.model, p.model, mode), (p.desc if mode == "all" else None) or old.desc or p.desc)
+            else:
+                n.props[k] = Prop(p.model, p.desc)
+        return n
+    if isinstance(a, Obj) and isinstance(b, FreeMap):
+        return a
+    if isinstance(a, FreeMap) and isinstance(b, Obj):
+        return b
+    if isinstance(a, FreeMap) and isinstance(b, FreeMap):
+        return a
+    if isinstance(a, Arr) and isinstance(b, Arr):
+        return Arr(merge(a.item, b.item, mode))
+    return b if mode == "all" else Any()
+
+
+# --------------------------------------------------------------------------------------- naming
+def pascal(s):
+    parts = re.split(r"[^A-Za-z0-9]+", s)
+    out = ""
+    for p in parts:
+        if p:
+            out += p[0].upper() + p[1:]
+    if out and out[0].isdigit():
+        out = "N" + out
+    return out
+
+
+def snake(s):
+    s = s.lstrip("_$")
+    s = re.sub(r"[^A-Za-z0-9]+", "_", s)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
+    s = s.lower().strip("_")
+    s = re.sub(r"_+", "_", s)
+    if not s:
+        s = "field"
+    if s[0].isdigit():
+        s = "n_" + s
+    return s
+
+
+def camel_of(rust_name):
+    """What serde's `rename_all = "camelCase"` makes of a Rust field name."""
+    name = rust_name[2:] if rust_name.startswith("r#") else rust_name
+    out = ""
+    cap = False
+    for i, ch in enumerate(name):
+        if ch == "_":
+            if i == 0:
+                out += ch
+            else:
+                cap = True
+        elif cap:
+            out += ch.upper()
+            cap = False
+        else:
+            out += ch
+    return out
+
+
+def plain_of(rust_name):
+    return rust_name[2:] if rust_name.startswith("r#") else rust_name
+
+
+def rust_ident(s):
+    if s in NO_RAW:
+        return s + "_"
+    if s in RUST_KEYWORDS:
+        return "r#" + s
+    return s
+
+
+def signature(m, memo):
+    if isinstance(m, Prim):
+        return m.kind
+    if isinstance(m, Arr):
+        return "[" + signature(m.item, memo) + "]"
+    if isinstance(m, FreeMap):
+        return "map"
+    if isinstance(m, Any):
+        return "any"
+    key = id(m)
+    if key in memo:
+        return memo[key]
+    memo[key] = "..."
+    sig = "{" + ",".join(k + ":" + signature(p.model, memo) for k, p in m.props.items()) + "}"
+    memo[key] = sig
+    return sig
+
+
+class Namer:
+    def __init__(self):
+        self.by_name = {}  # name -> (sig, obj)
+        self.memo = {}
+        self.order = []  # objs in first-seen order
+
+    def assign(self, obj, ctx, module, parent=None, reserved=None):
+        if obj.name is not None:
+            if parent is not None:
+                canonical(obj).parents.add(parent)
+            return
+        if parent is not None:
+            obj.parents.add(parent)
+        sig = signature(obj, self.memo)
+        base = reserved or obj.ref or ctx
+        name = base
+        i = 2
+        while name in self.by_name and self.by_name[name][0] != sig:
+            if name == base and obj.ref and ctx != obj.ref and ctx not in self.by_name:
+                name = ctx
+                continue
+            if name in (base, ctx) and f"{ctx}Ref" not in self.by_name:
+                name = f"{ctx}Ref"
+                continue
+            name = f"{base}{i}"
+            i += 1
+        if name in self.by_name:
+            twin = self.by_name[name][1]
+            obj.name = name
+            obj.twin = twin
+            for p in obj.parents:
+                twin.parents.add(p)
+            return
+        obj.name = name
+        obj.twin = None
+        obj.first_module = module
+        self.by_name[name] = (sig, obj)
+        self.order.append(obj)
+        for pname, p in obj.props.items():
+            self.assign_model(p.model, obj.name + pascal(pname), module, obj)
+
+    def reserve(self, obj, name, module):
+        """Give a stream's root object its name before any nested object can take it."""
+        if obj.name is not None:
+            return
+        obj.name = name
+        obj.twin = None
+        obj.first_module = module
+        if name in self.by_name:
+            raise SystemExit(f"two roots named {name}")
+        self.by_name[name] = (signature(obj, self.memo), obj)
+        self.order.append(obj)
+
+    def expand(self, obj, module):
+        if getattr(obj, "expanded", False):
+            return
+        obj.expanded = True
+        for pname, p in obj.props.items():
+            self.assign_model(p.model, obj.name + pascal(pname), module, obj)
+
+    def assign_model(self, m, ctx, module, parent):
+        if isinstance(m, Obj):
+            self.assign(m, ctx, module, parent)
+        elif isinstance(m, Arr):
+            self.assign_model(m.item, ctx, module, parent)
+
+
+def canonical(obj):
+    return obj.twin if getattr(obj, "twin", None) is not None else obj
+
+
+# --------------------------------------------------------------------------------------- emission
+def clean_desc(d):
+    if not d:
+        return []
+    d = d.replace("](/", "](https://developer.okta.com/docs/api/")
+    d = d.replace("\t", "    ")
+    lines = [ln.rstrip() for ln in d.strip().split("\n")]
+    out = []
+    block = None  # None | "quote" | indent of the open list item's text
+    for ln in lines:
+        if not ln.strip():
+            block = None
+            if out and out[-1] == "":
+                continue
+            out.append("")
+            continue
+        item = re.match(r"^(\s*)([-*+]|\d+[.)])\s+", ln)
+        if ln.lstrip().startswith(">"):
+            block = "quote"
+        elif item:
+            block = len(item.group(0))
+        elif block == "quote":
+            ln = "> " + ln  # a lazy continuation of a `>` note: keep it in the note
+        elif isinstance(block, int) and len(ln) - len(ln.lstrip()) < block:
+            ln = " " * block + ln.lstrip()  # a lazy continuation of a list item: indent it
+        out.append(ln)
+    while out and out[-1] == "":
+        out.pop()
+    return out
+
+
+def doc(lines, indent):
+    return "".join(f"{indent}///{(' ' + ln) if ln else ''}\n" for ln in lines)
+
+
+def field_desc(p, m):
+    lines = clean_desc(p.desc)
+    if isinstance(m, Prim) and m.enum:
+        vals = ", ".join(f"`{v}`" for v in m.enum)
+        known = f"Known values: {vals}."
+        if lines:
+            lines = lines + ["", known]
+        else:
+            lines = [known]
+    return lines
+
+
+def rust_type(m, used):
+    if isinstance(m, Prim):
+        if m.kind == "Null":
+            return "String"
+        if m.kind in ("Timestamp", "Date", "StringOrNumber"):
+            used.add(m.kind)
+        return m.kind
+    if isinstance(m, Arr):
+        return f"Vec<{rust_type(m.item, used)}>"
+    if isinstance(m, FreeMap):
+        used.add("Map")
+        return "Map<String, Value>"
+    if isinstance(m, Any):
+        used.add("Value")
+        return "Value"
+    c = canonical(m)
+    used.add(("struct", c.name))
+    return c.name
+
+
+def field_names(obj, fixed=()):
+    """Rust field names (unique, valid identifiers) for the struct's JSON properties."""
+    taken = set(fixed)
+    names = OrderedDict()
+    for pname in obj.props:
+        base = rust_ident(snake(pname))
+        name = base
+        i = 2
+        while plain_of(name) in taken or plain_of(name) == "extra":
+            name = rust_ident(f"{snake(pname)}_{i}")
+            i += 1
+        taken.add(plain_of(name))
+        names[pname] = name
+    return names
+
+
+def emit_struct(obj, pk_fields, used, title=None):
+    names = field_names(obj)
+    camel_ok = sum(1 for j, r in names.items() if camel_of(r) == j)
+    plain_ok = sum(1 for j, r in names.items() if plain_of(r) == j)
+    use_camel = camel_ok > plain_ok
+    out = doc(clean_desc(obj.desc) or [title or f"`{obj.name}` object."], "")
+    out += "#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]\n"
+    if use_camel:
+        out += '#[serde(rename_all = "camelCase")]\n'
+    out += f"pub struct {obj.name} {{\n"
+    for jname, p in obj.props.items():
+        rname = names[jname]
+        ty = rust_type(p.model, used)
+        out += doc(field_desc(p, p.model), "    ")
+        serde_name = camel_of(rname) if use_camel else plain_of(rname)
+        attrs = []
+        if serde_name != jname:
+            attrs.append(f"rename = {json.dumps(jname)}")
+        if jname in pk_fields:
+            if ty != "String":
+                raise SystemExit(f"primary key {obj.name}.{jname} is {ty}, not String")
+            if attrs:
+                out += f"    #[serde({', '.join(attrs)})]\n"
+            out += f"    pub {rname}: String,\n"
+        else:
+            attrs.append('skip_serializing_if = "Option::is_none"')
+            out += f"    #[serde({', '.join(attrs)})]\n"
+            out += f"    pub {rname}: Option<{ty}>,\n"
+    used.add("Map")
+    used.add("Value")
+    out += "    /// Properties not described by the spec, kept as they came.\n"
+    out += "    #[serde(flatten)]\n"
+    out += "    pub extra: Map<String, Value>,\n"
+    out += "}\n"
+    return out
+
+
+def emit_record(st, item_obj, used):
+    item_name = canonical(item_obj).name
+    used.add(("struct", item_name))
+    out = doc(
+        [
+            f"A row of the `{st.name}` stream: the API object plus the columns the connector adds",
+            f"(primary key: {', '.join('`' + k + '`' for k in st.pk)}).",
+        ],
+        "",
+    )
+    out += "#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]\n"
+    out += f"pub struct {st.record} {{\n"
+    for col, desc in st.parents:
+        out += doc([desc], "    ")
+        out += f"    pub {col}: String,\n"
+    out += f"    /// The `{item_name}` as returned by the API.\n"
+    out += "    #[serde(flatten)]\n"
+    out += f"    pub item: {item_name},\n"
+    out += "}\n"
+    return out
+
+
+HEADER = """//! {doc}
+//!
+//! Generated by `tools/gen_records.py` from Okta's OpenAPI specs ({specs}); change the generator
+//! (its overrides) rather than this file, then run `cargo fmt`.
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", default=os.path.join(CRATE, "..", "..", "..", "shared"))
+    args = ap.parse_args()
+    specs = Specs(args.shared)
+    b = Builder(specs)
+    namer = Namer()
+
+    roots = []  # (stream, item obj)
+    root_for_item = {}
+    for st in STREAMS:
+        doc_ = specs.docs[st.spec]
+        if st.spec == "custom":
+            m = b.model({"$ref": f"custom#/components/schemas/{st.item}"}, "custom")
+        else:
+            resp = doc_["paths"][st.list]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            s = resp
+            if "$ref" in s:
+                _, _, s = specs.resolve_ref(st.spec, s["$ref"])
+            if st.extract == "items":
+                s = s["items"]
+            elif st.extract == "self":
+                pass
+            else:
+                s = s["properties"][st.extract]["items"]
+            m = b.model(s, st.spec)
+            for extra in st.merge:
+                m = merge(m, b.model({"$ref": f"#/components/schemas/{extra}"}, st.spec), "all")
+        assert isinstance(m, Obj), st.name
+        if st.item in root_for_item:
+            m = root_for_item[st.item]
+        else:
+            m = copy_obj(m)
+            m.ref = None
+            m.desc = m.desc
+            root_for_item[st.item] = m
+        m.is_root = True
+        roots.append((st, m))
+
+    # Primary-key columns inside the item are non-optional.
+    pk_of = {}
+    for st, m in roots:
+        item_pk = [k for k in st.pk if k not in [c for c, _ in st.parents]]
+        for k in item_pk:
+            if k not in m.props:
+                raise SystemExit(f"{st.name}: primary key {k} not in {st.item}")
+        pk_of.setdefault(st.item, set()).update(item_pk)
+
+    for st, m in roots:
+        namer.reserve(m, st.item, st.module)
+    for st, m in roots:
+        namer.expand(m, st.module)
+
+    # Module of each struct: a root lives with its (first) stream; a nested struct lives with its
+    # referrers when they all sit in one module, otherwise in `common`.
+    root_module = {}
+    for st, m in roots:
+        root_module.setdefault(m.name, st.module)
+    memo = {}
+
+    def module_of(o, seen=()):
+        if o.name in root_module:
+            return root_module[o.name]
+        if o.name in memo:
+            return memo[o.name]
+        if o.name in seen:
+            return o.first_module
+        mods = {module_of(canonical(p), seen + (o.name,)) for p in o.parents}
+        mod = mods.pop() if len(mods) == 1 else "common"
+        memo[o.name] = mod
+        return mod
+
+    modules = OrderedDict()
+    for st, _ in roots:
+        modules.setdefault(st.module, {"structs": [], "records": []})
+    modules["common"] = {"structs": [], "records": []}
+    for o in namer.order:
+        modules[module_of(o)]["structs"].append(o)
+    for st, m in roots:
+        if st.record:
+            modules[st.module]["records"].append((st, m))
+
+    where = {}
+    for mod, content in modules.items():
+        for o in content["structs"]:
+            where[o.name] = mod
+        for st, _ in content["records"]:
+            where[st.record] = mod
+
+    spec_names = "management 2026.06.3, oauth 2026.06.3, ASA 2024-04"
+    for mod, content in modules.items():
+        used = set()
+        body = ""
+        for st, m in content["records"]:
+            body += "\n" + emit_record(st, m, used)
+        for o in content["structs"]:
+            body += "\n" + emit_struct(o, pk_of.get(o.name, set()) if getattr(o, "is_root", False) else set(), used)
+        imports = ["use schemars::JsonSchema;", "use serde::{Deserialize, Serialize};"]
+        js = sorted(x for x in ("Map", "Value") if x in used)
+        if js:
+            imports.append(f"use serde_json::{{{', '.join(js)}}};" if len(js) > 1 else f"use serde_json::{js[0]};")
+        tys = sorted(x for x in ("Date", "StringOrNumber", "Timestamp") if x in used)
+        if tys:
+            imports.append(f"use crate::types::{{{', '.join(tys)}}};")
+        ext = {}
+        for u in used:
+            if isinstance(u, tuple) and where[u[1]] != mod:
+                ext.setdefault(where[u[1]], []).append(u[1])
+        for emod in sorted(ext):
+            names = sorted(ext[emod])
+            imports.append(f"use crate::{emod}::{{{', '.join(names)}}};" if len(names) > 1 else f"use crate::{emod}::{names[0]};")
+        text = HEADER.format(doc=MODULE_DOCS[mod], specs=spec_names) + "\n" + "\n".join(sorted(imports)) + "\n" + body
+        with open(os.path.join(CRATE, "src", f"{mod}.rs"), "w") as f:
+            f.write(text)
+        print(f"{mod}.rs: {len(content['structs'])} structs, {len(content['records'])} records", file=sys.stderr)
+
+    # The registry lines for lib.rs, for reference.
+    with open(os.path.join(HERE, "registry.txt"), "w") as f:
+        for st, m in roots:
+            ty = st.record or st.item
+            f.write(f'{st.name} {st.module}::{ty} pk={st.pk} cursor={st.cursor}\n')
+
+
+if __name__ == "__main__":
+    main()
