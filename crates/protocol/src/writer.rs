@@ -67,6 +67,16 @@ impl<W: Write> MessageWriter<W> {
         Ok(())
     }
 
+    /// Writes pre-encoded JSON fragments followed by `\n`: the caller guarantees they form one valid
+    /// JSON document (used to splice raw record text into RECORD messages without re-encoding it).
+    pub fn write_raw_line(&mut self, parts: &[&[u8]]) -> Result<(), WriteError> {
+        for p in parts {
+            self.out.write_all(p)?;
+        }
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+
     pub fn flush(&mut self) -> Result<(), WriteError> {
         self.out.flush()?;
         Ok(())

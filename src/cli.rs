@@ -1,0 +1,153 @@
+//! Command-line entry: parses arguments once (Airbyte subcommands, or Singer flags), sets up logging and
+//! the output, runs the command, and turns every fatal error into one TRACE error and an exit code.
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::output::{LogLayer, Output, Protocol};
+use crate::secret::{scrub, secrets_in};
+use airbyte_protocol::{AirbyteMessage, ConfiguredCatalog};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Okta source connector (Airbyte protocol; run with `--config F --discover` etc. for the Singer tap mode).
+#[derive(Debug, Parser)]
+#[command(name = "source-okta", version, about)]
+pub struct AirbyteArgs {
+    #[command(subcommand)]
+    pub command: AirbyteCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AirbyteCommand {
+    /// Print the connector specification.
+    Spec,
+    /// Check the credentials and print CONNECTION_STATUS.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Print the catalog of streams.
+    Discover {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Read the configured streams and print RECORD, STATE, LOG and TRACE messages.
+    Read {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        catalog: PathBuf,
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+}
+
+/// Sets up stderr logging (and LOG forwarding for Airbyte).
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{filter, fmt, EnvFilter};
+    let stderr_filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .with_filter(stderr_filter);
+    let log_layer = LogLayer.with_filter(filter::filter_fn(|m| {
+        m.target().starts_with("source_okta") && *m.level() <= tracing::Level::INFO
+    }));
+    let _ = tracing_subscriber::registry().with(stderr).with(log_layer).try_init();
+}
+
+/// Runs the program for these arguments; `argv0` decides the mode when the flags don't.
+pub fn main_with(args: Vec<std::ffi::OsString>, force_singer: bool) -> ExitCode {
+    init_logging();
+    let singer = force_singer || crate::singer::looks_like_singer(&args);
+    if singer {
+        return crate::singer::main(args);
+    }
+    let parsed = match AirbyteArgs::try_parse_from(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let out = Output::new(Protocol::Airbyte, Box::new(std::io::stdout()));
+    out.install_global();
+    let mut secrets = Vec::new();
+    let result = runtime().and_then(|rt| rt.block_on(run_airbyte(parsed.command, &out, &mut secrets)));
+    finish(&out, result, &secrets)
+}
+
+/// Prints the one TRACE error of a failed run and picks the exit code.
+pub fn finish(out: &Arc<Output>, result: Result<()>, secrets: &[String]) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::OutputClosed) => ExitCode::SUCCESS,
+        Err(e) => {
+            let message = scrub(&e.user_message(), secrets);
+            let internal = scrub(&e.internal_message(), secrets);
+            tracing::error!("{message}");
+            let _ = out.error(message, internal, e.failure_type(), None);
+            let _ = out.flush();
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Output(format!("cannot start the async runtime: {e}")))
+}
+
+/// Reads a config file, remembering its secrets so no error message can print them.
+pub fn load_config(path: &Path, secrets: &mut Vec<String>) -> Result<Settings> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("cannot read the config file {}: {e}", path.display())))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Config(format!("the config file {} is not valid JSON: {e}", path.display())))?;
+    secrets.extend(secrets_in(&doc));
+    Settings::from_value(doc)
+}
+
+pub fn load_catalog(path: &Path) -> Result<ConfiguredCatalog> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Input(format!("cannot read the catalog file {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| Error::Input(format!("the catalog file {} is not a configured catalog: {e}", path.display())))
+}
+
+async fn run_airbyte(cmd: AirbyteCommand, out: &Arc<Output>, secrets: &mut Vec<String>) -> Result<()> {
+    match cmd {
+        AirbyteCommand::Spec => out.message(&AirbyteMessage::Spec { spec: Box::new(crate::commands::spec()) }),
+        AirbyteCommand::Check { config } => {
+            let status = match load_config(&config, secrets) {
+                Ok(settings) => crate::commands::check(settings).await,
+                // A config that does not validate is a failed check, not a crash; an unreadable file is fatal.
+                Err(Error::Config(m)) if !m.starts_with("cannot read") => airbyte_protocol::ConnectionStatus {
+                    status: airbyte_protocol::ConnectionStatusKind::Failed,
+                    message: Some(m),
+                },
+                Err(e) => return Err(e),
+            };
+            let status = airbyte_protocol::ConnectionStatus { message: status.message.map(|m| scrub(&m, secrets)), ..status };
+            out.message(&AirbyteMessage::ConnectionStatus { connection_status: status })
+        }
+        AirbyteCommand::Discover { config } => {
+            load_config(&config, secrets)?;
+            out.message(&AirbyteMessage::Catalog { catalog: crate::commands::catalog() })
+        }
+        AirbyteCommand::Read { config, catalog, state } => {
+            let settings = load_config(&config, secrets)?;
+            let catalog = load_catalog(&catalog)?;
+            let states = match state {
+                Some(p) => crate::state::read_file(&p)?,
+                None => Default::default(),
+            };
+            crate::sync::read(settings, &catalog, states, out.clone()).await
+        }
+    }
+}

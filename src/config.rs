@@ -1,0 +1,368 @@
+//! The connector configuration: the document users write (its JSON Schema is `spec.json`) and the
+//! validated, immutable [`Settings`] the rest of the program reads.
+//!
+//! The document accepts Airbyte's own `source-okta` configuration unchanged (`domain`, `credentials`,
+//! `start_date`) so users can swap connectors, plus the options a production sync needs.
+
+use crate::error::{Error, Result};
+use crate::secret::{scrub, secrets_in, Secret};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use url::Url;
+
+/// Default share of each Okta rate-limit bucket this sync may use.
+pub const DEFAULT_RATE_LIMIT_SHARE: f64 = 0.5;
+/// Default number of requests in flight at once (Okta's org-wide concurrency cap is 75).
+pub const DEFAULT_MAX_CONCURRENCY: u32 = 4;
+/// Default per-request timeout.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+/// Default number of retries of one request on 5xx, timeouts and resets.
+pub const DEFAULT_MAX_RETRIES: u32 = 6;
+/// Default longest wait for a rate-limit window to reset before retrying anyway.
+pub const DEFAULT_MAX_RATE_LIMIT_WAIT_SECS: u64 = 120;
+/// Okta keeps System Log events for 90 days.
+pub const SYSTEM_LOG_RETENTION_DAYS: i64 = 90;
+/// Default OAuth scopes requested for a service app when the config names none.
+pub const DEFAULT_OAUTH_SCOPES: &str = "okta.users.read okta.groups.read okta.apps.read okta.logs.read \
+    okta.roles.read okta.userTypes.read okta.schemas.read";
+
+/// Okta source configuration.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(title = "Okta Source Spec", extend("additionalProperties" = true))]
+pub struct ConfigDoc {
+    /// The Okta domain: the org's subdomain (`acme` for acme.okta.com) or a full host such as
+    /// `acme.okta-emea.com`, `acme.oktapreview.com` or a custom domain.
+    #[serde(default)]
+    #[schemars(title = "Okta domain", extend("order" = 0))]
+    pub domain: Option<String>,
+
+    /// How to authenticate to Okta.
+    #[schemars(title = "Authorization method", extend("order" = 1))]
+    pub credentials: Credentials,
+
+    /// UTC date and time (`2024-01-01T00:00:00Z`) from which incremental streams start on their first
+    /// sync. System Log reads are clamped to Okta's 90-day retention. Empty: everything Okta keeps.
+    #[serde(default)]
+    #[schemars(title = "Start date", extend("order" = 2, "format" = "date-time",
+        "examples" = ["2024-01-01T00:00:00Z"]))]
+    pub start_date: Option<String>,
+
+    /// Full base URL of the org (`https://acme.okta.com`); overrides `domain`. Plain `http` is accepted
+    /// only for loopback hosts (local simulators).
+    #[serde(default)]
+    #[schemars(title = "Base URL", extend("order" = 3))]
+    pub base_url: Option<String>,
+
+    /// Share of each Okta rate-limit bucket (per minute) this sync may use, between 0.05 and 1.
+    /// Leave headroom for the org's other integrations. Default 0.5.
+    #[serde(default)]
+    #[schemars(title = "Rate-limit share", range(min = 0.05, max = 1.0), extend("order" = 4))]
+    pub rate_limit_share: Option<f64>,
+
+    /// Largest number of requests in flight at once (1-50). Default 4.
+    #[serde(default)]
+    #[schemars(title = "Maximum concurrency", range(min = 1, max = 50), extend("order" = 5))]
+    pub max_concurrency: Option<u32>,
+
+    /// Timeout of one HTTP request, in seconds. Default 60.
+    #[serde(default)]
+    #[schemars(title = "Request timeout (seconds)", range(min = 1, max = 600), extend("order" = 6))]
+    pub request_timeout_seconds: Option<u64>,
+
+    /// How many times one request is retried on server errors, timeouts and resets. Default 6.
+    #[serde(default)]
+    #[schemars(title = "Maximum retries", range(min = 0, max = 20), extend("order" = 7))]
+    pub max_retries: Option<u32>,
+
+    /// Longest wait, in seconds, for a rate-limit window to reset. Default 120.
+    #[serde(default)]
+    #[schemars(title = "Maximum rate-limit wait (seconds)", range(min = 1, max = 3600), extend("order" = 8))]
+    pub max_rate_limit_wait_seconds: Option<u64>,
+}
+
+/// The three ways Airbyte's `source-okta` authenticates, accepted unchanged.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "auth_type")]
+pub enum Credentials {
+    /// An Okta API token (SSWS) created by a read-only administrator.
+    #[serde(rename = "api_token")]
+    #[schemars(title = "API Token")]
+    ApiToken {
+        /// The API token (Security > API > Tokens).
+        #[schemars(title = "Personal API Token")]
+        api_token: Secret,
+    },
+    /// An OAuth 2.0 API Services app authenticating with a private key (client credentials and
+    /// `private_key_jwt`); recommended by Okta.
+    #[serde(rename = "oauth2.0_private_key")]
+    #[schemars(title = "OAuth 2.0 with private key")]
+    OAuthPrivateKey {
+        /// The client id of the API Services app.
+        #[schemars(title = "Client ID")]
+        client_id: String,
+        /// The key id (`kid`) of the registered public key.
+        #[serde(default)]
+        #[schemars(title = "Key ID")]
+        key_id: Option<String>,
+        /// The PEM private key (RSA or EC P-256) matching the registered public key.
+        #[schemars(title = "Private key")]
+        private_key: Secret,
+        /// Space-separated `okta.*.read` scopes granted to the app.
+        #[serde(default)]
+        #[schemars(title = "Scopes")]
+        scope: Option<String>,
+    },
+    /// An OAuth 2.0 app with a refresh token (Airbyte Cloud's flow).
+    #[serde(rename = "oauth2.0")]
+    #[schemars(title = "OAuth 2.0 with refresh token")]
+    OAuthRefreshToken {
+        /// The OAuth app's client id.
+        #[schemars(title = "Client ID")]
+        client_id: String,
+        /// The OAuth app's client secret.
+        #[schemars(title = "Client Secret")]
+        client_secret: Secret,
+        /// A refresh token issued to the app.
+        #[schemars(title = "Refresh Token")]
+        refresh_token: Secret,
+    },
+}
+
+/// How requests are authenticated, validated.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    ApiToken(Secret),
+    PrivateKey { client_id: String, key_id: Option<String>, private_key: Secret, scopes: String },
+    RefreshToken { client_id: String, client_secret: Secret, refresh_token: Secret },
+}
+
+/// The validated configuration every other module reads.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Scheme, host and port of the org; every request and every followed link stays on it.
+    pub base_url: Url,
+    pub auth: Auth,
+    pub start_date: Option<DateTime<Utc>>,
+    pub rate_limit_share: f64,
+    pub max_concurrency: usize,
+    pub request_timeout: Duration,
+    pub max_retries: u32,
+    pub max_rate_limit_wait: Duration,
+}
+
+impl Settings {
+    /// Reads and validates a config file. Errors never contain secret values.
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read the config file {}: {e}", path.display())))?;
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Config(format!("the config file {} is not valid JSON: {e}", path.display())))?;
+        Self::from_value(doc)
+    }
+
+    /// Validates a config document already parsed as JSON.
+    pub fn from_value(doc: serde_json::Value) -> Result<Self> {
+        let secrets = secrets_in(&doc);
+        if !doc.is_object() {
+            return Err(Error::Config("the config must be a JSON object".into()));
+        }
+        let parsed: ConfigDoc = serde_json::from_value(doc)
+            .map_err(|e| Error::Config(scrub(&format!("invalid config: {e}"), &secrets)))?;
+        parsed.validate()
+    }
+}
+
+impl ConfigDoc {
+    pub fn validate(self) -> Result<Settings> {
+        let base_url = resolve_base_url(self.domain.as_deref(), self.base_url.as_deref())?;
+        let auth = match self.credentials {
+            Credentials::ApiToken { api_token } => {
+                if api_token.is_empty() {
+                    return Err(Error::Config("credentials.api_token is empty".into()));
+                }
+                Auth::ApiToken(api_token)
+            }
+            Credentials::OAuthPrivateKey { client_id, key_id, private_key, scope } => {
+                if client_id.trim().is_empty() || private_key.is_empty() {
+                    return Err(Error::Config("credentials.client_id and credentials.private_key are required".into()));
+                }
+                let scopes = scope.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_OAUTH_SCOPES.into());
+                Auth::PrivateKey {
+                    client_id,
+                    key_id: key_id.filter(|k| !k.is_empty()),
+                    private_key,
+                    scopes: normalize_scopes(&scopes),
+                }
+            }
+            Credentials::OAuthRefreshToken { client_id, client_secret, refresh_token } => {
+                if client_id.trim().is_empty() || client_secret.is_empty() || refresh_token.is_empty() {
+                    return Err(Error::Config(
+                        "credentials.client_id, client_secret and refresh_token are required".into(),
+                    ));
+                }
+                Auth::RefreshToken { client_id, client_secret, refresh_token }
+            }
+        };
+        let start_date = self.start_date.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(parse_start_date).transpose()?;
+        let rate_limit_share = self.rate_limit_share.unwrap_or(DEFAULT_RATE_LIMIT_SHARE);
+        if !(0.05..=1.0).contains(&rate_limit_share) {
+            return Err(Error::Config(format!("rate_limit_share must be between 0.05 and 1, got {rate_limit_share}")));
+        }
+        let max_concurrency = self.max_concurrency.unwrap_or(DEFAULT_MAX_CONCURRENCY);
+        if !(1..=50).contains(&max_concurrency) {
+            return Err(Error::Config(format!("max_concurrency must be between 1 and 50, got {max_concurrency}")));
+        }
+        let timeout = self.request_timeout_seconds.unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECS);
+        if !(1..=600).contains(&timeout) {
+            return Err(Error::Config(format!("request_timeout_seconds must be between 1 and 600, got {timeout}")));
+        }
+        let max_retries = self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
+        if max_retries > 20 {
+            return Err(Error::Config(format!("max_retries must be at most 20, got {max_retries}")));
+        }
+        let max_wait = self.max_rate_limit_wait_seconds.unwrap_or(DEFAULT_MAX_RATE_LIMIT_WAIT_SECS);
+        if !(1..=3600).contains(&max_wait) {
+            return Err(Error::Config(format!("max_rate_limit_wait_seconds must be between 1 and 3600, got {max_wait}")));
+        }
+        Ok(Settings {
+            base_url,
+            auth,
+            start_date,
+            rate_limit_share,
+            max_concurrency: max_concurrency as usize,
+            request_timeout: Duration::from_secs(timeout),
+            max_retries,
+            max_rate_limit_wait: Duration::from_secs(max_wait),
+        })
+    }
+}
+
+fn normalize_scopes(s: &str) -> String {
+    s.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Accepts `2024-01-01T00:00:00Z`, fractional seconds, offsets, and a bare date `2024-01-01`.
+pub fn parse_start_date(s: &str) -> Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(t.and_utc());
+        }
+    }
+    Err(Error::Config(format!("start_date must be a UTC date-time such as 2024-01-01T00:00:00Z, got {s:?}")))
+}
+
+/// Turns `domain` (or `base_url`) into the org origin. `http` is allowed only for loopback hosts.
+pub fn resolve_base_url(domain: Option<&str>, base_url: Option<&str>) -> Result<Url> {
+    let raw = match (base_url.map(str::trim).filter(|s| !s.is_empty()), domain.map(str::trim).filter(|s| !s.is_empty())) {
+        (Some(b), _) => b.to_string(),
+        (None, Some(d)) => {
+            let host = d.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+            if host.contains('/') || host.contains(' ') || host.is_empty() {
+                return Err(Error::Config(format!("domain {d:?} is not a host name such as acme or acme.okta.com")));
+            }
+            if d.starts_with("http://") {
+                format!("http://{host}")
+            } else if host.contains('.') || host.contains(':') {
+                format!("https://{host}")
+            } else {
+                format!("https://{host}.okta.com")
+            }
+        }
+        (None, None) => return Err(Error::Config("set either domain (e.g. acme or acme.okta.com) or base_url".into())),
+    };
+    let url = Url::parse(&raw).map_err(|e| Error::Config(format!("base URL {raw:?} is not a valid URL: {e}")))?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&host) => {}
+        "http" => {
+            return Err(Error::Config(format!(
+                "{raw} uses plain http; Okta is only reached over https (http is allowed for loopback hosts only)"
+            )))
+        }
+        other => return Err(Error::Config(format!("{raw}: unsupported scheme {other}"))),
+    }
+    if host.is_empty() {
+        return Err(Error::Config(format!("{raw} has no host")));
+    }
+    let mut origin = url.clone();
+    origin.set_path("");
+    origin.set_query(None);
+    origin.set_fragment(None);
+    Ok(origin)
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host.trim_matches(|c| c == '[' || c == ']').parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn token_cfg(extra: serde_json::Value) -> serde_json::Value {
+        let mut v = json!({"credentials": {"auth_type": "api_token", "api_token": "tok-secret-1234"}});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v
+    }
+
+    #[test]
+    fn domains_resolve() {
+        for (d, want) in [
+            ("acme", "https://acme.okta.com/"),
+            ("acme.okta-emea.com", "https://acme.okta-emea.com/"),
+            ("https://acme.oktapreview.com/", "https://acme.oktapreview.com/"),
+            ("login.example.com", "https://login.example.com/"),
+        ] {
+            assert_eq!(resolve_base_url(Some(d), None).unwrap().as_str(), want, "{d}");
+        }
+        assert_eq!(resolve_base_url(None, Some("http://127.0.0.1:9000/x")).unwrap().as_str(), "http://127.0.0.1:9000/");
+        assert!(resolve_base_url(None, Some("http://evil.example.com")).is_err());
+        assert!(resolve_base_url(None, None).is_err());
+    }
+
+    #[test]
+    fn airbyte_config_is_accepted() {
+        let s = Settings::from_value(token_cfg(json!({"domain": "acme", "start_date": "2024-01-01T00:00:00Z"}))).unwrap();
+        assert_eq!(s.base_url.as_str(), "https://acme.okta.com/");
+        assert!(matches!(s.auth, Auth::ApiToken(_)));
+        assert_eq!(s.rate_limit_share, DEFAULT_RATE_LIMIT_SHARE);
+        let s = Settings::from_value(json!({"domain": "acme", "credentials": {"auth_type": "oauth2.0",
+            "client_id": "c", "client_secret": "s", "refresh_token": "r"}}))
+        .unwrap();
+        assert!(matches!(s.auth, Auth::RefreshToken { .. }));
+    }
+
+    #[test]
+    fn errors_never_echo_secrets() {
+        let err = Settings::from_value(json!({"domain": "acme", "credentials": {"auth_type": "api_token",
+            "api_token": ["tok-secret-1234"]}}))
+        .unwrap_err();
+        assert!(!err.to_string().contains("tok-secret-1234"), "{err}");
+        let err = Settings::from_value(json!({"domain": "acme", "credentials": {"auth_type": "nope",
+            "api_token": "tok-secret-1234"}}))
+        .unwrap_err();
+        assert!(!err.to_string().contains("tok-secret-1234"), "{err}");
+        assert!(err.to_string().contains("auth_type") || err.to_string().contains("variant"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_config_errors() {
+        for bad in [
+            json!({"domain": "acme", "rate_limit_share": 3.0}),
+            json!({"domain": "acme", "max_concurrency": 0}),
+            json!({"domain": "acme", "start_date": "yesterday"}),
+            json!({"base_url": "ftp://x"}),
+        ] {
+            assert!(matches!(Settings::from_value(token_cfg(bad.clone())), Err(Error::Config(_))), "{bad}");
+        }
+    }
+}

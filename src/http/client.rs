@@ -1,0 +1,308 @@
+//! The one HTTP client: every request is paced, authenticated, sent, and its response classified as
+//! success, retry (with a reason), rate-limited wait, re-authenticate, or fatal.
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::http::link::next_link;
+use crate::http::pacing::{bucket_of, Pacer, RateLimitHeaders};
+use crate::okta::auth::{without_url, Authenticator};
+use bytes::Bytes;
+use rand::Rng;
+use reqwest::header::{HeaderMap, ACCEPT};
+use reqwest::StatusCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use url::Url;
+
+/// First backoff step for retries; doubled per attempt, full jitter. Tests shorten it with
+/// [`RETRY_BASE_ENV`].
+pub const RETRY_BASE_DELAY: Duration = Duration::from_millis(1000);
+/// Longest single backoff.
+pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
+/// Environment variable (milliseconds) overriding [`RETRY_BASE_DELAY`]; meant for tests.
+pub const RETRY_BASE_ENV: &str = "SOURCE_OKTA_RETRY_BASE_MS";
+/// How many 429 answers one request may receive before the sync gives up.
+pub const RATE_LIMIT_MAX_RETRIES: u32 = 20;
+/// Wait after a concurrency 429 (whose reset time is only an estimate).
+pub const CONCURRENCY_BACKOFF: Duration = Duration::from_millis(500);
+
+/// A successful answer.
+#[derive(Debug)]
+pub struct Response {
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The `rel="next"` link, already checked to stay on the configured origin.
+    pub next: Option<Url>,
+}
+
+/// Counters for the end-of-sync summary and the benchmark.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub paced_waits: AtomicU64,
+}
+
+pub struct OktaClient {
+    http: reqwest::Client,
+    base: Url,
+    auth: Authenticator,
+    pacer: Pacer,
+    in_flight: Semaphore,
+    max_retries: u32,
+    max_rate_limit_wait: Duration,
+    retry_base: Duration,
+    pub stats: ClientStats,
+}
+
+enum Verdict {
+    Success,
+    Retry(String),
+    RateLimited { wait: Duration, request_id: Option<String> },
+    Reauthenticate(String),
+    Fatal(Error),
+}
+
+impl OktaClient {
+    pub fn new(settings: &Settings) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("source-okta/", env!("CARGO_PKG_VERSION")))
+            .timeout(settings.request_timeout)
+            .connect_timeout(Duration::from_secs(20))
+            .pool_max_idle_per_host(settings.max_concurrency.max(4))
+            .gzip(true)
+            .build()
+            .map_err(|e| Error::Config(format!("cannot set up the HTTP client (TLS roots?): {e}")))?;
+        let retry_base = std::env::var(RETRY_BASE_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(RETRY_BASE_DELAY, Duration::from_millis);
+        Ok(Self {
+            auth: Authenticator::new(&settings.auth, &settings.base_url)?,
+            http,
+            base: settings.base_url.clone(),
+            pacer: Pacer::new(settings.rate_limit_share),
+            in_flight: Semaphore::new(settings.max_concurrency),
+            max_retries: settings.max_retries,
+            max_rate_limit_wait: settings.max_rate_limit_wait,
+            retry_base,
+            stats: ClientStats::default(),
+        })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
+
+    /// An absolute URL on the org for a path with query, e.g. `/api/v1/users?limit=200`.
+    pub fn url(&self, path_and_query: &str) -> Result<Url> {
+        self.base.join(path_and_query).map_err(|e| Error::Config(format!("bad request path {path_and_query}: {e}")))
+    }
+
+    /// Fails unless `url` is on the configured origin (scheme, host and port).
+    pub fn check_origin(&self, url: &Url) -> Result<()> {
+        if url.origin() == self.base.origin() {
+            Ok(())
+        } else {
+            Err(Error::ForeignLink { origin: url.origin().ascii_serialization() })
+        }
+    }
+
+    /// A shortened backoff delay with full jitter for attempt `n` (0-based).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let cap = self.retry_base.saturating_mul(1u32 << attempt.min(16)).min(RETRY_MAX_DELAY);
+        let ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms.max(1)))
+    }
+
+    /// GET with pacing, retries and classification. Only 2xx answers come back as `Ok`.
+    pub async fn get(&self, url: &Url) -> Result<Response> {
+        self.check_origin(url)?;
+        let bucket = bucket_of(url.path());
+        let started = Instant::now();
+        let (mut attempts, mut limited, mut reauthed) = (0u32, 0u32, false);
+        let mut retry_for: Option<String> = None;
+        loop {
+            let slot = loop {
+                match self.pacer.try_acquire(bucket) {
+                    Ok(slot) => break slot,
+                    Err(wait) => {
+                        self.stats.paced_waits.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(bucket, wait_ms = wait.as_millis() as u64, "pacing: waiting for the rate-limit window");
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            };
+            let permit = self.in_flight.acquire().await.map_err(|_| Error::Output("client closed".into()))?;
+            let auth = match self.auth.headers(&self.http, "GET", url).await {
+                Ok(h) => h,
+                Err(e) => {
+                    self.pacer.release(slot, None);
+                    return Err(e);
+                }
+            };
+            let mut req = self.http.get(url.clone()).header(ACCEPT, "application/json");
+            for (k, v) in auth {
+                req = req.header(k, v);
+            }
+            if let Some(id) = &retry_for {
+                req = req.header("X-Okta-Retry-For", id).header("X-Okta-Retry-Count", (attempts + limited).to_string());
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = req.send().await;
+            let outcome = match sent {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => Ok((status, headers, body)),
+                        Err(e) => Err(format!("reading the body failed: {}", without_url(&e))),
+                    }
+                }
+                Err(e) => Err(format!("request failed: {}", without_url(&e))),
+            };
+            drop(permit);
+            let verdict = match &outcome {
+                Ok((status, headers, body)) => {
+                    self.pacer.release(slot, RateLimitHeaders::parse(headers));
+                    self.classify(*status, headers, body, url)
+                }
+                Err(reason) => {
+                    self.pacer.release(slot, None);
+                    Verdict::Retry(reason.clone())
+                }
+            };
+            match verdict {
+                Verdict::Success => {
+                    let (_, headers, body) = outcome.map_err(|e| Error::Output(e))?;
+                    let next = next_link(&headers, url);
+                    if let Some(n) = &next {
+                        self.check_origin(n)?;
+                    }
+                    return Ok(Response { url: url.clone(), headers, body, next });
+                }
+                Verdict::Retry(reason) => {
+                    if attempts >= self.max_retries {
+                        return Err(Error::Exhausted {
+                            path: url.path().to_string(),
+                            attempts: attempts + 1,
+                            elapsed_secs: started.elapsed().as_secs(),
+                            last: reason,
+                        });
+                    }
+                    let delay = self.backoff(attempts);
+                    attempts += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(path = url.path(), attempt = attempts, delay_ms = delay.as_millis() as u64, %reason, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Verdict::RateLimited { wait, request_id } => {
+                    self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    if limited >= RATE_LIMIT_MAX_RETRIES {
+                        return Err(Error::Exhausted {
+                            path: url.path().to_string(),
+                            attempts: attempts + limited + 1,
+                            elapsed_secs: started.elapsed().as_secs(),
+                            last: "rate limited (429 E0000047) every time".into(),
+                        });
+                    }
+                    limited += 1;
+                    retry_for = request_id.or(retry_for);
+                    tracing::warn!(path = url.path(), bucket, wait_ms = wait.as_millis() as u64, "rate limited by Okta (429); waiting for the window to reset");
+                    tokio::time::sleep(wait).await;
+                }
+                Verdict::Reauthenticate(reason) => {
+                    if reauthed || !self.auth.invalidate().await {
+                        return Err(Error::Auth { message: reason.clone(), internal: reason });
+                    }
+                    reauthed = true;
+                    tracing::info!(path = url.path(), "access token rejected; getting a new one and retrying once");
+                }
+                Verdict::Fatal(e) => return Err(e),
+            }
+        }
+    }
+
+    fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &Bytes, url: &Url) -> Verdict {
+        if status.is_success() {
+            return Verdict::Success;
+        }
+        let request_id = headers.get("x-okta-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let err = OktaErrorBody::parse(body);
+        let path = url.path().to_string();
+        let internal = format!(
+            "HTTP {} on GET {} (request id {}): {}",
+            status.as_u16(),
+            path,
+            request_id.as_deref().unwrap_or("-"),
+            err.describe()
+        );
+        match status.as_u16() {
+            429 => {
+                let wait = match RateLimitHeaders::parse(headers) {
+                    Some(h) if h.limit == 0 => CONCURRENCY_BACKOFF,
+                    Some(RateLimitHeaders { reset_in: Some(d), .. }) => d + crate::http::pacing::RESET_MARGIN,
+                    _ => self.backoff(2),
+                };
+                Verdict::RateLimited { wait: wait.min(self.max_rate_limit_wait), request_id }
+            }
+            401 if err.code == "E0000015" => {
+                Verdict::Fatal(Error::Forbidden { path, message: err.summary_or("feature not enabled for this org"), internal })
+            }
+            401 => {
+                let message = err.summary_or("authentication failed");
+                Verdict::Reauthenticate(format!("{message} ({})", if err.code.is_empty() { "401" } else { &err.code }))
+            }
+            403 => Verdict::Fatal(Error::Forbidden { path, message: err.summary_or("access denied"), internal }),
+            404 | 410 => Verdict::Fatal(Error::NotFound { path, message: err.summary_or("not found"), internal }),
+            408 | 500 | 502 | 503 | 504 => Verdict::Retry(format!("HTTP {}: {}", status.as_u16(), err.describe())),
+            _ => Verdict::Fatal(Error::Api { path, message: err.summary_or(status.canonical_reason().unwrap_or("error")), internal }),
+        }
+    }
+}
+
+/// Okta's error body: `errorCode`, `errorSummary`, `errorCauses` (may echo input; logged, never rendered as HTML).
+#[derive(Debug, Default)]
+pub struct OktaErrorBody {
+    pub code: String,
+    pub summary: String,
+    pub causes: Vec<String>,
+}
+
+impl OktaErrorBody {
+    pub fn parse(body: &[u8]) -> Self {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        Self {
+            code: v["errorCode"].as_str().unwrap_or_default().to_string(),
+            summary: v["errorSummary"].as_str().unwrap_or_default().to_string(),
+            causes: v["errorCauses"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c["errorSummary"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn summary_or(&self, fallback: &str) -> String {
+        let base = if self.summary.is_empty() { fallback.to_string() } else { self.summary.clone() };
+        match (self.code.is_empty(), self.causes.is_empty()) {
+            (true, _) => base,
+            (false, true) => format!("{base} ({})", self.code),
+            (false, false) => format!("{base} ({}): {}", self.code, self.causes.join("; ")),
+        }
+    }
+
+    fn describe(&self) -> String {
+        if self.code.is_empty() && self.summary.is_empty() {
+            "no Okta error body".into()
+        } else {
+            self.summary_or("")
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Client-side pacing against Okta's rate-limit buckets, from `X-Rate-Limit-*` headers and the response `Date`.
+//!
+//! Each request belongs to a bucket family (Okta matches buckets by longest path prefix). Before a
+//! request is sent, its family must have room: requests already counted by Okta (`Limit − Remaining`)
+//! plus requests in flight must stay under `share × Limit`. When the share is used up, callers wait
+//! until the window resets, computed as `Reset − Date` from the response that told us, so local clock
+//! skew does not matter.
+
+use reqwest::header::HeaderMap;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Margin added to every computed reset, covering the one-second granularity of `Reset` and `Date`.
+pub const RESET_MARGIN: Duration = Duration::from_millis(250);
+/// How long to wait when a window is exhausted but no reset time is known.
+pub const UNKNOWN_RESET_WAIT: Duration = Duration::from_secs(1);
+
+/// Okta's bucket families for the endpoints we read (API.md §3), by longest-prefix rules.
+pub fn bucket_of(path: &str) -> &'static str {
+    let p = path.trim_end_matches('/');
+    let seg: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+    match seg.as_slice() {
+        ["api", "v1", "apps", ..] => "apps",
+        ["api", "v1", "groups"] => "groups",
+        ["api", "v1", "groups", ..] => "groups/{id}",
+        ["api", "v1", "users"] => "users",
+        ["api", "v1", "users", ..] => "users/{id}",
+        ["api", "v1", "logs", ..] => "logs",
+        ["api", "v1", "devices", ..] => "devices",
+        ["oauth2", "v1", "clients", ..] => "oauth2/clients",
+        ["oauth2", "v1", "token"] => "oauth2/token",
+        _ => "other",
+    }
+}
+
+/// What the last response of a bucket said about its window.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitHeaders {
+    pub limit: u32,
+    pub remaining: u32,
+    /// How long until the window resets, from `Reset − Date`.
+    pub reset_in: Option<Duration>,
+}
+
+impl RateLimitHeaders {
+    /// Reads `X-Rate-Limit-*` (Okta) or `X-RateLimit-*` (ASA) headers.
+    pub fn parse(headers: &HeaderMap) -> Option<Self> {
+        let num = |names: &[&str]| -> Option<u64> {
+            names.iter().find_map(|n| headers.get(*n)?.to_str().ok()?.trim().parse::<u64>().ok())
+        };
+        let limit = num(&["x-rate-limit-limit", "x-ratelimit-limit"])?;
+        let remaining = num(&["x-rate-limit-remaining", "x-ratelimit-remaining"]).unwrap_or(0);
+        let reset = num(&["x-rate-limit-reset", "x-ratelimit-reset"]);
+        let now = headers
+            .get(reqwest::header::DATE)
+            .and_then(|d| d.to_str().ok())
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs())
+            .or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs()));
+        let reset_in = match (reset, now) {
+            (Some(r), Some(n)) => Some(Duration::from_secs(r.saturating_sub(n))),
+            _ => None,
+        };
+        Some(Self {
+            limit: u32::try_from(limit).unwrap_or(u32::MAX),
+            remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
+            reset_in,
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Bucket {
+    limit: Option<u32>,
+    remaining: u32,
+    reset_at: Option<Instant>,
+    in_flight: u32,
+}
+
+/// Shared pacing state for all buckets.
+#[derive(Debug)]
+pub struct Pacer {
+    share: f64,
+    buckets: Mutex<HashMap<&'static str, Bucket>>,
+}
+
+/// A reserved slot in a bucket; give it back with [`Pacer::release`] once the response is in.
+#[derive(Debug)]
+pub struct Slot {
+    pub bucket: &'static str,
+}
+
+impl Pacer {
+    pub fn new(share: f64) -> Self {
+        Self { share, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Reserves room for one request in `bucket`, or says how long to wait first.
+    pub fn try_acquire(&self, bucket: &'static str) -> Result<Slot, Duration> {
+        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let b = map.entry(bucket).or_default();
+        let now = Instant::now();
+        if let Some(reset) = b.reset_at {
+            if now >= reset {
+                // A fresh window: Okta has not counted anything in it yet, as far as we know.
+                b.remaining = b.limit.unwrap_or(0);
+                b.reset_at = None;
+            }
+        }
+        if let Some(limit) = b.limit {
+            let allowed = ((f64::from(limit) * self.share).floor() as u32).max(1);
+            let used = limit.saturating_sub(b.remaining) + b.in_flight;
+            if used >= allowed {
+                return Err(match b.reset_at {
+                    Some(reset) => reset.saturating_duration_since(now),
+                    None if b.in_flight > 0 => Duration::from_millis(20),
+                    None => UNKNOWN_RESET_WAIT,
+                });
+            }
+        }
+        b.in_flight += 1;
+        Ok(Slot { bucket })
+    }
+
+    /// Returns a slot, folding in what the response said about the window.
+    pub fn release(&self, slot: Slot, headers: Option<RateLimitHeaders>) {
+        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let b = map.entry(slot.bucket).or_default();
+        b.in_flight = b.in_flight.saturating_sub(1);
+        let Some(h) = headers else {
+            // Okta counted the request even if we learned nothing from the answer.
+            b.remaining = b.remaining.saturating_sub(1);
+            return;
+        };
+        if h.limit == 0 {
+            // A concurrency 429: the numbers describe nothing about the per-minute window.
+            return;
+        }
+        let reset_at = h.reset_in.map(|d| Instant::now() + d + RESET_MARGIN);
+        let same_window = match (b.reset_at, reset_at) {
+            (Some(a), Some(n)) => a.max(n).duration_since(a.min(n)) < Duration::from_millis(1500),
+            _ => false,
+        };
+        b.limit = Some(h.limit);
+        if same_window {
+            // Answers of one window may arrive out of order: the smallest remaining is the latest.
+            b.remaining = b.remaining.min(h.remaining);
+        } else if b.reset_at.is_none() || reset_at.zip(b.reset_at).is_some_and(|(n, a)| n > a) {
+            b.remaining = h.remaining;
+            b.reset_at = reset_at;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(limit: u32, remaining: u32, reset_in: u64) -> RateLimitHeaders {
+        RateLimitHeaders { limit, remaining, reset_in: Some(Duration::from_secs(reset_in)) }
+    }
+
+    #[test]
+    fn buckets_follow_okta_prefix_rules() {
+        assert_eq!(bucket_of("/api/v1/apps/0oa1/users"), "apps");
+        assert_eq!(bucket_of("/api/v1/users"), "users");
+        assert_eq!(bucket_of("/api/v1/users/00u1/factors"), "users/{id}");
+        assert_eq!(bucket_of("/api/v1/groups/00g1/users"), "groups/{id}");
+        assert_eq!(bucket_of("/api/v1/logs"), "logs");
+        assert_eq!(bucket_of("/api/v1/meta/types/user"), "other");
+    }
+
+    #[test]
+    fn stops_at_the_share_until_reset() {
+        let p = Pacer::new(0.5);
+        let s = p.try_acquire("logs").unwrap();
+        p.release(s, Some(headers(10, 9, 30)));
+        // 1 used of 5 allowed: four more fit, the fifth must wait for the reset.
+        for _ in 0..4 {
+            let s = p.try_acquire("logs").unwrap();
+            p.release(s, None);
+        }
+        let wait = p.try_acquire("logs").unwrap_err();
+        assert!(wait > Duration::from_secs(29) && wait <= Duration::from_secs(31), "{wait:?}");
+        // Other buckets are not affected.
+        assert!(p.try_acquire("apps").is_ok());
+    }
+
+    #[test]
+    fn in_flight_requests_count() {
+        let p = Pacer::new(0.5);
+        let s = p.try_acquire("users").unwrap();
+        p.release(s, Some(headers(4, 4, 60)));
+        let a = p.try_acquire("users").unwrap();
+        let b = p.try_acquire("users").unwrap();
+        assert!(p.try_acquire("users").is_err());
+        p.release(a, None);
+        p.release(b, None);
+    }
+
+    #[test]
+    fn parses_headers_against_date() {
+        let mut h = HeaderMap::new();
+        h.insert("x-rate-limit-limit", "600".parse().unwrap());
+        h.insert("x-rate-limit-remaining", "599".parse().unwrap());
+        h.insert("x-rate-limit-reset", "1609459260".parse().unwrap());
+        h.insert("date", "Fri, 01 Jan 2021 00:00:00 GMT".parse().unwrap());
+        let r = RateLimitHeaders::parse(&h).unwrap();
+        assert_eq!((r.limit, r.remaining, r.reset_in), (600, 599, Some(Duration::from_secs(60))));
+    }
+}

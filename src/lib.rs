@@ -1,0 +1,18 @@
+//! `source-okta`: reads a whole Okta org as Airbyte (or Singer) streams.
+//!
+//! `cli` parses arguments and reports errors; `commands` answers spec/check/discover; `sync` runs a
+//! read over the stream registry in `streams`, through the paced client in `http` and the Okta
+//! specifics in `okta`, printing through `output`.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod okta;
+pub mod output;
+pub mod secret;
+pub mod singer;
+pub mod state;
+pub mod streams;
+pub mod sync;

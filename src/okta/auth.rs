@@ -1,0 +1,235 @@
+//! Request authentication: SSWS API tokens, and OAuth 2.0 access tokens (private-key client credentials or
+//! a refresh token) cached until shortly before expiry, with DPoP when the org demands it.
+
+use crate::config::Auth;
+use crate::error::{Error, Result};
+use crate::okta::jwt::{client_assertion, dpop_proof, SigningKey};
+use crate::secret::Secret;
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use url::Url;
+
+/// A cached token is renewed this long before it expires.
+pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+/// Attempts of one token request (the DPoP nonce dance takes up to three).
+pub const TOKEN_REQUEST_ATTEMPTS: u32 = 4;
+
+/// Adds credentials to requests.
+pub struct Authenticator {
+    kind: Kind,
+}
+
+enum Kind {
+    Ssws(Secret),
+    OAuth(Box<OAuthSession>),
+}
+
+struct OAuthSession {
+    grant: Grant,
+    token_url: Url,
+    state: Mutex<TokenState>,
+}
+
+enum Grant {
+    PrivateKey { client_id: String, key_id: Option<String>, key: SigningKey, scopes: String },
+    RefreshToken { client_id: String, client_secret: Secret, refresh_token: Secret },
+}
+
+#[derive(Default)]
+struct TokenState {
+    token: Option<Token>,
+    dpop: Option<SigningKey>,
+    nonce: Option<String>,
+    /// How many token requests this process made (one per hour is the goal).
+    requests: u64,
+}
+
+struct Token {
+    access: Secret,
+    dpop: bool,
+    expires_at: Instant,
+}
+
+/// The headers that authenticate one request.
+pub type AuthHeaders = Vec<(HeaderName, HeaderValue)>;
+
+impl Authenticator {
+    pub fn new(auth: &Auth, base_url: &Url) -> Result<Self> {
+        let token_url = base_url.join("/oauth2/v1/token").map_err(|e| Error::Config(format!("bad base URL: {e}")))?;
+        let kind = match auth {
+            Auth::ApiToken(t) => Kind::Ssws(t.clone()),
+            Auth::PrivateKey { client_id, key_id, private_key, scopes } => Kind::OAuth(Box::new(OAuthSession {
+                grant: Grant::PrivateKey {
+                    client_id: client_id.clone(),
+                    key_id: key_id.clone(),
+                    key: SigningKey::from_pem(private_key.expose())?,
+                    scopes: scopes.clone(),
+                },
+                token_url,
+                state: Mutex::new(TokenState::default()),
+            })),
+            Auth::RefreshToken { client_id, client_secret, refresh_token } => Kind::OAuth(Box::new(OAuthSession {
+                grant: Grant::RefreshToken {
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    refresh_token: refresh_token.clone(),
+                },
+                token_url,
+                state: Mutex::new(TokenState::default()),
+            })),
+        };
+        Ok(Self { kind })
+    }
+
+    pub fn is_oauth(&self) -> bool {
+        matches!(self.kind, Kind::OAuth(_))
+    }
+
+    /// Number of OAuth token requests made so far.
+    pub async fn token_requests(&self) -> u64 {
+        match &self.kind {
+            Kind::Ssws(_) => 0,
+            Kind::OAuth(s) => s.state.lock().await.requests,
+        }
+    }
+
+    /// The headers for one API request.
+    pub async fn headers(&self, http: &reqwest::Client, method: &str, url: &Url) -> Result<AuthHeaders> {
+        match &self.kind {
+            Kind::Ssws(t) => Ok(vec![(AUTHORIZATION, header_value(&format!("SSWS {}", t.expose()))?)]),
+            Kind::OAuth(s) => s.headers(http, method, url).await,
+        }
+    }
+
+    /// Forgets a cached token after Okta rejected it, so the next request gets a new one.
+    /// Returns false when there is nothing to renew (SSWS): the rejection is final.
+    pub async fn invalidate(&self) -> bool {
+        match &self.kind {
+            Kind::Ssws(_) => false,
+            Kind::OAuth(s) => {
+                s.state.lock().await.token = None;
+                true
+            }
+        }
+    }
+}
+
+fn header_value(s: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(s).map_err(|_| Error::Config("the credentials contain characters not allowed in a header".into()))
+}
+
+impl OAuthSession {
+    async fn headers(&self, http: &reqwest::Client, method: &str, url: &Url) -> Result<AuthHeaders> {
+        let mut st = self.state.lock().await;
+        let fresh = st.token.as_ref().is_some_and(|t| t.expires_at > Instant::now() + TOKEN_REFRESH_MARGIN);
+        if !fresh {
+            self.fetch_token(http, &mut st).await?;
+        }
+        let token = st.token.as_ref().ok_or_else(|| Error::Auth {
+            message: "no access token".into(),
+            internal: "token endpoint returned nothing usable".into(),
+        })?;
+        if token.dpop {
+            let key = st.dpop.as_ref().ok_or_else(|| Error::Auth {
+                message: "DPoP token without a DPoP key".into(),
+                internal: String::new(),
+            })?;
+            let proof = dpop_proof(key, method, url, st.nonce.as_deref(), Some(token.access.expose()));
+            Ok(vec![
+                (AUTHORIZATION, header_value(&format!("DPoP {}", token.access.expose()))?),
+                (HeaderName::from_static("dpop"), header_value(&proof)?),
+            ])
+        } else {
+            Ok(vec![(AUTHORIZATION, header_value(&format!("Bearer {}", token.access.expose()))?)])
+        }
+    }
+
+    async fn fetch_token(&self, http: &reqwest::Client, st: &mut TokenState) -> Result<()> {
+        let mut last = String::new();
+        for _ in 0..TOKEN_REQUEST_ATTEMPTS {
+            let mut form: Vec<(&str, String)> = Vec::new();
+            let mut req = http.post(self.token_url.clone()).header("Accept", "application/json");
+            match &self.grant {
+                Grant::PrivateKey { client_id, key_id, key, scopes } => {
+                    form.push(("grant_type", "client_credentials".into()));
+                    form.push(("scope", scopes.clone()));
+                    form.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
+                    form.push(("client_assertion", client_assertion(key, client_id, key_id.as_deref(), self.token_url.as_str())));
+                }
+                Grant::RefreshToken { client_id, client_secret, refresh_token } => {
+                    form.push(("grant_type", "refresh_token".into()));
+                    form.push(("refresh_token", refresh_token.expose().to_string()));
+                    req = req.basic_auth(client_id, Some(client_secret.expose()));
+                }
+            }
+            if let Some(key) = &st.dpop {
+                req = req.header("DPoP", dpop_proof(key, "POST", &self.token_url, st.nonce.as_deref(), None));
+            }
+            st.requests += 1;
+            let resp = req.form(&form).send().await.map_err(|e| Error::Exhausted {
+                path: self.token_url.path().into(),
+                attempts: 1,
+                elapsed_secs: 0,
+                last: format!("token request failed: {}", without_url(&e)),
+            })?;
+            let status = resp.status();
+            let nonce = resp.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let body: serde_json::Value = resp.bytes().await.ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+            if status.is_success() {
+                let access = body["access_token"].as_str().unwrap_or_default();
+                if access.is_empty() {
+                    return Err(Error::Auth { message: "the token endpoint returned no access_token".into(), internal: String::new() });
+                }
+                let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
+                st.token = Some(Token {
+                    access: Secret::new(access),
+                    dpop: body["token_type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("dpop")),
+                    expires_at: Instant::now() + Duration::from_secs(lifetime),
+                });
+                tracing::info!(expires_in = lifetime, dpop = st.dpop.is_some(), "obtained an OAuth access token");
+                return Ok(());
+            }
+            let error = body["error"].as_str().unwrap_or_default().to_string();
+            let description = body["error_description"].as_str().unwrap_or_default().to_string();
+            last = format!("HTTP {status}: {error} {description}");
+            match error.as_str() {
+                "invalid_dpop_proof" if st.dpop.is_none() => {
+                    tracing::info!("the OAuth app requires DPoP; retrying the token request with a DPoP proof");
+                    st.dpop = Some(SigningKey::ephemeral_ec());
+                }
+                "use_dpop_nonce" => {
+                    if st.dpop.is_none() {
+                        st.dpop = Some(SigningKey::ephemeral_ec());
+                    }
+                    st.nonce = nonce;
+                }
+                _ if status.is_server_error() => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                _ => {
+                    return Err(Error::Auth {
+                        message: format!("{error}: {description}").trim_matches([' ', ':']).to_string(),
+                        internal: last,
+                    })
+                }
+            }
+        }
+        Err(Error::Auth { message: format!("could not obtain an access token ({last})"), internal: last })
+    }
+}
+
+/// A reqwest error's text without the URL (which is fine) and without anything else request-specific.
+pub fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(u) = e.url() {
+        s = s.replace(u.as_str(), u.path());
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}

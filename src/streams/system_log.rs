@@ -1,0 +1,157 @@
+//! The System Log, read with Okta's polling cursor (API.md §5): ascending, no `until`, `limit=1000`,
+//! following `next` until a short page, saving the last `next` link as the state so the next sync
+//! resumes exactly there. A rejected saved cursor falls back to `since = published − overlap`, and
+//! events are deduplicated on `uuid` within a sync.
+
+use crate::config::SYSTEM_LOG_RETENTION_DAYS;
+use crate::error::{Error, Result};
+use crate::okta::page::{fetch, Extract};
+use crate::output::Row;
+use crate::streams::incremental::{format_ts, parse_ts, saved_cursor};
+use crate::streams::members::relative;
+use crate::sync::StreamRun;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::borrow::Cow;
+use std::collections::{HashSet, VecDeque};
+
+/// Page size: the maximum, since the `/logs` bucket is small.
+pub const LOG_PAGE_SIZE: usize = 1000;
+/// How far back a fallback read starts when Okta rejects a saved cursor.
+pub const CURSOR_FALLBACK_OVERLAP: chrono::Duration = chrono::Duration::minutes(15);
+/// How many recent `uuid`s are remembered for deduplication.
+pub const DEDUPE_WINDOW: usize = 20_000;
+/// A start date is moved this far inside the retention window, so the query is not rejected as too old
+/// while it travels.
+const RETENTION_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
+
+#[derive(Deserialize)]
+struct EventProbe<'a> {
+    #[serde(borrow)]
+    uuid: Cow<'a, str>,
+    #[serde(borrow, default)]
+    published: Option<Cow<'a, str>>,
+}
+
+struct Dedupe {
+    seen: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Dedupe {
+    fn first_time(&mut self, uuid: &str) -> bool {
+        if self.seen.contains(uuid) {
+            return false;
+        }
+        self.seen.insert(uuid.to_string());
+        self.order.push_back(uuid.to_string());
+        if self.order.len() > DEDUPE_WINDOW {
+            if let Some(old) = self.order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
+    let incremental = run.incremental();
+    let now = Utc::now();
+    let saved_published = if incremental { saved_cursor(run, "published")? } else { None };
+    let saved_next =
+        if incremental { run.state.as_ref().and_then(|s| s.get("next")).and_then(Value::as_str).map(str::to_string) } else { None };
+    let mut published = saved_published;
+    if saved_next.is_none() && saved_published.is_some_and(|p| p > now) {
+        tracing::warn!("the saved System Log cursor is in the future; nothing to read");
+        return run.checkpoint(&state_of(published, None));
+    }
+    let since_url = |since: DateTime<Utc>| -> String {
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("since", &format_ts(since))
+            .append_pair("limit", &LOG_PAGE_SIZE.to_string())
+            .append_pair("sortOrder", "ASCENDING")
+            .finish();
+        format!("/api/v1/logs?{q}")
+    };
+    let (mut url, resumed) = match (&saved_next, saved_published) {
+        (Some(next), _) => (run.ctx.client.url(next)?, true),
+        (None, Some(p)) => (run.ctx.client.url(&since_url(p - CURSOR_FALLBACK_OVERLAP))?, false),
+        (None, None) => (run.ctx.client.url(&since_url(first_since(run, now)))?, false),
+    };
+    let mut dedupe = Dedupe { seen: HashSet::new(), order: VecDeque::new() };
+    let mut first = true;
+    loop {
+        let page = match fetch(&run.ctx.client, &url, Extract::Array).await {
+            Err(Error::Api { message, .. }) if first && resumed => {
+                let since = saved_published.unwrap_or_else(|| first_since(run, now)) - CURSOR_FALLBACK_OVERLAP;
+                tracing::warn!(%message, since = %format_ts(since), "Okta rejected the saved System Log cursor; re-reading from shortly before the last event");
+                url = run.ctx.client.url(&since_url(since))?;
+                first = false;
+                continue;
+            }
+            other => other?,
+        };
+        first = false;
+        let mut rows = Vec::with_capacity(page.items.len());
+        for raw in &page.items {
+            let p: EventProbe<'_> = serde_json::from_str(raw.get()).map_err(|e| Error::Api {
+                path: "/api/v1/logs".into(),
+                message: format!("an event has no uuid: {e}"),
+                internal: raw.get().chars().take(200).collect(),
+            })?;
+            if !dedupe.first_time(&p.uuid) {
+                continue;
+            }
+            if let Some(t) = p.published.as_deref().and_then(parse_ts) {
+                if published.is_none_or(|c| t > c) {
+                    published = Some(t);
+                }
+            }
+            rows.push(Row { raw: raw.get(), prefix: None });
+        }
+        run.emit(rows)?;
+        // Resume from the next link, or from this very page when Okta gave none.
+        let resume = page.next.clone().unwrap_or_else(|| page.url.clone());
+        if incremental {
+            run.checkpoint(&state_of(published, Some(relative(&resume))))?;
+        }
+        match page.next.filter(|n| n != &page.url) {
+            Some(n) if page.items.len() >= LOG_PAGE_SIZE => url = n,
+            _ => break,
+        }
+    }
+    if incremental {
+        Ok(())
+    } else {
+        run.finish_full_refresh()
+    }
+}
+
+/// The `since` of a first read: the start date, clamped to the 90-day retention with a warning.
+fn first_since(run: &StreamRun<'_>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let oldest = now - chrono::Duration::days(SYSTEM_LOG_RETENTION_DAYS) + RETENTION_MARGIN;
+    match run.ctx.settings.start_date {
+        Some(s) if s < oldest => {
+            tracing::warn!(
+                start_date = %format_ts(s),
+                since = %format_ts(oldest),
+                "Okta keeps System Log events for 90 days; reading from the oldest retained event instead of the start date"
+            );
+            oldest
+        }
+        Some(s) => s,
+        None => oldest,
+    }
+}
+
+fn state_of(published: Option<DateTime<Utc>>, next: Option<String>) -> Value {
+    let mut v = json!({});
+    if let Some(p) = published {
+        v["published"] = json!(format_ts(p));
+    }
+    if let Some(n) = next {
+        v["next"] = json!(n);
+    }
+    v
+}

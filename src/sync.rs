@@ -1,0 +1,208 @@
+//! A `read`: validates the configured catalog against the registry, runs every selected stream
+//! concurrently over one paced client, and reports each stream's status. The first fatal error stops
+//! the sync; a stream the credentials cannot read is skipped with a warning.
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::http::client::OktaClient;
+use crate::output::{Output, Row};
+use crate::state::StreamStates;
+use crate::streams::{self, Parent, Reader, StreamDef};
+use airbyte_protocol::{ConfiguredCatalog, StreamStatus, SyncMode};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+
+/// What a sync shares between its streams.
+pub struct Ctx {
+    pub client: OktaClient,
+    pub out: Arc<Output>,
+    pub settings: Settings,
+    parents: Mutex<HashMap<&'static str, Arc<OnceCell<Arc<Vec<String>>>>>>,
+}
+
+impl Ctx {
+    pub fn new(settings: Settings, out: Arc<Output>) -> Result<Self> {
+        Ok(Self { client: OktaClient::new(&settings)?, out, settings, parents: Mutex::new(HashMap::new()) })
+    }
+
+    /// The once-per-sync cell holding a parent list's ids.
+    pub fn parent_cell(&self, parent: Parent) -> Arc<OnceCell<Arc<Vec<String>>>> {
+        let mut map = self.parents.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(parent.name).or_default().clone()
+    }
+}
+
+/// One stream being read: emits its records and checkpoints its state.
+pub struct StreamRun<'a> {
+    pub ctx: &'a Ctx,
+    pub def: &'static StreamDef,
+    pub mode: SyncMode,
+    /// The saved state this run started from (incremental only).
+    pub state: Option<Value>,
+    pub records: u64,
+    since_checkpoint: u64,
+    running: bool,
+}
+
+impl<'a> StreamRun<'a> {
+    pub fn new(ctx: &'a Ctx, def: &'static StreamDef, mode: SyncMode, state: Option<Value>) -> Self {
+        Self { ctx, def, mode, state, records: 0, since_checkpoint: 0, running: false }
+    }
+
+    pub fn incremental(&self) -> bool {
+        self.mode == SyncMode::Incremental
+    }
+
+    /// Prints records of this stream.
+    pub fn emit<'r>(&mut self, rows: impl IntoIterator<Item = Row<'r>>) -> Result<()> {
+        if !self.running {
+            self.running = true;
+            self.ctx.out.stream_status(self.def.name, StreamStatus::Running)?;
+        }
+        let n = self.ctx.out.records(self.def.name, rows)?;
+        self.records += n;
+        self.since_checkpoint += n;
+        Ok(())
+    }
+
+    /// Prints a STATE covering every record emitted so far.
+    pub fn checkpoint(&mut self, state: &Value) -> Result<()> {
+        self.ctx.out.state(self.def.name, state, self.since_checkpoint)?;
+        self.since_checkpoint = 0;
+        Ok(())
+    }
+
+    /// Ends a full-refresh read with one STATE, so hosts can count and commit it.
+    pub fn finish_full_refresh(&mut self) -> Result<()> {
+        self.checkpoint(&serde_json::json!({}))
+    }
+}
+
+/// A configured stream checked against the registry.
+struct Selected {
+    def: &'static StreamDef,
+    mode: SyncMode,
+}
+
+/// Checks the configured catalog: every stream must exist; incremental on a full-refresh-only stream is
+/// read as a full refresh (PyAirbyte asks incremental for everything).
+fn select(catalog: &ConfiguredCatalog) -> Result<Vec<Selected>> {
+    let mut out: Vec<Selected> = Vec::new();
+    for cs in &catalog.streams {
+        let name = cs.stream.name.as_str();
+        let def = streams::find(name).ok_or_else(|| {
+            Error::Input(format!(
+                "the catalog asks for stream {name:?}, which this connector does not have (run discover for the list)"
+            ))
+        })?;
+        if out.iter().any(|s| s.def.name == name) {
+            return Err(Error::Input(format!("the catalog lists stream {name:?} twice")));
+        }
+        let mode = match cs.sync_mode {
+            SyncMode::Incremental if !def.supports_incremental() => {
+                tracing::info!(stream = name, "stream supports full refresh only; reading it in full");
+                SyncMode::FullRefresh
+            }
+            m => m,
+        };
+        if mode == SyncMode::Incremental {
+            if let (Some(c), Some(asked)) = (def.cursor_field, cs.cursor_field.first()) {
+                if cs.cursor_field.len() != 1 || asked != c {
+                    return Err(Error::Input(format!(
+                        "stream {name:?} has the source-defined cursor {c:?}; the catalog asks for {:?}",
+                        cs.cursor_field
+                    )));
+                }
+            }
+        }
+        out.push(Selected { def, mode });
+    }
+    Ok(out)
+}
+
+/// Runs a read. Fatal errors come back as `Err` for the caller to report; skipped streams do not.
+pub async fn read(settings: Settings, catalog: &ConfiguredCatalog, states: StreamStates, out: Arc<Output>) -> Result<()> {
+    let selected = select(catalog)?;
+    if let Some(start) = settings.start_date {
+        tracing::info!(start_date = %start.to_rfc3339(), "start date");
+    }
+    let ctx = Arc::new(Ctx::new(settings, out.clone())?);
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let statuses: Arc<Mutex<HashMap<&'static str, StreamStatus>>> = Arc::default();
+    for s in selected {
+        let ctx = ctx.clone();
+        let state = if s.mode == SyncMode::Incremental { states.get(s.def.name).cloned() } else { None };
+        let statuses = statuses.clone();
+        tasks.spawn(async move {
+            let name = s.def.name;
+            statuses.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, StreamStatus::Started);
+            ctx.out.stream_status(name, StreamStatus::Started)?;
+            let mut run = StreamRun::new(&ctx, s.def, s.mode, state);
+            let result = read_stream(&mut run).await;
+            let status = match &result {
+                Ok(()) => StreamStatus::Complete,
+                Err(e) if e.is_stream_unavailable() => {
+                    tracing::warn!(stream = name, error = %e, "skipping this stream: the org or the credentials do not allow reading it");
+                    StreamStatus::Incomplete
+                }
+                Err(_) => StreamStatus::Incomplete,
+            };
+            statuses.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, status);
+            match result {
+                Ok(()) => {
+                    tracing::info!(stream = name, records = run.records, "stream done");
+                    ctx.out.stream_status(name, status)
+                }
+                Err(e) if e.is_stream_unavailable() => ctx.out.stream_status(name, status),
+                Err(e) => Err(e),
+            }
+        });
+    }
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        let result = joined.unwrap_or_else(|e| Err(Error::Output(format!("a stream task failed: {e}"))));
+        if let Err(e) = result {
+            failure = Some(e);
+            tasks.abort_all();
+            break;
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    let stats = &ctx.client.stats;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        requests = stats.requests.load(Ordering::Relaxed),
+        retries = stats.retries.load(Ordering::Relaxed),
+        rate_limited = stats.rate_limited.load(Ordering::Relaxed),
+        paced_waits = stats.paced_waits.load(Ordering::Relaxed),
+        "sync summary"
+    );
+    if let Some(e) = failure {
+        if !matches!(e, Error::OutputClosed) {
+            let statuses = statuses.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+            for (name, status) in statuses {
+                if matches!(status, StreamStatus::Started | StreamStatus::Running) {
+                    let _ = out.stream_status(name, StreamStatus::Incomplete);
+                }
+            }
+        }
+        return Err(e);
+    }
+    out.flush()
+}
+
+async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
+    match run.def.reader {
+        Reader::List { path, extract } => streams::list::read_list(run, path, extract).await,
+        Reader::FanOut { parent, path, extract, column } => {
+            streams::list::read_fan_out(run, parent, path, extract, column).await
+        }
+        Reader::SortedSearch { path, limit } => streams::incremental::read_sorted(run, path, limit).await,
+        Reader::GroupMembers => streams::members::read_group_members(run).await,
+        Reader::SystemLog => streams::system_log::read_system_log(run).await,
+    }
+}
