@@ -1,0 +1,545 @@
+//! Command line: `spec`, `check --config F`, `write --config F --catalog F` (Airbyte), and
+//! `--config F` without a command (Singer target mode, also the `target-bigquery` binary).
+
+use crate::auth::TokenProvider;
+use crate::client::BigQuery;
+use crate::config::{Loading, Settings};
+use crate::error::{Error, Result};
+use crate::input::{self, AirbyteIn, SingerIn};
+use crate::local::LocalWarehouse;
+use crate::output::{Output, Protocol};
+use crate::schema::{table_name, TableSchema};
+use crate::sink::{Mode, Sink, SinkOptions, StreamSpec, TableSummary};
+use crate::sql::TableRef;
+use crate::warehouse::{Disposition, Load, Warehouse};
+use airbyte_protocol::{
+    AirbyteMessage, ConfiguredCatalog, ConnectionStatus, ConnectionStatusKind, DestinationSyncMode,
+};
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+
+/// BigQuery destination: an Airbyte destination and a Singer target.
+#[derive(Debug, Parser)]
+#[command(name = "destination-bigquery", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Singer target mode: the config file (SCHEMA/RECORD/STATE are read from stdin).
+    #[arg(long, global = false)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the connector specification.
+    Spec,
+    /// Check the dataset is reachable in the configured location and tables can be created and loaded.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Load the Airbyte messages read from stdin.
+    Write {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        catalog: PathBuf,
+    },
+}
+
+/// Runs the program; returns the process exit code. Fatal errors are reported once (TRACE or stderr).
+pub async fn run(cli: Cli, singer_default: bool) -> i32 {
+    match cli.command {
+        Some(Command::Spec) => {
+            let mut out = Output::stdout(Protocol::Airbyte);
+            let spec = AirbyteMessage::Spec {
+                spec: Box::new(crate::spec::specification()),
+            };
+            if out.write(&spec).and_then(|_| out.flush()).is_err() {
+                return 1;
+            }
+            0
+        }
+        Some(Command::Check { config }) => {
+            let mut out = Output::stdout(Protocol::Airbyte);
+            let status = match check(&config).await {
+                Ok(()) => ConnectionStatus {
+                    status: ConnectionStatusKind::Succeeded,
+                    message: None,
+                },
+                Err(e) => ConnectionStatus {
+                    status: ConnectionStatusKind::Failed,
+                    message: Some(e.to_string()),
+                },
+            };
+            let _ = out.write(&AirbyteMessage::ConnectionStatus {
+                connection_status: status,
+            });
+            let _ = out.flush();
+            0
+        }
+        Some(Command::Write { config, catalog }) => {
+            let mut out = Output::stdout(Protocol::Airbyte);
+            match write_airbyte(&config, &catalog, &mut out).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    out.error(&e);
+                    1
+                }
+            }
+        }
+        None => match cli.config {
+            Some(config) => {
+                let mut out = Output::stdout(Protocol::Singer);
+                match write_singer(&config, &mut out).await {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        out.error(&e);
+                        1
+                    }
+                }
+            }
+            None => {
+                let name = if singer_default {
+                    "target-bigquery"
+                } else {
+                    "destination-bigquery"
+                };
+                tracing::error!("usage: {name} spec | check --config F | write --config F --catalog F | --config F (Singer)");
+                2
+            }
+        },
+    }
+}
+
+/// Builds the warehouse a config points at.
+pub fn warehouse(settings: &Settings) -> Result<Warehouse> {
+    match &settings.loading {
+        Loading::Local(path) => Ok(Warehouse::Local(LocalWarehouse::new(path)?)),
+        Loading::Standard => {
+            let auth = if settings.unauthenticated {
+                TokenProvider::none()
+            } else if let Some(json) = &settings.credentials_json {
+                TokenProvider::from_json(json)?
+            } else {
+                TokenProvider::application_default()?
+            };
+            Ok(Warehouse::BigQuery(BigQuery::new(
+                &settings.endpoint,
+                &settings.project_id,
+                &settings.location,
+                Arc::new(auth),
+            )?))
+        }
+    }
+}
+
+fn run_id() -> String {
+    let u = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}_{}", chrono::Utc::now().format("%Y%m%d%H%M%S"), &u[..8])
+}
+
+fn sink_options(settings: &Settings) -> SinkOptions {
+    let run_id = run_id();
+    let spool_dir = settings
+        .buffer_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir)
+        .join(format!("destination-bigquery-{run_id}"));
+    SinkOptions {
+        project: settings.project_id.clone(),
+        raw_dataset: settings.raw_dataset.clone(),
+        batching: settings.batching.clone(),
+        schema_change: settings.schema_change,
+        spool_dir,
+        run_id,
+    }
+}
+
+/// `check`: the dataset exists in the configured location (or is created there), and a table can be
+/// created, loaded by a load job, and dropped.
+pub async fn check(config: &Path) -> Result<()> {
+    let settings = Settings::from_file(config)?;
+    let mut wh = warehouse(&settings)?;
+    wh.ensure_dataset(&settings.dataset_id).await?;
+    if matches!(wh, Warehouse::Local(_)) {
+        return Ok(());
+    }
+    let schema = TableSchema::from_json_schema(
+        &serde_json::json!({"properties": {"ok": {"type": "boolean"}}}),
+        &[],
+        &[],
+    );
+    let u = uuid::Uuid::new_v4().simple().to_string();
+    let t = TableRef::new(
+        &settings.project_id,
+        &settings.dataset_id,
+        &format!("_airbyte_connection_test_{}", &u[..12]),
+    );
+    wh.create_table(&t, &schema, Some(Duration::from_secs(3600)))
+        .await?;
+    let dir = std::env::temp_dir().join(format!("destination-bigquery-check-{u}"));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+    let file = dir.join("check.ndjson");
+    let mut line = Vec::new();
+    let mut enc = crate::encoder::Encoder::new(&schema, 0, None);
+    let data = serde_json::json!({"ok": true});
+    enc.encode(
+        data.as_object().expect("object"),
+        chrono::Utc::now().timestamp_millis(),
+        None,
+        &mut line,
+    );
+    std::fs::write(&file, &line).map_err(|e| Error::io(file.display(), e))?;
+    let job_id = format!("airbyte_check_{u}");
+    let loaded = wh
+        .load(Load {
+            target: &t,
+            final_table: &t,
+            schema: &schema,
+            file: &file,
+            rows: 1,
+            job_id: &job_id,
+            disposition: Disposition::Append,
+        })
+        .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let dropped = wh.drop_table(&t).await;
+    loaded?;
+    dropped
+}
+
+fn mode_of(s: &airbyte_protocol::ConfiguredStream) -> Mode {
+    let truncate_refresh = matches!((s.generation_id, s.minimum_generation_id), (Some(g), Some(m)) if g > 0.0 && g == m);
+    match (s.destination_sync_mode, truncate_refresh) {
+        (Some(DestinationSyncMode::Overwrite), _) => Mode::Overwrite,
+        (Some(DestinationSyncMode::OverwriteDedup), _)
+        | (Some(DestinationSyncMode::AppendDedup), true) => Mode::OverwriteDedup,
+        (Some(DestinationSyncMode::AppendDedup), false) => Mode::Dedup,
+        (_, true) => Mode::Overwrite,
+        _ => Mode::Append,
+    }
+}
+
+/// The streams of a configured catalog as the sink takes them.
+pub fn airbyte_specs(settings: &Settings, catalog: &ConfiguredCatalog) -> Result<Vec<StreamSpec>> {
+    let mut out = Vec::new();
+    for s in &catalog.streams {
+        let json_schema = s
+            .stream
+            .json_schema
+            .clone()
+            .unwrap_or(Value::Object(Default::default()));
+        let dataset = s
+            .stream
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| settings.dataset_id.clone());
+        let mode = mode_of(s);
+        let schema = TableSchema::from_json_schema(&json_schema, &s.primary_key, &s.cursor_field);
+        if mode != Mode::Append && schema.primary_key.len() != s.primary_key.len() {
+            return Err(Error::Catalog(format!(
+                "stream {}: primary key {:?} is not a top-level property of its schema",
+                s.stream.name, s.primary_key
+            )));
+        }
+        out.push(StreamSpec {
+            name: s.stream.name.clone(),
+            namespace: s.stream.namespace.clone(),
+            table: TableRef::new(&settings.project_id, &dataset, &table_name(&s.stream.name)),
+            schema,
+            mode,
+            generation_id: s.generation_id.unwrap_or_default() as i64,
+            sync_id: s.sync_id.map(|v| v as i64),
+        });
+    }
+    Ok(out)
+}
+
+fn print_summary(summary: &[TableSummary], sink: &Sink) {
+    let local_counts = match sink.warehouse() {
+        Warehouse::Local(l) => Some((l.row_counts(&sink.tables()), l.root().display().to_string())),
+        _ => None,
+    };
+    for t in summary {
+        let mode = match t.mode {
+            Mode::Append => "append",
+            Mode::Dedup => "append_dedup",
+            Mode::Overwrite => "overwrite",
+            Mode::OverwriteDedup => "overwrite_dedup",
+        };
+        let table_rows = local_counts
+            .as_ref()
+            .and_then(|(c, _)| c.get(&t.table))
+            .map(|n| format!(", {n} rows in table"))
+            .unwrap_or_default();
+        eprintln!(
+            "destination-bigquery: {} ({mode}): {} rows loaded in {} load jobs{table_rows}{}",
+            t.table,
+            t.rows,
+            t.loads,
+            if t.nulled_values > 0 {
+                format!(", {} values nulled (see _airbyte_meta)", t.nulled_values)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if let Some((_, root)) = local_counts {
+        eprintln!("destination-bigquery: local mode: load files and schemas under {root}");
+    }
+}
+
+async fn write_airbyte(config: &Path, catalog: &Path, out: &mut Output) -> Result<()> {
+    let settings = Settings::from_file(config)?;
+    let text = std::fs::read_to_string(catalog)
+        .map_err(|e| Error::Config(format!("cannot read {}: {e}", catalog.display())))?;
+    let cat: ConfiguredCatalog = serde_json::from_str(&text)
+        .map_err(|e| Error::Catalog(format!("{}: {e}", catalog.display())))?;
+    let specs = airbyte_specs(&settings, &cat)?;
+    let wh = warehouse(&settings)?;
+    let output = std::mem::replace(out, Output::stdout(Protocol::Airbyte));
+    let mut sink = Sink::new(wh, output, sink_options(&settings))?;
+    for s in specs {
+        sink.register(s).await?;
+    }
+    let result = pump(&mut sink, Protocol::Airbyte).await;
+    let result = match result {
+        Ok(()) => sink
+            .finish()
+            .await
+            .map(|summary| print_summary(&summary, &sink)),
+        Err(e) => Err(e),
+    };
+    *out = std::mem::replace(sink.output(), Output::stdout(Protocol::Airbyte));
+    result
+}
+
+async fn write_singer(config: &Path, out: &mut Output) -> Result<()> {
+    let settings = Settings::from_file(config)?;
+    let wh = warehouse(&settings)?;
+    let output = std::mem::replace(out, Output::stdout(Protocol::Singer));
+    let mut sink = Sink::new(wh, output, sink_options(&settings))?;
+    let result = match pump_singer(&mut sink, &settings).await {
+        Ok(()) => sink
+            .finish()
+            .await
+            .map(|summary| print_summary(&summary, &sink)),
+        Err(e) => Err(e),
+    };
+    *out = std::mem::replace(sink.output(), Output::stdout(Protocol::Singer));
+    result
+}
+
+/// Reads stdin line by line, ticking the sink every second while input is idle.
+async fn pump(sink: &mut Sink, protocol: Protocol) -> Result<()> {
+    let mut lines = tokio::io::BufReader::with_capacity(1 << 20, tokio::io::stdin()).lines();
+    let mut line_no = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            line = lines.next_line() => {
+                let line = line.map_err(|e| Error::Input { line: line_no + 1, message: e.to_string() })?;
+                let Some(line) = line else { return Ok(()) };
+                line_no += 1;
+                match protocol {
+                    Protocol::Airbyte => handle_airbyte(sink, &line, line_no).await?,
+                    Protocol::Singer => unreachable!("Singer input goes through pump_singer"),
+                }
+            }
+            _ = tick.tick() => sink.tick().await?,
+        }
+    }
+}
+
+fn emitted_ms(v: Option<f64>) -> i64 {
+    v.filter(|f| f.is_finite() && *f > 0.0)
+        .map(|f| f as i64)
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
+}
+
+async fn handle_airbyte(sink: &mut Sink, line: &str, line_no: u64) -> Result<()> {
+    if line.trim().is_empty() {
+        return Ok(());
+    }
+    let msg: AirbyteIn = match serde_json::from_str(line) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("skipping line {line_no}: not an Airbyte message ({e})");
+            return Ok(());
+        }
+    };
+    match msg.kind.as_str() {
+        "RECORD" => {
+            let r = msg.record.ok_or_else(|| Error::Input {
+                line: line_no,
+                message: "RECORD without `record`".into(),
+            })?;
+            let Value::Object(data) = &r.data else {
+                return Err(Error::Input {
+                    line: line_no,
+                    message: format!("record data of {} is not an object", r.stream),
+                });
+            };
+            let changes = r.meta.as_ref().and_then(|m| m.get("changes"));
+            sink.record(
+                r.namespace.as_deref(),
+                &r.stream,
+                data,
+                emitted_ms(r.emitted_at),
+                changes,
+            )
+            .await
+        }
+        "STATE" => {
+            let state = msg.state.unwrap_or(Value::Null);
+            let stream =
+                input::state_stream(&state).map(|(ns, n)| (ns.map(str::to_string), n.to_string()));
+            sink.state(
+                state.clone(),
+                stream.as_ref().map(|(ns, n)| (ns.as_deref(), n.as_str())),
+            )
+            .await
+        }
+        "TRACE" => {
+            let trace = msg.trace.unwrap_or(Value::Null);
+            match trace.get("type").and_then(Value::as_str) {
+                Some("ERROR") => {
+                    tracing::warn!(
+                        "the source reported an error; overwrite streams will not be replaced"
+                    );
+                    sink.source_failed();
+                    Ok(())
+                }
+                Some("STREAM_STATUS") => match input::stream_status(&trace) {
+                    Some((ns, name, status)) => {
+                        let (ns, name, status) =
+                            (ns.map(str::to_string), name.to_string(), status.to_string());
+                        sink.stream_status(ns.as_deref(), &name, &status).await
+                    }
+                    None => Ok(()),
+                },
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn pump_singer(sink: &mut Sink, settings: &Settings) -> Result<()> {
+    let mut lines = tokio::io::BufReader::with_capacity(1 << 20, tokio::io::stdin()).lines();
+    let mut line_no = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            line = lines.next_line() => {
+                let line = line.map_err(|e| Error::Input { line: line_no + 1, message: e.to_string() })?;
+                let Some(line) = line else { return Ok(()) };
+                line_no += 1;
+                handle_singer(sink, settings, &line, line_no).await?;
+            }
+            _ = tick.tick() => sink.tick().await?,
+        }
+    }
+}
+
+async fn handle_singer(
+    sink: &mut Sink,
+    settings: &Settings,
+    line: &str,
+    line_no: u64,
+) -> Result<()> {
+    if line.trim().is_empty() {
+        return Ok(());
+    }
+    let msg: SingerIn = match serde_json::from_str(line) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("skipping line {line_no}: not a Singer message ({e})");
+            return Ok(());
+        }
+    };
+    let stream = || {
+        msg.stream.clone().ok_or_else(|| Error::Input {
+            line: line_no,
+            message: format!("{} without `stream`", msg.kind),
+        })
+    };
+    match msg.kind.as_str() {
+        "SCHEMA" => {
+            let name = stream()?;
+            let keys: Vec<Vec<String>> = msg
+                .key_properties
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|k| vec![k])
+                .collect();
+            let cursor: Vec<String> = msg
+                .bookmark_properties
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .take(1)
+                .collect();
+            let schema = TableSchema::from_json_schema(
+                msg.schema.as_ref().unwrap_or(&Value::Null),
+                &keys,
+                &cursor,
+            );
+            let mode = if schema.primary_key.is_empty() {
+                Mode::Append
+            } else {
+                Mode::Dedup
+            };
+            sink.register(StreamSpec {
+                table: TableRef::new(
+                    &settings.project_id,
+                    &settings.dataset_id,
+                    &table_name(&name),
+                ),
+                name,
+                namespace: None,
+                schema,
+                mode,
+                generation_id: 0,
+                sync_id: None,
+            })
+            .await
+        }
+        "RECORD" => {
+            let name = stream()?;
+            let record = msg.record.as_ref().ok_or_else(|| Error::Input {
+                line: line_no,
+                message: "RECORD without `record`".into(),
+            })?;
+            let ms = msg
+                .time_extracted
+                .as_deref()
+                .and_then(crate::encoder::parse_timestamp)
+                .map(|t| t.timestamp_millis())
+                .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+            sink.record(None, &name, record, ms, None)
+                .await
+                .map_err(|e| match e {
+                    Error::Catalog(_) => Error::Input {
+                        line: line_no,
+                        message: format!("RECORD for stream {name:?} before its SCHEMA"),
+                    },
+                    e => e,
+                })
+        }
+        "STATE" => {
+            sink.state(msg.value.clone().unwrap_or(Value::Null), None)
+                .await
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,419 @@
+//! Record encoding: one record becomes one NDJSON line of the load file, with every value cast to its column.
+//!
+//! A value that cannot be cast is nulled and the row is kept, with an entry in `_airbyte_meta.changes`
+//! (`{"field", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}`), as Airbyte does.
+
+use crate::schema::{BqType, TableSchema, EXTRACTED_AT, GENERATION_ID, META, RAW_ID};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde_json::{Map, Value};
+use std::io::Write;
+
+/// The reason Airbyte uses for a value the destination could not write.
+pub const SERIALIZATION_ERROR: &str = "DESTINATION_SERIALIZATION_ERROR";
+
+/// Encodes records of one stream against its effective table schema.
+pub struct Encoder {
+    /// `(column name, record field, type)` for every data column.
+    columns: Vec<(String, String, BqType)>,
+    generation_id: i64,
+    sync_id: Option<i64>,
+    rng: StdRng,
+    last_ms: i64,
+    last_ts: String,
+}
+
+/// Result of encoding one record.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Encoded {
+    /// How many values were nulled because they could not be cast.
+    pub nulled: usize,
+}
+
+impl Encoder {
+    pub fn new(schema: &TableSchema, generation_id: i64, sync_id: Option<i64>) -> Self {
+        let columns = schema
+            .columns
+            .iter()
+            .filter_map(|c| c.field.as_ref().map(|f| (c.name.clone(), f.clone(), c.ty)))
+            .collect();
+        Encoder {
+            columns,
+            generation_id,
+            sync_id,
+            rng: StdRng::from_entropy(),
+            last_ms: i64::MIN,
+            last_ts: String::new(),
+        }
+    }
+
+    /// Appends one NDJSON line (with its `\n`) for `data` to `out`.
+    ///
+    /// `emitted_at_ms` becomes `_airbyte_extracted_at`; `source_changes` are the record's own
+    /// `meta.changes` from the source, kept ahead of ours.
+    pub fn encode(
+        &mut self,
+        data: &Map<String, Value>,
+        emitted_at_ms: i64,
+        source_changes: Option<&Value>,
+        out: &mut Vec<u8>,
+    ) -> Encoded {
+        let raw_id = uuid::Builder::from_random_bytes(self.rng.gen()).into_uuid();
+        if emitted_at_ms != self.last_ms {
+            self.last_ms = emitted_at_ms;
+            self.last_ts = DateTime::<Utc>::from_timestamp_millis(emitted_at_ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(SecondsFormat::Millis, true);
+        }
+        let _ = write!(
+            out,
+            "{{\"{RAW_ID}\":\"{raw_id}\",\"{EXTRACTED_AT}\":\"{}\"",
+            self.last_ts
+        );
+        let mut changes: Vec<&str> = Vec::new();
+        for (name, field, ty) in &self.columns {
+            let Some(v) = data.get(field) else { continue };
+            if v.is_null() {
+                continue;
+            }
+            let start = out.len();
+            out.push(b',');
+            write_json_str(out, name);
+            out.push(b':');
+            if !write_cast(out, v, *ty) {
+                out.truncate(start);
+                changes.push(field);
+            }
+        }
+        let _ = write!(
+            out,
+            ",\"{GENERATION_ID}\":{},\"{META}\":{{",
+            self.generation_id
+        );
+        if let Some(id) = self.sync_id {
+            let _ = write!(out, "\"sync_id\":{id},");
+        }
+        out.extend_from_slice(b"\"changes\":[");
+        let mut first = true;
+        if let Some(Value::Array(src)) = source_changes {
+            for c in src {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                let _ = serde_json::to_writer(&mut *out, c);
+            }
+        }
+        for field in &changes {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(b"{\"field\":");
+            write_json_str(out, field);
+            let _ = write!(
+                out,
+                ",\"change\":\"NULLED\",\"reason\":\"{SERIALIZATION_ERROR}\"}}"
+            );
+        }
+        out.extend_from_slice(b"]}}\n");
+        Encoded {
+            nulled: changes.len(),
+        }
+    }
+}
+
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Writes `v` cast to `ty`; returns false (having written garbage the caller truncates) when it cannot.
+fn write_cast(out: &mut Vec<u8>, v: &Value, ty: BqType) -> bool {
+    match ty {
+        BqType::Json => serde_json::to_writer(&mut *out, v).is_ok(),
+        BqType::String => {
+            match v {
+                Value::String(s) => write_json_str(out, s),
+                other => write_json_str(out, &other.to_string()),
+            }
+            true
+        }
+        BqType::Int64 => match cast_int(v) {
+            Some(i) => {
+                let _ = write!(out, "{i}");
+                true
+            }
+            None => false,
+        },
+        BqType::Float64 => match cast_f64(v) {
+            Some(f) => {
+                let _ = write!(out, "{f}");
+                true
+            }
+            None => false,
+        },
+        BqType::Numeric => match cast_numeric(v) {
+            Some(s) => {
+                write_json_str(out, &s);
+                true
+            }
+            None => false,
+        },
+        BqType::Bool => match v {
+            Value::Bool(b) => {
+                let _ = write!(out, "{b}");
+                true
+            }
+            Value::String(s)
+                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+            {
+                let _ = write!(out, "{}", s.eq_ignore_ascii_case("true"));
+                true
+            }
+            _ => false,
+        },
+        BqType::Timestamp => match v.as_str().and_then(parse_timestamp) {
+            Some(ts) => {
+                write_json_str(out, &ts.to_rfc3339_opts(SecondsFormat::Micros, true));
+                true
+            }
+            None => false,
+        },
+        BqType::Datetime => match v.as_str().and_then(parse_datetime) {
+            Some(dt) => {
+                write_json_str(out, &dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+                true
+            }
+            None => false,
+        },
+        BqType::Date => match v.as_str().and_then(parse_date) {
+            Some(d) => {
+                write_json_str(out, &d.format("%Y-%m-%d").to_string());
+                true
+            }
+            None => false,
+        },
+    }
+}
+
+pub fn cast_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            let f = n.as_f64()?;
+            (f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64).then_some(f as i64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn cast_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+/// NUMERIC holds 29 integer digits and 9 decimals; more decimals are rounded, a larger value is refused.
+fn cast_numeric(v: &Value) -> Option<String> {
+    if let Value::Number(n) = v {
+        if n.is_i64() || n.is_u64() {
+            return Some(n.to_string());
+        }
+    }
+    let f = cast_f64(v)?;
+    if f.abs() >= 1e29 {
+        return None;
+    }
+    let s = format!("{f:.9}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    Some(if s.is_empty() || s == "-" || s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    })
+}
+
+fn in_range(year: i32) -> bool {
+    (1..=9999).contains(&year)
+}
+
+/// Parses the timestamp shapes sources send: RFC 3339, a space instead of `T`, no offset (taken as UTC),
+/// or a bare date (midnight UTC).
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    use chrono::Datelike;
+    let s = s.trim();
+    let ts = DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z")
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
+        })
+        .or_else(|| {
+            DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%#z")
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
+        })
+        .or_else(|| parse_naive(s).map(|n| n.and_utc()))
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|n| n.and_utc())
+        })?;
+    in_range(ts.year()).then_some(ts)
+}
+
+fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+        .ok()
+}
+
+/// A wall-clock date-time: an offset, when present, is dropped (the local reading is kept).
+pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    use chrono::Datelike;
+    let s = s.trim();
+    let dt = parse_naive(s)
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|d| d.naive_local())
+        })
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    in_range(dt.year()).then_some(dt)
+}
+
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    let s = s.trim();
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .or_else(|| parse_timestamp(s).map(|t| t.date_naive()))?;
+    in_range(d.year()).then_some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> TableSchema {
+        TableSchema::from_json_schema(
+            &json!({"properties": {
+                "id": {"type": "string"},
+                "n": {"type": ["null", "integer"]},
+                "amount": {"type": "number"},
+                "ok": {"type": "boolean"},
+                "created": {"type": "string", "format": "date-time"},
+                "day": {"type": "string", "format": "date"},
+                "profile": {"type": "object"},
+                "tags": {"type": "array"}
+            }}),
+            &[vec!["id".into()]],
+            &[],
+        )
+    }
+
+    fn encode(data: Value, changes: Option<Value>) -> (Value, Encoded) {
+        let mut enc = Encoder::new(&schema(), 3, Some(7));
+        let mut out = Vec::new();
+        let e = enc.encode(
+            data.as_object().unwrap(),
+            1_704_164_645_123,
+            changes.as_ref(),
+            &mut out,
+        );
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 1);
+        (serde_json::from_slice(&out).unwrap(), e)
+    }
+
+    #[test]
+    fn encodes_typed_values() {
+        let (row, e) = encode(
+            json!({"id": "u1", "n": 5, "amount": 1.25, "ok": true, "created": "2024-01-02T03:04:05.000-02:00",
+                "day": "2024-01-02", "profile": {"a": [1, {"b": null}]}, "tags": ["x"], "unknown": 1}),
+            None,
+        );
+        assert_eq!(e.nulled, 0);
+        assert_eq!(row["id"], "u1");
+        assert_eq!(row["n"], 5);
+        assert_eq!(row["amount"], "1.25");
+        assert_eq!(row["ok"], true);
+        assert_eq!(row["created"], "2024-01-02T05:04:05.000000Z");
+        assert_eq!(row["day"], "2024-01-02");
+        assert_eq!(row["profile"], json!({"a": [1, {"b": null}]}));
+        assert_eq!(row["tags"], json!(["x"]));
+        assert!(row.get("unknown").is_none());
+        assert_eq!(row[EXTRACTED_AT], "2024-01-02T03:04:05.123Z");
+        assert_eq!(row[GENERATION_ID], 3);
+        assert_eq!(row[META], json!({"sync_id": 7, "changes": []}));
+        assert_eq!(row[RAW_ID].as_str().unwrap().len(), 36);
+    }
+
+    #[test]
+    fn nulls_and_missing_fields_are_omitted() {
+        let (row, e) = encode(json!({"id": "u2", "n": null}), None);
+        assert_eq!(e.nulled, 0);
+        assert!(row.get("n").is_none());
+        assert!(row.get("profile").is_none());
+    }
+
+    #[test]
+    fn failed_casts_are_nulled_and_recorded() {
+        let src = json!([{"field": "x", "change": "TRUNCATED", "reason": "SOURCE_FIELD_SIZE_LIMITATION"}]);
+        let (row, e) = encode(
+            json!({"id": 17, "n": "twelve", "amount": 1e40, "ok": "maybe", "created": "yesterday", "day": "0000-01-01"}),
+            Some(src.clone()),
+        );
+        assert_eq!(e.nulled, 5);
+        assert_eq!(
+            row["id"], "17",
+            "scalars are stringified into STRING columns"
+        );
+        for c in ["n", "amount", "ok", "created", "day"] {
+            assert!(row.get(c).is_none(), "{c} must be nulled");
+        }
+        let changes = row[META]["changes"].as_array().unwrap();
+        assert_eq!(changes[0], src[0]);
+        assert_eq!(changes.len(), 6);
+        assert_eq!(
+            changes[1],
+            json!({"field": "n", "change": "NULLED", "reason": SERIALIZATION_ERROR})
+        );
+    }
+
+    #[test]
+    fn casts_lenient_but_exact() {
+        assert_eq!(cast_int(&json!(3.0)), Some(3));
+        assert_eq!(cast_int(&json!("42")), Some(42));
+        assert_eq!(cast_int(&json!(3.5)), None);
+        assert_eq!(cast_int(&json!(u64::MAX)), None);
+        assert_eq!(
+            cast_numeric(&json!(0.1234567891234)),
+            Some("0.123456789".into())
+        );
+        assert_eq!(cast_numeric(&json!(-0.0000000001)), Some("0".into()));
+        assert_eq!(
+            parse_timestamp("2024-01-02 03:04:05").unwrap().to_rfc3339(),
+            "2024-01-02T03:04:05+00:00"
+        );
+        assert_eq!(
+            parse_timestamp("2024-01-02").unwrap().to_rfc3339(),
+            "2024-01-02T00:00:00+00:00"
+        );
+        assert!(parse_timestamp("10000-01-01T00:00:00Z").is_none());
+        assert_eq!(
+            parse_date("2024-01-02T23:00:00Z"),
+            NaiveDate::from_ymd_opt(2024, 1, 2)
+        );
+    }
+}

@@ -1,0 +1,664 @@
+//! The loading core shared by the Airbyte and Singer modes: per-stream buffers, the flush policy, load jobs
+//! per sync mode, and the rule that a STATE is echoed only after every record before it is committed.
+//!
+//! Flow per stream: records are encoded into a spool file (NDJSON, on disk so memory stays flat). A buffer
+//! is loaded when it is big (`target_bytes`), old (`max_age`) or a STATE waits on it, but at most once per
+//! `min_load_interval` per table (BigQuery allows 1,500 table modifications per table per day), unless it
+//! reaches `max_bytes`. Then, by mode:
+//! - append: load job into the final table (`WRITE_APPEND`); committed when the job is DONE;
+//! - append_dedup: load job into a per-run, expiring temporary table (`WRITE_TRUNCATE`), then one `MERGE`
+//!   into the final table on the primary key keeping the newest row by cursor; committed after the MERGE;
+//! - overwrite: load jobs into a temporary table; when the stream is complete, one copy job
+//!   (`WRITE_TRUNCATE`) swaps it into place, so readers never see an empty table; committed after the swap.
+//!
+//! A STATE is held until each stream it follows has committed the records received before it.
+
+use crate::config::{Batching, SchemaChangePolicy};
+use crate::encoder::Encoder;
+use crate::error::{Error, Result};
+use crate::output::Output;
+use crate::schema::{self, BqType, TableSchema};
+use crate::sql::TableRef;
+use crate::warehouse::{Disposition, Load, Warehouse};
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long a temporary table lives if a run dies before dropping it.
+const TEMP_TABLE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The destination sync mode as this sink implements it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Append,
+    Dedup,
+    Overwrite,
+    /// Overwrite whose result is deduplicated on the primary key (a truncate refresh of a dedup stream).
+    OverwriteDedup,
+}
+
+impl Mode {
+    fn uses_temp(self) -> bool {
+        self != Mode::Append
+    }
+    fn swaps(self) -> bool {
+        matches!(self, Mode::Overwrite | Mode::OverwriteDedup)
+    }
+}
+
+/// A stream as configured: where it lands and how.
+#[derive(Debug, Clone)]
+pub struct StreamSpec {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub table: TableRef,
+    pub schema: TableSchema,
+    pub mode: Mode,
+    pub generation_id: i64,
+    pub sync_id: Option<i64>,
+}
+
+/// Settings of the sink (a subset of the config, plus the run id).
+#[derive(Debug, Clone)]
+pub struct SinkOptions {
+    pub project: String,
+    pub raw_dataset: String,
+    pub batching: Batching,
+    pub schema_change: SchemaChangePolicy,
+    pub spool_dir: PathBuf,
+    /// Unique per process: makes temp-table names and job ids unique per run, deterministic within it.
+    pub run_id: String,
+}
+
+struct Spool {
+    path: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    rows: u64,
+    bytes: u64,
+    started: Instant,
+    max_seq: u64,
+}
+
+struct Prepared {
+    effective: TableSchema,
+    encoder: Encoder,
+    temp: Option<TableRef>,
+}
+
+struct StreamRt {
+    spec: StreamSpec,
+    prepared: Option<Prepared>,
+    spool: Option<Spool>,
+    load_seq: u32,
+    last_load: Option<Instant>,
+    /// Global sequence number of the last record received / committed.
+    last_seq: u64,
+    committed_seq: u64,
+    since_state: u64,
+    rows_received: u64,
+    rows_committed: u64,
+    loads: u32,
+    nulled_values: u64,
+    status_seen: bool,
+    complete: bool,
+    incomplete: bool,
+    swapped: bool,
+}
+
+struct PendingState {
+    state: Value,
+    count: u64,
+    needs: Vec<(usize, u64)>,
+}
+
+/// Per-table figures at the end of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSummary {
+    pub table: String,
+    pub mode: Mode,
+    pub rows: u64,
+    pub loads: u32,
+    pub nulled_values: u64,
+}
+
+pub struct Sink {
+    wh: Warehouse,
+    out: Output,
+    opts: SinkOptions,
+    streams: Vec<StreamRt>,
+    index: HashMap<(Option<String>, String), usize>,
+    pending: VecDeque<PendingState>,
+    seq: u64,
+    since_state_total: u64,
+    datasets: BTreeSet<String>,
+    line: Vec<u8>,
+    source_failed: bool,
+}
+
+impl Sink {
+    pub fn new(wh: Warehouse, out: Output, opts: SinkOptions) -> Result<Self> {
+        std::fs::create_dir_all(&opts.spool_dir)
+            .map_err(|e| Error::io(opts.spool_dir.display(), e))?;
+        Ok(Sink {
+            wh,
+            out,
+            opts,
+            streams: Vec::new(),
+            index: HashMap::new(),
+            pending: VecDeque::new(),
+            seq: 0,
+            since_state_total: 0,
+            datasets: BTreeSet::new(),
+            line: Vec::with_capacity(4096),
+            source_failed: false,
+        })
+    }
+
+    pub fn output(&mut self) -> &mut Output {
+        &mut self.out
+    }
+
+    pub fn warehouse(&self) -> &Warehouse {
+        &self.wh
+    }
+
+    /// Adds a stream, or replaces its schema (a new Singer SCHEMA): the buffer so far is loaded first.
+    pub async fn register(&mut self, spec: StreamSpec) -> Result<()> {
+        let key = (spec.namespace.clone(), spec.name.clone());
+        if let Some(&i) = self.index.get(&key) {
+            if self.streams[i].spec.schema == spec.schema && self.streams[i].spec.mode == spec.mode
+            {
+                return Ok(());
+            }
+            self.flush_stream(i).await?;
+            self.release_states()?;
+            let s = &mut self.streams[i];
+            s.spec = spec;
+            s.prepared = None;
+            return Ok(());
+        }
+        if spec.mode != Mode::Append && spec.schema.primary_key.is_empty() {
+            return Err(Error::Catalog(format!(
+                "stream {} is configured for {:?} but has no primary key",
+                spec.name, spec.mode
+            )));
+        }
+        self.index.insert(key, self.streams.len());
+        self.streams.push(StreamRt {
+            spec,
+            prepared: None,
+            spool: None,
+            load_seq: 0,
+            last_load: None,
+            last_seq: 0,
+            committed_seq: 0,
+            since_state: 0,
+            rows_received: 0,
+            rows_committed: 0,
+            loads: 0,
+            nulled_values: 0,
+            status_seen: false,
+            complete: false,
+            incomplete: false,
+            swapped: false,
+        });
+        Ok(())
+    }
+
+    fn lookup(&self, namespace: Option<&str>, name: &str) -> Result<usize> {
+        self.index
+            .get(&(namespace.map(str::to_string), name.to_string()))
+            .or_else(|| self.index.get(&(None, name.to_string())))
+            .copied()
+            .ok_or_else(|| {
+                Error::Catalog(format!(
+                    "received a record for stream {name:?}, which is not in the catalog"
+                ))
+            })
+    }
+
+    /// Buffers one record.
+    pub async fn record(
+        &mut self,
+        namespace: Option<&str>,
+        stream: &str,
+        data: &Map<String, Value>,
+        emitted_at_ms: i64,
+        source_changes: Option<&Value>,
+    ) -> Result<()> {
+        let i = self.lookup(namespace, stream)?;
+        if self.streams[i].prepared.is_none() {
+            self.prepare(i).await?;
+        }
+        self.seq += 1;
+        self.since_state_total += 1;
+        let seq = self.seq;
+        let spool_dir = self.opts.spool_dir.clone();
+        let s = &mut self.streams[i];
+        s.last_seq = seq;
+        s.since_state += 1;
+        s.rows_received += 1;
+        self.line.clear();
+        let enc = s.prepared.as_mut().map(|p| {
+            p.encoder
+                .encode(data, emitted_at_ms, source_changes, &mut self.line)
+        });
+        s.nulled_values += enc.map(|e| e.nulled as u64).unwrap_or_default();
+        if s.spool.is_none() {
+            s.load_seq += 1;
+            let path = spool_dir.join(format!("{}-{:06}.ndjson", s.spec.table.table, s.load_seq));
+            let file = std::fs::File::create(&path).map_err(|e| Error::io(path.display(), e))?;
+            s.spool = Some(Spool {
+                path,
+                file: std::io::BufWriter::with_capacity(1 << 20, file),
+                rows: 0,
+                bytes: 0,
+                started: Instant::now(),
+                max_seq: 0,
+            });
+        }
+        let sp = s.spool.as_mut().expect("spool was just created");
+        sp.file
+            .write_all(&self.line)
+            .map_err(|e| Error::io(sp.path.display(), e))?;
+        sp.rows += 1;
+        sp.bytes += self.line.len() as u64;
+        sp.max_seq = seq;
+        if sp.bytes >= self.opts.batching.max_bytes {
+            self.flush_stream(i).await?;
+            self.release_states()?;
+        } else if sp.bytes >= self.opts.batching.target_bytes && s.may_load(&self.opts.batching) {
+            self.flush_stream(i).await?;
+            self.release_states()?;
+        }
+        Ok(())
+    }
+
+    /// A STATE from the source: queued until the records before it are committed.
+    /// `stream` names the stream of a per-stream state (for its record count); `None` for global/legacy.
+    pub async fn state(
+        &mut self,
+        state: Value,
+        stream: Option<(Option<&str>, &str)>,
+    ) -> Result<()> {
+        let count = match stream.and_then(|(ns, n)| self.lookup(ns, n).ok()) {
+            Some(i) => std::mem::take(&mut self.streams[i].since_state),
+            None => {
+                for s in &mut self.streams {
+                    s.since_state = 0;
+                }
+                self.since_state_total
+            }
+        };
+        self.since_state_total = 0;
+        let needs: Vec<(usize, u64)> = self
+            .streams
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.last_seq > s.committed_seq)
+            .map(|(i, s)| (i, s.last_seq))
+            .collect();
+        self.pending.push_back(PendingState {
+            state,
+            count,
+            needs,
+        });
+        self.release_states()?;
+        self.tick().await
+    }
+
+    /// A stream status from the source (TRACE STREAM_STATUS): COMPLETE lets an overwrite stream swap now.
+    pub async fn stream_status(
+        &mut self,
+        namespace: Option<&str>,
+        stream: &str,
+        status: &str,
+    ) -> Result<()> {
+        let Ok(i) = self.lookup(namespace, stream) else {
+            return Ok(());
+        };
+        self.streams[i].status_seen = true;
+        match status {
+            "COMPLETE" => {
+                self.streams[i].complete = true;
+                if self.streams[i].spec.mode.swaps() {
+                    self.finish_swap(i).await?;
+                    self.release_states()?;
+                }
+            }
+            "INCOMPLETE" => self.streams[i].incomplete = true,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The source reported a fatal error: overwrite streams must not be swapped with partial data.
+    pub fn source_failed(&mut self) {
+        self.source_failed = true;
+    }
+
+    /// Called regularly (and after each STATE): loads buffers that are due.
+    pub async fn tick(&mut self) -> Result<()> {
+        let waiting: BTreeSet<usize> = self
+            .pending
+            .iter()
+            .flat_map(|p| p.needs.iter().map(|(i, _)| *i))
+            .collect();
+        for i in 0..self.streams.len() {
+            let s = &self.streams[i];
+            let Some(sp) = &s.spool else { continue };
+            let b = &self.opts.batching;
+            let due = sp.bytes >= b.max_bytes
+                || (s.may_load(b)
+                    && (sp.bytes >= b.target_bytes
+                        || sp.started.elapsed() >= b.max_age
+                        || (waiting.contains(&i) && !s.spec.mode.swaps())));
+            if due {
+                self.flush_stream(i).await?;
+            }
+        }
+        self.release_states()
+    }
+
+    /// End of input: loads everything, swaps complete overwrite streams, drops temp tables, echoes the
+    /// states that are committed. Returns the per-table summary.
+    pub async fn finish(&mut self) -> Result<Vec<TableSummary>> {
+        for i in 0..self.streams.len() {
+            self.flush_stream(i).await?;
+        }
+        self.release_states()?;
+        for i in 0..self.streams.len() {
+            let s = &self.streams[i];
+            if !s.spec.mode.swaps() || s.swapped {
+                continue;
+            }
+            let ok = !self.source_failed && !s.incomplete && (s.complete || !s.status_seen);
+            if ok {
+                self.finish_swap(i).await?;
+            } else {
+                let msg = format!(
+                    "not replacing {} : the source did not complete the stream; its states were not echoed",
+                    s.spec.table
+                );
+                self.out.log(airbyte_protocol::LogLevel::Warn, msg);
+            }
+        }
+        self.release_states()?;
+        for i in 0..self.streams.len() {
+            if let Some(temp) = self.streams[i]
+                .prepared
+                .as_ref()
+                .and_then(|p| p.temp.clone())
+            {
+                if self.streams[i].spec.mode == Mode::Dedup || self.streams[i].swapped {
+                    self.wh.drop_table(&temp).await?;
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.opts.spool_dir);
+        Ok(self
+            .streams
+            .iter()
+            .filter(|s| s.prepared.is_some())
+            .map(|s| TableSummary {
+                table: format!("{}.{}", s.spec.table.dataset, s.spec.table.table),
+                mode: s.spec.mode,
+                rows: s.rows_committed,
+                loads: s.loads,
+                nulled_values: s.nulled_values,
+            })
+            .collect())
+    }
+
+    /// The streams that were written, for the local row counts.
+    pub fn tables(&self) -> Vec<(TableRef, TableSchema, bool)> {
+        self.streams
+            .iter()
+            .filter(|s| s.prepared.is_some())
+            .map(|s| {
+                (
+                    s.spec.table.clone(),
+                    s.spec.schema.clone(),
+                    matches!(s.spec.mode, Mode::Dedup | Mode::OverwriteDedup),
+                )
+            })
+            .collect()
+    }
+
+    fn release_states(&mut self) -> Result<()> {
+        while let Some(front) = self.pending.front() {
+            let ready = front
+                .needs
+                .iter()
+                .all(|(i, seq)| self.streams[*i].committed_seq >= *seq);
+            if !ready {
+                break;
+            }
+            let p = self.pending.pop_front().expect("front exists");
+            self.out.state(&p.state, p.count)?;
+        }
+        Ok(())
+    }
+
+    async fn ensure_dataset(&mut self, dataset: &str) -> Result<()> {
+        if self.datasets.insert(dataset.to_string()) {
+            self.wh.ensure_dataset(dataset).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates or evolves the final table and the temp table before the first record of a stream.
+    async fn prepare(&mut self, i: usize) -> Result<()> {
+        let spec = self.streams[i].spec.clone();
+        let final_t = spec.table.clone();
+        self.ensure_dataset(&final_t.dataset).await?;
+        let mut effective = spec.schema.clone();
+        if !spec.mode.swaps() {
+            match self.wh.table_columns(&final_t).await? {
+                None => self.wh.create_table(&final_t, &spec.schema, None).await?,
+                Some(existing) => {
+                    let (diff, mut eff) = schema::diff(&existing, &spec.schema);
+                    for (col, had, wanted) in &diff.incompatible {
+                        match self.opts.schema_change {
+                            SchemaChangePolicy::Fail => {
+                                return Err(Error::SchemaChange {
+                                    table: final_t.to_string(),
+                                    column: col.clone(),
+                                    existing: had.clone(),
+                                    wanted: wanted.sql_name().into(),
+                                    hint: "Nothing was loaded. Set \"schema_change\": \"widen_to_json\" to convert the column \
+                                           to JSON, run an overwrite sync, or drop the column."
+                                        .into(),
+                                })
+                            }
+                            SchemaChangePolicy::WidenToJson => {
+                                self.out.info(format!("widening {final_t}.{col} from {had} to JSON"));
+                                self.wh.widen_to_json(&final_t, col).await?;
+                                if let Some(c) = eff.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(col)) {
+                                    c.name = col.clone();
+                                    c.ty = BqType::Json;
+                                }
+                            }
+                        }
+                    }
+                    if !diff.add.is_empty() {
+                        let names: Vec<&str> = diff.add.iter().map(|c| c.name.as_str()).collect();
+                        self.out
+                            .info(format!("adding columns {} to {final_t}", names.join(", ")));
+                        self.wh.add_columns(&final_t, &diff.add).await?;
+                    }
+                    effective = eff;
+                }
+            }
+        }
+        let temp = if spec.mode.uses_temp() {
+            let raw = self.opts.raw_dataset.clone();
+            self.ensure_dataset(&raw).await?;
+            let t = TableRef::new(
+                &self.opts.project,
+                &raw,
+                &format!(
+                    "_airbyte_tmp_{}_{}_{}",
+                    final_t.dataset, final_t.table, self.opts.run_id
+                ),
+            );
+            self.wh
+                .create_table(&t, &effective, Some(TEMP_TABLE_TTL))
+                .await?;
+            Some(t)
+        } else {
+            None
+        };
+        let encoder = Encoder::new(&effective, spec.generation_id, spec.sync_id);
+        self.streams[i].prepared = Some(Prepared {
+            effective,
+            encoder,
+            temp,
+        });
+        Ok(())
+    }
+
+    fn job_id(&self, i: usize, what: &str) -> String {
+        let s = &self.streams[i];
+        let base = format!(
+            "airbyte_{}_{}_{}_{}_{:06}",
+            self.opts.run_id, s.spec.table.dataset, s.spec.table.table, what, s.load_seq
+        );
+        base.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(1000)
+            .collect()
+    }
+
+    /// Loads the stream's buffer (if any) and commits it as its mode requires.
+    async fn flush_stream(&mut self, i: usize) -> Result<()> {
+        let Some(sp) = self.streams[i].spool.take() else {
+            return Ok(());
+        };
+        let Spool {
+            path,
+            file,
+            rows,
+            bytes,
+            max_seq,
+            ..
+        } = sp;
+        file.into_inner()
+            .map_err(|e| Error::io(path.display(), e.into_error()))?
+            .sync_all()
+            .ok();
+        let job_id = self.job_id(i, "load");
+        let s = &self.streams[i];
+        let prepared = s.prepared.as_ref().expect("a stream with rows is prepared");
+        let final_t = s.spec.table.clone();
+        let mode = s.spec.mode;
+        let target = prepared.temp.clone().unwrap_or_else(|| final_t.clone());
+        let effective = prepared.effective.clone();
+        let disposition = if mode == Mode::Dedup {
+            Disposition::Truncate
+        } else {
+            Disposition::Append
+        };
+        let started = Instant::now();
+        let loaded = self
+            .wh
+            .load(Load {
+                target: &target,
+                final_table: &final_t,
+                schema: &effective,
+                file: &path,
+                rows,
+                job_id: &job_id,
+                disposition,
+            })
+            .await?;
+        if mode == Mode::Dedup {
+            self.wh.merge(&final_t, &target, &effective).await?;
+        }
+        let _ = std::fs::remove_file(&path);
+        let s = &mut self.streams[i];
+        s.loads += 1;
+        s.last_load = Some(Instant::now());
+        if !mode.swaps() {
+            s.committed_seq = max_seq;
+            s.rows_committed += loaded;
+        } else {
+            s.rows_committed += loaded;
+        }
+        let verb = match mode {
+            Mode::Append => "appended to",
+            Mode::Dedup => "merged into",
+            Mode::Overwrite | Mode::OverwriteDedup => "staged for",
+        };
+        let msg = format!(
+            "{verb} {final_t}: {loaded} rows, {:.1} MiB in {:.1}s (job {job_id})",
+            bytes as f64 / 1048576.0,
+            started.elapsed().as_secs_f64()
+        );
+        self.out.info(msg);
+        Ok(())
+    }
+
+    /// Overwrite: loads what is left, then swaps the temp table into place with one copy job.
+    async fn finish_swap(&mut self, i: usize) -> Result<()> {
+        if self.streams[i].swapped {
+            return Ok(());
+        }
+        self.flush_stream(i).await?;
+        if self.streams[i].prepared.is_none() {
+            // An overwrite stream without records still replaces the table (with an empty one).
+            self.prepare(i).await?;
+        }
+        let s = &self.streams[i];
+        let prepared = s.prepared.as_ref().expect("prepared above");
+        let temp = prepared
+            .temp
+            .clone()
+            .expect("overwrite streams have a temp table");
+        let effective = prepared.effective.clone();
+        let final_t = s.spec.table.clone();
+        let mut source = temp.clone();
+        if s.spec.mode == Mode::OverwriteDedup {
+            let dedup = TableRef::new(
+                &temp.project,
+                &temp.dataset,
+                &format!("{}_dedup", temp.table),
+            );
+            self.wh
+                .create_table(&dedup, &effective, Some(TEMP_TABLE_TTL))
+                .await?;
+            self.wh.merge(&dedup, &temp, &effective).await?;
+            source = dedup;
+        }
+        let job_id = self.job_id(i, "swap");
+        self.wh.replace(&source, &final_t, &job_id).await?;
+        if source != temp {
+            self.wh.drop_table(&source).await?;
+        }
+        self.wh.drop_table(&temp).await?;
+        let s = &mut self.streams[i];
+        s.swapped = true;
+        s.committed_seq = s.last_seq;
+        let msg = format!(
+            "replaced {final_t} with {} rows (copy job {job_id})",
+            s.rows_committed
+        );
+        self.out.info(msg);
+        Ok(())
+    }
+}
+
+impl StreamRt {
+    fn may_load(&self, b: &Batching) -> bool {
+        self.last_load
+            .is_none_or(|t| t.elapsed() >= b.min_load_interval)
+    }
+}

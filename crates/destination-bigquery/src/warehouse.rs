@@ -1,0 +1,195 @@
+//! The operations the sink needs from a warehouse, with three implementations: BigQuery (REST), local files
+//! (no BigQuery at hand: the exact load files and table schemas, one folder per dataset), and a null sink
+//! that only counts (for the benchmark).
+
+use crate::client::BigQuery;
+use crate::error::{Error, Result};
+use crate::local::LocalWarehouse;
+use crate::schema::{Column, TableSchema, EXTRACTED_AT};
+use crate::sql::{self, TableRef};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// How a load writes its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Append,
+    Truncate,
+}
+
+impl Disposition {
+    pub fn api(self) -> &'static str {
+        match self {
+            Disposition::Append => "WRITE_APPEND",
+            Disposition::Truncate => "WRITE_TRUNCATE",
+        }
+    }
+}
+
+/// One load: the file, where it goes, and the final table it ends up in (for the local layout).
+pub struct Load<'a> {
+    pub target: &'a TableRef,
+    pub final_table: &'a TableRef,
+    pub schema: &'a TableSchema,
+    pub file: &'a Path,
+    pub rows: u64,
+    pub job_id: &'a str,
+    pub disposition: Disposition,
+}
+
+/// A null sink's counters.
+#[derive(Debug, Default)]
+pub struct NullWarehouse {
+    pub loads: BTreeMap<String, u64>,
+    pub rows: BTreeMap<String, u64>,
+    pub bytes: u64,
+}
+
+pub enum Warehouse {
+    BigQuery(BigQuery),
+    Local(LocalWarehouse),
+    Null(NullWarehouse),
+}
+
+impl Warehouse {
+    pub async fn ensure_dataset(&mut self, dataset: &str) -> Result<()> {
+        match self {
+            Warehouse::BigQuery(bq) => bq.ensure_dataset(dataset).await,
+            Warehouse::Local(l) => l.ensure_dataset(dataset),
+            Warehouse::Null(_) => Ok(()),
+        }
+    }
+
+    /// The columns of an existing table: `(name, type if known, type as reported)`; `None` when missing.
+    pub async fn table_columns(
+        &mut self,
+        t: &TableRef,
+    ) -> Result<Option<Vec<(String, Option<crate::schema::BqType>, String)>>> {
+        match self {
+            Warehouse::BigQuery(bq) => {
+                Ok(bq.get_table(t).await?.map(|v| TableSchema::from_api(&v)))
+            }
+            Warehouse::Local(l) => Ok(l.get_table(t)?.map(|v| TableSchema::from_api(&v))),
+            Warehouse::Null(_) => Ok(None),
+        }
+    }
+
+    /// Creates a table partitioned on the extraction date and clustered on the primary key.
+    pub async fn create_table(
+        &mut self,
+        t: &TableRef,
+        schema: &TableSchema,
+        expires_in: Option<Duration>,
+    ) -> Result<()> {
+        let fields = schema.to_api_fields();
+        let clustering = schema.clustering();
+        match self {
+            Warehouse::BigQuery(bq) => bq
+                .create_table(t, &fields, Some(EXTRACTED_AT), &clustering, expires_in)
+                .await
+                .map(|_| ()),
+            Warehouse::Local(l) => l.create_table(t, &fields, &clustering, expires_in),
+            Warehouse::Null(_) => Ok(()),
+        }
+    }
+
+    pub async fn add_columns(&mut self, t: &TableRef, columns: &[Column]) -> Result<()> {
+        let Some(stmt) = sql::add_columns(t, columns) else {
+            return Ok(());
+        };
+        match self {
+            Warehouse::BigQuery(bq) => bq.query(&stmt).await.map(|_| ()),
+            Warehouse::Local(l) => l.add_columns(t, columns, &stmt),
+            Warehouse::Null(_) => Ok(()),
+        }
+    }
+
+    pub async fn widen_to_json(&mut self, t: &TableRef, column: &str) -> Result<()> {
+        let script = sql::widen_to_json(t, column);
+        match self {
+            Warehouse::BigQuery(bq) => {
+                for stmt in &script {
+                    bq.query(stmt).await?;
+                }
+                Ok(())
+            }
+            Warehouse::Local(l) => l.widen_to_json(t, column, &script),
+            Warehouse::Null(_) => Ok(()),
+        }
+    }
+
+    /// Loads one NDJSON file; returns the rows the warehouse reports.
+    pub async fn load(&mut self, load: Load<'_>) -> Result<u64> {
+        match self {
+            Warehouse::BigQuery(bq) => {
+                let stats = bq
+                    .load_file(
+                        load.target,
+                        &load.schema.to_api_fields(),
+                        load.file,
+                        load.job_id,
+                        load.disposition.api(),
+                    )
+                    .await?;
+                if stats.output_rows != load.rows {
+                    return Err(Error::Job {
+                        job_id: stats.job_id,
+                        reason: "rowCountMismatch".into(),
+                        message: format!(
+                            "loaded {} rows into {}, expected {}",
+                            stats.output_rows, load.target, load.rows
+                        ),
+                        retryable: false,
+                    });
+                }
+                Ok(stats.output_rows)
+            }
+            Warehouse::Local(l) => l.load(&load),
+            Warehouse::Null(n) => {
+                *n.loads.entry(load.final_table.table.clone()).or_default() += 1;
+                *n.rows.entry(load.final_table.table.clone()).or_default() += load.rows;
+                n.bytes += std::fs::metadata(load.file)
+                    .map(|m| m.len())
+                    .unwrap_or_default();
+                Ok(load.rows)
+            }
+        }
+    }
+
+    /// Dedup: merges `source` into `target` on the primary key, keeping the newest row.
+    pub async fn merge(
+        &mut self,
+        target: &TableRef,
+        source: &TableRef,
+        schema: &TableSchema,
+    ) -> Result<()> {
+        let stmt = sql::merge(target, source, schema);
+        match self {
+            Warehouse::BigQuery(bq) => bq.query(&stmt).await.map(|_| ()),
+            Warehouse::Local(l) => {
+                l.record_sql(target, &stmt)?;
+                l.adopt(source, target);
+                Ok(())
+            }
+            Warehouse::Null(_) => Ok(()),
+        }
+    }
+
+    /// Overwrite: replaces `dst` with `src` in one copy job (`WRITE_TRUNCATE`).
+    pub async fn replace(&mut self, src: &TableRef, dst: &TableRef, job_id: &str) -> Result<()> {
+        match self {
+            Warehouse::BigQuery(bq) => bq.copy_table(src, dst, job_id).await,
+            Warehouse::Local(l) => l.replace(src, dst, job_id),
+            Warehouse::Null(_) => Ok(()),
+        }
+    }
+
+    pub async fn drop_table(&mut self, t: &TableRef) -> Result<()> {
+        match self {
+            Warehouse::BigQuery(bq) => bq.delete_table(t).await,
+            Warehouse::Local(l) => l.drop_table(t),
+            Warehouse::Null(_) => Ok(()),
+        }
+    }
+}
