@@ -73,6 +73,7 @@ pub fn secrets_in(doc: &serde_json::Value) -> Vec<String> {
 fn collect(v: &serde_json::Value, secret: bool, out: &mut Vec<String>) {
     match v {
         serde_json::Value::String(s) if secret && !s.is_empty() => out.push(s.clone()),
+        serde_json::Value::Number(n) if secret => out.push(n.to_string()),
         serde_json::Value::Object(m) => {
             for (k, v) in m {
                 let k = k.to_ascii_lowercase();

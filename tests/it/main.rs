@@ -1,1 +1,11 @@
+//! Integration tests: the real binaries against the simulated Okta org.
 
+mod check;
+mod errors;
+mod faults;
+mod harness;
+mod incremental;
+mod oauth;
+mod read;
+mod snapshots;
+mod spec;
