@@ -1,15 +1,404 @@
-//! Singer tap mode (`tap-okta --config F --discover`, `--catalog F --state F`): same streams, state and
-//! errors as the Airbyte mode, spoken as SCHEMA/RECORD/STATE.
+//! Singer tap mode (`tap-okta --config F --discover`, `--catalog F --state F`, `--about`): the same
+//! streams, state and error paths as the Airbyte mode, spoken as SCHEMA/RECORD/STATE.
+//!
+//! Configuration may come from several `--config` files (later ones win), from `TAP_OKTA_*` environment
+//! variables, and in the nested Airbyte shape or the flat shape Meltano builds from declared settings.
 
+use crate::cli::{finish, runtime};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::output::{Output, Protocol, SingerStream};
+use crate::secret::secrets_in;
+use crate::streams::{StreamDef, STREAMS};
+use airbyte_protocol::{ConfiguredCatalog, ConfiguredStream, ConfiguredStreamRef, SyncMode};
+use clap::Parser;
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// Prefix of environment variables that set config keys (`TAP_OKTA_API_TOKEN` → `api_token`).
+pub const ENV_PREFIX: &str = "TAP_OKTA_";
+/// The tap's name, as Meltano knows it.
+pub const TAP_NAME: &str = "tap-okta";
 
 /// Singer invocations start with flags (`--config`), Airbyte ones with a subcommand.
 pub fn looks_like_singer(args: &[OsString]) -> bool {
-    args.get(1).and_then(|a| a.to_str()).is_some_and(|a| a.starts_with("--") && !matches!(a, "--help" | "--version"))
+    args.get(1).and_then(|a| a.to_str()).is_some_and(|a| a.starts_with("--") && !matches!(a, "--help" | "--version" | "-h" | "-V"))
 }
 
-pub fn main(_args: Vec<OsString>) -> ExitCode {
-    tracing::error!("the Singer tap mode is not available yet");
-    ExitCode::FAILURE
+/// tap-okta: the Okta source as a Singer tap.
+#[derive(Debug, Parser)]
+#[command(name = "tap-okta", version, about)]
+struct SingerArgs {
+    /// Config file(s); later files override earlier ones. `ENV` reads only TAP_OKTA_* variables.
+    #[arg(long)]
+    config: Vec<PathBuf>,
+    /// Print the catalog.
+    #[arg(long)]
+    discover: bool,
+    /// The catalog with selection metadata.
+    #[arg(long, conflicts_with = "properties")]
+    catalog: Option<PathBuf>,
+    /// Older name of --catalog.
+    #[arg(long)]
+    properties: Option<PathBuf>,
+    /// The state (the `value` of the last STATE message).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Print name, version, capabilities and settings.
+    #[arg(long)]
+    about: bool,
+    /// Format of --about.
+    #[arg(long, default_value = "json", value_parser = ["json", "markdown"])]
+    format: String,
+}
+
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let parsed = match SingerArgs::try_parse_from(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let out = Output::new(Protocol::Airbyte, Box::new(std::io::sink()));
+    let mut secrets = Vec::new();
+    let result = run(parsed, &mut secrets);
+    finish(&out, result, &secrets)
+}
+
+fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
+    if args.about {
+        let out = Output::new(Protocol::Singer(HashMap::new()), Box::new(std::io::stdout()));
+        return if args.format == "markdown" {
+            out.flush()?;
+            use std::io::Write;
+            std::io::stdout().write_all(about_markdown().as_bytes()).map_err(|e| Error::Output(e.to_string()))
+        } else {
+            out.document(&about())
+        };
+    }
+    let doc = merged_config(&args.config)?;
+    secrets.extend(secrets_in(&doc));
+    let settings = Settings::from_value(doc)?;
+    if args.discover {
+        let out = Output::new(Protocol::Singer(HashMap::new()), Box::new(std::io::stdout()));
+        return out.document(&catalog());
+    }
+    let selection = match args.catalog.as_ref().or(args.properties.as_ref()) {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Error::Input(format!("cannot read the catalog file {}: {e}", p.display())))?;
+            let doc: Value = serde_json::from_str(&text)
+                .map_err(|e| Error::Input(format!("the catalog file {} is not JSON: {e}", p.display())))?;
+            parse_selection(&doc)?
+        }
+        None => STREAMS.iter().map(|d| Selection { def: d, mode: default_mode(d), fields: None }).collect(),
+    };
+    let states = match &args.state {
+        Some(p) => crate::state::read_file(p)?,
+        None => Default::default(),
+    };
+    let mut streams = HashMap::new();
+    let mut configured = Vec::new();
+    for s in &selection {
+        let incremental = s.mode == SyncMode::Incremental;
+        streams.insert(
+            s.def.name.to_string(),
+            SingerStream {
+                schema: project_schema(s.def.schema(), s.fields.as_ref()),
+                key_properties: s.def.primary_key.iter().map(|k| (*k).to_string()).collect(),
+                bookmark_properties: if incremental { s.def.cursor_field.map(|c| vec![c.to_string()]).unwrap_or_default() } else { vec![] },
+                selected_fields: s.fields.clone(),
+            },
+        );
+        configured.push(ConfiguredStream {
+            stream: ConfiguredStreamRef { name: s.def.name.into(), namespace: None, json_schema: None, supported_sync_modes: vec![] },
+            sync_mode: s.mode,
+            cursor_field: vec![],
+            destination_sync_mode: None,
+            primary_key: vec![],
+            generation_id: None,
+            minimum_generation_id: None,
+            sync_id: None,
+        });
+    }
+    let out = Output::new(Protocol::Singer(streams), Box::new(std::io::stdout()));
+    out.seed_bookmarks(states.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    let rt = runtime()?;
+    rt.block_on(crate::sync::read(settings, &ConfiguredCatalog { streams: configured }, states, out))
+}
+
+fn default_mode(d: &StreamDef) -> SyncMode {
+    if d.supports_incremental() {
+        SyncMode::Incremental
+    } else {
+        SyncMode::FullRefresh
+    }
+}
+
+/// Merges config files (later wins, objects merged deeply) and `TAP_OKTA_*` variables, then turns
+/// flat Meltano-style keys into the nested `credentials` object.
+pub fn merged_config(paths: &[PathBuf]) -> Result<Value> {
+    let mut doc = Value::Object(Map::new());
+    for p in paths {
+        if p.as_os_str() == "ENV" {
+            continue;
+        }
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Error::Config(format!("cannot read the config file {}: {e}", p.display())))?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Config(format!("the config file {} is not valid JSON: {e}", p.display())))?;
+        if !v.is_object() {
+            return Err(Error::Config(format!("the config file {} must hold a JSON object", p.display())));
+        }
+        deep_merge(&mut doc, v);
+    }
+    let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+    env.sort();
+    for (k, v) in env {
+        let key = k[ENV_PREFIX.len()..].to_ascii_lowercase();
+        let value = match serde_json::from_str::<Value>(&v) {
+            Ok(n @ (Value::Number(_) | Value::Bool(_))) => n,
+            _ => Value::String(v),
+        };
+        doc[key] = value;
+    }
+    Ok(nest_flat_credentials(doc))
+}
+
+fn deep_merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) if existing.is_object() && v.is_object() => deep_merge(existing, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// Flat keys (`api_token`, `client_id` + `private_key`, `client_secret` + `refresh_token`) become
+/// the `credentials` object the Airbyte shape uses; a nested `credentials` wins.
+fn nest_flat_credentials(mut doc: Value) -> Value {
+    let Some(m) = doc.as_object_mut() else { return doc };
+    let flat_keys = ["auth_type", "api_token", "client_id", "key_id", "private_key", "scope", "client_secret", "refresh_token"];
+    let mut creds = m.get("credentials").and_then(Value::as_object).cloned().unwrap_or_default();
+    for k in flat_keys {
+        if let Some(v) = m.remove(k) {
+            if !v.is_null() && v != "" {
+                creds.entry(k.to_string()).or_insert(v);
+            }
+        }
+    }
+    if !creds.contains_key("auth_type") {
+        let auth = if creds.contains_key("private_key") {
+            Some("oauth2.0_private_key")
+        } else if creds.contains_key("refresh_token") {
+            Some("oauth2.0")
+        } else if creds.contains_key("api_token") {
+            Some("api_token")
+        } else {
+            None
+        };
+        if let Some(a) = auth {
+            creds.insert("auth_type".into(), json!(a));
+        }
+    }
+    if !creds.is_empty() {
+        m.insert("credentials".into(), Value::Object(creds));
+    }
+    doc
+}
+
+struct Selection {
+    def: &'static StreamDef,
+    mode: SyncMode,
+    fields: Option<HashSet<String>>,
+}
+
+/// The selected streams (and fields) of a Singer catalog.
+fn parse_selection(doc: &Value) -> Result<Vec<Selection>> {
+    let streams = doc["streams"].as_array().ok_or_else(|| Error::Input("the catalog has no `streams` array".into()))?;
+    let mut out = Vec::new();
+    for s in streams {
+        let id = s["tap_stream_id"].as_str().or_else(|| s["stream"].as_str()).unwrap_or_default();
+        let def = crate::streams::find(id).ok_or_else(|| {
+            Error::Input(format!("the catalog lists stream {id:?}, which this tap does not have (run --discover)"))
+        })?;
+        let metadata = s["metadata"].as_array().cloned().unwrap_or_default();
+        let stream_md = metadata.iter().find(|m| m["breadcrumb"].as_array().is_some_and(Vec::is_empty)).map(|m| &m["metadata"]);
+        let selected = stream_md.and_then(|m| m["selected"].as_bool()).or_else(|| s["selected"].as_bool()).unwrap_or(false);
+        if !selected {
+            continue;
+        }
+        let method = stream_md
+            .and_then(|m| m["replication-method"].as_str())
+            .or_else(|| s["replication_method"].as_str())
+            .map(str::to_ascii_uppercase);
+        let mode = match method.as_deref() {
+            Some("FULL_TABLE") => SyncMode::FullRefresh,
+            Some("INCREMENTAL") | Some("LOG_BASED") | None => default_mode(def),
+            Some(other) => return Err(Error::Input(format!("stream {id}: unknown replication-method {other}"))),
+        };
+        let mut dropped = HashSet::new();
+        for m in &metadata {
+            let bc = m["breadcrumb"].as_array().cloned().unwrap_or_default();
+            if bc.len() == 2 && bc[0] == "properties" && m["metadata"]["selected"] == json!(false) && m["metadata"]["inclusion"] != "automatic" {
+                if let Some(f) = bc[1].as_str() {
+                    if !def.primary_key.contains(&f) && def.cursor_field != Some(f) {
+                        dropped.insert(f.to_string());
+                    }
+                }
+            }
+        }
+        let fields = if dropped.is_empty() {
+            None
+        } else {
+            let all = def.schema()["properties"].as_object().map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+            Some(all.into_iter().filter(|f| !dropped.contains(f)).collect())
+        };
+        out.push(Selection { def, mode, fields });
+    }
+    Ok(out)
+}
+
+fn project_schema(mut schema: Value, fields: Option<&HashSet<String>>) -> Value {
+    if let (Some(keep), Some(props)) = (fields, schema.get_mut("properties").and_then(Value::as_object_mut)) {
+        props.retain(|k, _| keep.contains(k));
+    }
+    schema
+}
+
+/// The Singer catalog `--discover` prints.
+pub fn catalog() -> Value {
+    let streams: Vec<Value> = STREAMS
+        .iter()
+        .map(|d| {
+            let schema = d.schema();
+            let incremental = d.supports_incremental();
+            let mut metadata = vec![json!({"breadcrumb": [], "metadata": {
+                "inclusion": "available",
+                "selected-by-default": true,
+                "forced-replication-method": if incremental { "INCREMENTAL" } else { "FULL_TABLE" },
+                "valid-replication-keys": d.cursor_field.map(|c| vec![c]).unwrap_or_default(),
+                "table-key-properties": d.primary_key,
+            }})];
+            if let Some(props) = schema["properties"].as_object() {
+                for name in props.keys() {
+                    let automatic = d.primary_key.contains(&name.as_str()) || d.cursor_field == Some(name.as_str());
+                    metadata.push(json!({"breadcrumb": ["properties", name], "metadata": {
+                        "inclusion": if automatic { "automatic" } else { "available" },
+                        "selected-by-default": true,
+                    }}));
+                }
+            }
+            let mut s = json!({
+                "tap_stream_id": d.name, "stream": d.name, "schema": schema,
+                "key_properties": d.primary_key,
+                "replication_method": if incremental { "INCREMENTAL" } else { "FULL_TABLE" },
+                "metadata": metadata,
+            });
+            if let Some(c) = d.cursor_field {
+                s["replication_key"] = json!(c);
+            }
+            s
+        })
+        .collect();
+    json!({ "streams": streams })
+}
+
+/// `--about --format json`, as Meltano SDK taps print it.
+pub fn about() -> Value {
+    json!({
+        "name": TAP_NAME,
+        "description": "Okta: users, groups, apps, roles, factors, devices, policies, the System Log and more.",
+        "version": env!("CARGO_PKG_VERSION"),
+        "capabilities": ["catalog", "state", "discover", "about"],
+        "settings": settings_schema(),
+    })
+}
+
+/// The settings as Meltano declares them: the config schema with `credentials` flattened.
+pub fn settings_schema() -> Value {
+    let mut schema = crate::commands::config_schema();
+    let mut flat = Map::new();
+    if let Some(props) = schema["properties"].as_object() {
+        for (k, v) in props {
+            if k == "credentials" {
+                for variant in v["oneOf"].as_array().into_iter().flatten() {
+                    for (ck, cv) in variant["properties"].as_object().into_iter().flatten() {
+                        if ck == "auth_type" {
+                            continue;
+                        }
+                        flat.entry(ck.clone()).or_insert_with(|| cv.clone());
+                    }
+                }
+            } else {
+                flat.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    schema["properties"] = Value::Object(flat);
+    schema["required"] = json!([]);
+    schema
+}
+
+fn about_markdown() -> String {
+    let mut s = format!(
+        "# {TAP_NAME}\n\nOkta source as a Singer tap (version {}).\n\n## Capabilities\n\n- catalog\n- state\n- discover\n- about\n\n## Settings\n\n| Setting | Type | Description |\n|---|---|---|\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(props) = settings_schema()["properties"].as_object() {
+        for (k, v) in props {
+            let desc = v["description"].as_str().unwrap_or_default().replace('\n', " ");
+            s.push_str(&format!("| {k} | {} | {desc} |\n", v["type"].as_str().unwrap_or("string")));
+        }
+    }
+    s.push_str(&format!("\nEvery setting can also be given as an environment variable `{ENV_PREFIX}<SETTING>`.\n"));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_meltano_keys_become_credentials() {
+        let v = nest_flat_credentials(json!({"domain": "acme", "api_token": "t"}));
+        assert_eq!(v["credentials"], json!({"api_token": "t", "auth_type": "api_token"}));
+        let v = nest_flat_credentials(json!({"client_id": "c", "private_key": "k", "key_id": ""}));
+        assert_eq!(v["credentials"]["auth_type"], "oauth2.0_private_key");
+        let v = nest_flat_credentials(json!({"credentials": {"auth_type": "api_token", "api_token": "a"}}));
+        assert_eq!(v["credentials"]["api_token"], "a");
+    }
+
+    #[test]
+    fn later_configs_win() {
+        let mut a = json!({"domain": "a", "credentials": {"auth_type": "api_token", "api_token": "x"}});
+        deep_merge(&mut a, json!({"domain": "b", "credentials": {"api_token": "y"}}));
+        assert_eq!(a, json!({"domain": "b", "credentials": {"auth_type": "api_token", "api_token": "y"}}));
+    }
+
+    #[test]
+    fn selection_reads_metadata() {
+        let cat = json!({"streams": [
+            {"tap_stream_id": "users", "metadata": [{"breadcrumb": [], "metadata": {"selected": true}},
+                {"breadcrumb": ["properties", "profile"], "metadata": {"selected": false}},
+                {"breadcrumb": ["properties", "id"], "metadata": {"selected": false, "inclusion": "automatic"}}]},
+            {"tap_stream_id": "groups", "metadata": [{"breadcrumb": [], "metadata": {"selected": false}}]},
+            {"tap_stream_id": "applications", "selected": true, "metadata": []}]});
+        let s = parse_selection(&cat).unwrap();
+        assert_eq!(s.len(), 2);
+        let users = s[0].fields.as_ref().unwrap();
+        assert!(users.contains("id") && !users.contains("profile"));
+        assert_eq!(s[1].def.name, "applications");
+    }
 }
