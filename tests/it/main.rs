@@ -7,5 +7,6 @@ mod harness;
 mod incremental;
 mod oauth;
 mod read;
+mod singer;
 mod snapshots;
 mod spec;

@@ -1,0 +1,1 @@
+//! Singer tap mode tests (filled in by the Singer/Meltano work).
