@@ -1,7 +1,7 @@
 //! Group memberships. Incremental reads re-read only the groups whose `lastMembershipUpdated` moved past
 //! the saved cursor (never limited by the `groups` stream's cursor), one group at a time in cursor order,
 //! checkpointing after every page with the in-progress group's next link so a killed sync resumes
-//! exactly where it stopped.
+//! exactly where it stopped. Each record carries its group's `lastMembershipUpdated` as the cursor.
 
 use crate::error::{Error, Result};
 use crate::okta::page::{Extract, Pager};
@@ -43,6 +43,8 @@ struct Stats {
 struct Group {
     id: String,
     lmu: Option<DateTime<Utc>>,
+    /// `lastMembershipUpdated` exactly as Okta sent it; every member record carries it as the cursor.
+    lmu_raw: Option<String>,
 }
 
 /// The stream state: the cursor of fully read groups, the ids read at exactly that cursor value, and
@@ -147,7 +149,8 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
                 internal: raw.get().chars().take(200).collect(),
             })?;
             estimate += p.embedded.and_then(|e| e.stats).and_then(|s| s.users_count).unwrap_or(0);
-            groups.push(Group { id: p.id.into_owned(), lmu: p.last_membership_updated.as_deref().and_then(parse_ts) });
+            let lmu_raw = p.last_membership_updated.map(Cow::into_owned);
+            groups.push(Group { id: p.id.into_owned(), lmu: lmu_raw.as_deref().and_then(parse_ts), lmu_raw });
         }
     }
     groups.sort_by(|a, b| a.lmu.cmp(&b.lmu).then_with(|| a.id.cmp(&b.id)));
@@ -156,7 +159,10 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
 }
 
 async fn read_members(run: &mut StreamRun<'_>, st: &mut MembersState, g: &Group, first: url::Url) -> Result<()> {
-    let group_col = column("group_id", &g.id);
+    let mut group_col = column("group_id", &g.id);
+    if let Some(lmu) = &g.lmu_raw {
+        group_col = format!("{group_col},{}", column(FIELD, lmu));
+    }
     let mut pager = Pager::new(first, Extract::Array);
     loop {
         let page = match pager.next_page(&run.ctx.client).await {

@@ -100,7 +100,12 @@ pub const STREAMS: &[StreamDef] = &[
         cursor_field: Some("lastUpdated"),
         reader: Reader::SortedSearch { path: "/api/v1/groups", limit: 200 },
     },
-    StreamDef { name: "group_members", primary_key: &["group_id", "user_id"], cursor_field: None, reader: Reader::GroupMembers },
+    StreamDef {
+        name: "group_members",
+        primary_key: &["group_id", "user_id"],
+        cursor_field: Some("lastMembershipUpdated"),
+        reader: Reader::GroupMembers,
+    },
     StreamDef {
         name: "applications",
         primary_key: &["id"],

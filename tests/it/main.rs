@@ -1,5 +1,6 @@
 //! Integration tests: the real binaries against the simulated Okta org.
 
+mod acceptance;
 mod check;
 mod errors;
 mod faults;

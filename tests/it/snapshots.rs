@@ -42,6 +42,15 @@ fn spec_and_catalogs_match_the_code() {
     for s in &catalog {
         check_file(&format!("catalogs/{}.json", s["name"].as_str().unwrap()), &s["json_schema"], &mut drift);
     }
+    // Acceptance-test catalogs: every stream in full refresh, and the incremental streams incrementally.
+    let names_owned: Vec<&str> = names.clone();
+    check_file("integration_tests/configured_catalog.json", &crate::harness::configured(&names_owned, false), &mut drift);
+    let incremental: Vec<&str> = catalog
+        .iter()
+        .filter(|s| s["supported_sync_modes"].as_array().unwrap().iter().any(|m| m == "incremental"))
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    check_file("integration_tests/configured_catalog_incremental.json", &crate::harness::configured(&incremental, true), &mut drift);
     // No stale catalog files for streams that no longer exist.
     if std::env::var_os("UPDATE_SNAPSHOTS").is_none() {
         for entry in std::fs::read_dir(repo_root().join("catalogs")).unwrap() {
