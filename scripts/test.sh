@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what the tests need into local virtual
+# environments (the BigQuery emulator; Singer targets and Meltano), starts the emulator on
+# 127.0.0.1, checks formatting and lints, and runs every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+if [ -f crates/destination-bigquery/ci/emulator.sh ]; then
+  bash crates/destination-bigquery/ci/emulator.sh install
+  bash crates/destination-bigquery/ci/emulator.sh start
+  trap 'bash "$root/crates/destination-bigquery/ci/emulator.sh" stop || true' EXIT
+  export BQ_EMULATOR_ENDPOINT=http://127.0.0.1:9050
+fi
+if [ -f scripts/singer-env.sh ]; then
+  bash scripts/singer-env.sh install
+  export SINGER_VENV="$root/.venv-singer" MELTANO_VENV="$root/.venv-meltano"
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/okta-connector-test.log"
+status=${PIPESTATUS[0]}
+# One closing line for the whole workspace.
+awk '/^test result:/ {p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}' "${TMPDIR:-/tmp}/okta-connector-test.log"
+exit "$status"
