@@ -2,8 +2,9 @@
 //!
 //! Layout under the configured path:
 //! - `<dataset>/<table>.schema.json`: the `tables.insert` body (schema, partitioning, clustering);
-//! - `<dataset>/<table>/<NNNNNN>.ndjson`: every load file, byte for byte as it would be uploaded (loads into
-//!   temporary tables are stored under the final table they feed);
+//! - `<dataset>/<table>/<NNNNNN>-<job id>.ndjson`: every load file, byte for byte as it would be uploaded.
+//!   Loads into temporary tables land in the internal dataset's folder; a MERGE or an overwrite swap moves
+//!   them into the final table's folder, so each folder holds what the table would hold;
 //! - `<dataset>/<table>.jobs.jsonl`: one line per BigQuery operation that would run (load job configuration,
 //!   `ALTER`/`MERGE` statements, copy jobs).
 //!
@@ -15,15 +16,13 @@ use crate::schema::{Column, TableSchema};
 use crate::sql::TableRef;
 use crate::warehouse::Load;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub struct LocalWarehouse {
     root: PathBuf,
-    /// Load files written in this run, by the table they were loaded into.
-    files: HashMap<TableRef, Vec<PathBuf>>,
 }
 
 impl LocalWarehouse {
@@ -31,7 +30,6 @@ impl LocalWarehouse {
         std::fs::create_dir_all(root).map_err(|e| Error::io(root.display(), e))?;
         Ok(LocalWarehouse {
             root: root.to_path_buf(),
-            files: HashMap::new(),
         })
     }
 
@@ -143,20 +141,14 @@ impl LocalWarehouse {
     }
 
     pub fn load(&mut self, load: &Load<'_>) -> Result<u64> {
-        let dir = self.data_dir(load.final_table);
+        let dir = self.data_dir(load.target);
+        if load.disposition == crate::warehouse::Disposition::Truncate {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
         let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
         let dest = dir.join(format!("{:06}-{}.ndjson", n + 1, load.job_id));
         std::fs::copy(load.file, &dest).map_err(|e| Error::io(dest.display(), e))?;
-        if load.disposition == crate::warehouse::Disposition::Truncate {
-            for old in self.files.remove(load.target).unwrap_or_default() {
-                let _ = std::fs::remove_file(old);
-            }
-        }
-        self.files
-            .entry(load.target.clone())
-            .or_default()
-            .push(dest.clone());
         self.log_op(
             load.final_table,
             json!({"jobReference": {"jobId": load.job_id}, "configuration": {"load": {
@@ -168,34 +160,39 @@ impl LocalWarehouse {
         Ok(load.rows)
     }
 
-    /// Records a statement. A dedup MERGE keeps its staged files (they are the final table's rows here); the
-    /// temporary table's own truncation must not delete them, so they move to the target.
+    /// Moves every load file of `src` into `dst`'s folder.
+    fn move_files(&self, src: &TableRef, dst: &TableRef) -> Result<()> {
+        let to = self.data_dir(dst);
+        std::fs::create_dir_all(&to).map_err(|e| Error::io(to.display(), e))?;
+        if let Ok(entries) = std::fs::read_dir(self.data_dir(src)) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                let name = name
+                    .split_once('-')
+                    .map(|(_, rest)| rest.to_string())
+                    .unwrap_or(name);
+                let n = std::fs::read_dir(&to).map(|d| d.count()).unwrap_or(0);
+                let dest = to.join(format!("{:06}-{name}", n + 1));
+                std::fs::rename(e.path(), &dest).map_err(|err| Error::io(dest.display(), err))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a statement.
     pub fn record_sql(&mut self, target: &TableRef, stmt: &str) -> Result<()> {
         self.log_op(target, json!({"query": stmt}))
     }
 
-    /// Marks the files staged for `src` as merged into `target`, so truncating the temp table keeps them.
-    pub fn adopt(&mut self, src: &TableRef, target: &TableRef) {
-        if let Some(files) = self.files.remove(src) {
-            self.files.entry(target.clone()).or_default().extend(files);
-        }
+    /// A MERGE: the staged rows become the target's (the row counts then count distinct keys).
+    pub fn adopt(&mut self, src: &TableRef, target: &TableRef) -> Result<()> {
+        self.move_files(src, target)
     }
 
+    /// A copy job with `WRITE_TRUNCATE`: `dst` holds exactly what `src` held, with its schema.
     pub fn replace(&mut self, src: &TableRef, dst: &TableRef, job_id: &str) -> Result<()> {
-        let keep: HashSet<PathBuf> = self
-            .files
-            .get(src)
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        if let Ok(entries) = std::fs::read_dir(self.data_dir(dst)) {
-            for e in entries.flatten() {
-                if !keep.contains(&e.path()) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
+        let _ = std::fs::remove_dir_all(self.data_dir(dst));
+        self.move_files(src, dst)?;
         if let Some(mut body) = self.get_table(src)? {
             body["tableReference"] = dst.api();
             if let Some(o) = body.as_object_mut() {
@@ -211,7 +208,7 @@ impl LocalWarehouse {
     }
 
     pub fn drop_table(&mut self, t: &TableRef) -> Result<()> {
-        self.files.remove(t);
+        let _ = std::fs::remove_dir_all(self.data_dir(t));
         let _ = std::fs::remove_file(self.schema_path(t));
         Ok(())
     }

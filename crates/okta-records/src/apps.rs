@@ -352,7 +352,7 @@ pub struct ApplicationCredentials {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub oauth_client: Option<ApplicationCredentialsOAuthClient>,
+    pub oauth_client: Option<ApplicationCredentialsOauthClient>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -503,9 +503,9 @@ pub struct ApplicationCredentialsPasswordHook {
     pub extra: Map<String, Value>,
 }
 
-/// `ApplicationCredentialsOAuthClient` object.
+/// `ApplicationCredentialsOauthClient` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct ApplicationCredentialsOAuthClient {
+pub struct ApplicationCredentialsOauthClient {
     /// Requested key rotation mode
     #[serde(rename = "autoKeyRotation", skip_serializing_if = "Option::is_none")]
     pub auto_key_rotation: Option<bool>,
@@ -559,11 +559,11 @@ pub struct ApplicationSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<ApplicationSettingsNotifications>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sign_on: Option<ApplicationSettingsSignOn>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app: Option<ApplicationSettingsApp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub oauth_client: Option<OpenIdConnectApplicationSettingsClient>,
+    pub oauth_client: Option<ApplicationSettingsOauthClient>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_on: Option<ApplicationSettingsSignOn>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -624,256 +624,6 @@ pub struct ApplicationSettingsNotificationsVpnNetwork {
     /// Defines the IP addresses or network ranges that are required to use the VPN
     #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<String>>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// SAML 1.1 sign-on mode attributes
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApplicationSettingsSignOn {
-    /// Primary URL of the sign-in page for this app
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub login_url: Option<String>,
-    /// Secondary URL of the sign-in page for this app
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect_url: Option<String>,
-    /// The intended audience of the SAML assertion. This is usually the Entity ID of your application.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub audience_override: Option<String>,
-    /// The URL of the resource to direct users after they successfully sign in to the SP using SAML. See the SP documentation to check if you need to specify a RelayState. In most instances, you can leave this field blank.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default_relay_state: Option<String>,
-    /// The location where the application can present the SAML assertion. This is usually the Single Sign-On (SSO) URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recipient_override: Option<String>,
-    /// Assertion Consumer Services (ACS) URL value for the Service Provider (SP). This URL is always used for Identity Provider (IdP) initiated sign-on requests.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sso_acs_url_override: Option<String>,
-    /// An array of ACS endpoints. You can configure a maximum of 100 endpoints.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub acs_endpoints: Option<Vec<AcsEndpoint>>,
-    /// Determines whether the app allows you to configure multiple ACS URIs
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_multiple_acs_endpoints: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub assertion_encryption: Option<SamlAssertionEncryption>,
-    /// Determines whether the SAML assertion is digitally signed
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub assertion_signed: Option<bool>,
-    /// A list of custom attribute statements for the app's SAML assertion. See [SAML 2.0 Technical Overview](https://docs.oasis-open.org/security/saml/Post2.0/sstc-saml-tech-overview-2.0-cd-02.html).
-    ///
-    /// There are two types of attribute statements:
-    /// | Type | Description |
-    /// | ---- | ----------- |
-    /// | EXPRESSION | Generic attribute statement that can be dynamic and supports [Okta Expression Language](https://developer.okta.com/docs/reference/okta-expression-language/) |
-    /// | GROUP | Group attribute statement |
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attribute_statements: Option<Vec<SamlAttributeStatement>>,
-    /// The entity ID of the SP. Use the entity ID value exactly as provided by the SP.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub audience: Option<String>,
-    /// Identifies the SAML authentication context class for the assertion's authentication statement
-    ///
-    /// Known values: `urn:federation:authentication:windows`, `oasis:names:tc:SAML:2.0:ac:classes:Kerberos`, `urn:oasis:names:tc:SAML:2.0:ac:classes:Password`, `urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport`, `urn:oasis:names:tc:SAML:2.0:ac:classes:TLSClient`, `urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified`, `urn:oasis:names:tc:SAML:2.0:ac:classes:X509`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub authn_context_class_ref: Option<String>,
-    /// The list of dynamic attribute statements for the SAML assertion inherited from app metadata (apps from the OIN) during app creation.
-    ///
-    /// There are two types of attribute statements: `EXPRESSION` and `GROUP`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub configured_attribute_statements: Option<Vec<SamlAttributeStatement>>,
-    /// Identifies the location inside the SAML assertion where the SAML response should be sent
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub destination: Option<String>,
-    /// Destination override for CASB configuration. See [CASB config guide](https://help.okta.com/en-us/Content/Topics/Apps/CASB-config-guide.htm).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub destination_override: Option<String>,
-    /// Determines the digest algorithm used to digitally sign the SAML assertion and response
-    ///
-    /// Known values: `SHA1`, `SHA256`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest_algorithm: Option<String>,
-    /// Set to `true` to prompt users for their credentials when a SAML request has the `ForceAuthn` attribute set to `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub honor_force_authn: Option<bool>,
-    /// SAML Issuer ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub idp_issuer: Option<String>,
-    /// Associates the app with SAML inline hooks. See [the SAML assertion inline hook reference](https://developer.okta.com/docs/reference/saml-hook/).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inline_hooks: Option<Vec<SignOnInlineHook>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub participate_slo: Option<SloParticipate>,
-    /// The location where the app may present the SAML assertion
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recipient: Option<String>,
-    /// Determines whether the SAML request is expected to be compressed
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_compressed: Option<bool>,
-    /// Determines whether the SAML authentication response message is digitally signed by the IdP
-    /// > **Note:** Either (or both) `responseSigned` or `assertionSigned` must be `TRUE`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_signed: Option<bool>,
-    /// Determines the SAML app session lifetimes with Okta
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub saml_assertion_lifetime_seconds: Option<i64>,
-    /// Determines the signing algorithm used to digitally sign the SAML assertion and response
-    ///
-    /// Known values: `RSA_SHA1`, `RSA_SHA256`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signature_algorithm: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub slo: Option<SingleLogout>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sp_certificate: Option<SamlSpCertificate>,
-    /// The issuer ID for the Service Provider. This property appears when SLO is enabled.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sp_issuer: Option<String>,
-    /// Single Sign-On Assertion Consumer Service (ACS) URL
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sso_acs_url: Option<String>,
-    /// Identifies the SAML processing rules. Supported values:
-    ///
-    /// Known values: `urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`, `urn:oasis:names:tc:SAML:2.0:nameid-format:persistent`, `urn:oasis:names:tc:SAML:2.0:nameid-format:transient`, `urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified`, `urn:oasis:names:tc:SAML:1.1:nameid-format:x509SubjectName`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject_name_id_format: Option<String>,
-    /// Template for app user's username when a user is assigned to the app
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject_name_id_template: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// An array of ACS endpoints. You can configure a maximum of 100 endpoints.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct AcsEndpoint {
-    /// Index of the URL in the array of ACS endpoints
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<i64>,
-    /// URL of the ACS
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Determines if the app supports encrypted assertions
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SamlAssertionEncryption {
-    /// Indicates whether Okta encrypts the assertions that it sends to the Service Provider
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// The encryption algorithm used to encrypt the SAML assertion
-    ///
-    /// Known values: `AES128_CBC`, `AES256_CBC`, `AES256_CBC`, `AES256_GCM`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encryption_algorithm: Option<String>,
-    /// The key transport algorithm used to encrypt the SAML assertion
-    ///
-    /// Known values: `RSA_OAEP`, `RSA_15`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_transport_algorithm: Option<String>,
-    /// A list that contains exactly one x509 encoded certificate which Okta uses to encrypt the SAML assertion with
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub x5c: Option<Vec<String>>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Generic `EXPRESSION` attribute statements
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SamlAttributeStatement {
-    /// The name of the attribute in your app. The attribute name must be unique across all user and group attribute statements.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The name format of the attribute. Supported values:
-    ///
-    /// Known values: `urn:oasis:names:tc:SAML:2.0:attrname-format:basic`, `urn:oasis:names:tc:SAML:2.0:attrname-format:uri`, `urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// The type of attribute statements object
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// The attribute values (supports [Okta Expression Language](https://developer.okta.com/docs/reference/okta-expression-language/))
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
-    /// The operation to filter groups based on `filterValue`
-    ///
-    /// Known values: `STARTS_WITH`, `EQUALS`, `CONTAINS`, `REGEX`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter_type: Option<String>,
-    /// Filter the groups based on a specific value.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter_value: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// `SignOnInlineHook` object.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct SignOnInlineHook {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Determines if the app participates in Single Logout (SLO)
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SloParticipate {
-    /// Request binding type
-    ///
-    /// Known values: `POST`, `REDIRECT`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub binding_type: Option<String>,
-    /// Indicates whether the app is allowed to participate in front-channel SLO
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// URL where Okta sends the logout request
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logout_request_url: Option<String>,
-    /// Determines whether Okta sends the `SessionIndex` elements in the logout request
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_index_required: Option<bool>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Determines if the app supports Single Logout (SLO)
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SingleLogout {
-    /// Whether the application supports SLO
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// The issuer of the Service Provider that generates the SLO request
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    /// The location where the logout response is sent
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logout_url: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// The certificate that Okta uses to validate Single Logout (SLO) requests and responses
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct SamlSpCertificate {
-    /// A list that contains exactly one x509 encoded certificate
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub x5c: Option<Vec<String>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -985,9 +735,9 @@ pub struct ApplicationSettingsApp {
     pub extra: Map<String, Value>,
 }
 
-/// `OpenIdConnectApplicationSettingsClient` object.
+/// `ApplicationSettingsOauthClient` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OpenIdConnectApplicationSettingsClient {
+pub struct ApplicationSettingsOauthClient {
     /// The type of client app
     /// Specific `grant_types` are valid for each `application_type`. See [Create a Client Application](https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/client/createclient).
     ///
@@ -1055,7 +805,7 @@ pub struct OpenIdConnectApplicationSettingsClient {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token_encrypted_response_alg: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub idp_initiated_login: Option<OpenIdConnectApplicationIdpInitiatedLogin>,
+    pub idp_initiated_login: Option<ApplicationSettingsOauthClientIdpInitiatedLogin>,
     /// URL string that a third party can use to initiate the sign-in flow by the client
     #[serde(skip_serializing_if = "Option::is_none")]
     pub initiate_login_uri: Option<String>,
@@ -1065,7 +815,7 @@ pub struct OpenIdConnectApplicationSettingsClient {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer_mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub jwks: Option<OpenIdConnectApplicationSettingsClientKeys>,
+    pub jwks: Option<ApplicationSettingsOauthClientJwks>,
     /// URL string that references a JSON Web Key Set for validating JWTs presented to Okta or for encrypting ID tokens minted by Okta for the client
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
@@ -1073,7 +823,7 @@ pub struct OpenIdConnectApplicationSettingsClient {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub network: Option<OpenIdConnectApplicationNetwork>,
+    pub network: Option<ApplicationSettingsOauthClientNetwork>,
     /// <x-lifecycle-container><x-lifecycle class="ea"></x-lifecycle> <x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Allows the app to participate in front-channel Single Logout
     ///
     /// > **Note:** You can only enable `participate_slo` for `web` and `browser` application types (`application_type`).
@@ -1090,7 +840,7 @@ pub struct OpenIdConnectApplicationSettingsClient {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_uris: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<OpenIdConnectApplicationSettingsRefreshToken>,
+    pub refresh_token: Option<ApplicationSettingsOauthClientRefreshToken>,
     /// The type of JSON Web Key Set (JWKS) algorithm that must be used for signing request objects
     ///
     /// Known values: `HS256`, `HS384`, `HS512`, `RS256`, `RS384`, `RS512`, `ES256`, `ES384`, `ES512`.
@@ -1122,7 +872,7 @@ pub struct OpenIdConnectApplicationSettingsClient {
 
 /// The type of IdP-initiated sign-in flow that the client supports
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OpenIdConnectApplicationIdpInitiatedLogin {
+pub struct ApplicationSettingsOauthClientIdpInitiatedLogin {
     /// The scopes to use for the request when `mode` is `OKTA`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_scope: Option<Vec<String>>,
@@ -1139,9 +889,9 @@ pub struct OpenIdConnectApplicationIdpInitiatedLogin {
 
 /// A [JSON Web Key Set](https://tools.ietf.org/html/rfc7517#section-5) for validating JWTs presented to Okta or for encrypting ID tokens minted by Okta for the client
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OpenIdConnectApplicationSettingsClientKeys {
+pub struct ApplicationSettingsOauthClientJwks {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<OpenIdConnectApplicationSettingsClientKeysKeys>>,
+    pub keys: Option<Vec<ApplicationSettingsOauthClientJwksKeys>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1150,7 +900,7 @@ pub struct OpenIdConnectApplicationSettingsClientKeys {
 /// A [JSON Web Key (JWK)](https://tools.ietf.org/html/rfc7517) is a JSON representation of a cryptographic key. Okta uses signing keys to verify the signature of a JWT when provided for the `private_key_jwt` client authentication method or for a signed authorize request object. Okta supports both RSA and Elliptic Curve (EC) keys for signing tokens.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct OpenIdConnectApplicationSettingsClientKeysKeys {
+pub struct ApplicationSettingsOauthClientJwksKeys {
     /// Unique identifier of the JSON Web Key in the OAUth 2.0 client's JWKS
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
@@ -1200,7 +950,7 @@ pub struct OpenIdConnectApplicationSettingsClientKeysKeys {
 
 /// The network restrictions of the client
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OpenIdConnectApplicationNetwork {
+pub struct ApplicationSettingsOauthClientNetwork {
     /// The connection type of the network. Can be `ANYWHERE` or `ZONE`.
     ///
     /// Known values: `ANYWHERE`, `ZONE`.
@@ -1222,7 +972,7 @@ pub struct OpenIdConnectApplicationNetwork {
 /// When you create or update an OAuth 2.0 client, you can configure refresh token rotation by setting the `rotation_type` and `leeway` properties. If you don't set these properties when you create an app integration, the default values are used.
 /// When you update an app integration, your previously configured values are used.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OpenIdConnectApplicationSettingsRefreshToken {
+pub struct ApplicationSettingsOauthClientRefreshToken {
     /// The leeway, in seconds, allowed for the OAuth 2.0 client.
     /// After the refresh token is rotated, the previous token remains valid for the specified period of time so clients can get the new token.
     ///
@@ -1234,6 +984,288 @@ pub struct OpenIdConnectApplicationSettingsRefreshToken {
     /// Known values: `ROTATE`, `STATIC`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotation_type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// SAML 1.1 sign-on mode attributes
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSettingsSignOn {
+    /// The intended audience of the SAML assertion. This is usually the Entity ID of your application.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience_override: Option<String>,
+    /// The URL of the resource to direct users after they successfully sign in to the SP using SAML. See the SP documentation to check if you need to specify a RelayState. In most instances, you can leave this field blank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_relay_state: Option<String>,
+    /// The location where the application can present the SAML assertion. This is usually the Single Sign-On (SSO) URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient_override: Option<String>,
+    /// Assertion Consumer Services (ACS) URL value for the Service Provider (SP). This URL is always used for Identity Provider (IdP) initiated sign-on requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sso_acs_url_override: Option<String>,
+    /// An array of ACS endpoints. You can configure a maximum of 100 endpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acs_endpoints: Option<Vec<ApplicationSettingsSignOnAcsEndpoints>>,
+    /// Determines whether the app allows you to configure multiple ACS URIs
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_multiple_acs_endpoints: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assertion_encryption: Option<ApplicationSettingsSignOnAssertionEncryption>,
+    /// Determines whether the SAML assertion is digitally signed
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assertion_signed: Option<bool>,
+    /// A list of custom attribute statements for the app's SAML assertion. See [SAML 2.0 Technical Overview](https://docs.oasis-open.org/security/saml/Post2.0/sstc-saml-tech-overview-2.0-cd-02.html).
+    ///
+    /// There are two types of attribute statements:
+    /// | Type | Description |
+    /// | ---- | ----------- |
+    /// | EXPRESSION | Generic attribute statement that can be dynamic and supports [Okta Expression Language](https://developer.okta.com/docs/reference/okta-expression-language/) |
+    /// | GROUP | Group attribute statement |
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_statements: Option<Vec<ApplicationSettingsSignOnAttributeStatements>>,
+    /// The entity ID of the SP. Use the entity ID value exactly as provided by the SP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Identifies the SAML authentication context class for the assertion's authentication statement
+    ///
+    /// Known values: `urn:federation:authentication:windows`, `oasis:names:tc:SAML:2.0:ac:classes:Kerberos`, `urn:oasis:names:tc:SAML:2.0:ac:classes:Password`, `urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport`, `urn:oasis:names:tc:SAML:2.0:ac:classes:TLSClient`, `urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified`, `urn:oasis:names:tc:SAML:2.0:ac:classes:X509`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authn_context_class_ref: Option<String>,
+    /// The list of dynamic attribute statements for the SAML assertion inherited from app metadata (apps from the OIN) during app creation.
+    ///
+    /// There are two types of attribute statements: `EXPRESSION` and `GROUP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configured_attribute_statements:
+        Option<Vec<ApplicationSettingsSignOnConfiguredAttributeStatements>>,
+    /// Identifies the location inside the SAML assertion where the SAML response should be sent
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// Destination override for CASB configuration. See [CASB config guide](https://help.okta.com/en-us/Content/Topics/Apps/CASB-config-guide.htm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_override: Option<String>,
+    /// Determines the digest algorithm used to digitally sign the SAML assertion and response
+    ///
+    /// Known values: `SHA1`, `SHA256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_algorithm: Option<String>,
+    /// Set to `true` to prompt users for their credentials when a SAML request has the `ForceAuthn` attribute set to `true`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub honor_force_authn: Option<bool>,
+    /// SAML Issuer ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_issuer: Option<String>,
+    /// Associates the app with SAML inline hooks. See [the SAML assertion inline hook reference](https://developer.okta.com/docs/reference/saml-hook/).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline_hooks: Option<Vec<ApplicationSettingsSignOnInlineHooks>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participate_slo: Option<ApplicationSettingsSignOnParticipateSlo>,
+    /// The location where the app may present the SAML assertion
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    /// Determines whether the SAML request is expected to be compressed
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_compressed: Option<bool>,
+    /// Determines whether the SAML authentication response message is digitally signed by the IdP
+    /// > **Note:** Either (or both) `responseSigned` or `assertionSigned` must be `TRUE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_signed: Option<bool>,
+    /// Determines the SAML app session lifetimes with Okta
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saml_assertion_lifetime_seconds: Option<i64>,
+    /// Determines the signing algorithm used to digitally sign the SAML assertion and response
+    ///
+    /// Known values: `RSA_SHA1`, `RSA_SHA256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_algorithm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo: Option<ApplicationSettingsSignOnSlo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sp_certificate: Option<ApplicationSettingsSignOnSpCertificate>,
+    /// The issuer ID for the Service Provider. This property appears when SLO is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sp_issuer: Option<String>,
+    /// Single Sign-On Assertion Consumer Service (ACS) URL
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sso_acs_url: Option<String>,
+    /// Identifies the SAML processing rules. Supported values:
+    ///
+    /// Known values: `urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`, `urn:oasis:names:tc:SAML:2.0:nameid-format:persistent`, `urn:oasis:names:tc:SAML:2.0:nameid-format:transient`, `urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified`, `urn:oasis:names:tc:SAML:1.1:nameid-format:x509SubjectName`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_name_id_format: Option<String>,
+    /// Template for app user's username when a user is assigned to the app
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_name_id_template: Option<String>,
+    /// Primary URL of the sign-in page for this app
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_url: Option<String>,
+    /// Secondary URL of the sign-in page for this app
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An array of ACS endpoints. You can configure a maximum of 100 endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationSettingsSignOnAcsEndpoints {
+    /// Index of the URL in the array of ACS endpoints
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<i64>,
+    /// URL of the ACS
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines if the app supports encrypted assertions
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSettingsSignOnAssertionEncryption {
+    /// Indicates whether Okta encrypts the assertions that it sends to the Service Provider
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The encryption algorithm used to encrypt the SAML assertion
+    ///
+    /// Known values: `AES128_CBC`, `AES256_CBC`, `AES256_CBC`, `AES256_GCM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithm: Option<String>,
+    /// The key transport algorithm used to encrypt the SAML assertion
+    ///
+    /// Known values: `RSA_OAEP`, `RSA_15`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_transport_algorithm: Option<String>,
+    /// A list that contains exactly one x509 encoded certificate which Okta uses to encrypt the SAML assertion with
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Generic `EXPRESSION` attribute statements
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSettingsSignOnAttributeStatements {
+    /// The name of the attribute in your app. The attribute name must be unique across all user and group attribute statements.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The name format of the attribute. Supported values:
+    ///
+    /// Known values: `urn:oasis:names:tc:SAML:2.0:attrname-format:basic`, `urn:oasis:names:tc:SAML:2.0:attrname-format:uri`, `urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The type of attribute statements object
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// The attribute values (supports [Okta Expression Language](https://developer.okta.com/docs/reference/okta-expression-language/))
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    /// The operation to filter groups based on `filterValue`
+    ///
+    /// Known values: `STARTS_WITH`, `EQUALS`, `CONTAINS`, `REGEX`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_type: Option<String>,
+    /// Filter the groups based on a specific value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_value: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Generic `EXPRESSION` attribute statements
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSettingsSignOnConfiguredAttributeStatements {
+    /// The name of the attribute in your app. The attribute name must be unique across all user and group attribute statements.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The name format of the attribute. Supported values:
+    ///
+    /// Known values: `urn:oasis:names:tc:SAML:2.0:attrname-format:basic`, `urn:oasis:names:tc:SAML:2.0:attrname-format:uri`, `urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The type of attribute statements object
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// The attribute values (supports [Okta Expression Language](https://developer.okta.com/docs/reference/okta-expression-language/))
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    /// The operation to filter groups based on `filterValue`
+    ///
+    /// Known values: `STARTS_WITH`, `EQUALS`, `CONTAINS`, `REGEX`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_type: Option<String>,
+    /// Filter the groups based on a specific value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_value: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `ApplicationSettingsSignOnInlineHooks` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationSettingsSignOnInlineHooks {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines if the app participates in Single Logout (SLO)
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSettingsSignOnParticipateSlo {
+    /// Request binding type
+    ///
+    /// Known values: `POST`, `REDIRECT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding_type: Option<String>,
+    /// Indicates whether the app is allowed to participate in front-channel SLO
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// URL where Okta sends the logout request
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logout_request_url: Option<String>,
+    /// Determines whether Okta sends the `SessionIndex` elements in the logout request
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_index_required: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines if the app supports Single Logout (SLO)
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSettingsSignOnSlo {
+    /// Whether the application supports SLO
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The issuer of the Service Provider that generates the SLO request
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The location where the logout response is sent
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The certificate that Okta uses to validate Single Logout (SLO) requests and responses
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationSettingsSignOnSpCertificate {
+    /// A list that contains exactly one x509 encoded certificate
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

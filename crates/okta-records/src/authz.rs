@@ -288,7 +288,7 @@ pub struct OAuthClient {
     pub policy_uri: Option<String>,
     /// Array of redirection URI strings for use for relying party initiated logouts
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub post_logout_redirect_uris: Option<String>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
     /// Array of redirection URI strings for use in redirect-based flows. All redirect URIs must be absolute URIs and must not include a fragment component. At least one redirect URI and response type is required for all client types, with the following exceptions: If the client uses the Resource Owner Password flow (if `grant_type` contains the value `password`) or the Client Credentials flow (if `grant_type` contains the value `client_credentials`), then no redirect URI or response type is necessary. In these cases, you can pass either null or an empty array for these attributes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_uris: Option<Vec<String>>,

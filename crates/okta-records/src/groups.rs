@@ -78,9 +78,9 @@ pub struct GroupOwner {
     pub display_name: Option<String>,
     /// The `id` of the group owner
     pub id: String,
-    /// Timestamp when the group owner was last updated
+    /// Timestamp when the group owner was last updated (not always RFC 3339: Okta's examples show `2023-03-29 18:18:37.0`)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<Timestamp>,
+    pub last_updated: Option<String>,
     /// The ID of the app instance if the `originType` is `APPLICATION`. This value is `NULL` if `originType` is `OKTA_DIRECTORY`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,

@@ -268,6 +268,58 @@ pub struct InlineHookChannel {
     /// Version of the inline hook type. The currently supported version is `1.0.0`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<InlineHookChannelConfig>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Properties of the communications channel that are used to contact your external service
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InlineHookChannelConfig {
+    /// An optional list of key/value pairs for headers that you can send with the request to the external service
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<InlineHookChannelConfigHeaders>>,
+    /// The method of the Okta inline hook request
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The external service endpoint that executes the inline hook handler. It must begin with `https://` and be reachable by Okta. No white space is allowed in the URI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Not applicable. Must be `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_scheme: Option<Value>,
+    /// The authentication method for the token endpoint
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<String>,
+    /// A publicly exposed string provided by the service that's used to identify the OAuth app and build authorization URLs
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Include the scopes that allow you to perform the actions on the hook endpoint that you want to access
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The URI where inline hooks can exchange an authorization code for access and refresh tokens
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// An ID value of the hook key pair generated from the [Hook Keys API](https://developer.okta.com/docs/api/openapi/okta-management/management/tag/HookKey/#tag/HookKey)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook_key_id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `InlineHookChannelConfigHeaders` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InlineHookChannelConfigHeaders {
+    /// The optional field or header name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The value for the key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -48,224 +48,106 @@ pub struct StreamSchema {
     pub schema: fn() -> Value,
 }
 
-macro_rules! stream {
-    ($name:literal, [$($key:literal),+], $cursor:expr, $ty:ty) => {
-        StreamSchema {
-            name: $name,
-            primary_key: &[$($key),+],
-            cursor_field: $cursor,
-            schema: schema::airbyte_schema::<$ty>,
+/// Declares the registry once: the `STREAMS` table and (for tests) the name -> type dispatch.
+macro_rules! registry {
+    ($($name:literal => [$($key:literal),+], $cursor:expr, $ty:ty;)*) => {
+        static STREAMS: &[StreamSchema] = &[$(
+            StreamSchema {
+                name: $name,
+                primary_key: &[$($key),+],
+                cursor_field: $cursor,
+                schema: schema::airbyte_schema::<$ty>,
+            },
+        )*];
+
+        /// Deserialises `record` into the stream's record type and serialises it back.
+        #[cfg(test)]
+        pub(crate) fn roundtrip(
+            name: &str,
+            record: Value,
+        ) -> Option<Result<Value, serde_json::Error>> {
+            match name {
+                $($name => Some(
+                    serde_json::from_value::<$ty>(record).and_then(|r| serde_json::to_value(&r)),
+                ),)*
+                _ => None,
+            }
         }
     };
 }
 
-static STREAMS: &[StreamSchema] = &[
+registry! {
     // Okta core
-    stream!("users", ["id"], Some("lastUpdated"), users::User),
-    stream!(
-        "user_factors",
-        ["user_id", "id"],
-        None,
-        users::UserFactorRecord
-    ),
-    stream!(
-        "user_role_assignments",
-        ["user_id", "id"],
-        None,
-        iam::UserRoleAssignmentRecord
-    ),
-    stream!("groups", ["id"], Some("lastUpdated"), groups::Group),
-    stream!(
-        "group_members",
-        ["group_id", "user_id"],
-        None,
-        groups::GroupMemberRecord
-    ),
-    stream!(
-        "group_owners",
-        ["group_id", "id"],
-        None,
-        groups::GroupOwnerRecord
-    ),
-    stream!("group_rules", ["id"], None, groups::GroupRule),
-    stream!(
-        "group_role_assignments",
-        ["group_id", "id"],
-        None,
-        iam::GroupRoleAssignmentRecord
-    ),
-    stream!("applications", ["id"], None, apps::Application),
-    stream!(
-        "application_users",
-        ["app_id", "id"],
-        None,
-        apps::ApplicationUserRecord
-    ),
-    stream!(
-        "application_groups",
-        ["app_id", "id"],
-        None,
-        apps::ApplicationGroupRecord
-    ),
-    stream!("system_log", ["uuid"], Some("published"), logs::LogEvent),
-    stream!("devices", ["id"], Some("lastUpdated"), devices::Device),
-    stream!(
-        "device_users",
-        ["device_id", "user_id"],
-        None,
-        devices::DeviceUserRecord
-    ),
-    stream!("user_types", ["id"], None, meta::UserType),
-    stream!("user_schemas", ["id"], None, meta::UserSchema),
-    stream!("group_schemas", ["id"], None, meta::GroupSchema),
-    stream!(
-        "app_user_schemas",
-        ["app_id", "id"],
-        None,
-        meta::AppUserSchemaRecord
-    ),
-    stream!("ui_schemas", ["id"], None, meta::UiSchema),
-    stream!(
-        "linked_object_definitions",
-        ["primary_name"],
-        None,
-        meta::LinkedObjectDefinitionRecord
-    ),
-    stream!("custom_roles", ["id"], None, iam::IamRole),
-    stream!(
-        "custom_role_permissions",
-        ["role_id", "label"],
-        None,
-        iam::CustomRolePermissionRecord
-    ),
-    stream!("resource_sets", ["id"], None, iam::ResourceSet),
-    stream!(
-        "resource_set_resources",
-        ["resource_set_id", "id"],
-        None,
-        iam::ResourceSetResourceRecord
-    ),
-    stream!(
-        "role_subscriptions",
-        ["role_type", "notification_type"],
-        None,
-        iam::RoleSubscriptionRecord
-    ),
-    stream!("policies", ["id"], None, policies::Policy),
-    stream!(
-        "policy_rules",
-        ["policy_id", "id"],
-        None,
-        policies::PolicyRuleRecord
-    ),
-    stream!("authenticators", ["id"], None, security::Authenticator),
-    stream!(
-        "authorization_servers",
-        ["id"],
-        None,
-        authz::AuthorizationServer
-    ),
-    stream!(
-        "authorization_server_scopes",
-        ["auth_server_id", "id"],
-        None,
-        authz::AuthorizationServerScopeRecord
-    ),
-    stream!(
-        "authorization_server_claims",
-        ["auth_server_id", "id"],
-        None,
-        authz::AuthorizationServerClaimRecord
-    ),
-    stream!(
-        "authorization_server_policies",
-        ["auth_server_id", "id"],
-        None,
-        authz::AuthorizationServerPolicyRecord
-    ),
-    stream!(
-        "identity_providers",
-        ["id"],
-        None,
-        security::IdentityProvider
-    ),
-    stream!("network_zones", ["id"], None, security::NetworkZone),
-    stream!("trusted_origins", ["id"], None, security::TrustedOrigin),
-    stream!("behaviors", ["id"], None, security::Behavior),
-    stream!("brands", ["id"], None, branding::Brand),
-    stream!(
-        "brand_themes",
-        ["brand_id", "id"],
-        None,
-        branding::BrandThemeRecord
-    ),
-    stream!(
-        "email_templates",
-        ["brand_id", "name"],
-        None,
-        branding::EmailTemplateRecord
-    ),
-    stream!("domains", ["id"], None, org::Domain),
-    stream!("email_domains", ["id"], None, org::EmailDomain),
-    stream!("sms_templates", ["id"], None, org::SmsTemplate),
-    stream!("oauth_clients", ["client_id"], None, authz::OAuthClient),
-    stream!("event_hooks", ["id"], None, hooks::EventHook),
-    stream!("inline_hooks", ["id"], None, hooks::InlineHook),
-    stream!("hook_keys", ["id"], None, hooks::HookKey),
-    stream!("features", ["id"], None, org::Feature),
-    stream!("log_streams", ["id"], None, org::LogStream),
-    stream!("profile_mappings", ["id"], None, org::ProfileMapping),
-    stream!("org", ["id"], None, org::OrgSetting),
-    stream!("push_providers", ["id"], None, org::PushProvider),
-    stream!("risk_providers", ["id"], None, security::RiskProvider),
-    stream!(
-        "security_events_providers",
-        ["id"],
-        None,
-        security::SecurityEventsProvider
-    ),
-    stream!(
-        "threat_insight",
-        ["id"],
-        None,
-        security::ThreatInsightRecord
-    ),
-    stream!("api_tokens", ["id"], None, security::ApiToken),
-    stream!("realms", ["id"], None, org::Realm),
+    "users" => ["id"], Some("lastUpdated"), users::User;
+    "user_factors" => ["user_id", "id"], None, users::UserFactorRecord;
+    "user_role_assignments" => ["user_id", "id"], None, iam::UserRoleAssignmentRecord;
+    "groups" => ["id"], Some("lastUpdated"), groups::Group;
+    "group_members" => ["group_id", "user_id"], None, groups::GroupMemberRecord;
+    "group_owners" => ["group_id", "id"], None, groups::GroupOwnerRecord;
+    "group_rules" => ["id"], None, groups::GroupRule;
+    "group_role_assignments" => ["group_id", "id"], None, iam::GroupRoleAssignmentRecord;
+    "applications" => ["id"], None, apps::Application;
+    "application_users" => ["app_id", "id"], None, apps::ApplicationUserRecord;
+    "application_groups" => ["app_id", "id"], None, apps::ApplicationGroupRecord;
+    "system_log" => ["uuid"], Some("published"), logs::LogEvent;
+    "devices" => ["id"], Some("lastUpdated"), devices::Device;
+    "device_users" => ["device_id", "user_id"], None, devices::DeviceUserRecord;
+    "user_types" => ["id"], None, meta::UserType;
+    "user_schemas" => ["id"], None, meta::UserSchema;
+    "group_schemas" => ["id"], None, meta::GroupSchema;
+    "app_user_schemas" => ["app_id", "id"], None, meta::AppUserSchemaRecord;
+    "ui_schemas" => ["id"], None, meta::UiSchema;
+    "linked_object_definitions" => ["primary_name"], None, meta::LinkedObjectDefinitionRecord;
+    "custom_roles" => ["id"], None, iam::IamRole;
+    "custom_role_permissions" => ["role_id", "label"], None, iam::CustomRolePermissionRecord;
+    "resource_sets" => ["id"], None, iam::ResourceSet;
+    "resource_set_resources" => ["resource_set_id", "id"], None, iam::ResourceSetResourceRecord;
+    "role_subscriptions" => ["role_type", "notification_type"], None, iam::RoleSubscriptionRecord;
+    "policies" => ["id"], None, policies::Policy;
+    "policy_rules" => ["policy_id", "id"], None, policies::PolicyRuleRecord;
+    "authenticators" => ["id"], None, security::Authenticator;
+    "authorization_servers" => ["id"], None, authz::AuthorizationServer;
+    "authorization_server_scopes" => ["auth_server_id", "id"], None, authz::AuthorizationServerScopeRecord;
+    "authorization_server_claims" => ["auth_server_id", "id"], None, authz::AuthorizationServerClaimRecord;
+    "authorization_server_policies" => ["auth_server_id", "id"], None, authz::AuthorizationServerPolicyRecord;
+    "identity_providers" => ["id"], None, security::IdentityProvider;
+    "network_zones" => ["id"], None, security::NetworkZone;
+    "trusted_origins" => ["id"], None, security::TrustedOrigin;
+    "behaviors" => ["id"], None, security::Behavior;
+    "brands" => ["id"], None, branding::Brand;
+    "brand_themes" => ["brand_id", "id"], None, branding::BrandThemeRecord;
+    "email_templates" => ["brand_id", "name"], None, branding::EmailTemplateRecord;
+    "domains" => ["id"], None, org::Domain;
+    "email_domains" => ["id"], None, org::EmailDomain;
+    "sms_templates" => ["id"], None, org::SmsTemplate;
+    "oauth_clients" => ["client_id"], None, authz::OAuthClient;
+    "event_hooks" => ["id"], None, hooks::EventHook;
+    "inline_hooks" => ["id"], None, hooks::InlineHook;
+    "hook_keys" => ["id"], None, hooks::HookKey;
+    "features" => ["id"], None, org::Feature;
+    "log_streams" => ["id"], None, org::LogStream;
+    "profile_mappings" => ["id"], None, org::ProfileMapping;
+    "org" => ["id"], None, org::OrgSetting;
+    "push_providers" => ["id"], None, org::PushProvider;
+    "risk_providers" => ["id"], None, security::RiskProvider;
+    "security_events_providers" => ["id"], None, security::SecurityEventsProvider;
+    "threat_insight" => ["id"], None, security::ThreatInsightRecord;
+    "api_tokens" => ["id"], None, security::ApiToken;
+    "realms" => ["id"], None, org::Realm;
     // Advanced Server Access
-    stream!("asa_users", ["id"], None, asa::AsaUser),
-    stream!("asa_groups", ["id"], None, asa::AsaGroup),
-    stream!(
-        "asa_group_members",
-        ["group_name", "id"],
-        None,
-        asa::AsaGroupMemberRecord
-    ),
-    stream!(
-        "asa_user_attributes",
-        ["user_name", "id"],
-        None,
-        asa::AsaUserAttributeRecord
-    ),
-    stream!(
-        "asa_group_attributes",
-        ["group_name", "id"],
-        None,
-        asa::AsaGroupAttributeRecord
-    ),
-    stream!("asa_projects", ["id"], None, asa::AsaProject),
-    stream!(
-        "asa_project_servers",
-        ["project_name", "id"],
-        None,
-        asa::AsaProjectServerRecord
-    ),
-    stream!("asa_clients", ["id"], None, asa::AsaClient),
-    stream!("asa_service_users", ["id"], None, asa::AsaUser),
-    stream!("asa_entitlements", ["id"], None, asa::AsaEntitlementSudo),
-    stream!("asa_audits", ["id"], Some("timestamp"), asa::AsaAuditEvent),
-    stream!("asa_teams", ["team_name"], None, asa::AsaTeamRecord),
-];
+    "asa_users" => ["id"], None, asa::AsaUser;
+    "asa_groups" => ["id"], None, asa::AsaGroup;
+    "asa_group_members" => ["group_name", "id"], None, asa::AsaGroupMemberRecord;
+    "asa_user_attributes" => ["user_name", "id"], None, asa::AsaUserAttributeRecord;
+    "asa_group_attributes" => ["group_name", "id"], None, asa::AsaGroupAttributeRecord;
+    "asa_projects" => ["id"], None, asa::AsaProject;
+    "asa_project_servers" => ["project_name", "id"], None, asa::AsaProjectServerRecord;
+    "asa_clients" => ["id"], None, asa::AsaClient;
+    "asa_service_users" => ["id"], None, asa::AsaUser;
+    "asa_entitlements" => ["id"], None, asa::AsaEntitlementSudo;
+    "asa_audits" => ["id"], Some("timestamp"), asa::AsaAuditEvent;
+    "asa_teams" => ["team_name"], None, asa::AsaTeamRecord;
+}
 
 /// Every stream, in `STREAMS.md` order (Okta core, then ASA).
 #[must_use]

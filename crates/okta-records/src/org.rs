@@ -378,21 +378,10 @@ pub struct FeatureStage {
     pub extra: Map<String, Value>,
 }
 
-/// Specifies the configuration for the `aws_eventbridge` log stream type. This configuration can't be modified after creation.
+/// Specifies the configuration for the `splunk_cloud_logstreaming` log stream type.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogStreamSettings {
-    /// Your AWS account ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    /// An alphanumeric name (no spaces) to identify this event source in AWS EventBridge
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_source_name: Option<String>,
-    /// The destination AWS region where your event source is located
-    ///
-    /// Known values: `ap-northeast-1`, `ap-northeast-2`, `ap-northeast-3`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ca-central-1`, `eu-central-1`, `eu-north-1`, `eu-west-1`, `eu-west-2`, `eu-west-3`, `sa-east-1`, `us-east-1`, `us-east-2`, `us-west-1`, `us-west-2`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
     /// Edition of the Splunk Cloud instance
     ///
     /// Known values: `aws`, `aws_govcloud`, `gcp`.
@@ -404,6 +393,17 @@ pub struct LogStreamSettings {
     /// The HEC token for your Splunk Cloud HTTP Event Collector. The token value is set at object creation, but isn't returned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// Your AWS account ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// An alphanumeric name (no spaces) to identify this event source in AWS EventBridge
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_source_name: Option<String>,
+    /// The destination AWS region where your event source is located
+    ///
+    /// Known values: `ap-northeast-1`, `ap-northeast-2`, `ap-northeast-3`, `ap-south-1`, `ap-southeast-1`, `ap-southeast-2`, `ca-central-1`, `eu-central-1`, `eu-north-1`, `eu-west-1`, `eu-west-2`, `eu-west-3`, `sa-east-1`, `us-east-1`, `us-east-2`, `us-west-1`, `us-west-2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -460,6 +460,12 @@ pub struct PushProviderConfiguration {
     /// (Optional) File name for Admin Console display
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
+    /// Project ID of FCM configuration
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// JSON containing the private service account key and service account details. See [Creating and managing service account keys](https://cloud.google.com/iam/docs/creating-managing-service-account-keys) for more information on creating service account keys in JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_json: Option<Map<String, Value>>,
     /// 10-character Key ID obtained from the Apple developer account
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
@@ -469,12 +475,6 @@ pub struct PushProviderConfiguration {
     /// APNs private authentication token signing key
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_signing_key: Option<String>,
-    /// Project ID of FCM configuration
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
-    /// JSON containing the private service account key and service account details. See [Creating and managing service account keys](https://cloud.google.com/iam/docs/creating-managing-service-account-keys) for more information on creating service account keys in JSON.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_account_json: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -133,7 +133,7 @@ pub struct PolicyConditions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub people: Option<PolicyConditionsPeople>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_provider: Option<PasswordPolicyAuthenticationProviderCondition>,
+    pub auth_provider: Option<PolicyConditionsAuthProvider>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -163,7 +163,7 @@ pub struct PolicyConditionsPeopleGroups {
 
 /// Specifies an authentication provider that's the source of some or all users
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordPolicyAuthenticationProviderCondition {
+pub struct PolicyConditionsAuthProvider {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<String>>,
     /// Known values: `ACTIVE_DIRECTORY`, `ANY`, `LDAP`, `OKTA`.
@@ -183,7 +183,7 @@ pub struct PolicySettings {
     ///
     /// <x-lifecycle class="oie"></x-lifecycle> For orgs with the Authenticator enrollment policy feature enabled, the new default authenticator enrollment policy created by Okta contains the `authenticators` property in the policy settings. Existing default authenticator enrollment policies from a migrated Classic Engine org remain unchanged. The policies still use the `factors` property in their settings. The `authenticators` parameter allows you to configure all available authenticators, including authentication and recovery. The `factors` parameter only allows you to configure multifactor authentication.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub authenticators: Option<Vec<AuthenticatorEnrollmentPolicyAuthenticatorSettings>>,
+    pub authenticators: Option<Vec<PolicySettingsAuthenticators>>,
     /// Type of policy configuration object
     ///
     /// <x-lifecycle class="oie"></x-lifecycle> The `type` property in the policy `settings` is only applicable to the authenticator enrollment policy available in Identity Engine.
@@ -192,25 +192,25 @@ pub struct PolicySettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delegation: Option<PasswordPolicyDelegationSettings>,
+    pub delegation: Option<PolicySettingsDelegation>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<PasswordPolicyPasswordSettings>,
+    pub password: Option<PolicySettingsPassword>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovery: Option<PasswordPolicyRecoverySettings>,
+    pub recovery: Option<PolicySettingsRecovery>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticatorEnrollmentPolicyAuthenticatorSettings` object.
+/// `PolicySettingsAuthenticators` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct AuthenticatorEnrollmentPolicyAuthenticatorSettings {
+pub struct PolicySettingsAuthenticators {
     /// Constraints for the authenticator
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub constraints: Option<AuthenticatorEnrollmentPolicyAuthenticatorSettingsConstraints>,
+    pub constraints: Option<PolicySettingsAuthenticatorsConstraints>,
     /// Enrollment requirements for the authenticator
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub enroll: Option<AuthenticatorEnrollmentPolicyAuthenticatorSettingsEnroll>,
+    pub enroll: Option<PolicySettingsAuthenticatorsEnroll>,
     /// The authenticator ID for `custom_app`, `custom_otp` or `external_idp`. Use this property to select a specific `custom_app`, `custom_otp` or `external_idp` authenticator.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -227,7 +227,7 @@ pub struct AuthenticatorEnrollmentPolicyAuthenticatorSettings {
 /// Constraints for the authenticator
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AuthenticatorEnrollmentPolicyAuthenticatorSettingsConstraints {
+pub struct PolicySettingsAuthenticatorsConstraints {
     /// The list of Passkey (FIDO2 WebAuthn) authenticator groups allowed for enrollment. The authenticators in the group are based on FIDO Alliance Metadata Service that's identified by name or the Authenticator Attestation Global Unique Identifier ([AAGUID](https://support.yubico.com/hc/en-us/articles/360016648959-YubiKey-Hardware-FIDO2-AAGUIDs)) number.
     /// These groups are defined in the [Passkey (FIDO2 WebAuthn) authenticator method settings](https://developer.okta.com/docs/api/openapi/okta-management/management/tag/Authenticator/#tag/Authenticator/operation/listAuthenticatorMethods).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -240,7 +240,7 @@ pub struct AuthenticatorEnrollmentPolicyAuthenticatorSettingsConstraints {
 /// Enrollment requirements for the authenticator
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AuthenticatorEnrollmentPolicyAuthenticatorSettingsEnroll {
+pub struct PolicySettingsAuthenticatorsEnroll {
     /// Requirements for the user-initiated enrollment
     ///
     /// Known values: `NOT_ALLOWED`, `OPTIONAL`, `REQUIRED`.
@@ -255,7 +255,7 @@ pub struct AuthenticatorEnrollmentPolicyAuthenticatorSettingsEnroll {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_enroll: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub grace_period: Option<EnrollmentPolicyAuthenticatorGracePeriod>,
+    pub grace_period: Option<PolicySettingsAuthenticatorsEnrollGracePeriod>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -263,7 +263,8 @@ pub struct AuthenticatorEnrollmentPolicyAuthenticatorSettingsEnroll {
 
 /// Specifies the [grace period](https://developer.okta.com/docs/concepts/policies/#authenticator-enrollment-policies) configuration for completing an authenticator enrollment or setup
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct EnrollmentPolicyAuthenticatorGracePeriod {
+#[serde(rename_all = "camelCase")]
+pub struct PolicySettingsAuthenticatorsEnrollGracePeriod {
     /// Grace period type
     ///
     /// * `BY_DATE_TIME`: The grace period is defined by a specific date and time.
@@ -272,6 +273,14 @@ pub struct EnrollmentPolicyAuthenticatorGracePeriod {
     /// Known values: `BY_DATE_TIME`, `BY_DATE_TIME`, `BY_SKIP_COUNT`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
+    /// The expiry date for a `BY_DATE_TIME` grace period type. Valid format: `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`
+    ///
+    /// For example, `2025-01-01T18:30:45.000Z`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<String>,
+    /// The number of times the user can skip enrolling the corresponding authenticator before it becomes mandatory
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_count: Option<i64>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -279,18 +288,18 @@ pub struct EnrollmentPolicyAuthenticatorGracePeriod {
 
 /// Specifies how to handle password delegation
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordPolicyDelegationSettings {
+pub struct PolicySettingsDelegation {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<PasswordPolicyDelegationSettingsOptions>,
+    pub options: Option<PolicySettingsDelegationOptions>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `PasswordPolicyDelegationSettingsOptions` object.
+/// `PolicySettingsDelegationOptions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordPolicyDelegationSettingsOptions {
+pub struct PolicySettingsDelegationOptions {
     /// Indicates if, when performing an unlock operation on an Active Directory sourced User who is locked out of Okta, the system should also attempt to unlock the User's Windows account
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_unlock: Option<bool>,
@@ -302,15 +311,15 @@ pub struct PasswordPolicyDelegationSettingsOptions {
 /// Specifies the password settings for the policy
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordPolicyPasswordSettings {
+pub struct PolicySettingsPassword {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub age: Option<PasswordPolicyPasswordSettingsAge>,
+    pub age: Option<PolicySettingsPasswordAge>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub complexity: Option<PasswordPolicyPasswordSettingsComplexity>,
+    pub complexity: Option<PolicySettingsPasswordComplexity>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lockout: Option<PasswordPolicyPasswordSettingsLockout>,
+    pub lockout: Option<PolicySettingsPasswordLockout>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub breached_protection: Option<PasswordPolicyPasswordSettingsBreachedProtection>,
+    pub breached_protection: Option<PolicySettingsPasswordBreachedProtection>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -319,7 +328,7 @@ pub struct PasswordPolicyPasswordSettings {
 /// Age settings
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordPolicyPasswordSettingsAge {
+pub struct PolicySettingsPasswordAge {
     /// Specifies the number of days prior to password expiration when a User is warned to reset their password: `0` indicates no warning
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_warn_days: Option<i64>,
@@ -340,9 +349,9 @@ pub struct PasswordPolicyPasswordSettingsAge {
 /// Complexity settings
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordPolicyPasswordSettingsComplexity {
+pub struct PolicySettingsPasswordComplexity {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dictionary: Option<PasswordDictionary>,
+    pub dictionary: Option<PolicySettingsPasswordComplexityDictionary>,
     /// The User profile attributes whose values must be excluded from the password: currently only supports `firstName` and `lastName`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude_attributes: Option<Vec<String>>,
@@ -367,9 +376,9 @@ pub struct PasswordPolicyPasswordSettingsComplexity {
     /// Indicates if a password must contain at least one upper case letter: `0` indicates no, `1` indicates yes
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_upper_case: Option<i64>,
-    /// <x-lifecycle-container><x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Use an [Expression Language](https://developer.okta.com/docs/reference/okta-expression-language-in-identity-engine/) expression to block a word from being used in a password. You can only block one word per expression. Use the `OR` operator to connect multiple expressions to block multiple words.
+    /// An [Expression Language](https://developer.okta.com/docs/reference/okta-expression-language-in-identity-engine/) expression (or, as in Okta's example, an array of them) blocking words from being used in a password (any JSON: the spec and its example disagree).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub oel_statement: Option<String>,
+    pub oel_statement: Option<Value>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -377,9 +386,9 @@ pub struct PasswordPolicyPasswordSettingsComplexity {
 
 /// Weak password dictionary lookup settings
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordDictionary {
+pub struct PolicySettingsPasswordComplexityDictionary {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub common: Option<PasswordDictionaryCommon>,
+    pub common: Option<PolicySettingsPasswordComplexityDictionaryCommon>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -387,7 +396,7 @@ pub struct PasswordDictionary {
 
 /// Lookup settings for commonly used passwords
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordDictionaryCommon {
+pub struct PolicySettingsPasswordComplexityDictionaryCommon {
     /// Indicates whether to check passwords against the common password dictionary
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude: Option<bool>,
@@ -399,7 +408,7 @@ pub struct PasswordDictionaryCommon {
 /// Lockout settings
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordPolicyPasswordSettingsLockout {
+pub struct PolicySettingsPasswordLockout {
     /// Specifies the time interval (in minutes) a locked account remains locked before it is automatically unlocked: `0` indicates no limit
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_unlock_minutes: Option<i64>,
@@ -420,7 +429,7 @@ pub struct PasswordPolicyPasswordSettingsLockout {
 /// Breached Protection settings
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordPolicyPasswordSettingsBreachedProtection {
+pub struct PolicySettingsPasswordBreachedProtection {
     /// The `id` of the workflow that runs when a breached password is found during a sign-in attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delegated_workflow_id: Option<String>,
@@ -440,9 +449,9 @@ pub struct PasswordPolicyPasswordSettingsBreachedProtection {
 /// Specifies the password recovery settings for the policy
 /// > **Note:** With Identity Engine, you can specify recovery factors inside the password policy rule instead of in the policy settings object. Recovery factors for the rule are defined inside the [`selfServicePasswordReset` action](https://developer.okta.com/docs/api/openapi/okta-management/management/tags/policy/#tag/Policy/operation/createPolicyRule!path=1/actions/selfServicePasswordReset&t=request).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordPolicyRecoverySettings {
+pub struct PolicySettingsRecovery {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub factors: Option<PasswordPolicyRecoveryFactors>,
+    pub factors: Option<PolicySettingsRecoveryFactors>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -450,27 +459,27 @@ pub struct PasswordPolicyRecoverySettings {
 
 /// Settings for the factors that can be used for recovery
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordPolicyRecoveryFactors {
+pub struct PolicySettingsRecoveryFactors {
     /// Okta voice call
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub okta_call: Option<PasswordPolicyRecoveryFactorSettings>,
+    pub okta_call: Option<PolicySettingsRecoveryFactorsOktaCall>,
     /// Okta email
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub okta_email: Option<PasswordPolicyRecoveryEmail>,
+    pub okta_email: Option<PolicySettingsRecoveryFactorsOktaEmail>,
     /// Okta SMS
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub okta_sms: Option<PasswordPolicyRecoveryFactorSettings>,
+    pub okta_sms: Option<PolicySettingsRecoveryFactorsOktaSms>,
     /// Okta security question
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovery_question: Option<PasswordPolicyRecoveryQuestion>,
+    pub recovery_question: Option<PolicySettingsRecoveryFactorsRecoveryQuestion>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `PasswordPolicyRecoveryFactorSettings` object.
+/// `PolicySettingsRecoveryFactorsOktaCall` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordPolicyRecoveryFactorSettings {
+pub struct PolicySettingsRecoveryFactorsOktaCall {
     /// Whether or not the factor is active
     ///
     /// Known values: `ACTIVE`, `INACTIVE`.
@@ -481,11 +490,11 @@ pub struct PasswordPolicyRecoveryFactorSettings {
     pub extra: Map<String, Value>,
 }
 
-/// `PasswordPolicyRecoveryEmail` object.
+/// `PolicySettingsRecoveryFactorsOktaEmail` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordPolicyRecoveryEmail {
+pub struct PolicySettingsRecoveryFactorsOktaEmail {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub properties: Option<PasswordPolicyRecoveryEmailProperties>,
+    pub properties: Option<PolicySettingsRecoveryFactorsOktaEmailProperties>,
     /// Whether or not the factor is active
     ///
     /// Known values: `ACTIVE`, `INACTIVE`.
@@ -496,21 +505,21 @@ pub struct PasswordPolicyRecoveryEmail {
     pub extra: Map<String, Value>,
 }
 
-/// `PasswordPolicyRecoveryEmailProperties` object.
+/// `PolicySettingsRecoveryFactorsOktaEmailProperties` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordPolicyRecoveryEmailProperties {
+pub struct PolicySettingsRecoveryFactorsOktaEmailProperties {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovery_token: Option<PasswordPolicyRecoveryEmailRecoveryToken>,
+    pub recovery_token: Option<PolicySettingsRecoveryFactorsOktaEmailPropertiesRecoveryToken>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `PasswordPolicyRecoveryEmailRecoveryToken` object.
+/// `PolicySettingsRecoveryFactorsOktaEmailPropertiesRecoveryToken` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordPolicyRecoveryEmailRecoveryToken {
+pub struct PolicySettingsRecoveryFactorsOktaEmailPropertiesRecoveryToken {
     /// Lifetime (in minutes) of the recovery token
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_lifetime_minutes: Option<i64>,
@@ -519,11 +528,9 @@ pub struct PasswordPolicyRecoveryEmailRecoveryToken {
     pub extra: Map<String, Value>,
 }
 
-/// `PasswordPolicyRecoveryQuestion` object.
+/// `PolicySettingsRecoveryFactorsOktaSms` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordPolicyRecoveryQuestion {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub properties: Option<PasswordPolicyRecoveryQuestionProperties>,
+pub struct PolicySettingsRecoveryFactorsOktaSms {
     /// Whether or not the factor is active
     ///
     /// Known values: `ACTIVE`, `INACTIVE`.
@@ -534,20 +541,35 @@ pub struct PasswordPolicyRecoveryQuestion {
     pub extra: Map<String, Value>,
 }
 
-/// `PasswordPolicyRecoveryQuestionProperties` object.
+/// `PolicySettingsRecoveryFactorsRecoveryQuestion` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordPolicyRecoveryQuestionProperties {
+pub struct PolicySettingsRecoveryFactorsRecoveryQuestion {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub complexity: Option<PasswordPolicyRecoveryQuestionComplexity>,
+    pub properties: Option<PolicySettingsRecoveryFactorsRecoveryQuestionProperties>,
+    /// Whether or not the factor is active
+    ///
+    /// Known values: `ACTIVE`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `PasswordPolicyRecoveryQuestionComplexity` object.
+/// `PolicySettingsRecoveryFactorsRecoveryQuestionProperties` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicySettingsRecoveryFactorsRecoveryQuestionProperties {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complexity: Option<PolicySettingsRecoveryFactorsRecoveryQuestionPropertiesComplexity>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicySettingsRecoveryFactorsRecoveryQuestionPropertiesComplexity` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordPolicyRecoveryQuestionComplexity {
+pub struct PolicySettingsRecoveryFactorsRecoveryQuestionPropertiesComplexity {
     /// Minimum length of the password recovery question answer
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_length: Option<i64>,
@@ -556,22 +578,20 @@ pub struct PasswordPolicyRecoveryQuestionComplexity {
     pub extra: Map<String, Value>,
 }
 
-/// Specifies actions to be taken, or operations that may be allowed, if the rule conditions are satisfied.
+/// Specifies how passwords and password recovery are handled
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRuleActions {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_sign_on: Option<AccessPolicyRuleApplicationSignOn>,
+    pub password_change: Option<PolicyRuleActionsPasswordChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub password_change: Option<PasswordPolicyRuleAction>,
+    pub self_service_password_reset: Option<PolicyRuleActionsSelfServicePasswordReset>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub self_service_password_reset: Option<SelfServicePasswordResetAction>,
+    pub self_service_unlock: Option<PolicyRuleActionsSelfServiceUnlock>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub self_service_unlock: Option<PasswordPolicyRuleAction>,
+    pub profile_enrollment: Option<PolicyRuleActionsProfileEnrollment>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub profile_enrollment: Option<ProfileEnrollmentPolicyRuleAction>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signon: Option<OktaSignOnPolicyRuleSignonActions>,
+    pub signon: Option<PolicyRuleActionsSignon>,
     /// Specifies IdP settings
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idp: Option<PolicyRuleActionsIdp>,
@@ -582,64 +602,20 @@ pub struct PolicyRuleActions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_risk: Option<PolicyRuleActionsEntityRisk>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub enroll: Option<AuthenticatorEnrollmentPolicyRuleActionEnroll>,
+    pub enroll: Option<PolicyRuleActionsEnroll>,
     /// Used to define the actions taken as a result of evaluating session violation detection policy
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_violation_detection: Option<PolicyRuleActionsSessionViolationDetection>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_signal_collection: Option<DeviceSignalCollectionPolicyRuleDeviceSignalCollection>,
+    pub device_signal_collection: Option<PolicyRuleActionsDeviceSignalCollection>,
     /// The object that contains the `actions` array
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_controls: Option<PolicyRuleActionsUpdateControls>,
     /// Specifies the settings for the identity claims sourcing policy rule
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_sourcing: Option<PolicyRuleActionsClaimSourcing>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Specifies the results when a user attempts to sign in
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AccessPolicyRuleApplicationSignOn {
-    /// Known values: `ALLOW`, `DENY`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub access: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub keep_me_signed_in: Option<KeepMeSignedIn>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verification_method: Option<VerificationMethod>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// <x-lifecycle-container><x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Controls how often the post-authentication prompt is presented to users
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct KeepMeSignedIn {
-    /// Whether the post-authentication [Keep Me Signed In (KMSI)](https://help.okta.com/oie/en-us/content/topics/security/stay-signed-in.htm) flow is allowed
-    ///
-    /// Known values: `ALLOWED`, `NOT_ALLOWED`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub post_auth: Option<String>,
-    /// If allowed, how often to display the post-authentication Keep Me Signed In prompt
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub post_auth_prompt_frequency: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// The method used to verify a user
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct VerificationMethod {
-    /// Verification method type
-    ///
-    /// Known values: `ASSURANCE`, `AUTH_METHOD_CHAIN`, `ID_PROOFING`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
+    pub app_sign_on: Option<AccessPolicyRuleApplicationSignOn>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -647,7 +623,7 @@ pub struct VerificationMethod {
 
 /// Indicates if a password can be changed
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PasswordPolicyRuleAction {
+pub struct PolicyRuleActionsPasswordChange {
     /// Known values: `ALLOW`, `DENY`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
@@ -658,14 +634,14 @@ pub struct PasswordPolicyRuleAction {
 
 /// Enables or disables users to reset their own password and defines the authenticators and constraints needed to complete the reset
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct SelfServicePasswordResetAction {
+pub struct PolicyRuleActionsSelfServicePasswordReset {
     /// Known values: `ALLOW`, `DENY`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub requirement: Option<SsprRequirement>,
+    pub requirement: Option<PolicyRuleActionsSelfServicePasswordResetRequirement>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<SsprSettings>,
+    pub settings: Option<PolicyRuleActionsSelfServicePasswordResetSettings>,
     /// <x-lifecycle class="oie"></x-lifecycle> The type of rule action
     ///
     /// Known values: `selfServicePasswordReset`.
@@ -679,16 +655,16 @@ pub struct SelfServicePasswordResetAction {
 /// <x-lifecycle class="oie"></x-lifecycle> Describes the initial and secondary authenticator requirements a user needs to reset their password
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SsprRequirement {
+pub struct PolicyRuleActionsSelfServicePasswordResetRequirement {
     /// Determines which authentication requirements a user needs to perform self-service operations. `AUTH_POLICY` defers conditions and authentication requirements to the [Okta account management policy](https://developer.okta.com/docs/guides/okta-account-management-policy/main/). `LEGACY` refers to the requirements described by this rule.
     ///
     /// Known values: `AUTH_POLICY`, `LEGACY`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_control: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub primary: Option<SsprPrimaryRequirement>,
+    pub primary: Option<PolicyRuleActionsSelfServicePasswordResetRequirementPrimary>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub step_up: Option<SsprStepUpRequirement>,
+    pub step_up: Option<PolicyRuleActionsSelfServicePasswordResetRequirementStepUp>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -697,10 +673,11 @@ pub struct SsprRequirement {
 /// Defines the authenticators permitted for the initial authentication step of password recovery
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SsprPrimaryRequirement {
+pub struct PolicyRuleActionsSelfServicePasswordResetRequirementPrimary {
     /// Constraints on the values specified in the `methods` array. Specifying a constraint limits methods to specific authenticator(s). Currently, Google OTP is the only accepted constraint.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub method_constraints: Option<Vec<AuthenticatorMethodConstraint>>,
+    pub method_constraints:
+        Option<Vec<PolicyRuleActionsSelfServicePasswordResetRequirementPrimaryMethodConstraints>>,
     /// Authenticator methods allowed for the initial authentication step of password recovery. Method `otp` requires a constraint limiting it to a Google authenticator.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub methods: Option<Vec<String>>,
@@ -712,9 +689,9 @@ pub struct SsprPrimaryRequirement {
 /// Limits the authenticators that can be used for a given method. Currently, only the `otp` method supports constraints, and Google authenticator (key : 'google_otp') is the only allowed authenticator.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AuthenticatorMethodConstraint {
+pub struct PolicyRuleActionsSelfServicePasswordResetRequirementPrimaryMethodConstraints {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_authenticators: Option<Vec<AuthenticatorIdentity>>,
+    pub allowed_authenticators: Option<Vec<PolicyRuleActionsSelfServicePasswordResetRequirementPrimaryMethodConstraintsAllowedAuthenticators>>,
     /// Known values: `otp`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
@@ -725,7 +702,8 @@ pub struct AuthenticatorMethodConstraint {
 
 /// Represents a particular authenticator serving as a constraint on a method
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct AuthenticatorIdentity {
+pub struct PolicyRuleActionsSelfServicePasswordResetRequirementPrimaryMethodConstraintsAllowedAuthenticators
+{
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Properties not described by the spec, kept as they came.
@@ -738,7 +716,7 @@ pub struct AuthenticatorIdentity {
 /// * `required`=true with no methods to use any SSO authenticator
 /// * `required`=true with `security_question` as the method
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct SsprStepUpRequirement {
+pub struct PolicyRuleActionsSelfServicePasswordResetRequirementStepUp {
     /// Authenticator methods required for secondary authentication step of password recovery. Specify this value only when `required` is true and `security_question` is permitted for the secondary authentication.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub methods: Option<Vec<String>>,
@@ -752,7 +730,7 @@ pub struct SsprStepUpRequirement {
 /// <x-lifecycle-container><x-lifecycle class="ea"></x-lifecycle></x-lifecycle-container><x-lifecycle class="oie"></x-lifecycle> Describes other behavioral settings that apply to the self-service password reset (SSPR) process
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SsprSettings {
+pub struct PolicyRuleActionsSelfServicePasswordResetSettings {
     /// <x-lifecycle class="oie"></x-lifecycle> Controls whether a user can receive a password recovery email at their profile email address even if they haven't enrolled email as an authenticator.
     ///
     /// * `true`: Email appears as a recovery option during password reset and account unlock for users without an enrolled email authenticator. The recovery OTP is sent to the email address on the user's profile.
@@ -768,10 +746,21 @@ pub struct SsprSettings {
     pub extra: Map<String, Value>,
 }
 
-/// `ProfileEnrollmentPolicyRuleAction` object.
+/// Indicates if a password can be changed
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleActionsSelfServiceUnlock {
+    /// Known values: `ALLOW`, `DENY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleActionsProfileEnrollment` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ProfileEnrollmentPolicyRuleAction {
+pub struct PolicyRuleActionsProfileEnrollment {
     /// Indicates if the user profile is granted access
     ///
     /// > **Note:** You can't set the `access` property to `DENY` after you create the policy
@@ -780,7 +769,7 @@ pub struct ProfileEnrollmentPolicyRuleAction {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub activation_requirements: Option<ProfileEnrollmentPolicyRuleActivationRequirement>,
+    pub activation_requirements: Option<PolicyRuleActionsProfileEnrollmentActivationRequirements>,
     /// A list of attributes to identify an end user. Can be used across Okta sign-in, unlock, and recovery flows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_identifiers: Option<Vec<String>>,
@@ -789,10 +778,11 @@ pub struct ProfileEnrollmentPolicyRuleAction {
     pub enroll_authenticator_types: Option<Vec<String>>,
     /// (Optional) The `id` of at most one registration inline hook
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pre_registration_inline_hooks: Option<Vec<PreRegistrationInlineHook>>,
+    pub pre_registration_inline_hooks:
+        Option<Vec<PolicyRuleActionsProfileEnrollmentPreRegistrationInlineHooks>>,
     /// A list of attributes to prompt the user for during registration or progressive profiling. Where defined on the user schema, these attributes are persisted in the user profile. You can also add non-schema attributes, which aren't persisted to the user's profile, but are included in requests to the registration inline hook. A maximum of 10 profile properties is supported.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub profile_attributes: Option<Vec<ProfileEnrollmentPolicyRuleProfileAttribute>>,
+    pub profile_attributes: Option<Vec<PolicyRuleActionsProfileEnrollmentProfileAttributes>>,
     /// Progressive profile enrollment helps evaluate the user profile policy at every user login. Users can be prompted to provide input for newly required attributes.
     ///
     /// Known values: `ENABLED`, `DISABLED`.
@@ -817,7 +807,7 @@ pub struct ProfileEnrollmentPolicyRuleAction {
 /// Contains a single Boolean property that indicates whether `emailVerification` should occur (`true`) or not (`false`, default)
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ProfileEnrollmentPolicyRuleActivationRequirement {
+pub struct PolicyRuleActionsProfileEnrollmentActivationRequirements {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_verification: Option<bool>,
     /// Properties not described by the spec, kept as they came.
@@ -825,10 +815,10 @@ pub struct ProfileEnrollmentPolicyRuleActivationRequirement {
     pub extra: Map<String, Value>,
 }
 
-/// `PreRegistrationInlineHook` object.
+/// `PolicyRuleActionsProfileEnrollmentPreRegistrationInlineHooks` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PreRegistrationInlineHook {
+pub struct PolicyRuleActionsProfileEnrollmentPreRegistrationInlineHooks {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inline_hook_id: Option<String>,
     /// Properties not described by the spec, kept as they came.
@@ -836,9 +826,9 @@ pub struct PreRegistrationInlineHook {
     pub extra: Map<String, Value>,
 }
 
-/// `ProfileEnrollmentPolicyRuleProfileAttribute` object.
+/// `PolicyRuleActionsProfileEnrollmentProfileAttributes` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct ProfileEnrollmentPolicyRuleProfileAttribute {
+pub struct PolicyRuleActionsProfileEnrollmentProfileAttributes {
     /// A display-friendly label for this property
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -856,7 +846,7 @@ pub struct ProfileEnrollmentPolicyRuleProfileAttribute {
 /// Specifies settings for the policy rule
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct OktaSignOnPolicyRuleSignonActions {
+pub struct PolicyRuleActionsSignon {
     /// Indicates if a user is allowed to sign in
     ///
     /// Known values: `ALLOW`, `DENY`.
@@ -890,7 +880,7 @@ pub struct OktaSignOnPolicyRuleSignonActions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub require_factor: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session: Option<OktaSignOnPolicyRuleSignonSessionActions>,
+    pub session: Option<PolicyRuleActionsSignonSession>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -899,7 +889,7 @@ pub struct OktaSignOnPolicyRuleSignonActions {
 /// Properties governing the user's session lifetime
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct OktaSignOnPolicyRuleSignonSessionActions {
+pub struct PolicyRuleActionsSignonSession {
     /// Maximum number of minutes that a user session can be idle before the session is ended
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_session_idle_minutes: Option<i64>,
@@ -920,7 +910,7 @@ pub struct OktaSignOnPolicyRuleSignonSessionActions {
 pub struct PolicyRuleActionsIdp {
     /// List of configured identity providers that a given rule can route to. Ability to define multiple providers is a part of the Identity Engine. This allows users to choose a provider when they sign in. Contact support for information on the Identity Engine.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub providers: Option<Vec<IdpPolicyRuleActionProvider>>,
+    pub providers: Option<Vec<PolicyRuleActionsIdpProviders>>,
     /// Determines whether the rule should use expression language or a specific IdP
     ///
     /// Known values: `DYNAMIC`, `SPECIFIC`.
@@ -928,7 +918,7 @@ pub struct PolicyRuleActionsIdp {
     pub idp_selection_type: Option<String>,
     /// Required if `idpSelectionType` is set to `DYNAMIC`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub match_criteria: Option<Vec<IdpPolicyRuleActionMatchCriteria>>,
+    pub match_criteria: Option<Vec<PolicyRuleActionsIdpMatchCriteria>>,
     /// <x-lifecycle-container><x-lifecycle class="ea"></x-lifecycle> <x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Specifies whether to fall back to `OKTA` if authentication with the configured identity provider fails
     #[serde(skip_serializing_if = "Option::is_none")]
     pub should_fall_back_to_okta: Option<bool>,
@@ -937,9 +927,9 @@ pub struct PolicyRuleActionsIdp {
     pub extra: Map<String, Value>,
 }
 
-/// `IdpPolicyRuleActionProvider` object.
+/// `PolicyRuleActionsIdpProviders` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct IdpPolicyRuleActionProvider {
+pub struct PolicyRuleActionsIdpProviders {
     /// IdP types of `OKTA`, `AgentlessDSSO`, and `IWA` don't require an ID.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -988,10 +978,10 @@ pub struct IdpPolicyRuleActionProvider {
     pub extra: Map<String, Value>,
 }
 
-/// `IdpPolicyRuleActionMatchCriteria` object.
+/// `PolicyRuleActionsIdpMatchCriteria` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct IdpPolicyRuleActionMatchCriteria {
+pub struct PolicyRuleActionsIdpMatchCriteria {
     /// The IdP property that the evaluated string should match to
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
@@ -1009,18 +999,34 @@ pub struct IdpPolicyRuleActionMatchCriteria {
 pub struct PolicyRuleActionsPostAuthSession {
     /// An array of objects that define the action. It can be empty or contain two `action` value pairs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_actions: Option<Vec<PostAuthSessionFailureActionsObject>>,
+    pub failure_actions: Option<Vec<PolicyRuleActionsPostAuthSessionFailureActions>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `PostAuthSessionFailureActionsObject` object.
+/// `PolicyRuleActionsPostAuthSessionFailureActions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PostAuthSessionFailureActionsObject {
+pub struct PolicyRuleActionsPostAuthSessionFailureActions {
+    /// The action to take when the session protection policy detects a failure.
+    ///
     /// Known values: `RUN_WORKFLOW`, `TERMINATE_SESSION`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// This action runs a workflow
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<PolicyRuleActionsPostAuthSessionFailureActionsWorkflow>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// This action runs a workflow
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleActionsPostAuthSessionFailureActionsWorkflow {
+    /// The `id` of the workflow that runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1031,18 +1037,34 @@ pub struct PostAuthSessionFailureActionsObject {
 pub struct PolicyRuleActionsEntityRisk {
     /// The `entityRisk` object's `actions` array can be empty or contain one of two `action` object value pairs. This object determines the specific response to a risk event.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub actions: Option<Vec<EntityRiskPolicyRuleActionsObject>>,
+    pub actions: Option<Vec<PolicyRuleActionsEntityRiskActions>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `EntityRiskPolicyRuleActionsObject` object.
+/// `PolicyRuleActionsEntityRiskActions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct EntityRiskPolicyRuleActionsObject {
+pub struct PolicyRuleActionsEntityRiskActions {
+    /// This action revokes or terminates all of the user's active sessions.
+    ///
     /// Known values: `RUN_WORKFLOW`, `TERMINATE_ALL_SESSIONS`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// This action runs a workflow
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<PolicyRuleActionsEntityRiskActionsWorkflow>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// This action runs a workflow
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleActionsEntityRiskActionsWorkflow {
+    /// The `id` of the workflow that runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1052,7 +1074,7 @@ pub struct EntityRiskPolicyRuleActionsObject {
 /// > **Note:** The `CHALLENGE` and `LOGIN` options have identical behaviors in Identity Engine. `LOGIN` is primarily used in authenticator enrollment policies created in Classic Engine orgs.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AuthenticatorEnrollmentPolicyRuleActionEnroll {
+pub struct PolicyRuleActionsEnroll {
     /// Known values: `CHALLENGE`, `LOGIN`, `NEVER`, `NEVER_INCLUDING_RECOVERY`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub self_: Option<String>,
@@ -1066,7 +1088,7 @@ pub struct AuthenticatorEnrollmentPolicyRuleActionEnroll {
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRuleActionsSessionViolationDetection {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy_evaluation: Option<SessionViolationDetectionPolicyEvaluation>,
+    pub policy_evaluation: Option<PolicyRuleActionsSessionViolationDetectionPolicyEvaluation>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1074,7 +1096,7 @@ pub struct PolicyRuleActionsSessionViolationDetection {
 
 /// <x-lifecycle-container><x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Used to control evaluation of the session sign-on policies
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct SessionViolationDetectionPolicyEvaluation {
+pub struct PolicyRuleActionsSessionViolationDetectionPolicyEvaluation {
     /// When true, the sign-on policies of the session are evaluated
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -1086,19 +1108,20 @@ pub struct SessionViolationDetectionPolicyEvaluation {
 /// Specifies how device context is collected when a user attempts to sign in
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeviceSignalCollectionPolicyRuleDeviceSignalCollection {
+pub struct PolicyRuleActionsDeviceSignalCollection {
     /// Contains the device context provider configuration
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_context_providers: Option<Vec<DeviceContextProvider>>,
+    pub device_context_providers:
+        Option<Vec<PolicyRuleActionsDeviceSignalCollectionDeviceContextProviders>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `DeviceContextProvider` object.
+/// `PolicyRuleActionsDeviceSignalCollectionDeviceContextProviders` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeviceContextProvider {
+pub struct PolicyRuleActionsDeviceSignalCollectionDeviceContextProviders {
     /// Unique identifier for the device context provider
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -1122,15 +1145,15 @@ pub struct DeviceContextProvider {
 pub struct PolicyRuleActionsUpdateControls {
     /// The `updateControls` object's `actions` array supports one action type that determines if an Okta Verify client version update is allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub actions: Option<Vec<ClientUpdatePolicyRuleActionsObject>>,
+    pub actions: Option<Vec<PolicyRuleActionsUpdateControlsActions>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `ClientUpdatePolicyRuleActionsObject` object.
+/// `PolicyRuleActionsUpdateControlsActions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct ClientUpdatePolicyRuleActionsObject {
+pub struct PolicyRuleActionsUpdateControlsActions {
     /// Known values: `OKTA_VERIFY_UPDATE`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
@@ -1196,6 +1219,238 @@ pub struct PolicyRuleActionsClaimSourcingRefreshFilterInclude {
     /// The IdP name
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies the results when a user attempts to sign in
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessPolicyRuleApplicationSignOn {
+    /// Known values: `ALLOW`, `DENY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_me_signed_in: Option<KeepMeSignedIn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_method: Option<VerificationMethod>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// <x-lifecycle-container><x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Controls how often the post-authentication prompt is presented to users
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeepMeSignedIn {
+    /// Whether the post-authentication [Keep Me Signed In (KMSI)](https://help.okta.com/oie/en-us/content/topics/security/stay-signed-in.htm) flow is allowed
+    ///
+    /// Known values: `ALLOWED`, `NOT_ALLOWED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_auth: Option<String>,
+    /// If allowed, how often to display the post-authentication Keep Me Signed In prompt
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_auth_prompt_frequency: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The method used to verify a user
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationMethod {
+    /// Verification method type
+    ///
+    /// Known values: `ASSURANCE`, `AUTH_METHOD_CHAIN`, `ID_PROOFING`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Specifies constraints for the authenticator. Constraints are logically evaluated such that only one constraint object needs to be satisfied. But, within a constraint object, each constraint property must be satisfied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Vec<AccessPolicyConstraints>>,
+    /// Known values: `1FA`, `2FA`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor_mode: Option<String>,
+    /// The inactivity duration after which the user must re-authenticate. Use the ISO 8601 period format (for example, PT2H).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactivity_period: Option<String>,
+    /// The duration after which the user must re-authenticate, regardless of user activity. Keep in mind that the re-authentication intervals for constraints take precedent over this value. Use the ISO 8601 period format for recurring time intervals (for example, PT2H, PT0S, PT43800H, and so on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reauthenticate_in: Option<String>,
+    /// Authentication method chains. Only supports 5 items in the array. Each chain can support maximum 3 steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chains: Option<Vec<AuthenticationMethodChain>>,
+    /// ID for ID proofing entity
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies constraints for the authenticator. Constraints are logically evaluated such that only one constraint object needs to be satisfied. But, within a constraint object, each constraint property must be satisfied.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AccessPolicyConstraints {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knowledge: Option<AccessPolicyConstraint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub possession: Option<PossessionConstraint>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Consists of a `POSSESSION` constraint, a `KNOWLEDGE` constraint, or both. You can't configure an `INHERENCE` constraint, but an inherence factor can satisfy the second part of a 2FA assurance if no other constraints are specified.
+/// Constraints are logically evaluated such that only one `constraint` object needs to be satisfied, but within a `constraint` object, each `constraint` property must be satisfied.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessPolicyConstraint {
+    /// This property specifies the precise authenticator and method for authentication. <x-lifecycle class="oie"></x-lifecycle>
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication_methods: Option<Vec<AuthenticationMethodObject>>,
+    /// This property specifies the precise authenticator and method to exclude from authentication. <x-lifecycle class="oie"></x-lifecycle>
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded_authentication_methods: Option<Value>,
+    /// The authenticator methods that are permitted
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// The duration after which the user must re-authenticate regardless of user activity. This re-authentication interval overrides the Verification Method object's `reauthenticateIn` interval. The supported values use ISO 8601 period format for recurring time intervals (for example, `PT1H`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reauthenticate_in: Option<String>,
+    /// This property indicates whether the knowledge or possession factor is required by the assurance. It's optional in the request, but is always returned in the response. By default, this field is `true`. If the knowledge or possession constraint has values for `excludedAuthenticationMethods` the `required` value is false. <x-lifecycle class="oie"></x-lifecycle>
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// The authenticator types that are permitted
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `AuthenticationMethodObject` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthenticationMethodObject {
+    /// <x-lifecycle-container><x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Authenticator ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// A label that identifies the authenticator
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Specifies the method used for the authenticator
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Consists of a `POSSESSION` constraint, a `KNOWLEDGE` constraint, or both. You can't configure an `INHERENCE` constraint, but an inherence factor can satisfy the second part of a 2FA assurance if no other constraints are specified.
+/// Constraints are logically evaluated such that only one `constraint` object needs to be satisfied, but within a `constraint` object, each `constraint` property must be satisfied.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PossessionConstraint {
+    /// This property specifies the precise authenticator and method for authentication. <x-lifecycle class="oie"></x-lifecycle>
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication_methods: Option<Vec<AuthenticationMethodObject>>,
+    /// This property specifies the precise authenticator and method to exclude from authentication. <x-lifecycle class="oie"></x-lifecycle>
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded_authentication_methods: Option<Value>,
+    /// The authenticator methods that are permitted
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// The duration after which the user must re-authenticate regardless of user activity. This re-authentication interval overrides the Verification Method object's `reauthenticateIn` interval. The supported values use ISO 8601 period format for recurring time intervals (for example, `PT1H`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reauthenticate_in: Option<String>,
+    /// This property indicates whether the knowledge or possession factor is required by the assurance. It's optional in the request, but is always returned in the response. By default, this field is `true`. If the knowledge or possession constraint has values for `excludedAuthenticationMethods` the `required` value is false. <x-lifecycle class="oie"></x-lifecycle>
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// The authenticator types that are permitted
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<String>>,
+    /// Indicates if device-bound Factors are required. This property is only set for `POSSESSION` constraints.
+    ///
+    /// Known values: `OPTIONAL`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_bound: Option<String>,
+    /// Indicates if any secrets or private keys used during authentication must be hardware protected and not exportable. This property is only set for `POSSESSION` constraints.
+    ///
+    /// Known values: `OPTIONAL`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardware_protection: Option<String>,
+    /// Indicates if phishing-resistant Factors are required. This property is only set for `POSSESSION` constraints.
+    ///
+    /// Known values: `OPTIONAL`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phishing_resistant: Option<String>,
+    /// Indicates if the user needs to approve an Okta Verify prompt or provide biometrics (meets NIST AAL2 requirements). This property is only set for `POSSESSION` constraints.
+    ///
+    /// Known values: `OPTIONAL`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_presence: Option<String>,
+    /// Indicates the user interaction requirement (PIN or biometrics) to ensure verification of a possession factor
+    ///
+    /// Known values: `OPTIONAL`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_verification: Option<String>,
+    /// Indicates which methods can be used for user verification. `userVerificationMethods` can only be used when `userVerification` is `REQUIRED`. `BIOMETRICS` is currently the only supported method.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_verification_methods: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `AuthenticationMethodChain` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationMethodChain {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication_methods: Option<Vec<AuthenticationMethod>>,
+    /// The next steps of the authentication method chain. This is an array of `AuthenticationMethodChain`. Only supports one item in the array.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<Vec<Map<String, Value>>>,
+    /// Specifies how often the user is prompted for authentication using duration format for the time period.
+    /// For example, `PT2H30M` for two and a half hours. This parameter can't be set at the same time as the `reauthenticateIn` property on the `verificationMethod`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reauthenticate_in: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `AuthenticationMethod` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationMethod {
+    /// Indicates if any secrets or private keys used during authentication must be hardware protected and not exportable. This property is only set for `POSSESSION` constraints.
+    ///
+    /// Known values: `OPTIONAL`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardware_protection: Option<String>,
+    /// An ID that identifies the authenticator
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// A label that identifies the authenticator
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Specifies the method used for the authenticator
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Indicates if phishing-resistant Factors are required. This property is only set for `POSSESSION` constraints
+    ///
+    /// Known values: `OPTIONAL`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phishing_resistant: Option<String>,
+    /// Indicates if a user is required to be verified with a verification method.
+    ///
+    /// Known values: `OPTIONAL`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_verification: Option<String>,
+    /// Indicates which methods can be used for user verification. `userVerificationMethods` can only be used when `userVerification` is `REQUIRED`. `BIOMETRICS` is currently the only supported method.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_verification_methods: Option<Vec<String>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -55,14 +55,14 @@ pub struct Authenticator {
     /// Link relations for this object
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
-    /// A value of `true` indicates that the administrator accepts the [terms](https://www.okta.com/privacy-policy/) for creating a new authenticator. Okta requires that you accept the terms when creating a new `custom_app` authenticator. Other authenticators don't require this field.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agree_to_terms: Option<bool>,
     /// <x-lifecycle-container><x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Settings for the TAC authenticator
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<AuthenticatorProvider>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<AuthenticatorSettings>,
+    /// A value of `true` indicates that the administrator accepts the [terms](https://www.okta.com/privacy-policy/) for creating a new authenticator. Okta requires that you accept the terms when creating a new `custom_app` authenticator. Other authenticators don't require this field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agree_to_terms: Option<bool>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -189,19 +189,6 @@ pub struct NetworkZone {
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
-    /// You can **only** use this parameter when making a request to the Replace the network zone endpoint (`/api/v1/zones/{zoneId}`).
-    /// Set this parameter to `true` in your request when you update the `DefaultExemptIpZone` to allow IPs through the blocklist.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub use_as_exempt_list: Option<bool>,
-    /// The IP addresses (range or CIDR form) for an IP Network Zone.
-    /// The maximum array length is 150 entries for admin-created IP zones, 1000 entries for IP blocklist zones, and 5000 entries for the default system IP Zone.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateways: Option<Vec<NetworkZoneAddress>>,
-    /// The IP addresses (range or CIDR form) that are allowed to forward a request from gateway addresses for an IP Network Zone.
-    /// These proxies are automatically trusted by Threat Insights and used to identify the client IP of a request.
-    /// The maximum array length is 150 entries for admin-created zones and 5000 entries for the default system IP Zone.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proxies: Option<Vec<NetworkZoneAddress>>,
     /// An array of ASNs for a Network Zone
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asns: Option<Value>,
@@ -216,6 +203,19 @@ pub struct NetworkZone {
     /// IP services, such as a proxy or VPN, to include or exclude for an Enhanced Dynamic Network Zone
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_service_categories: Option<NetworkZoneIpServiceCategories>,
+    /// You can **only** use this parameter when making a request to the Replace the network zone endpoint (`/api/v1/zones/{zoneId}`).
+    /// Set this parameter to `true` in your request when you update the `DefaultExemptIpZone` to allow IPs through the blocklist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_as_exempt_list: Option<bool>,
+    /// The IP addresses (range or CIDR form) for an IP Network Zone.
+    /// The maximum array length is 150 entries for admin-created IP zones, 1000 entries for IP blocklist zones, and 5000 entries for the default system IP Zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateways: Option<Vec<NetworkZoneAddress>>,
+    /// The IP addresses (range or CIDR form) that are allowed to forward a request from gateway addresses for an IP Network Zone.
+    /// These proxies are automatically trusted by Threat Insights and used to identify the client IP of a request.
+    /// The maximum array length is 150 entries for admin-created zones and 5000 entries for the default system IP Zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxies: Option<Vec<NetworkZoneAddress>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -410,7 +410,7 @@ pub struct ApiToken {
 pub struct AuthenticatorProvider {
     /// Provider type
     ///
-    /// Known values: `PUSH`, `DUO`, `tac`.
+    /// Known values: `DUO`, `tac`, `PUSH`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// The configuration of the provider
@@ -421,14 +421,10 @@ pub struct AuthenticatorProvider {
     pub extra: Map<String, Value>,
 }
 
-/// The configuration of the provider
+/// Define the configuration settings of the TAC
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorProviderConfiguration {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub apns: Option<AuthenticatorProviderConfigurationApns>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fcm: Option<AuthenticatorProviderConfigurationFcm>,
     /// The Duo Security API hostname
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -458,35 +454,10 @@ pub struct AuthenticatorProviderConfiguration {
     /// Indicates whether a TAC can be used multiple times. If set to `true`, the TAC can be used multiple times until it expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_use_allowed: Option<bool>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// `AuthenticatorProviderConfigurationApns` object.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthenticatorProviderConfigurationApns {
-    /// ID of the APNs (Apple Push Notification Service) [configurations](https://developer.okta.com/docs/reference/api/push-providers/)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// AppBundleId of the APNs (Apple Push Notification Service) [configurations](https://developer.okta.com/docs/reference/api/push-providers/)
+    pub apns: Option<AuthenticatorProviderConfigurationApns>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_bundle_id: Option<String>,
-    /// DebugAppBundleId of the APNs (Apple Push Notification Service) [configurations](https://developer.okta.com/docs/reference/api/push-providers/)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub debug_app_bundle_id: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// `AuthenticatorProviderConfigurationFcm` object.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct AuthenticatorProviderConfigurationFcm {
-    /// ID of the FCM (Firebase Cloud Messaging Service) [configurations](https://developer.okta.com/docs/reference/api/push-providers/)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub fcm: Option<AuthenticatorProviderConfigurationFcm>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -521,18 +492,39 @@ pub struct AuthenticatorProviderConfigurationComplexity {
     pub extra: Map<String, Value>,
 }
 
+/// `AuthenticatorProviderConfigurationApns` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticatorProviderConfigurationApns {
+    /// ID of the APNs (Apple Push Notification Service) [configurations](https://developer.okta.com/docs/reference/api/push-providers/)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// AppBundleId of the APNs (Apple Push Notification Service) [configurations](https://developer.okta.com/docs/reference/api/push-providers/)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_bundle_id: Option<String>,
+    /// DebugAppBundleId of the APNs (Apple Push Notification Service) [configurations](https://developer.okta.com/docs/reference/api/push-providers/)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_app_bundle_id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `AuthenticatorProviderConfigurationFcm` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthenticatorProviderConfigurationFcm {
+    /// ID of the FCM (Firebase Cloud Messaging Service) [configurations](https://developer.okta.com/docs/reference/api/push-providers/)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// `AuthenticatorSettings` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorSettings {
-    /// User verification setting
-    ///
-    /// Known values: `PREFERRED`, `REQUIRED`, `DISCOURAGED`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_verification: Option<String>,
-    /// The application instance ID. For custom_app, you need to create an OIDC native app using the [Apps API](https://developer.okta.com/docs/reference/api/apps/) with `Authorization Code` and `Refresh Token` grant types. You can leave both `Sign-in redirect URIs` and `Sign-out redirect URIs` as the default values.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_instance_id: Option<String>,
     /// The allowed types of uses for the authenticator
     ///
     /// Known values: `any`, `none`, `recovery`, `sso`.
@@ -542,17 +534,25 @@ pub struct AuthenticatorSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_lifetime_in_minutes: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel_binding: Option<ChannelBinding>,
+    pub channel_binding: Option<AuthenticatorSettingsChannelBinding>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub compliance: Option<Compliance>,
+    pub compliance: Option<AuthenticatorSettingsCompliance>,
+    /// User verification setting
+    ///
+    /// Known values: `DISCOURAGED`, `PREFERRED`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_verification: Option<String>,
+    /// The application instance ID. For custom_app, you need to create an OIDC native app using the [Apps API](https://developer.okta.com/docs/reference/api/apps/) with `Authorization Code` and `Refresh Token` grant types. You can leave both `Sign-in redirect URIs` and `Sign-out redirect URIs` as the default values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_instance_id: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// `ChannelBinding` object.
+/// `AuthenticatorSettingsChannelBinding` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct ChannelBinding {
+pub struct AuthenticatorSettingsChannelBinding {
     /// Known values: `ALWAYS`, `HIGH_RISK_ONLY`, `NEVER`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
@@ -564,9 +564,9 @@ pub struct ChannelBinding {
     pub extra: Map<String, Value>,
 }
 
-/// `Compliance` object.
+/// `AuthenticatorSettingsCompliance` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Compliance {
+pub struct AuthenticatorSettingsCompliance {
     /// Known values: `OPTIONAL`, `REQUIRED`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fips: Option<String>,
@@ -1248,6 +1248,20 @@ pub struct OidcIssuer {
     pub extra: Map<String, Value>,
 }
 
+/// IP services, such as a proxy or VPN, to include or exclude for an Enhanced Dynamic Network Zone
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NetworkZoneIpServiceCategories {
+    /// IP services to include for an Enhanced Dynamic Network Zone
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// IP services to exclude for an Enhanced Dynamic Network Zone
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// Specifies the value of an IP address expressed using either `range` or `CIDR` form.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct NetworkZoneAddress {
@@ -1259,20 +1273,6 @@ pub struct NetworkZoneAddress {
     /// Value in CIDR/range form, depending on the `type` specified
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// IP services, such as a proxy or VPN, to include or exclude for an Enhanced Dynamic Network Zone
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct NetworkZoneIpServiceCategories {
-    /// IP services to include for an Enhanced Dynamic Network Zone
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub include: Option<Vec<String>>,
-    /// IP services to exclude for an Enhanced Dynamic Network Zone
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exclude: Option<Vec<String>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1346,14 +1346,14 @@ pub struct BehaviorSettings {
     pub max_events_used_for_evaluation: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_events_needed_for_evaluation: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub velocity_kph: Option<i64>,
     /// Known values: `CITY`, `COUNTRY`, `LAT_LONG`, `SUBDIVISION`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub granularity: Option<String>,
     /// Required when `granularity` is `LAT_LONG`. Radius from the provided coordinates in kilometers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub radius_kilometers: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub velocity_kph: Option<i64>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

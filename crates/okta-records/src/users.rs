@@ -388,12 +388,6 @@ pub struct UserTypeRef {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserFactorProfile {
-    /// Extension of the associated `phoneNumber`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone_extension: Option<String>,
-    /// Phone number of the factor. Format phone numbers to use the [E.164 standard](https://www.itu.int/rec/T-REC-E.164/).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone_number: Option<String>,
     /// Email address of the user. This must be either the primary or secondary email address associated with the Okta user account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -426,6 +420,9 @@ pub struct UserFactorProfile {
     /// Human-readable text that's displayed to the user
     #[serde(skip_serializing_if = "Option::is_none")]
     pub question_text: Option<String>,
+    /// Phone number of the factor. Format phone numbers to use the [E.164 standard](https://www.itu.int/rec/T-REC-E.164/).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
     /// Unique secret key used to generate the OTP
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_secret: Option<String>,
@@ -434,6 +431,9 @@ pub struct UserFactorProfile {
     /// > **Note:** This name is set from the AAGUID metadata during enrollment. It can't be changed in the Admin Console or by using any Okta APIs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authenticator_name: Option<String>,
+    /// Extension of the associated `phoneNumber`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_extension: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

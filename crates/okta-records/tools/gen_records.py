@@ -123,6 +123,13 @@ OVERRIDES = {
     ("management", "LogEvent", "version"): {"x-loose": "string_or_number", "description": "Versioning indicator (a string such as `0`; some payloads carry a number)"},
     # Real payloads and the spec's example carry numeric postal codes as well as strings.
     ("management", "LogGeographicalContext", "postalCode"): {"x-loose": "string_or_number", "description": "Postal code of the geographical context of the event (string, sometimes a number)"},
+    # Declared `type: string` with `items`; Dynamic Client Registration (RFC 7591) and the spec's
+    # own example send an array of URIs.
+    ("oauth", "Client", "post_logout_redirect_uris"): {"type": "array", "items": {"type": "string"}, "description": "Array of redirection URI strings for use for relying party initiated logouts"},
+    # Declared a string, but the spec's example is an array of expressions: accept either.
+    ("management", "PasswordPolicyPasswordSettingsComplexity", "oelStatement"): {"description": "An [Expression Language](https://developer.okta.com/docs/reference/okta-expression-language-in-identity-engine/) expression (or, as in Okta's example, an array of them) blocking words from being used in a password (any JSON: the spec and its example disagree)."},
+    # The spec's response examples carry `2023-03-29 18:18:37.0`, which is not RFC 3339.
+    ("management", "GroupOwner", "lastUpdated"): {"type": "string", "description": "Timestamp when the group owner was last updated (not always RFC 3339: Okta's examples show `2023-03-29 18:18:37.0`)"},
     # `properties` is a map from target attribute name to its mapping, not one mapping.
     ("management", "ProfileMapping", "properties"): {"type": "object", "additionalProperties": True, "description": "Mapping expressions keyed by the target property name: each value is `{\"expression\": string, \"pushStatus\": \"PUSH\"|\"DONT_PUSH\"}`."},
 }
@@ -221,6 +228,9 @@ class Builder:
             tspec, name, target = self.specs.resolve_ref(spec, s["$ref"])
             key = (tspec, name)
             if key in stack:
+                if isinstance(target, dict) and target.get("properties") and "discriminator" in target:
+                    # a subtype's `allOf` naming its polymorphic base: the base's own fields
+                    return self.object(target, tspec, stack, name)
                 return FreeMap()  # recursion: cut here
             if key in self.cache:
                 return self.cache[key]
@@ -264,6 +274,15 @@ class Builder:
             t = [x for x in t if x != "null"]
             t = t[0] if len(t) == 1 else None
         if t == "object" or "properties" in s or (t is None and "additionalProperties" in s):
+            mapping = (s.get("discriminator") or {}).get("mapping")
+            if s.get("properties") and mapping and stack:
+                # A polymorphic base (`discriminator.mapping`, no `oneOf`): the data is one of the
+                # mapped subtypes, which extend the base with `allOf`; take their union.
+                m = self.object(s, spec, stack, owner)
+                for ref in dict.fromkeys(mapping.values()):
+                    m = merge(m, self.model({"$ref": ref}, spec, stack, owner), "one")
+                m.desc = s.get("description") or m.desc
+                return m
             if s.get("properties"):
                 return self.object(s, spec, stack, owner)
             return FreeMap()
@@ -538,7 +557,19 @@ def clean_desc(d):
     lines = [ln.rstrip() for ln in d.strip().split("\n")]
     out = []
     block = None  # None | "quote" | indent of the open list item's text
+    fenced = False
     for ln in lines:
+        if ln.strip().startswith("```"):
+            # a code fence: rustdoc would compile an untagged block as a Rust doctest
+            if not fenced and ln.strip() == "```":
+                ln = ln.replace("```", "```text")
+            fenced = not fenced
+            block = None
+            out.append(ln)
+            continue
+        if fenced:
+            out.append(ln)
+            continue
         if not ln.strip():
             block = None
             if out and out[-1] == "":

@@ -1,1 +1,369 @@
+//! A seeded, deterministic, fast simulated Okta org for integration tests, demos and benchmarks.
+//!
+//! [`SimServer::start`] seeds an org from a [`SimConfig`] and serves the Okta management API
+//! subset a source connector reads (users, groups, members, apps, app assignments, System Log,
+//! user types and schemas, custom roles, org) on `127.0.0.1`, from its own OS thread and tokio
+//! runtime, so plain `#[test]` functions and tests that spawn processes can use it alike. It
+//! behaves like Okta where a connector can tell: SSWS and OAuth (with DPoP) authentication, link
+//! and body paging with opaque cursors, `search`/`filter` expressions, System Log polling,
+//! rate-limit headers and 429s, Okta error bodies. Faults can be injected, every request is
+//! logged, and the ground truth is available for comparison.
+//!
+//! ```no_run
+//! use okta_sim::{SimConfig, SimServer};
+//! let sim = SimServer::start(SimConfig { users: 200, ..SimConfig::default() });
+//! let url = format!("{}/api/v1/users?limit=200", sim.base_url());
+//! // GET url with `Authorization: SSWS {sim.api_token()}` …
+//! assert_eq!(sim.users().len(), 200);
+//! ```
 
+pub mod clock;
+pub mod config;
+pub mod fault;
+pub mod filter;
+pub mod model;
+pub mod oauth;
+pub mod org;
+pub mod paging;
+pub mod ratelimit;
+pub mod routes;
+pub mod server;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use serde_json::Value;
+
+pub use config::{
+    all_read_scopes, BucketLimits, LinkStyle, OAuthConfig, RateLimitMode, SimConfig,
+    DEFAULT_API_TOKEN,
+};
+pub use fault::{Fault, FaultKind};
+
+use crate::server::Shared;
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path (without query).
+    pub path: String,
+    /// Raw query string (without `?`), as sent.
+    pub query: String,
+    /// Status served; 0 when the connection was reset by a fault.
+    pub status: u16,
+    /// `SSWS`, `Bearer`, `DPoP` or empty — never the credential itself.
+    pub auth_scheme: String,
+    /// Request headers with lower-case names, except `authorization` and `dpop`.
+    pub headers: BTreeMap<String, String>,
+    /// Arrival time.
+    pub at: Instant,
+}
+
+/// Counters of served requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Every request, including token requests and faulted ones.
+    pub requests: u64,
+    /// 429 responses served (rate limit, concurrency limit, faults).
+    pub rate_limited: u64,
+    /// Requests per rate-limit bucket (`users`, `groups`, `apps`, `logs`, `other`, …).
+    pub by_bucket: BTreeMap<String, u64>,
+}
+
+/// A running simulated org. Dropping it stops the server.
+#[derive(Debug)]
+pub struct SimServer {
+    shared: Arc<Shared>,
+    base_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Why a server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// Binding the listener or starting the runtime failed.
+    Io(std::io::Error),
+    /// The configuration is unusable (e.g. an unreadable OAuth public key).
+    Config(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Io(e) => write!(f, "cannot start the simulator: {e}"),
+            StartError::Config(m) => write!(f, "invalid simulator configuration: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<std::io::Error> for StartError {
+    fn from(e: std::io::Error) -> Self {
+        StartError::Io(e)
+    }
+}
+
+impl SimServer {
+    /// Seed an org and serve it on `127.0.0.1` on a free port.
+    ///
+    /// # Panics
+    /// When the port can't be bound or the configuration is invalid (see [`SimServer::try_start_on`]).
+    pub fn start(cfg: SimConfig) -> SimServer {
+        Self::start_on(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Seed an org and serve it on `addr`.
+    ///
+    /// # Panics
+    /// When the address can't be bound or the configuration is invalid.
+    pub fn start_on(cfg: SimConfig, addr: SocketAddr) -> SimServer {
+        match Self::try_start_on(cfg, addr) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Seed an org and serve it on `addr`, reporting failures.
+    pub fn try_start_on(cfg: SimConfig, addr: SocketAddr) -> Result<SimServer, StartError> {
+        let oauth = match &cfg.oauth {
+            Some(o) => Some(oauth::OAuthState::new(o).map_err(StartError::Config)?),
+            None => None,
+        };
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let local = listener.local_addr()?;
+        let host = if local.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else if local.is_ipv6() {
+            format!("[{}]", local.ip())
+        } else {
+            local.ip().to_string()
+        };
+        let base_url = format!("http://{host}:{}", local.port());
+        let start_ms = clock::wall_ms();
+        let org = org::Org::seed(&cfg, &base_url, start_ms);
+        let shared = Arc::new(Shared::new(
+            cfg,
+            base_url.clone(),
+            org,
+            clock::Clock::new(start_ms),
+            oauth,
+        ));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("okta-sim")
+            .enable_all()
+            .build()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let s2 = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("okta-sim-server".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => {
+                            let _ = ready_tx.send(Ok(()));
+                            server::serve(l, s2, rx).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(StartError::Io(e)),
+            Err(_) => {
+                return Err(StartError::Io(std::io::Error::other(
+                    "server thread exited before listening",
+                )))
+            }
+        }
+        Ok(SimServer {
+            shared,
+            base_url,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// The API token accepted as `Authorization: SSWS <token>`.
+    pub fn api_token(&self) -> String {
+        self.shared.cfg.api_token.clone()
+    }
+
+    fn org(&self) -> std::sync::RwLockReadGuard<'_, org::Org> {
+        match self.shared.org.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn org_mut(&self) -> std::sync::RwLockWriteGuard<'_, org::Org> {
+        match self.shared.org.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    // ---- ground truth -------------------------------------------------------------------
+
+    /// Every user as the API serves it, DEPROVISIONED included, by id.
+    pub fn users(&self) -> Vec<Value> {
+        self.org().users_json()
+    }
+
+    /// Every group as the API serves it (without `expand`), by id.
+    pub fn groups(&self) -> Vec<Value> {
+        self.org().groups_json()
+    }
+
+    /// Every membership as (group id, user id), by group then user.
+    pub fn group_members(&self) -> Vec<(String, String)> {
+        self.org().member_pairs()
+    }
+
+    /// Every app, by id.
+    pub fn apps(&self) -> Vec<Value> {
+        self.org().list_json("apps")
+    }
+
+    /// Every app-user object as (app id, object), by app then user.
+    pub fn app_users(&self) -> Vec<(String, Value)> {
+        self.org().children_json("app_users")
+    }
+
+    /// Every app group assignment as (app id, object), by app then group.
+    pub fn app_groups(&self) -> Vec<(String, Value)> {
+        self.org().children_json("app_groups")
+    }
+
+    /// The System Log events the API can return now (inside the 90-day retention), in
+    /// persistence (polling) order.
+    pub fn log_events(&self) -> Vec<Value> {
+        let now = self.shared.clock.now();
+        self.org().log_events_json(now)
+    }
+
+    /// Every user type.
+    pub fn user_types(&self) -> Vec<Value> {
+        self.org().list_json("user_types")
+    }
+
+    /// Every custom role, by id.
+    pub fn custom_roles(&self) -> Vec<Value> {
+        self.org().list_json("custom_roles")
+    }
+
+    /// Every permission of every custom role as (role id, permission).
+    pub fn custom_role_permissions(&self) -> Vec<(String, Value)> {
+        self.org().children_json("role_permissions")
+    }
+
+    // ---- mutations ----------------------------------------------------------------------
+
+    /// Change a profile field (`title`) of user `id` and bump its `lastUpdated`; the new object,
+    /// or `Value::Null` when there is no such user.
+    pub fn update_user(&self, id: &str) -> Value {
+        let now = self.shared.clock.tick();
+        self.org_mut().update_user(id, now).unwrap_or(Value::Null)
+    }
+
+    /// Create an ACTIVE user (in no group, no app) created and updated now; the new object.
+    pub fn create_user(&self) -> Value {
+        let now = self.shared.clock.tick();
+        self.org_mut().create_user(now)
+    }
+
+    /// Set user `id` to DEPROVISIONED and bump its `lastUpdated` (no-op for unknown ids).
+    pub fn deactivate_user(&self, id: &str) {
+        let now = self.shared.clock.tick();
+        self.org_mut().deactivate_user(id, now);
+    }
+
+    /// Delete user `id` everywhere: users, group memberships (bumping those groups'
+    /// `lastMembershipUpdated`) and app assignments.
+    pub fn delete_user(&self, id: &str) {
+        let now = self.shared.clock.tick();
+        self.org_mut().delete_user(id, now);
+    }
+
+    /// Change group `id`'s description and bump its `lastUpdated`.
+    pub fn update_group(&self, id: &str) {
+        let now = self.shared.clock.tick();
+        self.org_mut().update_group(id, now);
+    }
+
+    /// Add user `user_id` to group `group_id`, bumping the group's `lastMembershipUpdated`.
+    pub fn add_group_member(&self, group_id: &str, user_id: &str) {
+        let now = self.shared.clock.tick();
+        self.org_mut().add_group_member(group_id, user_id, now);
+    }
+
+    /// Remove user `user_id` from group `group_id`, bumping the group's `lastMembershipUpdated`.
+    pub fn remove_group_member(&self, group_id: &str, user_id: &str) {
+        let now = self.shared.clock.tick();
+        self.org_mut().remove_group_member(group_id, user_id, now);
+    }
+
+    /// Publish `n` new System Log events now (each committed at its own instant; every fifth
+    /// with a `published` 3 s before its commit); the new events.
+    pub fn append_log_events(&self, n: usize) -> Vec<Value> {
+        let clock = &self.shared.clock;
+        self.org_mut().append_log_events(n, || clock.tick())
+    }
+
+    /// From now on every API request with the API token or an OAuth token gets 401 `E0000011`.
+    pub fn revoke_token(&self) {
+        self.shared
+            .revoked
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    // ---- faults and observation ---------------------------------------------------------
+
+    /// Inject a fault.
+    pub fn add_fault(&self, fault: Fault) {
+        self.shared.faults.add(fault);
+    }
+
+    /// Every request since the start (or the last [`SimServer::clear_requests`]), in arrival order.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.requests()
+    }
+
+    /// Forget the request log (counters in [`SimServer::stats`] are kept).
+    pub fn clear_requests(&self) {
+        self.shared.clear_requests();
+    }
+
+    /// Request counters.
+    pub fn stats(&self) -> SimStats {
+        self.shared.stats()
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
