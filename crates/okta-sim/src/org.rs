@@ -1,0 +1,1852 @@
+//! The simulated org: seeded data, its indexes, the mutations tests drive, and the ground truth
+//! they compare against.
+//!
+//! Seeding is a pure function of the config's seed and size (plus the start time and base URL,
+//! which timestamps and links are relative to). Large collections are generated in independent
+//! chunks, each from its own derived random stream, on all cores; the result does not depend on
+//! the number of threads. Every object's JSON is serialized once and served by concatenation.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use crate::clock::{self, DAY_MS};
+use crate::config::SimConfig;
+use crate::model::{
+    self, okta_id, render_app_user, AppUserSpec, Group, GroupProfile, LogEvent, Profile, Rng, User,
+    DEPARTMENTS, DIVISIONS, EVENT_TYPES, FIRST_NAMES, LAST_NAMES, PLACES, SKILLS, TITLES,
+};
+
+/// System Log retention: 90 days.
+pub const RETENTION_MS: i64 = 90 * DAY_MS;
+
+// Random stream and id-kind numbers (stable: changing them changes every seeded org).
+const S_USERS: u64 = 1;
+const S_STATUS: u64 = 2;
+const S_GROUPS: u64 = 3;
+const S_MEMBERS: u64 = 4;
+const S_APPS: u64 = 5;
+const S_APP_USERS: u64 = 6;
+const S_LOGS: u64 = 7;
+const S_ROLES: u64 = 8;
+const S_TYPES: u64 = 9;
+const S_MUTATE: u64 = 10;
+const K_USER: u64 = 1;
+const K_GROUP: u64 = 2;
+const K_APP: u64 = 3;
+const K_TYPE: u64 = 4;
+const K_SCHEMA: u64 = 5;
+const K_ROLE: u64 = 6;
+const K_ORG: u64 = 7;
+const K_ADMIN: u64 = 8;
+
+/// A pre-serialized object of a simple (read-only) list.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Its id (lists are kept sorted by it).
+    pub id: String,
+    /// Its JSON.
+    pub json: Bytes,
+}
+
+/// A record kept in an [`Indexed`] collection.
+pub trait Record {
+    /// Id.
+    fn id(&self) -> &str;
+    /// `lastUpdated`.
+    fn last_updated(&self) -> i64;
+    /// `created`.
+    fn created(&self) -> i64;
+}
+
+impl Record for User {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn last_updated(&self) -> i64 {
+        self.last_updated
+    }
+    fn created(&self) -> i64 {
+        self.created
+    }
+}
+
+impl Record for Group {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn last_updated(&self) -> i64 {
+        self.last_updated
+    }
+    fn created(&self) -> i64 {
+        self.created
+    }
+}
+
+/// The orders a collection can be listed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// By id.
+    Id,
+    /// By `lastUpdated`, then id.
+    LastUpdated,
+    /// By `created`, then id.
+    Created,
+}
+
+/// Records by id, with sorted indexes on `lastUpdated` and `created`.
+#[derive(Debug)]
+pub struct Indexed<T> {
+    /// Records by id.
+    pub by_id: BTreeMap<String, T>,
+    by_updated: BTreeSet<(i64, String)>,
+    by_created: BTreeSet<(i64, String)>,
+}
+
+impl<T> Default for Indexed<T> {
+    fn default() -> Self {
+        Indexed {
+            by_id: BTreeMap::new(),
+            by_updated: BTreeSet::new(),
+            by_created: BTreeSet::new(),
+        }
+    }
+}
+
+/// One page of an [`Indexed`] listing.
+pub struct Page<'a, T> {
+    /// The records.
+    pub items: Vec<&'a T>,
+    /// More records match after the last one.
+    pub more: bool,
+}
+
+impl<T: Record> Indexed<T> {
+    /// Insert or replace a record.
+    pub fn insert(&mut self, t: T) {
+        if let Some(old) = self.by_id.get(t.id()) {
+            self.by_updated
+                .remove(&(old.last_updated(), old.id().to_string()));
+            self.by_created
+                .remove(&(old.created(), old.id().to_string()));
+        }
+        self.by_updated
+            .insert((t.last_updated(), t.id().to_string()));
+        self.by_created.insert((t.created(), t.id().to_string()));
+        self.by_id.insert(t.id().to_string(), t);
+    }
+
+    /// Remove a record.
+    pub fn remove(&mut self, id: &str) -> Option<T> {
+        let old = self.by_id.remove(id)?;
+        self.by_updated
+            .remove(&(old.last_updated(), old.id().to_string()));
+        self.by_created
+            .remove(&(old.created(), old.id().to_string()));
+        Some(old)
+    }
+
+    /// Change a record in place, keeping the indexes right.
+    pub fn update(&mut self, id: &str, f: impl FnOnce(&mut T)) -> Option<&T> {
+        let mut t = self.remove(id)?;
+        f(&mut t);
+        let key = t.id().to_string();
+        self.insert(t);
+        self.by_id.get(&key)
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Up to `limit` records matching `pred`, in `sort` order (`desc` for descending), after the
+    /// position `after` = (sort key, id). `bounds` are inclusive limits on the sort key that let
+    /// the scan start late and stop early (ignored for id order).
+    pub fn page<'a>(
+        &'a self,
+        sort: SortKey,
+        desc: bool,
+        after: Option<(i64, &str)>,
+        bounds: (Option<i64>, Option<i64>),
+        limit: usize,
+        pred: impl Fn(&T) -> bool,
+    ) -> Page<'a, T> {
+        let mut items = Vec::with_capacity(limit.min(1024));
+        let mut more = false;
+        let mut take = |t: &'a T| -> bool {
+            if pred(t) {
+                if items.len() >= limit {
+                    more = true;
+                    return true;
+                }
+                items.push(t);
+            }
+            false
+        };
+        match sort {
+            SortKey::Id => {
+                let range = match after {
+                    Some((_, id)) if desc => (Unbounded, Excluded(id)),
+                    Some((_, id)) => (Excluded(id), Unbounded),
+                    None => (Unbounded, Unbounded),
+                };
+                let it = self.by_id.range::<str, _>(range).map(|(_, v)| v);
+                if desc {
+                    for t in it.rev() {
+                        if take(t) {
+                            break;
+                        }
+                    }
+                } else {
+                    for t in it {
+                        if take(t) {
+                            break;
+                        }
+                    }
+                }
+            }
+            SortKey::LastUpdated | SortKey::Created => {
+                let set = if sort == SortKey::LastUpdated {
+                    &self.by_updated
+                } else {
+                    &self.by_created
+                };
+                let (lo, hi) = bounds;
+                let cur = after.map(|(k, id)| (k, id.to_string()));
+                if desc {
+                    let mut upper: Bound<(i64, String)> = Unbounded;
+                    if let Some(h) = hi {
+                        upper = Excluded((h.saturating_add(1), String::new()));
+                    }
+                    if let Some(c) = cur {
+                        let tighter = match &upper {
+                            Excluded(u) => c < *u,
+                            _ => true,
+                        };
+                        if tighter {
+                            upper = Excluded(c);
+                        }
+                    }
+                    for (k, id) in set.range((Unbounded, upper)).rev() {
+                        if lo.is_some_and(|l| *k < l) {
+                            break;
+                        }
+                        if let Some(t) = self.by_id.get(id) {
+                            if take(t) {
+                                break;
+                            }
+                        }
+                    }
+                } else {
+                    let mut lower: Bound<(i64, String)> = Unbounded;
+                    if let Some(l) = lo {
+                        lower = Included((l, String::new()));
+                    }
+                    if let Some(c) = cur {
+                        let later = match &lower {
+                            Included(l) => c >= *l,
+                            _ => true,
+                        };
+                        if later {
+                            lower = Excluded(c);
+                        }
+                    }
+                    for (k, id) in set.range((lower, Unbounded)) {
+                        if hi.is_some_and(|h| *k > h) {
+                            break;
+                        }
+                        if let Some(t) = self.by_id.get(id) {
+                            if take(t) {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Page { items, more }
+    }
+}
+
+/// The whole simulated org.
+#[derive(Debug)]
+pub struct Org {
+    /// Seed.
+    pub seed: u64,
+    /// Base URL baked into `_links`.
+    pub base: String,
+    /// When the org was seeded (epoch ms); seeded timestamps are before it.
+    pub start_ms: i64,
+    /// Users.
+    pub users: Indexed<User>,
+    /// Groups.
+    pub groups: Indexed<Group>,
+    /// Group id → member user ids.
+    pub members: HashMap<String, BTreeSet<String>>,
+    /// User id → group ids.
+    pub user_groups: HashMap<String, BTreeSet<String>>,
+    /// Group id → number of apps it is assigned to.
+    pub group_apps: HashMap<String, usize>,
+    /// Simple lists by name (`apps`, `user_types`, `custom_roles`), sorted by id.
+    pub lists: HashMap<&'static str, Vec<Item>>,
+    /// Child lists by name (`app_users`, `app_groups`, `role_permissions`) and parent id.
+    pub children: HashMap<&'static str, HashMap<String, Vec<Item>>>,
+    /// Single objects by (name, key).
+    pub objects: HashMap<(&'static str, String), Bytes>,
+    /// System Log events in persistence order (the position is the polling cursor).
+    pub logs: Vec<LogEvent>,
+    /// (published, position) sorted, for bounded queries.
+    pub logs_by_published: Vec<(i64, u32)>,
+    user_type_ids: Vec<(String, String)>,
+    next_user_n: u64,
+    mutations: u64,
+    next_log_n: u64,
+}
+
+fn par_chunks<T: Send>(
+    n: usize,
+    chunk: usize,
+    f: impl Fn(usize, std::ops::Range<usize>) -> Vec<T> + Sync,
+) -> Vec<T> {
+    let chunks: Vec<(usize, std::ops::Range<usize>)> = (0..n.div_ceil(chunk.max(1)))
+        .map(|c| (c, c * chunk..((c + 1) * chunk).min(n)))
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(chunks.len().max(1));
+    if threads <= 1 {
+        return chunks.into_iter().flat_map(|(c, r)| f(c, r)).collect();
+    }
+    let mut results: Vec<Vec<Vec<T>>> = Vec::new();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let chunks = &chunks;
+                let f = &f;
+                s.spawn(move || {
+                    chunks
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % threads == t)
+                        .map(|(_, (c, r))| f(*c, r.clone()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            // A panicking generator is a bug; surface it on the caller's thread.
+            match h.join() {
+                Ok(v) => results.push(v),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+    });
+    // Re-interleave: chunk i was produced by thread i % threads as its (i / threads)-th result.
+    let mut per_thread: Vec<std::vec::IntoIter<Vec<T>>> =
+        results.into_iter().map(|v| v.into_iter()).collect();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..chunks.len() {
+        if let Some(v) = per_thread[i % threads].next() {
+            out.extend(v);
+        }
+    }
+    out
+}
+
+/// Zipf-like cumulative weights over `n` items, in a seeded random order (so the big groups/apps
+/// aren't simply the first ids).
+fn zipf_cumulative(n: usize, exponent: f64, rng: &mut Rng) -> (Vec<f64>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = rng.below(i + 1);
+        order.swap(i, j);
+    }
+    let mut acc = 0.0;
+    let cum = (0..n)
+        .map(|r| {
+            acc += 1.0 / ((r + 1) as f64).powf(exponent);
+            acc
+        })
+        .collect();
+    (cum, order)
+}
+
+fn weighted_pick(cum: &[f64], order: &[usize], rng: &mut Rng) -> usize {
+    let total = cum.last().copied().unwrap_or(0.0);
+    let x = rng.unit() * total;
+    let r = cum
+        .partition_point(|c| *c <= x)
+        .min(cum.len().saturating_sub(1));
+    order[r]
+}
+
+/// `k` distinct items drawn by weight (fewer when there aren't `k`).
+fn distinct_picks(cum: &[f64], order: &[usize], k: usize, rng: &mut Rng) -> Vec<usize> {
+    let n = cum.len();
+    let k = k.min(n);
+    let mut out: Vec<usize> = Vec::with_capacity(k);
+    let mut tries = 0;
+    while out.len() < k && tries < k * 8 {
+        tries += 1;
+        let p = weighted_pick(cum, order, rng);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    let mut i = rng.below(n.max(1));
+    while out.len() < k {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+        i = (i + 1) % n;
+    }
+    out
+}
+
+fn lower(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+const USER_TYPES: &[(&str, &str, &str)] = &[
+    ("user", "User", "Okta User"),
+    ("contractor", "Contractor", "External contractors"),
+    ("partner", "Partner", "Partner company staff"),
+];
+
+const APP_TEMPLATES: &[(&str, &str, &str)] = &[
+    ("active_directory", "corp.example.com", ""),
+    ("salesforce", "Salesforce.com", "SAML_2_0"),
+    ("slack", "Slack", "SAML_2_0"),
+    ("zoomus", "Zoom", "SAML_2_0"),
+    (
+        "github_enterprise_cloud",
+        "GitHub Enterprise Cloud",
+        "SAML_2_0",
+    ),
+    ("workday", "Workday", "SAML_2_0"),
+    ("office365", "Microsoft Office 365", "WS_FEDERATION"),
+    ("google", "Google Workspace", "SAML_2_0"),
+    ("oidc_client", "Internal Portal", "OPENID_CONNECT"),
+    ("bookmark", "Company Wiki", "BOOKMARK"),
+    ("template_swa", "Expense Tool", "BROWSER_PLUGIN"),
+    ("amazon_aws", "AWS Account Federation", "SAML_2_0"),
+    ("jira_onprem", "Jira", "AUTO_LOGIN"),
+    ("zendesk", "Zendesk", "SAML_2_0"),
+    ("box", "Box", "SAML_2_0"),
+];
+
+const APP_ROLES: &[&str] = &["User", "Viewer", "Editor", "Admin", "Standard User"];
+
+const PERMISSIONS: &[&str] = &[
+    "okta.users.read",
+    "okta.users.manage",
+    "okta.users.create",
+    "okta.users.userprofile.manage",
+    "okta.users.credentials.resetPassword",
+    "okta.users.lifecycle.manage",
+    "okta.groups.read",
+    "okta.groups.manage",
+    "okta.groups.members.manage",
+    "okta.apps.read",
+    "okta.apps.manage",
+    "okta.apps.assignment.manage",
+    "okta.policies.read",
+    "okta.authzservers.read",
+    "okta.devices.read",
+    "okta.logs.read",
+];
+
+const ROLE_NAMES: &[&str] = &[
+    "Help Desk",
+    "Group Auditor",
+    "App Owner",
+    "HR Partner",
+    "Security Reviewer",
+    "Password Resetter",
+    "Onboarding",
+    "Device Admin",
+    "Policy Viewer",
+    "Log Reader",
+    "Access Certifier",
+    "Support Tier 2",
+];
+
+fn user_schema(base: &str, schema_id: &str, type_name: &str, created: i64) -> Value {
+    let perm = json!([{"principal": "SELF", "action": "READ_WRITE"}]);
+    let s = |title: &str, required: bool| {
+        json!({"title": title, "type": "string", "required": required, "mutability": "READ_WRITE",
+               "scope": "NONE", "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}})
+    };
+    let mut base_props = serde_json::Map::new();
+    base_props.insert("login".into(), {
+        let mut v = s("Username", true);
+        v["minLength"] = json!(5);
+        v["maxLength"] = json!(100);
+        v["unique"] = json!("UNIQUE_VALIDATED");
+        v
+    });
+    base_props.insert("firstName".into(), s("First name", true));
+    base_props.insert("lastName".into(), s("Last name", true));
+    base_props.insert("email".into(), {
+        let mut v = s("Primary email", true);
+        v["format"] = json!("email");
+        v
+    });
+    for (k, t) in [
+        ("mobilePhone", "Mobile phone"),
+        ("secondEmail", "Secondary email"),
+        ("displayName", "Display name"),
+        ("nickName", "Nickname"),
+        ("title", "Title"),
+        ("department", "Department"),
+        ("division", "Division"),
+        ("organization", "Organization"),
+        ("costCenter", "Cost center"),
+        ("employeeNumber", "Employee number"),
+        ("city", "City"),
+        ("state", "State"),
+        ("countryCode", "Country code"),
+        ("zipCode", "Zip code"),
+        ("preferredLanguage", "Preferred language"),
+        ("userType", "User type"),
+    ] {
+        base_props.insert(k.into(), s(t, false));
+    }
+    let mut custom = serde_json::Map::new();
+    custom.insert(
+        "employeeLevel".into(),
+        json!({"title": "Employee level", "description": "Career level", "type": "integer",
+               "required": false, "minimum": 1, "maximum": 10, "mutability": "READ_WRITE",
+               "scope": "NONE", "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}}),
+    );
+    custom.insert(
+        "isContractor".into(),
+        json!({"title": "Is contractor", "type": "boolean", "required": false,
+               "mutability": "READ_WRITE", "scope": "NONE", "permissions": perm.clone(),
+               "master": {"type": "PROFILE_MASTER"}}),
+    );
+    custom.insert(
+        "fte".into(),
+        json!({"title": "FTE", "description": "Full-time equivalent", "type": "number",
+               "required": false, "mutability": "READ_WRITE", "scope": "NONE",
+               "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}}),
+    );
+    custom.insert(
+        "skills".into(),
+        json!({"title": "Skills", "type": "array", "items": {"type": "string"}, "union": "DISABLE",
+               "required": false, "mutability": "READ_WRITE", "scope": "NONE",
+               "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}}),
+    );
+    custom.insert(
+        "badgeId".into(),
+        json!({"title": "Badge id", "type": "string", "required": false, "minLength": 1,
+               "maxLength": 20, "unique": "UNIQUE_VALIDATED", "mutability": "READ_WRITE",
+               "scope": "NONE", "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}}),
+    );
+    match type_name {
+        "contractor" => {
+            custom.insert(
+                "contractorAgency".into(),
+                json!({"title": "Contractor agency", "type": "string", "required": false,
+                       "mutability": "READ_WRITE", "scope": "NONE", "permissions": perm.clone(),
+                       "master": {"type": "PROFILE_MASTER"}}),
+            );
+        }
+        "partner" => {
+            custom.insert(
+                "partnerCompany".into(),
+                json!({"title": "Partner company", "type": "string", "required": false,
+                       "mutability": "READ_WRITE", "scope": "NONE", "permissions": perm.clone(),
+                       "master": {"type": "PROFILE_MASTER"}}),
+            );
+        }
+        _ => {}
+    }
+    json!({
+        "id": format!("{base}/meta/schemas/user/{schema_id}"),
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "name": "user",
+        "title": if type_name == "user" { "Okta User".to_string() } else { format!("{type_name} user") },
+        "description": "Okta user profile template",
+        "lastUpdated": clock::iso(created + 3_600_000),
+        "created": clock::iso(created),
+        "definitions": {
+            "base": {"id": "#base", "type": "object", "properties": base_props,
+                     "required": ["login", "firstName", "lastName", "email"]},
+            "custom": {"id": "#custom", "type": "object", "properties": custom, "required": []}
+        },
+        "type": "object",
+        "properties": {"profile": {"allOf": [{"$ref": "#/definitions/custom"}, {"$ref": "#/definitions/base"}]}},
+        "_links": {"self": {"rel": "self", "href": format!("{base}/api/v1/meta/schemas/user/{schema_id}"), "method": "GET"}}
+    })
+}
+
+fn group_schema(base: &str, created: i64) -> Value {
+    let perm = json!([{"principal": "SELF", "action": "READ_ONLY"}]);
+    json!({
+        "id": format!("{base}/meta/schemas/group/default"),
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "name": "group",
+        "title": "Okta group",
+        "description": "Okta group profile template",
+        "lastUpdated": clock::iso(created + 7_200_000),
+        "created": clock::iso(created),
+        "definitions": {
+            "base": {"id": "#base", "type": "object", "properties": {
+                "name": {"title": "Name", "type": "string", "required": true, "mutability": "READ_WRITE",
+                         "scope": "NONE", "maxLength": 255, "permissions": perm.clone(), "master": {"type": "OKTA"}},
+                "description": {"title": "Description", "type": "string", "mutability": "READ_WRITE",
+                                "scope": "NONE", "maxLength": 1024, "permissions": perm.clone(), "master": {"type": "OKTA"}}
+            }, "required": ["name"]},
+            "custom": {"id": "#custom", "type": "object", "properties": {
+                "costCenter": {"title": "Cost center", "type": "string", "required": false, "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}},
+                "isPrivileged": {"title": "Privileged", "type": "boolean", "required": false, "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}},
+                "tier": {"title": "Tier", "type": "integer", "required": false, "minimum": 0, "maximum": 5, "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}},
+                "budget": {"title": "Budget", "type": "number", "required": false, "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}},
+                "tags": {"title": "Tags", "type": "array", "items": {"type": "string"}, "required": false, "permissions": perm.clone(), "master": {"type": "PROFILE_MASTER"}}
+            }, "required": []}
+        },
+        "type": "object",
+        "properties": {"profile": {"allOf": [{"$ref": "#/definitions/custom"}, {"$ref": "#/definitions/base"}]}},
+        "_links": {"self": {"rel": "self", "href": format!("{base}/api/v1/meta/schemas/group/default"), "method": "GET"}}
+    })
+}
+
+fn to_bytes(v: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()))
+}
+
+/// Parse stored JSON back into a value (ground-truth accessors).
+pub fn parse(b: &Bytes) -> Value {
+    serde_json::from_slice(b).unwrap_or(Value::Null)
+}
+
+struct UserGen<'a> {
+    seed: u64,
+    base: &'a str,
+    start: i64,
+    types: &'a [(String, String)],
+    bulk: &'a [i64],
+}
+
+impl UserGen<'_> {
+    fn user(&self, n: u64, status: &'static str, rng: &mut Rng) -> User {
+        let first = *rng.pick(FIRST_NAMES);
+        let last = *rng.pick(LAST_NAMES);
+        let (city, state, country, zip) = *rng.pick(PLACES);
+        let type_idx = if self.types.len() > 1 && rng.chance(0.2) {
+            1 + rng.below(self.types.len() - 1)
+        } else {
+            0
+        };
+        let type_name = self.types[type_idx].1.as_str();
+        let created = self.start - rng.range(DAY_MS, 730 * DAY_MS);
+        let mut last_updated = rng.range(created + 1000, self.start - 60_000);
+        if !self.bulk.is_empty() && rng.chance(0.05) {
+            let b = *rng.pick(self.bulk);
+            if b > created {
+                last_updated = b;
+            }
+        }
+        let staged = status == "STAGED";
+        let activated =
+            (!staged && status != "PROVISIONED").then(|| created + rng.range(500, 5000));
+        let status_changed = match status {
+            "STAGED" => None,
+            "ACTIVE" => activated,
+            _ => Some(last_updated),
+        };
+        let password_changed = activated.map(|a| rng.range(a, last_updated.max(a + 1)));
+        let last_login = match status {
+            "ACTIVE" | "LOCKED_OUT" | "PASSWORD_EXPIRED" | "RECOVERY" if rng.chance(0.9) => {
+                activated.map(|a| rng.range(a, self.start - 1000))
+            }
+            _ => None,
+        };
+        let login = format!("{}.{}{}@example.com", lower(first), lower(last), n);
+        let mut skills: Vec<String> = Vec::new();
+        for _ in 0..rng.below(4) {
+            let s = (*rng.pick(SKILLS)).to_string();
+            if !skills.contains(&s) {
+                skills.push(s);
+            }
+        }
+        let profile = Profile {
+            first_name: first.to_string(),
+            last_name: last.to_string(),
+            mobile_phone: rng
+                .chance(0.6)
+                .then(|| format!("+1-555-{:03}-{:04}", rng.below(1000), rng.below(10000))),
+            second_email: rng
+                .chance(0.2)
+                .then(|| format!("{}{}@example.org", lower(first), n)),
+            email: login.clone(),
+            login,
+            display_name: format!("{first} {last}"),
+            nick_name: rng.chance(0.3).then(|| lower(first)),
+            title: (*rng.pick(TITLES)).to_string(),
+            department: (*rng.pick(DEPARTMENTS)).to_string(),
+            division: (*rng.pick(DIVISIONS)).to_string(),
+            organization: "Example Corp".to_string(),
+            cost_center: format!("CC-{}", 100 + rng.below(40)),
+            employee_number: format!("{}", 10_000 + n),
+            city: city.to_string(),
+            state: state.to_string(),
+            country_code: country.to_string(),
+            zip_code: zip.to_string(),
+            preferred_language: "en-US".to_string(),
+            user_type: self.types[type_idx].1.clone(),
+            employee_level: 1 + rng.below(10) as i64,
+            is_contractor: type_name == "contractor",
+            fte: [1.0, 1.0, 1.0, 0.8, 0.5][rng.below(5)],
+            skills,
+            badge_id: format!("B{:07}", mix_badge(self.seed, n)),
+            contractor_agency: (type_name == "contractor").then(|| {
+                (*rng.pick(&["Acme Staffing", "Globex Talent", "Initech Contractors"])).to_string()
+            }),
+            partner_company: (type_name == "partner")
+                .then(|| (*rng.pick(&["Umbrella Partners", "Stark Industries"])).to_string()),
+        };
+        let mut u = User {
+            id: okta_id("00u", self.seed, K_USER, n),
+            status,
+            created,
+            activated,
+            status_changed,
+            last_login,
+            last_updated,
+            password_changed,
+            type_id: self.types[type_idx].0.clone(),
+            profile,
+            json: Bytes::new(),
+        };
+        u.render(self.base);
+        u
+    }
+}
+
+fn mix_badge(seed: u64, n: u64) -> u64 {
+    // Distinct for distinct n below 10^7 (unique badge ids, as the schema says).
+    (n.wrapping_mul(7_919).wrapping_add(seed % 1000)) % 10_000_000
+}
+
+/// Statuses of `n` users: exact shares (at least one of each uncommon status once there are 20
+/// users), shuffled deterministically.
+fn user_statuses(seed: u64, n: usize) -> Vec<&'static str> {
+    let share = |pct_tenths: usize, min: usize| ((n * pct_tenths) / 1000).max(min);
+    let min = usize::from(n >= 20);
+    let mut v: Vec<&'static str> = Vec::with_capacity(n);
+    let counts = [
+        ("DEPROVISIONED", share(30, usize::from(n >= 5))),
+        ("STAGED", share(20, min)),
+        ("PROVISIONED", share(30, min)),
+        ("SUSPENDED", share(10, min)),
+        ("LOCKED_OUT", share(10, min)),
+        ("PASSWORD_EXPIRED", share(5, 0)),
+        ("RECOVERY", share(5, 0)),
+    ];
+    for (s, c) in counts {
+        for _ in 0..c {
+            if v.len() < n {
+                v.push(s);
+            }
+        }
+    }
+    while v.len() < n {
+        v.push("ACTIVE");
+    }
+    let mut rng = Rng::derive(seed, S_STATUS, 0);
+    for i in (1..n).rev() {
+        let j = rng.below(i + 1);
+        v.swap(i, j);
+    }
+    v
+}
+
+struct LogGen<'a> {
+    seed: u64,
+    users: &'a [(String, String, String)],
+    apps: &'a [(String, String)],
+    groups: &'a [(String, String)],
+    cum: Vec<f64>,
+}
+
+const USER_AGENTS: &[(&str, &str, &str)] = &[
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/127.0.0.0 Safari/537.36", "Mac OS X", "CHROME"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0", "Windows 10", "EDGE"),
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "Linux", "FIREFOX"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "iOS", "SAFARI"),
+    ("okta-sdk-golang/2.20.0 golang/go1.22.5 linux/amd64", "Linux", "UNKNOWN"),
+];
+
+impl LogGen<'_> {
+    fn hex(rng: &mut Rng, len: usize) -> String {
+        let mut s = String::with_capacity(len);
+        while s.len() < len {
+            s.push_str(&format!("{:016x}", rng.next_u64()));
+        }
+        s.truncate(len);
+        s
+    }
+
+    /// One event number `n` published at `published`, committed at `persisted`.
+    fn event(&self, n: u64, published: i64, persisted: i64, rng: &mut Rng) -> LogEvent {
+        let total = self.cum.last().copied().unwrap_or(1.0);
+        let x = rng.unit() * total;
+        let ti = self
+            .cum
+            .partition_point(|c| *c <= x)
+            .min(EVENT_TYPES.len() - 1);
+        let (event_type, legacy, message, severity, _, target_kind) = EVENT_TYPES[ti];
+        let (actor_id, actor_alt, actor_name) = if self.users.is_empty() {
+            ("00u0000000000000000", "system@okta.com", "Okta System")
+        } else {
+            let u = rng.pick(self.users);
+            (u.0.as_str(), u.1.as_str(), u.2.as_str())
+        };
+        let (outcome, reason) = match event_type {
+            "user.session.start" if rng.chance(0.12) => ("FAILURE", Some("INVALID_CREDENTIALS")),
+            "policy.evaluate_sign_on" => ("ALLOW", None),
+            "security.threat.detected" => ("DENY", Some("Password spray")),
+            "user.account.lock" => ("FAILURE", Some("LOCKED_OUT")),
+            _ => ("SUCCESS", None),
+        };
+        let mut targets: Vec<(String, &str, String, String)> = Vec::new();
+        match target_kind {
+            "app" if !self.apps.is_empty() => {
+                let a = rng.pick(self.apps);
+                targets.push((a.0.clone(), "AppInstance", a.1.clone(), a.1.clone()));
+            }
+            "user" if !self.users.is_empty() => {
+                let u = rng.pick(self.users);
+                targets.push((u.0.clone(), "User", u.1.clone(), u.2.clone()));
+            }
+            "group" if !self.groups.is_empty() => {
+                let u = rng.pick(self.users);
+                targets.push((u.0.clone(), "User", u.1.clone(), u.2.clone()));
+                let g = rng.pick(self.groups);
+                targets.push((g.0.clone(), "UserGroup", "unknown".into(), g.1.clone()));
+            }
+            _ => {}
+        }
+        let (ua, os, browser) = *rng.pick(USER_AGENTS);
+        let (city, state, country, zip) = *rng.pick(PLACES);
+        let ip = if rng.chance(0.7) {
+            format!(
+                "10.{}.{}.{}",
+                rng.below(256),
+                rng.below(256),
+                1 + rng.below(254)
+            )
+        } else {
+            format!("203.0.113.{}", 1 + rng.below(254))
+        };
+        let request_id = Self::hex(rng, 32);
+        let session = format!("idx{}", Self::hex(rng, 22));
+        let uuid = model::event_uuid(self.seed, n, published);
+        let geo = model::GeoContext {
+            city,
+            state,
+            country,
+            postal_code: zip,
+            geolocation: model::Geolocation {
+                lat: 40.0 + rng.unit() * 10.0,
+                lon: -74.0 + rng.unit() * 10.0,
+            },
+        };
+        let j = model::LogEventJson {
+            actor: model::Actor {
+                id: actor_id,
+                kind: "User",
+                alternate_id: actor_alt,
+                display_name: actor_name,
+                detail_entry: None,
+            },
+            client: model::Client {
+                user_agent: model::UserAgent {
+                    raw_user_agent: ua,
+                    os,
+                    browser,
+                },
+                zone: Some("null"),
+                device: if os == "iOS" { "Mobile" } else { "Computer" },
+                id: None,
+                ip_address: &ip,
+                geographical_context: model::GeoContext {
+                    city,
+                    state,
+                    country,
+                    postal_code: zip,
+                    geolocation: model::Geolocation {
+                        lat: geo.geolocation.lat,
+                        lon: geo.geolocation.lon,
+                    },
+                },
+            },
+            authentication_context: model::AuthContext {
+                authentication_provider: None,
+                credential_provider: None,
+                credential_type: None,
+                issuer: None,
+                interface: None,
+                authentication_step: 0,
+                root_session_id: &session,
+                external_session_id: &session,
+            },
+            display_message: message,
+            event_type,
+            outcome: model::Outcome {
+                result: outcome,
+                reason,
+            },
+            published: clock::Ts(published),
+            security_context: model::SecurityContext {
+                as_number: 394_089,
+                as_org: "example isp",
+                isp: "example",
+                domain: None,
+                is_proxy: false,
+            },
+            severity,
+            debug_context: model::DebugContext {
+                debug_data: model::DebugData {
+                    request_id: &request_id,
+                    request_uri: "/idp/idx/authenticators/poll",
+                    url: "/idp/idx/authenticators/poll",
+                },
+            },
+            legacy_event_type: legacy,
+            transaction: model::Transaction {
+                kind: "WEB",
+                id: &request_id,
+                detail: None,
+            },
+            uuid: &uuid,
+            version: "0",
+            request: model::Request {
+                ip_chain: [model::IpEntry {
+                    ip: &ip,
+                    geo: &geo,
+                    version: "V4",
+                    source: None,
+                }],
+            },
+            target: targets
+                .iter()
+                .map(|(id, kind, alt, name)| model::Target {
+                    id,
+                    kind,
+                    alternate_id: alt,
+                    display_name: name,
+                    detail_entry: None,
+                })
+                .collect(),
+        };
+        let json = model::render_log_event(&j);
+        LogEvent {
+            published,
+            persisted,
+            uuid: uuid.into_boxed_str(),
+            event_type,
+            severity,
+            outcome,
+            actor_id: actor_id.into(),
+            actor_alt: actor_alt.into(),
+            target_ids: targets.into_iter().map(|t| t.0.into_boxed_str()).collect(),
+            ip: ip.into_boxed_str(),
+            json,
+        }
+    }
+}
+
+fn event_cumulative() -> Vec<f64> {
+    let mut acc = 0.0;
+    EVENT_TYPES
+        .iter()
+        .map(|e| {
+            acc += f64::from(e.4);
+            acc
+        })
+        .collect()
+}
+
+impl Org {
+    /// Seed an org for `cfg`, with links under `base` and timestamps before `start_ms`.
+    pub fn seed(cfg: &SimConfig, base: &str, start_ms: i64) -> Org {
+        let seed = cfg.seed;
+        let n_users = cfg.users;
+        let start = start_ms;
+
+        // User types and their schemas.
+        let mut trng = Rng::derive(seed, S_TYPES, 0);
+        let n_types = 2 + trng.below(2);
+        let admin_id = okta_id("00u", seed, K_ADMIN, 0);
+        let mut types: Vec<(String, String)> = Vec::new();
+        let mut type_items = Vec::new();
+        let mut objects: HashMap<(&'static str, String), Bytes> = HashMap::new();
+        for (i, (name, display, desc)) in USER_TYPES.iter().take(n_types).enumerate() {
+            let id = okta_id("oty", seed, K_TYPE, i as u64);
+            let schema_id = okta_id("osc", seed, K_SCHEMA, i as u64);
+            let created = start - 800 * DAY_MS + (i as i64) * 30 * DAY_MS;
+            let v = json!({
+                "id": id,
+                "displayName": display,
+                "name": name,
+                "description": desc,
+                "createdBy": admin_id,
+                "lastUpdatedBy": admin_id,
+                "created": clock::iso(created),
+                "lastUpdated": clock::iso(created + 3_600_000),
+                "default": i == 0,
+                "_links": {
+                    "schema": {"rel": "full", "href": format!("{base}/api/v1/meta/schemas/user/{schema_id}"), "method": "GET"},
+                    "self": {"rel": "self", "href": format!("{base}/api/v1/meta/types/user/{id}"), "method": "GET"}
+                }
+            });
+            type_items.push(Item {
+                id: id.clone(),
+                json: to_bytes(&v),
+            });
+            let schema = to_bytes(&user_schema(base, &schema_id, name, created));
+            if i == 0 {
+                objects.insert(("user_schema", "default".into()), schema.clone());
+            }
+            objects.insert(("user_schema", schema_id), schema);
+            types.push((id, (*name).to_string()));
+        }
+        type_items.sort_by(|a, b| a.id.cmp(&b.id));
+        objects.insert(
+            ("group_schema", "default".into()),
+            to_bytes(&group_schema(base, start - 800 * DAY_MS)),
+        );
+
+        // Users.
+        let statuses = user_statuses(seed, n_users);
+        let mut brng = Rng::derive(seed, S_USERS, u64::MAX);
+        let bulk: Vec<i64> = (0..8)
+            .map(|_| start - brng.range(2 * DAY_MS, 600 * DAY_MS))
+            .collect();
+        let ugen = UserGen {
+            seed,
+            base,
+            start,
+            types: &types,
+            bulk: &bulk,
+        };
+        let users_vec: Vec<User> = par_chunks(n_users, 4096, |_, r| {
+            r.map(|i| {
+                let mut rng = Rng::derive(seed, S_USERS, i as u64);
+                ugen.user(i as u64, statuses[i], &mut rng)
+            })
+            .collect()
+        });
+
+        // Groups (ids of apps are needed for APP_GROUP sources).
+        let n_groups = (n_users / 20).max(5);
+        let n_apps = (n_users / 100).max(5);
+        let app_ids: Vec<String> = (0..n_apps)
+            .map(|j| okta_id("0oa", seed, K_APP, j as u64))
+            .collect();
+        let mut groups_vec: Vec<Group> = (0..n_groups)
+            .map(|i| {
+                let mut rng = Rng::derive(seed, S_GROUPS, i as u64);
+                let dept = *rng.pick(DEPARTMENTS);
+                let app_group = i % 10 == 9;
+                let created = start - rng.range(DAY_MS, 730 * DAY_MS);
+                let last_updated = rng.range(created, start - 60_000);
+                let name = if app_group {
+                    format!("{dept} Directory Group {i}")
+                } else {
+                    format!(
+                        "{dept} {} {i}",
+                        rng.pick(&["Team", "Project", "Access", "Admins"])
+                    )
+                };
+                let profile = if app_group {
+                    GroupProfile {
+                        description: format!("{dept} users synced from Active Directory"),
+                        cost_center: None,
+                        is_privileged: None,
+                        tier: None,
+                        budget: None,
+                        tags: None,
+                        group_type: Some("Security".into()),
+                        sam_account_name: Some(name.replace(' ', "_")),
+                        dn: Some(format!("CN={name},OU={dept},DC=corp,DC=example,DC=com")),
+                        windows_domain_qualified_name: Some(format!("CORP\\{name}")),
+                        name,
+                    }
+                } else {
+                    GroupProfile {
+                        description: format!("{dept} group number {i}"),
+                        cost_center: Some(format!("CC-{}", 100 + rng.below(40))),
+                        is_privileged: Some(rng.chance(0.1)),
+                        tier: Some(rng.below(6) as i64),
+                        budget: Some((rng.below(1_000_000) as f64) / 100.0),
+                        tags: Some(
+                            (0..rng.below(3))
+                                .map(|_| {
+                                    (*rng.pick(&["core", "temp", "audit", "emea", "amer"]))
+                                        .to_string()
+                                })
+                                .collect(),
+                        ),
+                        group_type: None,
+                        sam_account_name: None,
+                        dn: None,
+                        windows_domain_qualified_name: None,
+                        name,
+                    }
+                };
+                Group {
+                    id: okta_id("00g", seed, K_GROUP, i as u64),
+                    created,
+                    last_updated,
+                    last_membership_updated: rng.range(created, start - 60_000),
+                    kind: if app_group { "APP_GROUP" } else { "OKTA_GROUP" },
+                    source_app: app_group.then(|| app_ids[0].clone()),
+                    profile,
+                    json: Bytes::new(),
+                }
+            })
+            .collect();
+        for g in &mut groups_vec {
+            g.render(base);
+        }
+
+        // Memberships: ~5 groups per user, Zipf-distributed group sizes.
+        let mut mrng = Rng::derive(seed, S_MEMBERS, u64::MAX);
+        let (gcum, gorder) = zipf_cumulative(n_groups, 0.8, &mut mrng);
+        let mut members: HashMap<String, BTreeSet<String>> = groups_vec
+            .iter()
+            .map(|g| (g.id.clone(), BTreeSet::new()))
+            .collect();
+        let mut user_groups: HashMap<String, BTreeSet<String>> = HashMap::with_capacity(n_users);
+        for (i, u) in users_vec.iter().enumerate() {
+            let mut rng = Rng::derive(seed, S_MEMBERS, i as u64);
+            let k = 3 + rng.below(5);
+            let picks = distinct_picks(&gcum, &gorder, k, &mut rng);
+            let set = user_groups.entry(u.id.clone()).or_default();
+            for gi in picks {
+                let gid = &groups_vec[gi].id;
+                set.insert(gid.clone());
+                if let Some(m) = members.get_mut(gid) {
+                    m.insert(u.id.clone());
+                }
+            }
+        }
+
+        // Apps.
+        let mut app_items: Vec<Item> = Vec::with_capacity(n_apps);
+        let mut app_meta: Vec<(String, String, i64)> = Vec::with_capacity(n_apps);
+        for (j, id) in app_ids.iter().enumerate() {
+            let mut rng = Rng::derive(seed, S_APPS, j as u64);
+            let (tname, tlabel, mode) = APP_TEMPLATES[j % APP_TEMPLATES.len()];
+            let round = j / APP_TEMPLATES.len();
+            let (name, label) = if round == 0 {
+                (tname.to_string(), tlabel.to_string())
+            } else {
+                (format!("{tname}_{round}"), format!("{tlabel} {round}"))
+            };
+            let created = start - rng.range(30 * DAY_MS, 730 * DAY_MS);
+            let last_updated = rng.range(created, start - 60_000);
+            let status = if j > 0 && rng.chance(0.1) {
+                "INACTIVE"
+            } else {
+                "ACTIVE"
+            };
+            let link_name = format!("{name}_link");
+            let v = json!({
+                "id": id,
+                "orn": format!("orn:okta:idp:{}:apps:{name}:{id}", okta_id("00o", seed, K_ORG, 0)),
+                "name": name,
+                "label": label,
+                "status": status,
+                "lastUpdated": clock::iso(last_updated),
+                "created": clock::iso(created),
+                "accessibility": {"selfService": false, "errorRedirectUrl": null, "loginRedirectUrl": null},
+                "visibility": {"autoSubmitToolbar": false, "hide": {"iOS": false, "web": false}, "appLinks": {link_name.clone(): true}},
+                "features": if mode == "SAML_2_0" { json!(["PUSH_NEW_USERS", "PUSH_PROFILE_UPDATES"]) } else { json!([]) },
+                "signOnMode": if mode.is_empty() { Value::Null } else { json!(mode) },
+                "credentials": {"userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"}, "signing": {}},
+                "settings": {"app": {}, "notifications": {"vpn": {"network": {"connection": "DISABLED"}, "message": null, "helpUrl": null}}},
+                "_links": {
+                    "logo": [{"name": "medium", "href": format!("{base}/assets/img/logos/default.png"), "type": "image/png"}],
+                    "appLinks": [{"name": link_name, "href": format!("{base}/home/{name}/{id}/aln{}", &id[3..]), "type": "text/html"}],
+                    "users": {"href": format!("{base}/api/v1/apps/{id}/users")},
+                    "groups": {"href": format!("{base}/api/v1/apps/{id}/groups")},
+                    "deactivate": {"href": format!("{base}/api/v1/apps/{id}/lifecycle/deactivate")}
+                }
+            });
+            app_items.push(Item {
+                id: id.clone(),
+                json: to_bytes(&v),
+            });
+            app_meta.push((id.clone(), label, created));
+        }
+
+        // App group assignments: ~2 per app.
+        let mut app_groups: HashMap<String, Vec<Item>> = HashMap::with_capacity(n_apps);
+        let mut app_group_ids: Vec<Vec<usize>> = Vec::with_capacity(n_apps);
+        let mut group_apps: HashMap<String, usize> = HashMap::new();
+        for (j, (aid, _, acreated)) in app_meta.iter().enumerate() {
+            let mut rng = Rng::derive(seed, S_APPS, (1 << 32) + j as u64);
+            let k = 1 + rng.below(3);
+            let picks = distinct_picks(&gcum, &gorder, k, &mut rng);
+            let mut items: Vec<Item> = picks
+                .iter()
+                .enumerate()
+                .map(|(prio, gi)| {
+                    let g = &groups_vec[*gi];
+                    *group_apps.entry(g.id.clone()).or_default() += 1;
+                    let v = json!({
+                        "id": g.id,
+                        "priority": prio,
+                        "lastUpdated": clock::iso(rng.range((*acreated).max(g.created), start - 60_000)),
+                        "profile": {"role": *rng.pick(APP_ROLES), "department": null},
+                        "_links": {
+                            "app": {"href": format!("{base}/api/v1/apps/{aid}")},
+                            "self": {"href": format!("{base}/api/v1/apps/{aid}/groups/{}", g.id)},
+                            "group": {"href": format!("{base}/api/v1/groups/{}", g.id)}
+                        }
+                    });
+                    Item {
+                        id: g.id.clone(),
+                        json: to_bytes(&v),
+                    }
+                })
+                .collect();
+            items.sort_by(|a, b| a.id.cmp(&b.id));
+            app_groups.insert(aid.clone(), items);
+            app_group_ids.push(picks);
+        }
+
+        // App users: ~5 apps per user; GROUP scope when assigned through one of its groups.
+        let mut arng = Rng::derive(seed, S_APP_USERS, u64::MAX);
+        let (acum, aorder) = zipf_cumulative(n_apps, 0.6, &mut arng);
+        let assignments: Vec<(usize, Item)> = par_chunks(n_users, 2048, |_, r| {
+            let mut out = Vec::with_capacity(r.len() * 5);
+            for i in r {
+                let u = &users_vec[i];
+                let mut rng = Rng::derive(seed, S_APP_USERS, i as u64);
+                let k = 3 + rng.below(5);
+                let ugroups = user_groups.get(&u.id);
+                for aj in distinct_picks(&acum, &aorder, k, &mut rng) {
+                    let (aid, _, acreated) = &app_meta[aj];
+                    let via = app_group_ids[aj].iter().find_map(|gi| {
+                        let g = &groups_vec[*gi];
+                        ugroups
+                            .is_some_and(|s| s.contains(&g.id))
+                            .then_some((g.id.as_str(), g.profile.name.as_str()))
+                    });
+                    let created = rng.range((*acreated).max(u.created), start - 60_000);
+                    let provisioned = rng.chance(0.7);
+                    let ext = provisioned.then(|| okta_id("ext", seed, 100 + aj as u64, i as u64));
+                    let spec = AppUserSpec {
+                        app_id: aid,
+                        user: u,
+                        scope: if via.is_some() { "GROUP" } else { "USER" },
+                        via_group: via,
+                        created,
+                        last_updated: rng.range(created, start - 30_000),
+                        provisioned,
+                        role: *rng.pick(APP_ROLES),
+                        external_id: ext.as_deref(),
+                    };
+                    out.push((
+                        aj,
+                        Item {
+                            id: u.id.clone(),
+                            json: render_app_user(base, &spec),
+                        },
+                    ));
+                }
+            }
+            out
+        });
+        let mut app_users: HashMap<String, Vec<Item>> = app_meta
+            .iter()
+            .map(|(id, _, _)| (id.clone(), Vec::new()))
+            .collect();
+        for (aj, item) in assignments {
+            if let Some(v) = app_users.get_mut(&app_meta[aj].0) {
+                v.push(item);
+            }
+        }
+        for v in app_users.values_mut() {
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+
+        // System Log: ≈10 events per user over `log_days` days, none within an hour of the
+        // retention boundary (so ground truth and the API can't disagree about an event that
+        // ages out between two calls); ~3 % are committed a few seconds late.
+        let n_logs = (n_users * 10).max(200);
+        let log_days = i64::from(cfg.log_days.max(1));
+        let user_refs: Vec<(String, String, String)> = users_vec
+            .iter()
+            .map(|u| {
+                (
+                    u.id.clone(),
+                    u.profile.login.clone(),
+                    u.profile.display_name.clone(),
+                )
+            })
+            .collect();
+        let app_refs: Vec<(String, String)> = app_meta
+            .iter()
+            .map(|(id, label, _)| (id.clone(), label.clone()))
+            .collect();
+        let group_refs: Vec<(String, String)> = groups_vec
+            .iter()
+            .map(|g| (g.id.clone(), g.profile.name.clone()))
+            .collect();
+        let lgen = LogGen {
+            seed,
+            users: &user_refs,
+            apps: &app_refs,
+            groups: &group_refs,
+            cum: event_cumulative(),
+        };
+        let boundary = start - RETENTION_MS;
+        let mut logs: Vec<LogEvent> = par_chunks(n_logs, 8192, |_, r| {
+            r.map(|i| {
+                // Events come in bursts of four within a few seconds (a sign-in, its MFA, an
+                // SSO…), so a late commit overtakes its neighbours.
+                let mut brng = Rng::derive(seed, S_LOGS ^ 0xb0b, (i / 4) as u64);
+                let mut base_t;
+                loop {
+                    base_t = brng.range(start - log_days * DAY_MS, start - 20_000);
+                    if (base_t - boundary).abs() > 3_600_000 {
+                        break;
+                    }
+                }
+                let mut rng = Rng::derive(seed, S_LOGS, i as u64);
+                let published = base_t + rng.range(0, 4_000);
+                let persisted = if rng.chance(0.03) {
+                    published + rng.range(2_000, 8_000)
+                } else {
+                    published + rng.range(0, 300)
+                };
+                lgen.event(i as u64, published, persisted, &mut rng)
+            })
+            .collect()
+        });
+        logs.sort_by_key(|e| e.persisted);
+        let mut logs_by_published: Vec<(i64, u32)> = logs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.published, i as u32))
+            .collect();
+        logs_by_published.sort_unstable();
+
+        // Custom roles and their permissions.
+        let mut roles = Vec::new();
+        let mut role_perms: HashMap<String, Vec<Item>> = HashMap::new();
+        for (i, label) in ROLE_NAMES.iter().enumerate() {
+            let mut rng = Rng::derive(seed, S_ROLES, i as u64);
+            let id = okta_id("cr0", seed, K_ROLE, i as u64);
+            let created = start - rng.range(DAY_MS, 700 * DAY_MS);
+            let updated = rng.range(created, start - 60_000);
+            let v = json!({
+                "id": id,
+                "label": label,
+                "description": format!("{label} (custom role)"),
+                "created": clock::iso(created),
+                "lastUpdated": clock::iso(updated),
+                "_links": {
+                    "permissions": {"href": format!("{base}/api/v1/iam/roles/{id}/permissions")},
+                    "self": {"href": format!("{base}/api/v1/iam/roles/{id}")}
+                }
+            });
+            roles.push(Item {
+                id: id.clone(),
+                json: to_bytes(&v),
+            });
+            let k = 3 + rng.below(4);
+            let mut labels: Vec<&str> = Vec::new();
+            while labels.len() < k {
+                let p = *rng.pick(PERMISSIONS);
+                if !labels.contains(&p) {
+                    labels.push(p);
+                }
+            }
+            labels.sort_unstable();
+            let perms = labels
+                .iter()
+                .map(|p| Item {
+                    id: (*p).to_string(),
+                    json: to_bytes(&json!({
+                        "label": p,
+                        "created": clock::iso(created),
+                        "lastUpdated": clock::iso(updated),
+                        "conditions": null,
+                        "_links": {
+                            "role": {"href": format!("{base}/api/v1/iam/roles/{id}")},
+                            "self": {"href": format!("{base}/api/v1/iam/roles/{id}/permissions/{p}")}
+                        }
+                    })),
+                })
+                .collect();
+            role_perms.insert(id, perms);
+        }
+        roles.sort_by(|a, b| a.id.cmp(&b.id));
+
+        // The org singleton.
+        let org_id = okta_id("00o", seed, K_ORG, 0);
+        let org_created = start - 900 * DAY_MS;
+        objects.insert(
+            ("org", String::new()),
+            to_bytes(&json!({
+                "id": org_id,
+                "subdomain": format!("sim-{seed}"),
+                "companyName": format!("Simulated Org {seed}"),
+                "website": "https://www.example.com",
+                "status": "ACTIVE",
+                "endUserSupportHelpURL": "https://support.example.com",
+                "supportPhoneNumber": "+1-555-555-0100",
+                "phoneNumber": "+1-555-555-0199",
+                "address1": "301 Brannan St.",
+                "address2": null,
+                "city": "San Francisco",
+                "state": "CA",
+                "country": "United States",
+                "postalCode": "94107",
+                "created": clock::iso(org_created),
+                "lastUpdated": clock::iso(org_created + 86_400_000),
+                "expiresAt": null,
+                "_links": {
+                    "preferences": {"href": format!("{base}/api/v1/org/preferences")},
+                    "contacts": {"href": format!("{base}/api/v1/org/contacts")},
+                    "oktaSupport": {"href": format!("{base}/api/v1/org/privacy/oktaSupport")},
+                    "oktaCommunication": {"href": format!("{base}/api/v1/org/privacy/oktaCommunication")}
+                }
+            })),
+        );
+
+        let mut users = Indexed::default();
+        for u in users_vec {
+            users.insert(u);
+        }
+        let mut groups = Indexed::default();
+        for g in groups_vec {
+            groups.insert(g);
+        }
+        let mut lists = HashMap::new();
+        app_items.sort_by(|a, b| a.id.cmp(&b.id));
+        lists.insert("apps", app_items);
+        lists.insert("user_types", type_items);
+        lists.insert("custom_roles", roles);
+        let mut children = HashMap::new();
+        children.insert("app_users", app_users);
+        children.insert("app_groups", app_groups);
+        children.insert("role_permissions", role_perms);
+
+        Org {
+            seed,
+            base: base.to_string(),
+            start_ms: start,
+            users,
+            groups,
+            members,
+            user_groups,
+            group_apps,
+            lists,
+            children,
+            objects,
+            logs,
+            logs_by_published,
+            user_type_ids: types,
+            next_user_n: n_users as u64,
+            mutations: 0,
+            next_log_n: n_logs as u64,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Ground truth
+
+    /// Every user as served, by id.
+    pub fn users_json(&self) -> Vec<Value> {
+        self.users.by_id.values().map(|u| parse(&u.json)).collect()
+    }
+
+    /// Every group as served, by id.
+    pub fn groups_json(&self) -> Vec<Value> {
+        self.groups.by_id.values().map(|g| parse(&g.json)).collect()
+    }
+
+    /// (group id, user id) for every membership, by group then user.
+    pub fn member_pairs(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for gid in self.groups.by_id.keys() {
+            if let Some(m) = self.members.get(gid) {
+                out.extend(m.iter().map(|u| (gid.clone(), u.clone())));
+            }
+        }
+        out
+    }
+
+    /// Items of list `name`.
+    pub fn list_json(&self, name: &str) -> Vec<Value> {
+        self.lists
+            .get(name)
+            .map(|v| v.iter().map(|i| parse(&i.json)).collect())
+            .unwrap_or_default()
+    }
+
+    /// (parent id, item) of child list `name`, by parent then item id.
+    pub fn children_json(&self, name: &str) -> Vec<(String, Value)> {
+        let Some(map) = self.children.get(name) else {
+            return Vec::new();
+        };
+        let mut parents: Vec<&String> = map.keys().collect();
+        parents.sort();
+        parents
+            .into_iter()
+            .flat_map(|p| map[p].iter().map(move |i| (p.clone(), parse(&i.json))))
+            .collect()
+    }
+
+    /// Events the API can return at `now_ms` (inside retention), in persistence order.
+    pub fn log_events_json(&self, now_ms: i64) -> Vec<Value> {
+        let cutoff = now_ms - RETENTION_MS;
+        self.logs
+            .iter()
+            .filter(|e| e.published >= cutoff)
+            .map(|e| parse(&e.json))
+            .collect()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Mutations
+
+    /// Change a profile field of user `id` (its title) at `now`; the new object.
+    pub fn update_user(&mut self, id: &str, now: i64) -> Option<Value> {
+        self.mutations += 1;
+        let m = self.mutations as usize;
+        let base = self.base.clone();
+        let u = self.users.update(id, |u| {
+            let cur = TITLES
+                .iter()
+                .position(|t| *t == u.profile.title)
+                .unwrap_or(0);
+            u.profile.title = TITLES[(cur + 1 + m % (TITLES.len() - 1)) % TITLES.len()].to_string();
+            if u.profile.title == TITLES[cur] {
+                u.profile.title = TITLES[(cur + 1) % TITLES.len()].to_string();
+            }
+            u.last_updated = now;
+            u.render(&base);
+        })?;
+        Some(parse(&u.json))
+    }
+
+    /// Create an ACTIVE user at `now`; the new object.
+    pub fn create_user(&mut self, now: i64) -> Value {
+        let n = self.next_user_n;
+        self.next_user_n += 1;
+        let mut rng = Rng::derive(self.seed, S_MUTATE, n);
+        let types = self.user_type_ids.clone();
+        let gen = UserGen {
+            seed: self.seed,
+            base: &self.base,
+            start: now,
+            types: &types,
+            bulk: &[],
+        };
+        let mut u = gen.user(n, "ACTIVE", &mut rng);
+        u.created = now;
+        u.activated = Some(now);
+        u.status_changed = Some(now);
+        u.last_login = None;
+        u.password_changed = Some(now);
+        u.last_updated = now;
+        u.render(&self.base);
+        let v = parse(&u.json);
+        self.user_groups.insert(u.id.clone(), BTreeSet::new());
+        self.users.insert(u);
+        v
+    }
+
+    /// Deactivate user `id` (status DEPROVISIONED) at `now`.
+    pub fn deactivate_user(&mut self, id: &str, now: i64) -> bool {
+        let base = self.base.clone();
+        self.users
+            .update(id, |u| {
+                u.status = "DEPROVISIONED";
+                u.status_changed = Some(now);
+                u.last_updated = now;
+                u.render(&base);
+            })
+            .is_some()
+    }
+
+    /// Delete user `id` everywhere (memberships, app assignments) at `now`; the groups it was
+    /// in get `lastMembershipUpdated = now`.
+    pub fn delete_user(&mut self, id: &str, now: i64) -> bool {
+        if self.users.remove(id).is_none() {
+            return false;
+        }
+        let groups = self.user_groups.remove(id).unwrap_or_default();
+        for gid in groups {
+            if let Some(m) = self.members.get_mut(&gid) {
+                m.remove(id);
+            }
+            self.touch_membership(&gid, now);
+        }
+        if let Some(apps) = self.children.get_mut("app_users") {
+            for items in apps.values_mut() {
+                if let Ok(pos) = items.binary_search_by(|i| i.id.as_str().cmp(id)) {
+                    items.remove(pos);
+                }
+            }
+        }
+        true
+    }
+
+    fn touch_membership(&mut self, gid: &str, now: i64) {
+        let base = self.base.clone();
+        self.groups.update(gid, |g| {
+            g.last_membership_updated = now;
+            g.render(&base);
+        });
+    }
+
+    /// Change group `id`'s description at `now`.
+    pub fn update_group(&mut self, id: &str, now: i64) -> bool {
+        self.mutations += 1;
+        let m = self.mutations;
+        let base = self.base.clone();
+        self.groups
+            .update(id, |g| {
+                g.profile.description = format!("{} (edited {m})", g.profile.name);
+                g.last_updated = now;
+                g.render(&base);
+            })
+            .is_some()
+    }
+
+    /// Add user `uid` to group `gid` at `now`.
+    pub fn add_group_member(&mut self, gid: &str, uid: &str, now: i64) -> bool {
+        if !self.users.by_id.contains_key(uid) {
+            return false;
+        }
+        let Some(m) = self.members.get_mut(gid) else {
+            return false;
+        };
+        m.insert(uid.to_string());
+        self.user_groups
+            .entry(uid.to_string())
+            .or_default()
+            .insert(gid.to_string());
+        self.touch_membership(gid, now);
+        true
+    }
+
+    /// Remove user `uid` from group `gid` at `now`.
+    pub fn remove_group_member(&mut self, gid: &str, uid: &str, now: i64) -> bool {
+        let Some(m) = self.members.get_mut(gid) else {
+            return false;
+        };
+        m.remove(uid);
+        if let Some(s) = self.user_groups.get_mut(uid) {
+            s.remove(gid);
+        }
+        self.touch_membership(gid, now);
+        true
+    }
+
+    /// Publish `n` new events, each committed at the next instant of `tick`; every fifth is
+    /// published 3 s before it is committed (late commit, out of `published` order).
+    pub fn append_log_events(&mut self, n: usize, mut tick: impl FnMut() -> i64) -> Vec<Value> {
+        let users: Vec<(String, String, String)> = self
+            .users
+            .by_id
+            .values()
+            .take(200)
+            .map(|u| {
+                (
+                    u.id.clone(),
+                    u.profile.login.clone(),
+                    u.profile.display_name.clone(),
+                )
+            })
+            .collect();
+        let apps: Vec<(String, String)> = self
+            .lists
+            .get("apps")
+            .map(|v| {
+                v.iter()
+                    .map(|i| (i.id.clone(), i.id.clone()))
+                    .take(50)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let groups: Vec<(String, String)> = self
+            .groups
+            .by_id
+            .values()
+            .take(50)
+            .map(|g| (g.id.clone(), g.profile.name.clone()))
+            .collect();
+        let lgen = LogGen {
+            seed: self.seed,
+            users: &users,
+            apps: &apps,
+            groups: &groups,
+            cum: event_cumulative(),
+        };
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k = self.next_log_n;
+            self.next_log_n += 1;
+            let persisted = tick();
+            let published = if k % 5 == 3 {
+                persisted - 3_000
+            } else {
+                persisted
+            };
+            let mut rng = Rng::derive(self.seed, S_LOGS, k);
+            let e = lgen.event(k, published, persisted, &mut rng);
+            out.push(parse(&e.json));
+            let pos = self.logs.len() as u32;
+            let key = (e.published, pos);
+            let at = self.logs_by_published.partition_point(|x| *x < key);
+            self.logs_by_published.insert(at, key);
+            self.logs.push(e);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(users: usize, seed: u64) -> Org {
+        let cfg = SimConfig {
+            users,
+            seed,
+            ..SimConfig::default()
+        };
+        Org::seed(&cfg, "http://sim", 1_750_000_000_000)
+    }
+
+    #[test]
+    fn seeding_is_deterministic_and_scaled() {
+        let a = org(200, 7);
+        let b = org(200, 7);
+        assert_eq!(a.users_json(), b.users_json());
+        assert_eq!(a.member_pairs(), b.member_pairs());
+        assert_eq!(a.log_events_json(a.start_ms), b.log_events_json(b.start_ms));
+        assert_eq!(a.children_json("app_users"), b.children_json("app_users"));
+        let c = org(200, 8);
+        assert_ne!(a.users_json(), c.users_json());
+
+        assert_eq!(a.users.len(), 200);
+        assert_eq!(a.groups.len(), 10);
+        assert_eq!(a.lists["apps"].len(), 5);
+        let members = a.member_pairs().len();
+        assert!((600..=1400).contains(&members), "{members}");
+        let app_users = a.children_json("app_users").len();
+        assert!(app_users >= 600, "{app_users}");
+        assert!(a
+            .children_json("app_users")
+            .iter()
+            .any(|(_, v)| v["scope"] == "GROUP"));
+        assert_eq!(a.logs.len(), 2000);
+        assert_eq!(a.lists["custom_roles"].len(), 12);
+        let deprov = a
+            .users
+            .by_id
+            .values()
+            .filter(|u| u.status == "DEPROVISIONED")
+            .count();
+        assert_eq!(deprov, 6);
+        for s in ["STAGED", "PROVISIONED", "SUSPENDED", "LOCKED_OUT"] {
+            assert!(a.users.by_id.values().any(|u| u.status == s), "{s}");
+        }
+    }
+
+    #[test]
+    fn logs_are_in_persistence_order_with_some_late_commits() {
+        let o = org(100, 1);
+        assert!(o.logs.windows(2).all(|w| w[0].persisted <= w[1].persisted));
+        let out_of_order = o
+            .logs
+            .windows(2)
+            .filter(|w| w[1].published < w[0].published)
+            .count();
+        assert!(out_of_order > 0);
+        let retained = o.log_events_json(o.start_ms).len();
+        assert!(retained < o.logs.len() && retained > o.logs.len() * 8 / 10);
+    }
+
+    #[test]
+    fn paging_by_updated_is_stable_with_ties() {
+        let o = org(300, 3);
+        for desc in [false, true] {
+            let mut seen = Vec::new();
+            let mut after: Option<(i64, String)> = None;
+            loop {
+                let p = o.users.page(
+                    SortKey::LastUpdated,
+                    desc,
+                    after.as_ref().map(|(k, id)| (*k, id.as_str())),
+                    (None, None),
+                    7,
+                    |_| true,
+                );
+                seen.extend(p.items.iter().map(|u| u.id.clone()));
+                match p.items.last() {
+                    Some(u) if p.more => after = Some((u.last_updated, u.id.clone())),
+                    _ => break,
+                }
+            }
+            assert_eq!(seen.len(), 300);
+            let mut dedup = seen.clone();
+            dedup.sort();
+            dedup.dedup();
+            assert_eq!(dedup.len(), 300);
+        }
+    }
+
+    #[test]
+    fn mutations_keep_indexes_consistent() {
+        let mut o = org(50, 2);
+        let id = o.users.by_id.keys().next().cloned().unwrap_or_default();
+        let v = o.update_user(&id, o.start_ms + 10).unwrap_or_default();
+        assert_eq!(v["lastUpdated"], clock::iso(o.start_ms + 10));
+        let p = o
+            .users
+            .page(SortKey::LastUpdated, true, None, (None, None), 1, |_| true);
+        assert_eq!(p.items[0].id, id);
+        let gid = o.user_groups[&id]
+            .iter()
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        assert!(o.delete_user(&id, o.start_ms + 20));
+        assert!(!o.members[&gid].contains(&id));
+        assert_eq!(
+            o.groups.by_id[&gid].last_membership_updated,
+            o.start_ms + 20
+        );
+        assert!(o
+            .children_json("app_users")
+            .iter()
+            .all(|(_, v)| v["id"] != id.as_str()));
+        let new = o.create_user(o.start_ms + 30);
+        assert_eq!(new["status"], "ACTIVE");
+        assert_eq!(o.users.len(), 50);
+    }
+}
