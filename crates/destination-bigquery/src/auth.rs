@@ -47,7 +47,7 @@ struct AuthorizedUser {
 #[derive(Clone)]
 enum Source {
     None,
-    ServiceAccount(ServiceAccountKey, rsa::RsaPrivateKey),
+    ServiceAccount(ServiceAccountKey, Box<rsa::RsaPrivateKey>),
     AuthorizedUser(AuthorizedUser),
     Metadata,
 }
@@ -90,7 +90,7 @@ impl TokenProvider {
                     ))
                 })?;
                 let pk = parse_private_key(&key.private_key)?;
-                Ok(Self::with_source(Source::ServiceAccount(key, pk)))
+                Ok(Self::with_source(Source::ServiceAccount(key, Box::new(pk))))
             }
         }
     }

@@ -165,6 +165,15 @@ fn sink_options(settings: &Settings) -> SinkOptions {
 pub async fn check(config: &Path) -> Result<()> {
     let settings = Settings::from_file(config)?;
     let mut wh = warehouse(&settings)?;
+    if let Warehouse::BigQuery(bq) = &mut wh {
+        // A check answers within seconds: a few quick retries, not a sync's patience.
+        bq.retry = crate::client::RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(2),
+            max_elapsed: Duration::from_secs(20),
+        };
+    }
     wh.ensure_dataset(&settings.dataset_id).await?;
     if matches!(wh, Warehouse::Local(_)) {
         return Ok(());

@@ -266,10 +266,8 @@ impl Sink {
         sp.rows += 1;
         sp.bytes += self.line.len() as u64;
         sp.max_seq = seq;
-        if sp.bytes >= self.opts.batching.max_bytes {
-            self.flush_stream(i).await?;
-            self.release_states()?;
-        } else if sp.bytes >= self.opts.batching.target_bytes && s.may_load(&self.opts.batching) {
+        let b = &self.opts.batching;
+        if sp.bytes >= b.max_bytes || (sp.bytes >= b.target_bytes && s.may_load(b)) {
             self.flush_stream(i).await?;
             self.release_states()?;
         }

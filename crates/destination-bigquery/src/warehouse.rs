@@ -102,8 +102,12 @@ impl Warehouse {
             Warehouse::BigQuery(bq) => match bq.query(&stmt).await {
                 Ok(_) => Ok(()),
                 // Some emulators (DuckDB-based) take one ALTER action per statement; BigQuery takes the batch.
-                Err(Error::Job { message, .. }) if columns.len() > 1 && message.contains("one ALTER command") => {
-                    tracing::warn!("the endpoint refused a batched ALTER TABLE; adding the columns one by one");
+                Err(Error::Job { message, .. })
+                    if columns.len() > 1 && message.contains("one ALTER command") =>
+                {
+                    tracing::warn!(
+                        "the endpoint refused a batched ALTER TABLE; adding the columns one by one"
+                    );
                     for c in columns {
                         let one = sql::add_columns(t, std::slice::from_ref(c)).expect("one column");
                         bq.query(&one).await?;

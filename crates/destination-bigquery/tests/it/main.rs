@@ -1,0 +1,10 @@
+//! Integration tests of the destination binary: one test binary, fixtures built in code.
+//!
+//! `local` and `cli` run everywhere. `emulator` loads into the bqemulator BigQuery emulator named by
+//! `BQ_EMULATOR_ENDPOINT` (or http://127.0.0.1:9050 when `CI` is set); without either it prints a skip line,
+//! and with either but no answering emulator it fails.
+
+mod cli;
+mod common;
+mod emulator;
+mod local;
