@@ -1055,8 +1055,19 @@ impl Subject for LogEvent {
     }
 }
 
-/// (eventType, legacyEventType, displayMessage, severity, weight, target kind).
-pub const EVENT_TYPES: &[(&str, Option<&str>, &str, &str, u32, &str)] = &[
+/// An event type the generator emits: (eventType, legacyEventType, displayMessage, severity,
+/// relative weight, kind of target).
+pub type EventTypeSpec = (
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    u32,
+    &'static str,
+);
+
+/// The event types the generator emits.
+pub const EVENT_TYPES: &[EventTypeSpec] = &[
     (
         "user.session.start",
         Some("core.user_auth.login_success"),

@@ -1260,7 +1260,7 @@ impl Org {
                         created,
                         last_updated: rng.range(created, start - 30_000),
                         provisioned,
-                        role: *rng.pick(APP_ROLES),
+                        role: APP_ROLES[rng.below(APP_ROLES.len())],
                         external_id: ext.as_deref(),
                     };
                     out.push((
