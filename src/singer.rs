@@ -20,6 +20,9 @@ use std::process::ExitCode;
 
 /// Prefix of environment variables that set config keys (`TAP_OKTA_API_TOKEN` → `api_token`).
 pub const ENV_PREFIX: &str = "TAP_OKTA_";
+/// Settings whose values are text even when they look like numbers.
+const TEXT_SETTINGS: &[&str] =
+    &["domain", "base_url", "auth_type", "api_token", "client_id", "key_id", "private_key", "scope", "client_secret", "refresh_token", "start_date"];
 /// The tap's name, as Meltano knows it.
 pub const TAP_NAME: &str = "tap-okta";
 
@@ -71,21 +74,13 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 
 fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     if args.about {
-        let out = Output::new(Protocol::Singer(HashMap::new()), Box::new(std::io::stdout()));
-        return if args.format == "markdown" {
-            out.flush()?;
-            use std::io::Write;
-            std::io::stdout().write_all(about_markdown().as_bytes()).map_err(|e| Error::Output(e.to_string()))
-        } else {
-            out.document(&about())
-        };
+        return if args.format == "markdown" { write_stdout(about_markdown().as_bytes()) } else { print_pretty(&about()) };
     }
     let doc = merged_config(&args.config)?;
     secrets.extend(secrets_in(&doc));
     let settings = Settings::from_value(doc)?;
     if args.discover {
-        let out = Output::new(Protocol::Singer(HashMap::new()), Box::new(std::io::stdout()));
-        return out.document(&catalog());
+        return print_pretty(&catalog());
     }
     let selection = match args.catalog.as_ref().or(args.properties.as_ref()) {
         Some(p) => {
@@ -108,7 +103,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
         streams.insert(
             s.def.name.to_string(),
             SingerStream {
-                schema: project_schema(s.def.schema(), s.fields.as_ref()),
+                schema: project_schema(singer_schema(s.def), s.fields.as_ref()),
                 key_properties: s.def.primary_key.iter().map(|k| (*k).to_string()).collect(),
                 bookmark_properties: if incremental { s.def.cursor_field.map(|c| vec![c.to_string()]).unwrap_or_default() } else { vec![] },
                 selected_fields: s.fields.clone(),
@@ -129,6 +124,24 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     out.seed_bookmarks(states.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
     let rt = runtime()?;
     rt.block_on(crate::sync::read(settings, &ConfiguredCatalog { streams: configured }, states, out))
+}
+
+/// Prints a document as indented JSON, as Singer SDK taps do. Hosts read `--discover` output line by
+/// line with a bounded buffer (Meltano: 64 KiB per line), so the catalog must not be one huge line.
+fn print_pretty(doc: &Value) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(doc).map_err(|e| Error::Output(e.to_string()))?;
+    text.push('\n');
+    write_stdout(text.as_bytes())
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::OutputClosed),
+        Err(e) => Err(Error::Output(format!("cannot write to stdout: {e}"))),
+    }
 }
 
 fn default_mode(d: &StreamDef) -> SyncMode {
@@ -156,12 +169,16 @@ pub fn merged_config(paths: &[PathBuf]) -> Result<Value> {
         }
         deep_merge(&mut doc, v);
     }
-    let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+    // Meltano also exports its extras as `TAP_OKTA__SELECT`, `TAP_OKTA__METADATA`…: not settings.
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !k[ENV_PREFIX.len()..].starts_with('_') && k.len() > ENV_PREFIX.len())
+        .collect();
     env.sort();
     for (k, v) in env {
         let key = k[ENV_PREFIX.len()..].to_ascii_lowercase();
+        // Numbers and booleans are typed, except in text settings (an all-digit token stays a string).
         let value = match serde_json::from_str::<Value>(&v) {
-            Ok(n @ (Value::Number(_) | Value::Bool(_))) => n,
+            Ok(n @ (Value::Number(_) | Value::Bool(_))) if !TEXT_SETTINGS.contains(&key.as_str()) => n,
             _ => Value::String(v),
         };
         doc[key] = value;
@@ -262,12 +279,28 @@ fn parse_selection(doc: &Value) -> Result<Vec<Selection>> {
         let fields = if dropped.is_empty() {
             None
         } else {
-            let all = def.schema()["properties"].as_object().map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+            let all = singer_schema(def)["properties"].as_object().map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
             Some(all.into_iter().filter(|f| !dropped.contains(f)).collect())
         };
         out.push(Selection { def, mode, fields });
     }
     Ok(out)
+}
+
+/// The stream's schema as Singer targets see it. Strict targets (target-csv's column list, SQL
+/// targets' tables) drop or reject record fields the schema does not declare, so the key and
+/// replication-key columns the connector adds are always declared.
+fn singer_schema(def: &StreamDef) -> Value {
+    let mut schema = def.schema();
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for k in def.primary_key {
+            props.entry(k.to_string()).or_insert_with(|| json!({"type": "string"}));
+        }
+        if let Some(c) = def.cursor_field {
+            props.entry(c.to_string()).or_insert_with(|| json!({"type": ["null", "string"], "format": "date-time"}));
+        }
+    }
+    schema
 }
 
 fn project_schema(mut schema: Value, fields: Option<&HashSet<String>>) -> Value {
@@ -282,7 +315,7 @@ pub fn catalog() -> Value {
     let streams: Vec<Value> = STREAMS
         .iter()
         .map(|d| {
-            let schema = d.schema();
+            let schema = singer_schema(d);
             let incremental = d.supports_incremental();
             let mut metadata = vec![json!({"breadcrumb": [], "metadata": {
                 "inclusion": "available",

@@ -152,13 +152,15 @@ pub async fn read(settings: Settings, catalog: &ConfiguredCatalog, states: Strea
                 Err(_) => StreamStatus::Incomplete,
             };
             statuses.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, status);
+            if let Ok(()) = &result {
+                tracing::info!(stream = name, records = run.records, "stream done");
+            }
+            if !matches!(result, Err(Error::OutputClosed)) {
+                ctx.out.stream_status(name, status)?;
+            }
             match result {
-                Ok(()) => {
-                    tracing::info!(stream = name, records = run.records, "stream done");
-                    ctx.out.stream_status(name, status)
-                }
-                Err(e) if e.is_stream_unavailable() => ctx.out.stream_status(name, status),
-                Err(e) => Err(e),
+                Err(e) if !e.is_stream_unavailable() => Err(e),
+                _ => Ok(()),
             }
         });
     }

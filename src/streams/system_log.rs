@@ -66,7 +66,10 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
         tracing::warn!("the saved System Log cursor is in the future; nothing to read");
         return run.checkpoint(&state_of(published, None));
     }
+    let oldest = now - chrono::Duration::days(SYSTEM_LOG_RETENTION_DAYS) + RETENTION_MARGIN;
     let since_url = |since: DateTime<Utc>| -> String {
+        // Okta rejects a `since` older than 180 days and returns nothing older than 90.
+        let since = since.max(oldest);
         let q = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("since", &format_ts(since))
             .append_pair("limit", &LOG_PAGE_SIZE.to_string())

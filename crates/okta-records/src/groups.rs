@@ -17,6 +17,13 @@ pub struct GroupMemberRecord {
     pub group_id: String,
     /// The member's user `id` (same value as `id`; added by the connector).
     pub user_id: String,
+    /// The group's `lastMembershipUpdated` when this membership was read: the stream's cursor (added by
+    /// the connector).
+    #[serde(
+        rename = "lastMembershipUpdated",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_membership_updated: Option<Timestamp>,
     /// The `User` as returned by the API.
     #[serde(flatten)]
     pub item: User,
