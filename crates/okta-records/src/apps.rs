@@ -1255,6 +1255,9 @@ pub struct ApplicationSettingsSignOnSlo {
     /// The location where the logout response is sent
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logout_url: Option<String>,
+    /// The issuer of the service provider for single logout
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sp_issuer: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -89,6 +89,9 @@ pub struct AsaUser {
     /// The type of ASA User: `service` or `human`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
+    /// The name of the team the ASA user belongs to
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_name: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -211,6 +214,9 @@ pub struct AsaProject {
     /// (Optional) The time period in seconds that an on-demand user account exists on the server following an access request. By default the feature is off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_on_demand_period: Option<f64>,
+    /// Label selector of the gateways used by the project
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_selector: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -349,6 +355,12 @@ pub struct AsaEntitlementSudo {
     /// A list of environment variables to ignore when running Entitlement commands. See [the sudo documentation](https://www.sudo.ws/man/1.8.13/sudoers.man.html#Command_environment).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_env: Option<Vec<String>>,
+    /// When the entitlement was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// When the entitlement was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -420,6 +432,12 @@ pub struct AsaTeam {
     /// The number of service ASA Users in a Team.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_service_users: Option<f64>,
+    /// The number of OIDC applications in a Team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_oidc_applications: Option<f64>,
+    /// The number of Application Federation applications in a Team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_af_applications: Option<f64>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -308,6 +308,9 @@ pub struct OAuthClient {
     /// URL string of a web page providing the client's terms of service document
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tos_uri: Option<String>,
+    /// URL of a web page providing information about the client
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

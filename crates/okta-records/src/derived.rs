@@ -6,6 +6,7 @@ use crate::groups::GroupMemberRecord;
 use crate::iam::{RoleSubscriptionRecord, Subscription};
 use crate::meta::{LinkedObject, LinkedObjectDefinitionRecord};
 use crate::security::{ThreatInsightConfiguration, ThreatInsightRecord};
+use crate::types::Timestamp;
 use crate::users::User;
 
 /// The `id` of the single `threat_insight` record: the org has exactly one ThreatInsight
@@ -13,12 +14,18 @@ use crate::users::User;
 pub const THREAT_INSIGHT_ID: &str = "threat_insight";
 
 impl GroupMemberRecord {
-    /// A `group_members` row: `user_id` is the member's `id`.
+    /// A `group_members` row: `user_id` is the member's `id`; `last_membership_updated` is the
+    /// group's `lastMembershipUpdated` as read with the group (the stream's cursor).
     #[must_use]
-    pub fn new(group_id: impl Into<String>, user: User) -> Self {
+    pub fn new(
+        group_id: impl Into<String>,
+        last_membership_updated: Option<Timestamp>,
+        user: User,
+    ) -> Self {
         Self {
             group_id: group_id.into(),
             user_id: user.id.clone(),
+            last_membership_updated,
             item: user,
         }
     }

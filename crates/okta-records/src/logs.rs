@@ -57,6 +57,9 @@ pub struct LogEvent {
     /// Versioning indicator (a string such as `0`; some payloads carry a number)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<StringOrNumber>,
+    /// The device the event came from (Identity Engine; present in Okta's examples, not in the spec's schema)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -89,7 +92,7 @@ pub struct LogActor {
 /// All authentication relies on validating one or more credentials that prove the authenticity of the actor's identity. Credentials are sometimes provided by the actor, as is the case with passwords, and at other times provided by a third party, and validated by the authentication provider.
 ///
 /// The authenticationContext contains metadata about how the actor is authenticated. For example, an authenticationContext for an event, where a user authenticates with Integrated Windows Authentication (IWA), looks like the following:
-/// ```
+/// ```text
 /// {
 ///     "authenticationProvider": "ACTIVE_DIRECTORY",
 ///     "authenticationStep": 0,
@@ -132,6 +135,9 @@ pub struct LogAuthenticationContext {
     pub interface: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<LogIssuer>,
+    /// The id of the root session the event belongs to
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_session_id: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -236,7 +242,7 @@ pub struct LogUserAgent {
 /// For some kinds of events (for example, OLM provisioning, sign-in request, second factor SMS, and so on), the fields that are provided in other response objects aren't sufficient to adequately describe the operations that the event has performed. In such cases, the `debugContext` object provides a way to store additional information.
 ///
 /// For example, an event where a second factor SMS token is sent to a user may have a `debugContext` that looks like the following:
-/// ```
+/// ```text
 /// {
 ///     "debugData": {
 ///         "requestUri": "/api/v1/users/00u3gjksoiRGRAZHLSYV/factors/smsf8luacpZJAva10x45/verify",
@@ -497,7 +503,7 @@ pub struct LogTargetChangeDetails {
 /// A `transaction` object comprises contextual information associated with its respective event.
 /// This information is useful for understanding sequences of correlated events.
 /// For example, a `transaction` object such as the following:
-/// ```
+/// ```text
 /// {
 ///   "id": "Wn4f-0RQ8D8lTSLkAmkKdQAADqo",
 ///   "type": "WEB",
@@ -507,7 +513,7 @@ pub struct LogTargetChangeDetails {
 /// indicates that a `WEB` request with `id` `Wn4f-0RQ8D8lTSLkAmkKdQAADqo` has created this event.
 ///
 /// A `transaction` object with a `requestApiTokenId` in the `detail` object, for example :
-/// ```
+/// ```text
 /// {
 ///   "id": "YjSlblAAqnKY7CdyCkXNBgAAAIU",
 ///   "type": "WEB",

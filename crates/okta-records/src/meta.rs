@@ -380,7 +380,7 @@ pub struct UserSchemaAttribute {
     /// The `oneOf` key is only supported in conjunction with `enum` and provides a mechanism to return a display name for the `enum` value.<br>
     /// Each schema has the following format:
     ///
-    /// ```
+    /// ```text
     /// {
     ///   "const": "enumValue",
     ///   "title": "display name"
@@ -390,7 +390,7 @@ pub struct UserSchemaAttribute {
     /// When `enum` is used in conjunction with `oneOf`, you must keep the set of enumerated values and their order.<br>
     /// For example:
     ///
-    /// ```
+    /// ```text
     /// "enum": ["S","M","L","XL"],
     /// "oneOf": [
     ///     {"const": "S", "title": "Small"},
@@ -627,7 +627,7 @@ pub struct GroupSchemaAttribute {
     /// The `oneOf` key is only supported in conjunction with `enum` and provides a mechanism to return a display name for the `enum` value.<br>
     /// Each schema has the following format:
     ///
-    /// ```
+    /// ```text
     /// {
     ///   "const": "enumValue",
     ///   "title": "display name"
@@ -637,7 +637,7 @@ pub struct GroupSchemaAttribute {
     /// When `enum` is used in conjunction with `oneOf`, you must keep the set of enumerated values and their order.<br>
     /// For example:
     ///
-    /// ```
+    /// ```text
     /// "enum": ["S","M","L","XL"],
     /// "oneOf": [
     ///     {"const": "S", "title": "Small"},

@@ -400,6 +400,9 @@ pub struct ApiToken {
     pub user_id: Option<String>,
     #[serde(rename = "_link", skip_serializing_if = "Option::is_none")]
     pub link: Option<LinksSelf>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -597,6 +600,9 @@ pub struct IdentityProviderPolicy {
     pub provisioning: Option<Provisioning>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<PolicySubject>,
+    /// Whether the IdP's AMR claims are mapped to Okta's
+    #[serde(rename = "mapAMRClaims", skip_serializing_if = "Option::is_none")]
+    pub map_amr_claims: Option<bool>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -139,6 +139,9 @@ pub struct UserCredentials {
     pub provider: Option<AuthenticationProvider>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_question: Option<RecoveryQuestionCredential>,
+    /// The user's email addresses and their verification status
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails: Option<Vec<UserCredentialsEmails>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -246,6 +249,23 @@ pub struct RecoveryQuestionCredential {
     /// The recovery question
     #[serde(skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `UserCredentialsEmails` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserCredentialsEmails {
+    /// The email address
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Verification status, e.g. `VERIFIED`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `PRIMARY` or `SECONDARY`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

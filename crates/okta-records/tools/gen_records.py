@@ -134,6 +134,51 @@ OVERRIDES = {
     ("management", "ProfileMapping", "properties"): {"type": "object", "additionalProperties": True, "description": "Mapping expressions keyed by the target property name: each value is `{\"expression\": string, \"pushStatus\": \"PUSH\"|\"DONT_PUSH\"}`."},
 }
 
+# Properties the spec's schemas lack but Okta's own response examples carry: declared so that
+# destinations get a column for them (unknown properties only survive in `extra`).
+ADDITIONS = {
+    ("management", "LogEvent"): {
+        "device": {"type": "object", "additionalProperties": True, "description": "The device the event came from (Identity Engine; present in Okta's examples, not in the spec's schema)"},
+    },
+    ("management", "LogAuthenticationContext"): {
+        "rootSessionId": {"type": "string", "description": "The id of the root session the event belongs to"},
+    },
+    ("management", "UserCredentials"): {
+        "emails": {"type": "array", "description": "The user's email addresses and their verification status", "items": {
+            "type": "object", "properties": {
+                "value": {"type": "string", "description": "The email address"},
+                "status": {"type": "string", "description": "Verification status, e.g. `VERIFIED`"},
+                "type": {"type": "string", "description": "`PRIMARY` or `SECONDARY`"},
+            }}},
+    },
+    ("management", "ApiToken"): {
+        "_links": {"type": "object", "additionalProperties": True, "description": "Link relations (hypermedia) of this object."},
+    },
+    ("management", "IdentityProviderPolicy"): {
+        "mapAMRClaims": {"type": "boolean", "description": "Whether the IdP's AMR claims are mapped to Okta's"},
+    },
+    ("management", "SingleLogout"): {
+        "spIssuer": {"type": "string", "description": "The issuer of the service provider for single logout"},
+    },
+    ("oauth", "Client"): {
+        "client_uri": {"type": "string", "description": "URL of a web page providing information about the client"},
+    },
+    ("asa", "User"): {
+        "team_name": {"type": "string", "description": "The name of the team the ASA user belongs to"},
+    },
+    ("asa", "Project"): {
+        "gateway_selector": {"type": "string", "description": "Label selector of the gateways used by the project"},
+    },
+    ("asa", "EntitlementSudo"): {
+        "created_at": {"type": "string", "format": "date-time", "description": "When the entitlement was created"},
+        "updated_at": {"type": "string", "format": "date-time", "description": "When the entitlement was last updated"},
+    },
+    ("asa", "TeamStats"): {
+        "num_oidc_applications": {"type": "number", "description": "The number of OIDC applications in a Team."},
+        "num_af_applications": {"type": "number", "description": "The number of Application Federation applications in a Team."},
+    },
+}
+
 # Properties kept free-form everywhere: hypermedia links vary per response/expand and are not data.
 FREEFORM_PROPS = {"_links"}
 
@@ -235,6 +280,11 @@ class Builder:
             if key in self.cache:
                 return self.cache[key]
             m = self.model(target, tspec, stack + (key,), owner=name)
+            if isinstance(m, Obj) and key in ADDITIONS:
+                m = copy_obj(m)
+                for pname, ps in ADDITIONS[key].items():
+                    if pname not in m.props:
+                        m.props[pname] = Prop(self.model(ps, tspec, stack, name), ps.get("description"))
             if isinstance(m, Obj) and m.ref is None:
                 m.ref = SPEC_PREFIX[tspec] + name if not name.startswith(SPEC_PREFIX[tspec]) else name
             self.cache[key] = m
@@ -695,6 +745,15 @@ def emit_record(st, item_obj, used):
     for col, desc in st.parents:
         out += doc([desc], "    ")
         out += f"    pub {col}: String,\n"
+    for col, ty, desc in st.columns:
+        used.add(ty)
+        out += doc(desc.split("\n"), "    ")
+        rname = rust_ident(snake(col))
+        attrs = ['skip_serializing_if = "Option::is_none"']
+        if plain_of(rname) != col:
+            attrs.insert(0, f"rename = {json.dumps(col)}")
+        out += f"    #[serde({', '.join(attrs)})]\n"
+        out += f"    pub {rname}: Option<{ty}>,\n"
     out += f"    /// The `{item_name}` as returned by the API.\n"
     out += "    #[serde(flatten)]\n"
     out += f"    pub item: {item_name},\n"
@@ -812,7 +871,7 @@ def main():
             imports.append(f"use serde_json::{{{', '.join(js)}}};" if len(js) > 1 else f"use serde_json::{js[0]};")
         tys = sorted(x for x in ("Date", "StringOrNumber", "Timestamp") if x in used)
         if tys:
-            imports.append(f"use crate::types::{{{', '.join(tys)}}};")
+            imports.append(f"use crate::types::{{{', '.join(tys)}}};" if len(tys) > 1 else f"use crate::types::{tys[0]};")
         ext = {}
         for u in used:
             if isinstance(u, tuple) and where[u[1]] != mod:
@@ -824,12 +883,6 @@ def main():
         with open(os.path.join(CRATE, "src", f"{mod}.rs"), "w") as f:
             f.write(text)
         print(f"{mod}.rs: {len(content['structs'])} structs, {len(content['records'])} records", file=sys.stderr)
-
-    # The registry lines for lib.rs, for reference.
-    with open(os.path.join(HERE, "registry.txt"), "w") as f:
-        for st, m in roots:
-            ty = st.record or st.item
-            f.write(f'{st.name} {st.module}::{ty} pk={st.pk} cursor={st.cursor}\n')
 
 
 if __name__ == "__main__":

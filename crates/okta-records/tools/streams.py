@@ -15,6 +15,7 @@ Fields of `Stream`:
   pk        primary key, as STREAMS.md gives it
   cursor    default cursor field, if any
   parents   columns added at the top level of child/derived records: (column, description)
+  columns   further optional columns the connector adds to the wrapper: (json name, Rust type, description)
   record    the Rust name of the record wrapper (only when `parents` is not empty)
 """
 
@@ -34,6 +35,7 @@ class Stream:
     gets: list = field(default_factory=list)
     merge: list = field(default_factory=list)
     parents: list = field(default_factory=list)
+    columns: list = field(default_factory=list)
     record: str = None
 
 
@@ -64,6 +66,8 @@ STREAMS = [
     Stream("group_members", "groups", M, "/api/v1/groups/{groupId}/users", "items", "User",
            ["group_id", "user_id"],
            parents=[GROUP_ID, ("user_id", "The member's user `id` (same value as `id`; added by the connector).")],
+           columns=[("lastMembershipUpdated", "Timestamp",
+                     "The group's `lastMembershipUpdated` when this membership was read: the stream's cursor (added by\nthe connector).")],
            record="GroupMemberRecord"),
     Stream("group_owners", "groups", M, "/api/v1/groups/{groupId}/owners", "items", "GroupOwner",
            ["group_id", "id"], parents=[GROUP_ID], record="GroupOwnerRecord"),

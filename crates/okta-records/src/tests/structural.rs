@@ -44,10 +44,10 @@ fn walk(schema: &Value, at: &str, problems: &mut Vec<String>) {
     {
         problems.push(format!("{at}: date-time without airbyte_type"));
     }
-    if t.contains(&"object") || obj.contains_key("properties") {
-        if obj.get("additionalProperties") != Some(&Value::Bool(true)) {
-            problems.push(format!("{at}: object not open"));
-        }
+    if (t.contains(&"object") || obj.contains_key("properties"))
+        && obj.get("additionalProperties") != Some(&Value::Bool(true))
+    {
+        problems.push(format!("{at}: object not open"));
     }
     if !t.is_empty()
         && t.iter().any(|x| !["null", "object", "array"].contains(x))
