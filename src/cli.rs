@@ -48,7 +48,8 @@ pub enum AirbyteCommand {
 fn init_logging() {
     use tracing_subscriber::prelude::*;
     use tracing_subscriber::{filter, fmt, EnvFilter};
-    let stderr_filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr_filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -57,7 +58,10 @@ fn init_logging() {
     let log_layer = LogLayer.with_filter(filter::filter_fn(|m| {
         m.target().starts_with("source_okta") && *m.level() <= tracing::Level::INFO
     }));
-    let _ = tracing_subscriber::registry().with(stderr).with(log_layer).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(log_layer)
+        .try_init();
 }
 
 /// Runs the program for these arguments; `argv0` decides the mode when the flags don't.
@@ -71,13 +75,18 @@ pub fn main_with(args: Vec<std::ffi::OsString>, force_singer: bool) -> ExitCode 
         Ok(p) => p,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let out = Output::new(Protocol::Airbyte, Box::new(std::io::stdout()));
     out.install_global();
     let mut secrets = Vec::new();
-    let result = runtime().and_then(|rt| rt.block_on(run_airbyte(parsed.command, &out, &mut secrets)));
+    let result =
+        runtime().and_then(|rt| rt.block_on(run_airbyte(parsed.command, &out, &mut secrets)));
     finish(&out, result, &secrets)
 }
 
@@ -106,41 +115,77 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Reads a config file, remembering its secrets so no error message can print them.
 pub fn load_config(path: &Path, secrets: &mut Vec<String>) -> Result<Settings> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Config(format!("cannot read the config file {}: {e}", path.display())))?;
-    let doc: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::Config(format!("the config file {} is not valid JSON: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Config(format!(
+            "cannot read the config file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::Config(format!(
+            "the config file {} is not valid JSON: {e}",
+            path.display()
+        ))
+    })?;
     secrets.extend(secrets_in(&doc));
     Settings::from_value(doc)
 }
 
 pub fn load_catalog(path: &Path) -> Result<ConfiguredCatalog> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Input(format!("cannot read the catalog file {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| Error::Input(format!("the catalog file {} is not a configured catalog: {e}", path.display())))
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Input(format!(
+            "cannot read the catalog file {}: {e}",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::Input(format!(
+            "the catalog file {} is not a configured catalog: {e}",
+            path.display()
+        ))
+    })
 }
 
-async fn run_airbyte(cmd: AirbyteCommand, out: &Arc<Output>, secrets: &mut Vec<String>) -> Result<()> {
+async fn run_airbyte(
+    cmd: AirbyteCommand,
+    out: &Arc<Output>,
+    secrets: &mut Vec<String>,
+) -> Result<()> {
     match cmd {
-        AirbyteCommand::Spec => out.message(&AirbyteMessage::Spec { spec: Box::new(crate::commands::spec()) }),
+        AirbyteCommand::Spec => out.message(&AirbyteMessage::Spec {
+            spec: Box::new(crate::commands::spec()),
+        }),
         AirbyteCommand::Check { config } => {
             let status = match load_config(&config, secrets) {
                 Ok(settings) => crate::commands::check(settings).await,
                 // A config that does not validate is a failed check, not a crash; an unreadable file is fatal.
-                Err(Error::Config(m)) if !m.starts_with("cannot read") => airbyte_protocol::ConnectionStatus {
-                    status: airbyte_protocol::ConnectionStatusKind::Failed,
-                    message: Some(m),
-                },
+                Err(Error::Config(m)) if !m.starts_with("cannot read") => {
+                    airbyte_protocol::ConnectionStatus {
+                        status: airbyte_protocol::ConnectionStatusKind::Failed,
+                        message: Some(m),
+                    }
+                }
                 Err(e) => return Err(e),
             };
-            let status = airbyte_protocol::ConnectionStatus { message: status.message.map(|m| scrub(&m, secrets)), ..status };
-            out.message(&AirbyteMessage::ConnectionStatus { connection_status: status })
+            let status = airbyte_protocol::ConnectionStatus {
+                message: status.message.map(|m| scrub(&m, secrets)),
+                ..status
+            };
+            out.message(&AirbyteMessage::ConnectionStatus {
+                connection_status: status,
+            })
         }
         AirbyteCommand::Discover { config } => {
             load_config(&config, secrets)?;
-            out.message(&AirbyteMessage::Catalog { catalog: crate::commands::catalog() })
+            out.message(&AirbyteMessage::Catalog {
+                catalog: crate::commands::catalog(),
+            })
         }
-        AirbyteCommand::Read { config, catalog, state } => {
+        AirbyteCommand::Read {
+            config,
+            catalog,
+            state,
+        } => {
             let settings = load_config(&config, secrets)?;
             let catalog = load_catalog(&catalog)?;
             let states = match state {

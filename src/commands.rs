@@ -50,7 +50,9 @@ fn strip_null(v: &mut Value) {
                 m.remove("default");
             }
             // Rust integer widths are not JSON Schema formats.
-            if m.get("format").and_then(Value::as_str).is_some_and(|f| f.starts_with("uint") || f.starts_with("int") || f == "double" || f == "float") {
+            if m.get("format").and_then(Value::as_str).is_some_and(|f| {
+                f.starts_with("uint") || f.starts_with("int") || f == "double" || f == "float"
+            }) {
                 m.remove("format");
             }
             m.values_mut().for_each(strip_null);
@@ -62,15 +64,23 @@ fn strip_null(v: &mut Value) {
 
 /// The catalog `discover` prints.
 pub fn catalog() -> Catalog {
-    Catalog { streams: STREAMS.iter().map(|s| s.airbyte_stream()).collect() }
+    Catalog {
+        streams: STREAMS.iter().map(|s| s.airbyte_stream()).collect(),
+    }
 }
 
 /// Checks the credentials with one cheap request. Every failure becomes a `FAILED` status with a
 /// message saying what to fix.
 pub async fn check(settings: Settings) -> ConnectionStatus {
     match probe(settings).await {
-        Ok(()) => ConnectionStatus { status: ConnectionStatusKind::Succeeded, message: None },
-        Err(e) => ConnectionStatus { status: ConnectionStatusKind::Failed, message: Some(check_message(&e)) },
+        Ok(()) => ConnectionStatus {
+            status: ConnectionStatusKind::Succeeded,
+            message: None,
+        },
+        Err(e) => ConnectionStatus {
+            status: ConnectionStatusKind::Failed,
+            message: Some(check_message(&e)),
+        },
     }
 }
 

@@ -25,7 +25,8 @@ pub const DEFAULT_MAX_RATE_LIMIT_WAIT_SECS: u64 = 120;
 /// Okta keeps System Log events for 90 days.
 pub const SYSTEM_LOG_RETENTION_DAYS: i64 = 90;
 /// Default OAuth scopes requested for a service app when the config names none.
-pub const DEFAULT_OAUTH_SCOPES: &str = "okta.users.read okta.groups.read okta.apps.read okta.logs.read \
+pub const DEFAULT_OAUTH_SCOPES: &str =
+    "okta.users.read okta.groups.read okta.apps.read okta.logs.read \
     okta.roles.read okta.userTypes.read okta.schemas.read";
 
 /// Okta source configuration.
@@ -134,8 +135,17 @@ pub enum Credentials {
 #[derive(Debug, Clone)]
 pub enum Auth {
     ApiToken(Secret),
-    PrivateKey { client_id: String, key_id: Option<String>, private_key: Secret, scopes: String },
-    RefreshToken { client_id: String, client_secret: Secret, refresh_token: Secret },
+    PrivateKey {
+        client_id: String,
+        key_id: Option<String>,
+        private_key: Secret,
+        scopes: String,
+    },
+    RefreshToken {
+        client_id: String,
+        client_secret: Secret,
+        refresh_token: Secret,
+    },
 }
 
 /// The validated configuration every other module reads.
@@ -155,10 +165,18 @@ pub struct Settings {
 impl Settings {
     /// Reads and validates a config file. Errors never contain secret values.
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config(format!("cannot read the config file {}: {e}", path.display())))?;
-        let doc: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::Config(format!("the config file {} is not valid JSON: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!(
+                "cannot read the config file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::Config(format!(
+                "the config file {} is not valid JSON: {e}",
+                path.display()
+            ))
+        })?;
         Self::from_value(doc)
     }
 
@@ -184,11 +202,20 @@ impl ConfigDoc {
                 }
                 Auth::ApiToken(api_token)
             }
-            Credentials::OAuthPrivateKey { client_id, key_id, private_key, scope } => {
+            Credentials::OAuthPrivateKey {
+                client_id,
+                key_id,
+                private_key,
+                scope,
+            } => {
                 if client_id.trim().is_empty() || private_key.is_empty() {
-                    return Err(Error::Config("credentials.client_id and credentials.private_key are required".into()));
+                    return Err(Error::Config(
+                        "credentials.client_id and credentials.private_key are required".into(),
+                    ));
                 }
-                let scopes = scope.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_OAUTH_SCOPES.into());
+                let scopes = scope
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| DEFAULT_OAUTH_SCOPES.into());
                 Auth::PrivateKey {
                     client_id,
                     key_id: key_id.filter(|k| !k.is_empty()),
@@ -196,35 +223,67 @@ impl ConfigDoc {
                     scopes: normalize_scopes(&scopes),
                 }
             }
-            Credentials::OAuthRefreshToken { client_id, client_secret, refresh_token } => {
-                if client_id.trim().is_empty() || client_secret.is_empty() || refresh_token.is_empty() {
+            Credentials::OAuthRefreshToken {
+                client_id,
+                client_secret,
+                refresh_token,
+            } => {
+                if client_id.trim().is_empty()
+                    || client_secret.is_empty()
+                    || refresh_token.is_empty()
+                {
                     return Err(Error::Config(
-                        "credentials.client_id, client_secret and refresh_token are required".into(),
+                        "credentials.client_id, client_secret and refresh_token are required"
+                            .into(),
                     ));
                 }
-                Auth::RefreshToken { client_id, client_secret, refresh_token }
+                Auth::RefreshToken {
+                    client_id,
+                    client_secret,
+                    refresh_token,
+                }
             }
         };
-        let start_date = self.start_date.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(parse_start_date).transpose()?;
+        let start_date = self
+            .start_date
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(parse_start_date)
+            .transpose()?;
         let rate_limit_share = self.rate_limit_share.unwrap_or(DEFAULT_RATE_LIMIT_SHARE);
         if !(0.05..=1.0).contains(&rate_limit_share) {
-            return Err(Error::Config(format!("rate_limit_share must be between 0.05 and 1, got {rate_limit_share}")));
+            return Err(Error::Config(format!(
+                "rate_limit_share must be between 0.05 and 1, got {rate_limit_share}"
+            )));
         }
         let max_concurrency = self.max_concurrency.unwrap_or(DEFAULT_MAX_CONCURRENCY);
         if !(1..=50).contains(&max_concurrency) {
-            return Err(Error::Config(format!("max_concurrency must be between 1 and 50, got {max_concurrency}")));
+            return Err(Error::Config(format!(
+                "max_concurrency must be between 1 and 50, got {max_concurrency}"
+            )));
         }
-        let timeout = self.request_timeout_seconds.unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECS);
+        let timeout = self
+            .request_timeout_seconds
+            .unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECS);
         if !(1..=600).contains(&timeout) {
-            return Err(Error::Config(format!("request_timeout_seconds must be between 1 and 600, got {timeout}")));
+            return Err(Error::Config(format!(
+                "request_timeout_seconds must be between 1 and 600, got {timeout}"
+            )));
         }
         let max_retries = self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
         if max_retries > 20 {
-            return Err(Error::Config(format!("max_retries must be at most 20, got {max_retries}")));
+            return Err(Error::Config(format!(
+                "max_retries must be at most 20, got {max_retries}"
+            )));
         }
-        let max_wait = self.max_rate_limit_wait_seconds.unwrap_or(DEFAULT_MAX_RATE_LIMIT_WAIT_SECS);
+        let max_wait = self
+            .max_rate_limit_wait_seconds
+            .unwrap_or(DEFAULT_MAX_RATE_LIMIT_WAIT_SECS);
         if !(1..=3600).contains(&max_wait) {
-            return Err(Error::Config(format!("max_rate_limit_wait_seconds must be between 1 and 3600, got {max_wait}")));
+            return Err(Error::Config(format!(
+                "max_rate_limit_wait_seconds must be between 1 and 3600, got {max_wait}"
+            )));
         }
         Ok(Settings {
             base_url,
@@ -240,7 +299,10 @@ impl ConfigDoc {
 }
 
 fn normalize_scopes(s: &str) -> String {
-    s.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Accepts `2024-01-01T00:00:00Z`, fractional seconds, offsets, and a bare date `2024-01-01`.
@@ -253,17 +315,27 @@ pub fn parse_start_date(s: &str) -> Result<DateTime<Utc>> {
             return Ok(t.and_utc());
         }
     }
-    Err(Error::Config(format!("start_date must be a UTC date-time such as 2024-01-01T00:00:00Z, got {s:?}")))
+    Err(Error::Config(format!(
+        "start_date must be a UTC date-time such as 2024-01-01T00:00:00Z, got {s:?}"
+    )))
 }
 
 /// Turns `domain` (or `base_url`) into the org origin. `http` is allowed only for loopback hosts.
 pub fn resolve_base_url(domain: Option<&str>, base_url: Option<&str>) -> Result<Url> {
-    let raw = match (base_url.map(str::trim).filter(|s| !s.is_empty()), domain.map(str::trim).filter(|s| !s.is_empty())) {
+    let raw = match (
+        base_url.map(str::trim).filter(|s| !s.is_empty()),
+        domain.map(str::trim).filter(|s| !s.is_empty()),
+    ) {
         (Some(b), _) => b.to_string(),
         (None, Some(d)) => {
-            let host = d.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+            let host = d
+                .trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .trim_end_matches('/');
             if host.contains('/') || host.contains(' ') || host.is_empty() {
-                return Err(Error::Config(format!("domain {d:?} is not a host name such as acme or acme.okta.com")));
+                return Err(Error::Config(format!(
+                    "domain {d:?} is not a host name such as acme or acme.okta.com"
+                )));
             }
             if d.starts_with("http://") {
                 format!("http://{host}")
@@ -273,9 +345,14 @@ pub fn resolve_base_url(domain: Option<&str>, base_url: Option<&str>) -> Result<
                 format!("https://{host}.okta.com")
             }
         }
-        (None, None) => return Err(Error::Config("set either domain (e.g. acme or acme.okta.com) or base_url".into())),
+        (None, None) => {
+            return Err(Error::Config(
+                "set either domain (e.g. acme or acme.okta.com) or base_url".into(),
+            ))
+        }
     };
-    let url = Url::parse(&raw).map_err(|e| Error::Config(format!("base URL {raw:?} is not a valid URL: {e}")))?;
+    let url = Url::parse(&raw)
+        .map_err(|e| Error::Config(format!("base URL {raw:?} is not a valid URL: {e}")))?;
     let host = url.host_str().unwrap_or_default().to_string();
     match url.scheme() {
         "https" => {}
@@ -299,8 +376,13 @@ pub fn resolve_base_url(domain: Option<&str>, base_url: Option<&str>) -> Result<
 
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        || host.trim_matches(|c| c == '[' || c == ']').parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback())
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -309,8 +391,11 @@ mod tests {
     use serde_json::json;
 
     fn token_cfg(extra: serde_json::Value) -> serde_json::Value {
-        let mut v = json!({"credentials": {"auth_type": "api_token", "api_token": "tok-secret-1234"}});
-        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let mut v =
+            json!({"credentials": {"auth_type": "api_token", "api_token": "tok-secret-1234"}});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         v
     }
 
@@ -319,39 +404,63 @@ mod tests {
         for (d, want) in [
             ("acme", "https://acme.okta.com/"),
             ("acme.okta-emea.com", "https://acme.okta-emea.com/"),
-            ("https://acme.oktapreview.com/", "https://acme.oktapreview.com/"),
+            (
+                "https://acme.oktapreview.com/",
+                "https://acme.oktapreview.com/",
+            ),
             ("login.example.com", "https://login.example.com/"),
         ] {
-            assert_eq!(resolve_base_url(Some(d), None).unwrap().as_str(), want, "{d}");
+            assert_eq!(
+                resolve_base_url(Some(d), None).unwrap().as_str(),
+                want,
+                "{d}"
+            );
         }
-        assert_eq!(resolve_base_url(None, Some("http://127.0.0.1:9000/x")).unwrap().as_str(), "http://127.0.0.1:9000/");
+        assert_eq!(
+            resolve_base_url(None, Some("http://127.0.0.1:9000/x"))
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9000/"
+        );
         assert!(resolve_base_url(None, Some("http://evil.example.com")).is_err());
         assert!(resolve_base_url(None, None).is_err());
     }
 
     #[test]
     fn airbyte_config_is_accepted() {
-        let s = Settings::from_value(token_cfg(json!({"domain": "acme", "start_date": "2024-01-01T00:00:00Z"}))).unwrap();
+        let s = Settings::from_value(token_cfg(
+            json!({"domain": "acme", "start_date": "2024-01-01T00:00:00Z"}),
+        ))
+        .unwrap();
         assert_eq!(s.base_url.as_str(), "https://acme.okta.com/");
         assert!(matches!(s.auth, Auth::ApiToken(_)));
         assert_eq!(s.rate_limit_share, DEFAULT_RATE_LIMIT_SHARE);
-        let s = Settings::from_value(json!({"domain": "acme", "credentials": {"auth_type": "oauth2.0",
-            "client_id": "c", "client_secret": "s", "refresh_token": "r"}}))
+        let s = Settings::from_value(
+            json!({"domain": "acme", "credentials": {"auth_type": "oauth2.0",
+            "client_id": "c", "client_secret": "s", "refresh_token": "r"}}),
+        )
         .unwrap();
         assert!(matches!(s.auth, Auth::RefreshToken { .. }));
     }
 
     #[test]
     fn errors_never_echo_secrets() {
-        let err = Settings::from_value(json!({"domain": "acme", "credentials": {"auth_type": "api_token",
-            "api_token": ["tok-secret-1234"]}}))
+        let err = Settings::from_value(
+            json!({"domain": "acme", "credentials": {"auth_type": "api_token",
+            "api_token": ["tok-secret-1234"]}}),
+        )
         .unwrap_err();
         assert!(!err.to_string().contains("tok-secret-1234"), "{err}");
-        let err = Settings::from_value(json!({"domain": "acme", "credentials": {"auth_type": "nope",
-            "api_token": "tok-secret-1234"}}))
+        let err = Settings::from_value(
+            json!({"domain": "acme", "credentials": {"auth_type": "nope",
+            "api_token": "tok-secret-1234"}}),
+        )
         .unwrap_err();
         assert!(!err.to_string().contains("tok-secret-1234"), "{err}");
-        assert!(err.to_string().contains("auth_type") || err.to_string().contains("variant"), "{err}");
+        assert!(
+            err.to_string().contains("auth_type") || err.to_string().contains("variant"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -362,7 +471,13 @@ mod tests {
             json!({"domain": "acme", "start_date": "yesterday"}),
             json!({"base_url": "ftp://x"}),
         ] {
-            assert!(matches!(Settings::from_value(token_cfg(bad.clone())), Err(Error::Config(_))), "{bad}");
+            assert!(
+                matches!(
+                    Settings::from_value(token_cfg(bad.clone())),
+                    Err(Error::Config(_))
+                ),
+                "{bad}"
+            );
         }
     }
 }

@@ -22,19 +22,36 @@ pub enum Error {
 
     /// The credentials are valid but lack a scope or role for this endpoint, or the org lacks the feature.
     #[error("no access to {path}: {message}")]
-    Forbidden { path: String, message: String, internal: String },
+    Forbidden {
+        path: String,
+        message: String,
+        internal: String,
+    },
 
     /// The endpoint does not exist in this org (404/410 for the whole collection).
     #[error("{path} is not available in this org: {message}")]
-    NotFound { path: String, message: String, internal: String },
+    NotFound {
+        path: String,
+        message: String,
+        internal: String,
+    },
 
     /// Retries ran out on a condition that may pass (5xx, timeouts, resets, rate limits).
     #[error("gave up on {path} after {attempts} attempts over {elapsed_secs}s: {last}")]
-    Exhausted { path: String, attempts: u32, elapsed_secs: u64, last: String },
+    Exhausted {
+        path: String,
+        attempts: u32,
+        elapsed_secs: u64,
+        last: String,
+    },
 
     /// Okta answered something we cannot use (a 400, a body that is not what the API documents).
     #[error("unexpected answer from Okta for {path}: {message}")]
-    Api { path: String, message: String, internal: String },
+    Api {
+        path: String,
+        message: String,
+        internal: String,
+    },
 
     /// A `next` link pointed at another origin; following it would send the token elsewhere.
     #[error("Okta returned a next link to another origin ({origin}); refusing to send credentials there")]
@@ -79,9 +96,9 @@ impl Error {
     /// Details for the maintainers (request ids, raw error bodies with secrets removed).
     pub fn internal_message(&self) -> String {
         match self {
-            Error::Auth { internal, .. } | Error::Forbidden { internal, .. } | Error::NotFound { internal, .. } => {
-                internal.clone()
-            }
+            Error::Auth { internal, .. }
+            | Error::Forbidden { internal, .. }
+            | Error::NotFound { internal, .. } => internal.clone(),
             Error::Api { internal, .. } => internal.clone(),
             other => format!("{other:?}"),
         }

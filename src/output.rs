@@ -7,8 +7,9 @@
 use crate::error::{Error, Result};
 use airbyte_protocol::singer::SingerMessage;
 use airbyte_protocol::{
-    AirbyteMessage, ErrorTrace, EstimateTrace, EstimateType, FailureType, LogLevel, LogMessage, MessageWriter, StateMessage,
-    StateStats, StateType, StreamDescriptor, StreamState, StreamStatus, StreamStatusTrace, TraceBody, TraceMessage,
+    AirbyteMessage, ErrorTrace, EstimateTrace, EstimateType, FailureType, LogLevel, LogMessage,
+    MessageWriter, StateMessage, StateStats, StateType, StreamDescriptor, StreamState,
+    StreamStatus, StreamStatusTrace, TraceBody, TraceMessage,
 };
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -82,10 +83,15 @@ impl Output {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn guard(inner: &mut Inner, r: std::result::Result<(), airbyte_protocol::WriteError>) -> Result<()> {
+    fn guard(
+        inner: &mut Inner,
+        r: std::result::Result<(), airbyte_protocol::WriteError>,
+    ) -> Result<()> {
         if let Err(e) = r {
             let e = Error::from(e);
             if matches!(e, Error::OutputClosed) {
@@ -97,7 +103,11 @@ impl Output {
     }
 
     /// Prints records of one stream, in order.
-    pub fn records<'a>(&self, stream: &str, rows: impl IntoIterator<Item = Row<'a>>) -> Result<u64> {
+    pub fn records<'a>(
+        &self,
+        stream: &str,
+        rows: impl IntoIterator<Item = Row<'a>>,
+    ) -> Result<u64> {
         let mut inner = self.lock();
         if inner.closed {
             return Err(Error::OutputClosed);
@@ -105,7 +115,10 @@ impl Output {
         let mut n = 0;
         match &self.protocol {
             Protocol::Airbyte => {
-                let head = format!("{{\"type\":\"RECORD\",\"record\":{{\"stream\":{},\"data\":", json_str(stream));
+                let head = format!(
+                    "{{\"type\":\"RECORD\",\"record\":{{\"stream\":{},\"data\":",
+                    json_str(stream)
+                );
                 let tail = format!(",\"emitted_at\":{}}}}}", now_ms());
                 for row in rows {
                     let r = write_spliced(&mut inner.w, head.as_bytes(), row, tail.as_bytes());
@@ -128,15 +141,35 @@ impl Output {
                     }
                     inner.schemas_sent.insert(stream.to_string());
                 }
-                let head = format!("{{\"type\":\"RECORD\",\"stream\":{},\"record\":", json_str(stream));
-                let tail = format!(",\"time_extracted\":{}}}", json_str(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+                let head = format!(
+                    "{{\"type\":\"RECORD\",\"stream\":{},\"record\":",
+                    json_str(stream)
+                );
+                let tail = format!(
+                    ",\"time_extracted\":{}}}",
+                    json_str(
+                        &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                    )
+                );
                 let selected = meta.and_then(|m| m.selected_fields.as_ref());
                 for row in rows {
                     let r = match selected {
                         None => write_spliced(&mut inner.w, head.as_bytes(), row, tail.as_bytes()),
                         Some(keep) => match project(row, keep) {
-                            Ok(text) => write_spliced(&mut inner.w, head.as_bytes(), Row { raw: &text, prefix: None }, tail.as_bytes()),
-                            Err(e) => return Err(Error::Output(format!("cannot project a {stream} record: {e}"))),
+                            Ok(text) => write_spliced(
+                                &mut inner.w,
+                                head.as_bytes(),
+                                Row {
+                                    raw: &text,
+                                    prefix: None,
+                                },
+                                tail.as_bytes(),
+                            ),
+                            Err(e) => {
+                                return Err(Error::Output(format!(
+                                    "cannot project a {stream} record: {e}"
+                                )))
+                            }
                         },
                     };
                     Self::guard(&mut inner, r)?;
@@ -157,8 +190,13 @@ impl Output {
             Protocol::Airbyte => inner.w.write(&AirbyteMessage::State {
                 state: StateMessage {
                     state_type: StateType::Stream,
-                    stream: StreamState { stream_descriptor: StreamDescriptor::named(stream), stream_state: state.clone() },
-                    source_stats: Some(StateStats { record_count: record_count as f64 }),
+                    stream: StreamState {
+                        stream_descriptor: StreamDescriptor::named(stream),
+                        stream_state: state.clone(),
+                    },
+                    source_stats: Some(StateStats {
+                        record_count: record_count as f64,
+                    }),
                 },
             }),
             Protocol::Singer(_) => {
@@ -199,12 +237,20 @@ impl Output {
         if !self.is_airbyte() {
             return Ok(());
         }
-        self.message(&AirbyteMessage::Trace { trace: TraceMessage { emitted_at: now_ms() as f64, body } })
+        self.message(&AirbyteMessage::Trace {
+            trace: TraceMessage {
+                emitted_at: now_ms() as f64,
+                body,
+            },
+        })
     }
 
     pub fn stream_status(&self, stream: &str, status: StreamStatus) -> Result<()> {
         self.trace(TraceBody::StreamStatus {
-            stream_status: StreamStatusTrace { stream_descriptor: StreamDescriptor::named(stream), status },
+            stream_status: StreamStatusTrace {
+                stream_descriptor: StreamDescriptor::named(stream),
+                status,
+            },
         })
     }
 
@@ -221,7 +267,13 @@ impl Output {
     }
 
     /// The one TRACE error of a failed run.
-    pub fn error(&self, message: String, internal: String, failure_type: FailureType, stream: Option<&str>) -> Result<()> {
+    pub fn error(
+        &self,
+        message: String,
+        internal: String,
+        failure_type: FailureType,
+        stream: Option<&str>,
+    ) -> Result<()> {
         self.trace(TraceBody::Error {
             error: ErrorTrace {
                 message,
@@ -242,7 +294,9 @@ impl Output {
         if inner.closed {
             return;
         }
-        let r = inner.w.write(&AirbyteMessage::Log { log: LogMessage { level, message } });
+        let r = inner.w.write(&AirbyteMessage::Log {
+            log: LogMessage { level, message },
+        });
         let _ = Self::guard(&mut inner, r);
     }
 
@@ -271,7 +325,11 @@ fn write_spliced(
         None => w.write_raw_line(&[head, raw.as_bytes(), tail]),
         Some(prefix) => {
             let body = raw.strip_prefix('{').unwrap_or(raw);
-            let sep: &[u8] = if body.trim_start().starts_with('}') { b"" } else { b"," };
+            let sep: &[u8] = if body.trim_start().starts_with('}') {
+                b""
+            } else {
+                b","
+            };
             w.write_raw_line(&[head, b"{", prefix.as_bytes(), sep, body.as_bytes(), tail])
         }
     }
@@ -283,7 +341,11 @@ fn project(row: Row<'_>, keep: &HashSet<String>) -> serde_json::Result<String> {
         None => row.raw.to_string(),
         Some(p) => {
             let body = row.raw.trim().strip_prefix('{').unwrap_or(row.raw);
-            let sep = if body.trim_start().starts_with('}') { "" } else { "," };
+            let sep = if body.trim_start().starts_with('}') {
+                ""
+            } else {
+                ","
+            };
             format!("{{{p}{sep}{body}")
         }
     };
@@ -296,7 +358,11 @@ fn project(row: Row<'_>, keep: &HashSet<String>) -> serde_json::Result<String> {
 pub struct LogLayer;
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogLayer {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
         let Some(out) = Output::global() else { return };
         let level = match *event.metadata().level() {
             tracing::Level::ERROR => LogLevel::Error,
@@ -366,15 +432,34 @@ mod tests {
         let out = Output::new(Protocol::Airbyte, Box::new(buf.clone()));
         out.records(
             "application_users",
-            [Row { raw: r#"{"id":"00u1","scope":"USER"}"#, prefix: Some(r#""app_id":"0oa1""#) }, Row { raw: "{}", prefix: Some(r#""app_id":"0oa2""#) }],
+            [
+                Row {
+                    raw: r#"{"id":"00u1","scope":"USER"}"#,
+                    prefix: Some(r#""app_id":"0oa1""#),
+                },
+                Row {
+                    raw: "{}",
+                    prefix: Some(r#""app_id":"0oa2""#),
+                },
+            ],
         )
         .unwrap();
         out.flush().unwrap();
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<AirbyteMessage> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let AirbyteMessage::Record { record } = &lines[0] else { panic!() };
-        assert_eq!(record.data, serde_json::json!({"app_id":"0oa1","id":"00u1","scope":"USER"}));
-        let AirbyteMessage::Record { record } = &lines[1] else { panic!() };
+        let lines: Vec<AirbyteMessage> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let AirbyteMessage::Record { record } = &lines[0] else {
+            panic!()
+        };
+        assert_eq!(
+            record.data,
+            serde_json::json!({"app_id":"0oa1","id":"00u1","scope":"USER"})
+        );
+        let AirbyteMessage::Record { record } = &lines[1] else {
+            panic!()
+        };
         assert_eq!(record.data, serde_json::json!({"app_id":"0oa2"}));
     }
 
@@ -392,13 +477,31 @@ mod tests {
             },
         );
         let out = Output::new(Protocol::Singer(streams), Box::new(buf.clone()));
-        out.seed_bookmarks(serde_json::json!({"groups": {"x": 1}}).as_object().unwrap().clone());
-        out.records("users", [Row { raw: r#"{"id":"1","secret":"x"}"#, prefix: None }]).unwrap();
+        out.seed_bookmarks(
+            serde_json::json!({"groups": {"x": 1}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        out.records(
+            "users",
+            [Row {
+                raw: r#"{"id":"1","secret":"x"}"#,
+                prefix: None,
+            }],
+        )
+        .unwrap();
         out.state("users", &serde_json::json!({"c": 2}), 1).unwrap();
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines[0]["type"], "SCHEMA");
         assert_eq!(lines[1]["record"], serde_json::json!({"id":"1"}));
-        assert_eq!(lines[2]["value"]["bookmarks"], serde_json::json!({"groups":{"x":1},"users":{"c":2}}));
+        assert_eq!(
+            lines[2]["value"]["bookmarks"],
+            serde_json::json!({"groups":{"x":1},"users":{"c":2}})
+        );
     }
 }

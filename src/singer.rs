@@ -21,14 +21,27 @@ use std::process::ExitCode;
 /// Prefix of environment variables that set config keys (`TAP_OKTA_API_TOKEN` → `api_token`).
 pub const ENV_PREFIX: &str = "TAP_OKTA_";
 /// Settings whose values are text even when they look like numbers.
-const TEXT_SETTINGS: &[&str] =
-    &["domain", "base_url", "auth_type", "api_token", "client_id", "key_id", "private_key", "scope", "client_secret", "refresh_token", "start_date"];
+const TEXT_SETTINGS: &[&str] = &[
+    "domain",
+    "base_url",
+    "auth_type",
+    "api_token",
+    "client_id",
+    "key_id",
+    "private_key",
+    "scope",
+    "client_secret",
+    "refresh_token",
+    "start_date",
+];
 /// The tap's name, as Meltano knows it.
 pub const TAP_NAME: &str = "tap-okta";
 
 /// Singer invocations start with flags (`--config`), Airbyte ones with a subcommand.
 pub fn looks_like_singer(args: &[OsString]) -> bool {
-    args.get(1).and_then(|a| a.to_str()).is_some_and(|a| a.starts_with("--") && !matches!(a, "--help" | "--version" | "-h" | "-V"))
+    args.get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| a.starts_with("--") && !matches!(a, "--help" | "--version" | "-h" | "-V"))
 }
 
 /// tap-okta: the Okta source as a Singer tap.
@@ -63,7 +76,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(p) => p,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let out = Output::new(Protocol::Airbyte, Box::new(std::io::sink()));
@@ -74,7 +91,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 
 fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     if args.about {
-        return if args.format == "markdown" { write_stdout(about_markdown().as_bytes()) } else { print_pretty(&about()) };
+        return if args.format == "markdown" {
+            write_stdout(about_markdown().as_bytes())
+        } else {
+            print_pretty(&about())
+        };
     }
     let doc = merged_config(&args.config)?;
     secrets.extend(secrets_in(&doc));
@@ -84,13 +105,22 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     }
     let selection = match args.catalog.as_ref().or(args.properties.as_ref()) {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Error::Input(format!("cannot read the catalog file {}: {e}", p.display())))?;
-            let doc: Value = serde_json::from_str(&text)
-                .map_err(|e| Error::Input(format!("the catalog file {} is not JSON: {e}", p.display())))?;
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Error::Input(format!("cannot read the catalog file {}: {e}", p.display()))
+            })?;
+            let doc: Value = serde_json::from_str(&text).map_err(|e| {
+                Error::Input(format!("the catalog file {} is not JSON: {e}", p.display()))
+            })?;
             parse_selection(&doc)?
         }
-        None => STREAMS.iter().map(|d| Selection { def: d, mode: default_mode(d), fields: None }).collect(),
+        None => STREAMS
+            .iter()
+            .map(|d| Selection {
+                def: d,
+                mode: default_mode(d),
+                fields: None,
+            })
+            .collect(),
     };
     let states = match &args.state {
         Some(p) => crate::state::read_file(p)?,
@@ -105,12 +135,24 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
             SingerStream {
                 schema: project_schema(singer_schema(s.def), s.fields.as_ref()),
                 key_properties: s.def.primary_key.iter().map(|k| (*k).to_string()).collect(),
-                bookmark_properties: if incremental { s.def.cursor_field.map(|c| vec![c.to_string()]).unwrap_or_default() } else { vec![] },
+                bookmark_properties: if incremental {
+                    s.def
+                        .cursor_field
+                        .map(|c| vec![c.to_string()])
+                        .unwrap_or_default()
+                } else {
+                    vec![]
+                },
                 selected_fields: s.fields.clone(),
             },
         );
         configured.push(ConfiguredStream {
-            stream: ConfiguredStreamRef { name: s.def.name.into(), namespace: None, json_schema: None, supported_sync_modes: vec![] },
+            stream: ConfiguredStreamRef {
+                name: s.def.name.into(),
+                namespace: None,
+                json_schema: None,
+                supported_sync_modes: vec![],
+            },
             sync_mode: s.mode,
             cursor_field: vec![],
             destination_sync_mode: None,
@@ -123,7 +165,14 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     let out = Output::new(Protocol::Singer(streams), Box::new(std::io::stdout()));
     out.seed_bookmarks(states.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
     let rt = runtime()?;
-    rt.block_on(crate::sync::read(settings, &ConfiguredCatalog { streams: configured }, states, out))
+    rt.block_on(crate::sync::read(
+        settings,
+        &ConfiguredCatalog {
+            streams: configured,
+        },
+        states,
+        out,
+    ))
 }
 
 /// Prints a document as indented JSON, as Singer SDK taps do. Hosts read `--discover` output line by
@@ -160,25 +209,41 @@ pub fn merged_config(paths: &[PathBuf]) -> Result<Value> {
         if p.as_os_str() == "ENV" {
             continue;
         }
-        let text = std::fs::read_to_string(p)
-            .map_err(|e| Error::Config(format!("cannot read the config file {}: {e}", p.display())))?;
-        let v: Value = serde_json::from_str(&text)
-            .map_err(|e| Error::Config(format!("the config file {} is not valid JSON: {e}", p.display())))?;
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            Error::Config(format!("cannot read the config file {}: {e}", p.display()))
+        })?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| {
+            Error::Config(format!(
+                "the config file {} is not valid JSON: {e}",
+                p.display()
+            ))
+        })?;
         if !v.is_object() {
-            return Err(Error::Config(format!("the config file {} must hold a JSON object", p.display())));
+            return Err(Error::Config(format!(
+                "the config file {} must hold a JSON object",
+                p.display()
+            )));
         }
         deep_merge(&mut doc, v);
     }
     // Meltano also exports its extras as `TAP_OKTA__SELECT`, `TAP_OKTA__METADATA`…: not settings.
     let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !k[ENV_PREFIX.len()..].starts_with('_') && k.len() > ENV_PREFIX.len())
+        .filter(|(k, _)| {
+            k.starts_with(ENV_PREFIX)
+                && !k[ENV_PREFIX.len()..].starts_with('_')
+                && k.len() > ENV_PREFIX.len()
+        })
         .collect();
     env.sort();
     for (k, v) in env {
         let key = k[ENV_PREFIX.len()..].to_ascii_lowercase();
         // Numbers and booleans are typed, except in text settings (an all-digit token stays a string).
         let value = match serde_json::from_str::<Value>(&v) {
-            Ok(n @ (Value::Number(_) | Value::Bool(_))) if !TEXT_SETTINGS.contains(&key.as_str()) => n,
+            Ok(n @ (Value::Number(_) | Value::Bool(_)))
+                if !TEXT_SETTINGS.contains(&key.as_str()) =>
+            {
+                n
+            }
             _ => Value::String(v),
         };
         doc[key] = value;
@@ -191,7 +256,9 @@ fn deep_merge(base: &mut Value, over: Value) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
                 match b.get_mut(&k) {
-                    Some(existing) if existing.is_object() && v.is_object() => deep_merge(existing, v),
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        deep_merge(existing, v)
+                    }
                     _ => {
                         b.insert(k, v);
                     }
@@ -205,9 +272,24 @@ fn deep_merge(base: &mut Value, over: Value) {
 /// Flat keys (`api_token`, `client_id` + `private_key`, `client_secret` + `refresh_token`) become
 /// the `credentials` object the Airbyte shape uses; a nested `credentials` wins.
 fn nest_flat_credentials(mut doc: Value) -> Value {
-    let Some(m) = doc.as_object_mut() else { return doc };
-    let flat_keys = ["auth_type", "api_token", "client_id", "key_id", "private_key", "scope", "client_secret", "refresh_token"];
-    let mut creds = m.get("credentials").and_then(Value::as_object).cloned().unwrap_or_default();
+    let Some(m) = doc.as_object_mut() else {
+        return doc;
+    };
+    let flat_keys = [
+        "auth_type",
+        "api_token",
+        "client_id",
+        "key_id",
+        "private_key",
+        "scope",
+        "client_secret",
+        "refresh_token",
+    ];
+    let mut creds = m
+        .get("credentials")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     for k in flat_keys {
         if let Some(v) = m.remove(k) {
             if !v.is_null() && v != "" {
@@ -243,16 +325,29 @@ struct Selection {
 
 /// The selected streams (and fields) of a Singer catalog.
 fn parse_selection(doc: &Value) -> Result<Vec<Selection>> {
-    let streams = doc["streams"].as_array().ok_or_else(|| Error::Input("the catalog has no `streams` array".into()))?;
+    let streams = doc["streams"]
+        .as_array()
+        .ok_or_else(|| Error::Input("the catalog has no `streams` array".into()))?;
     let mut out = Vec::new();
     for s in streams {
-        let id = s["tap_stream_id"].as_str().or_else(|| s["stream"].as_str()).unwrap_or_default();
+        let id = s["tap_stream_id"]
+            .as_str()
+            .or_else(|| s["stream"].as_str())
+            .unwrap_or_default();
         let def = crate::streams::find(id).ok_or_else(|| {
-            Error::Input(format!("the catalog lists stream {id:?}, which this tap does not have (run --discover)"))
+            Error::Input(format!(
+                "the catalog lists stream {id:?}, which this tap does not have (run --discover)"
+            ))
         })?;
         let metadata = s["metadata"].as_array().cloned().unwrap_or_default();
-        let stream_md = metadata.iter().find(|m| m["breadcrumb"].as_array().is_some_and(Vec::is_empty)).map(|m| &m["metadata"]);
-        let selected = stream_md.and_then(|m| m["selected"].as_bool()).or_else(|| s["selected"].as_bool()).unwrap_or(false);
+        let stream_md = metadata
+            .iter()
+            .find(|m| m["breadcrumb"].as_array().is_some_and(Vec::is_empty))
+            .map(|m| &m["metadata"]);
+        let selected = stream_md
+            .and_then(|m| m["selected"].as_bool())
+            .or_else(|| s["selected"].as_bool())
+            .unwrap_or(false);
         if !selected {
             continue;
         }
@@ -263,12 +358,20 @@ fn parse_selection(doc: &Value) -> Result<Vec<Selection>> {
         let mode = match method.as_deref() {
             Some("FULL_TABLE") => SyncMode::FullRefresh,
             Some("INCREMENTAL") | Some("LOG_BASED") | None => default_mode(def),
-            Some(other) => return Err(Error::Input(format!("stream {id}: unknown replication-method {other}"))),
+            Some(other) => {
+                return Err(Error::Input(format!(
+                    "stream {id}: unknown replication-method {other}"
+                )))
+            }
         };
         let mut dropped = HashSet::new();
         for m in &metadata {
             let bc = m["breadcrumb"].as_array().cloned().unwrap_or_default();
-            if bc.len() == 2 && bc[0] == "properties" && m["metadata"]["selected"] == json!(false) && m["metadata"]["inclusion"] != "automatic" {
+            if bc.len() == 2
+                && bc[0] == "properties"
+                && m["metadata"]["selected"] == json!(false)
+                && m["metadata"]["inclusion"] != "automatic"
+            {
                 if let Some(f) = bc[1].as_str() {
                     if !def.primary_key.contains(&f) && def.cursor_field != Some(f) {
                         dropped.insert(f.to_string());
@@ -279,7 +382,10 @@ fn parse_selection(doc: &Value) -> Result<Vec<Selection>> {
         let fields = if dropped.is_empty() {
             None
         } else {
-            let all = singer_schema(def)["properties"].as_object().map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+            let all = singer_schema(def)["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
             Some(all.into_iter().filter(|f| !dropped.contains(f)).collect())
         };
         out.push(Selection { def, mode, fields });
@@ -294,17 +400,24 @@ fn singer_schema(def: &StreamDef) -> Value {
     let mut schema = def.schema();
     if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
         for k in def.primary_key {
-            props.entry(k.to_string()).or_insert_with(|| json!({"type": "string"}));
+            props
+                .entry(k.to_string())
+                .or_insert_with(|| json!({"type": "string"}));
         }
         if let Some(c) = def.cursor_field {
-            props.entry(c.to_string()).or_insert_with(|| json!({"type": ["null", "string"], "format": "date-time"}));
+            props
+                .entry(c.to_string())
+                .or_insert_with(|| json!({"type": ["null", "string"], "format": "date-time"}));
         }
     }
     schema
 }
 
 fn project_schema(mut schema: Value, fields: Option<&HashSet<String>>) -> Value {
-    if let (Some(keep), Some(props)) = (fields, schema.get_mut("properties").and_then(Value::as_object_mut)) {
+    if let (Some(keep), Some(props)) = (
+        fields,
+        schema.get_mut("properties").and_then(Value::as_object_mut),
+    ) {
         props.retain(|k, _| keep.contains(k));
     }
     schema
@@ -326,7 +439,8 @@ pub fn catalog() -> Value {
             }})];
             if let Some(props) = schema["properties"].as_object() {
                 for name in props.keys() {
-                    let automatic = d.primary_key.contains(&name.as_str()) || d.cursor_field == Some(name.as_str());
+                    let automatic = d.primary_key.contains(&name.as_str())
+                        || d.cursor_field == Some(name.as_str());
                     metadata.push(json!({"breadcrumb": ["properties", name], "metadata": {
                         "inclusion": if automatic { "automatic" } else { "available" },
                         "selected-by-default": true,
@@ -391,11 +505,19 @@ fn about_markdown() -> String {
     );
     if let Some(props) = settings_schema()["properties"].as_object() {
         for (k, v) in props {
-            let desc = v["description"].as_str().unwrap_or_default().replace('\n', " ");
-            s.push_str(&format!("| {k} | {} | {desc} |\n", v["type"].as_str().unwrap_or("string")));
+            let desc = v["description"]
+                .as_str()
+                .unwrap_or_default()
+                .replace('\n', " ");
+            s.push_str(&format!(
+                "| {k} | {} | {desc} |\n",
+                v["type"].as_str().unwrap_or("string")
+            ));
         }
     }
-    s.push_str(&format!("\nEvery setting can also be given as an environment variable `{ENV_PREFIX}<SETTING>`.\n"));
+    s.push_str(&format!(
+        "\nEvery setting can also be given as an environment variable `{ENV_PREFIX}<SETTING>`.\n"
+    ));
     s
 }
 
@@ -406,18 +528,30 @@ mod tests {
     #[test]
     fn flat_meltano_keys_become_credentials() {
         let v = nest_flat_credentials(json!({"domain": "acme", "api_token": "t"}));
-        assert_eq!(v["credentials"], json!({"api_token": "t", "auth_type": "api_token"}));
+        assert_eq!(
+            v["credentials"],
+            json!({"api_token": "t", "auth_type": "api_token"})
+        );
         let v = nest_flat_credentials(json!({"client_id": "c", "private_key": "k", "key_id": ""}));
         assert_eq!(v["credentials"]["auth_type"], "oauth2.0_private_key");
-        let v = nest_flat_credentials(json!({"credentials": {"auth_type": "api_token", "api_token": "a"}}));
+        let v = nest_flat_credentials(
+            json!({"credentials": {"auth_type": "api_token", "api_token": "a"}}),
+        );
         assert_eq!(v["credentials"]["api_token"], "a");
     }
 
     #[test]
     fn later_configs_win() {
-        let mut a = json!({"domain": "a", "credentials": {"auth_type": "api_token", "api_token": "x"}});
-        deep_merge(&mut a, json!({"domain": "b", "credentials": {"api_token": "y"}}));
-        assert_eq!(a, json!({"domain": "b", "credentials": {"auth_type": "api_token", "api_token": "y"}}));
+        let mut a =
+            json!({"domain": "a", "credentials": {"auth_type": "api_token", "api_token": "x"}});
+        deep_merge(
+            &mut a,
+            json!({"domain": "b", "credentials": {"api_token": "y"}}),
+        );
+        assert_eq!(
+            a,
+            json!({"domain": "b", "credentials": {"auth_type": "api_token", "api_token": "y"}})
+        );
     }
 
     #[test]

@@ -10,9 +10,14 @@ use std::collections::HashMap;
 pub type StreamStates = HashMap<String, Value>;
 
 pub fn read_file(path: &std::path::Path) -> Result<StreamStates> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Input(format!("cannot read the state file {}: {e}", path.display())))?;
-    parse(&text).map_err(|e| Error::Input(format!("the state file {} is invalid: {e}", path.display())))
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Input(format!(
+            "cannot read the state file {}: {e}",
+            path.display()
+        ))
+    })?;
+    parse(&text)
+        .map_err(|e| Error::Input(format!("the state file {} is invalid: {e}", path.display())))
 }
 
 /// Parses a state document in any of the accepted shapes.
@@ -30,7 +35,9 @@ pub fn parse(text: &str) -> std::result::Result<StreamStates, String> {
                 add_entry(e, &mut out)?;
             }
         }
-        Value::Object(ref m) if m.contains_key("type") || m.contains_key("stream") || m.contains_key("global") => {
+        Value::Object(ref m)
+            if m.contains_key("type") || m.contains_key("stream") || m.contains_key("global") =>
+        {
             add_entry(doc, &mut out)?;
         }
         Value::Object(m) if m.contains_key("bookmarks") => match m.get("bookmarks") {
@@ -55,13 +62,22 @@ fn add_legacy(m: &Map<String, Value>, out: &mut StreamStates) {
 fn add_entry(e: Value, out: &mut StreamStates) -> std::result::Result<(), String> {
     // Entries may be whole AirbyteMessages ({"type":"STATE","state":{…}}).
     let e = match e {
-        Value::Object(mut m) if m.get("type").and_then(Value::as_str) == Some("STATE") && m.contains_key("state") => {
+        Value::Object(mut m)
+            if m.get("type").and_then(Value::as_str) == Some("STATE")
+                && m.contains_key("state") =>
+        {
             m.remove("state").unwrap_or_default()
         }
         other => other,
     };
-    let entry: InputStateEntry = serde_json::from_value(e).map_err(|e| format!("bad state entry: {e}"))?;
-    match entry.state_type.as_deref().map(str::to_ascii_uppercase).as_deref() {
+    let entry: InputStateEntry =
+        serde_json::from_value(e).map_err(|e| format!("bad state entry: {e}"))?;
+    match entry
+        .state_type
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("GLOBAL") => {
             for s in entry.global.map(|g| g.stream_states).unwrap_or_default() {
                 if let Some(v) = s.stream_state.filter(Value::is_object) {
@@ -97,13 +113,17 @@ mod tests {
     fn accepts_every_shape() {
         assert!(parse("[]").unwrap().is_empty());
         assert!(parse("").unwrap().is_empty());
-        let s = parse(r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users","namespace":null},
+        let s = parse(
+            r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users","namespace":null},
             "stream_state":{"lastUpdated":"2024-01-01T00:00:00.000Z"}},"global_":null,"data":null,
-            "sourceStats":{"recordCount":3.0},"destinationStats":null}]"#)
+            "sourceStats":{"recordCount":3.0},"destinationStats":null}]"#,
+        )
         .unwrap();
         assert_eq!(s["users"]["lastUpdated"], "2024-01-01T00:00:00.000Z");
-        let s = parse(r#"{"type":"GLOBAL","global":{"shared_state":{},"stream_states":[
-            {"stream_descriptor":{"name":"groups"},"stream_state":{"lastUpdated":"x"}}]}}"#)
+        let s = parse(
+            r#"{"type":"GLOBAL","global":{"shared_state":{},"stream_states":[
+            {"stream_descriptor":{"name":"groups"},"stream_state":{"lastUpdated":"x"}}]}}"#,
+        )
         .unwrap();
         assert_eq!(s["groups"]["lastUpdated"], "x");
         let s = parse(r#"{"users":{"lastUpdated":"y"}}"#).unwrap();

@@ -15,22 +15,33 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
+/// A parent list's ids, filled once per sync by whichever child stream needs it first.
+pub type ParentIds = Arc<OnceCell<Arc<Vec<String>>>>;
+
 /// What a sync shares between its streams.
 pub struct Ctx {
     pub client: OktaClient,
     pub out: Arc<Output>,
     pub settings: Settings,
-    parents: Mutex<HashMap<&'static str, Arc<OnceCell<Arc<Vec<String>>>>>>,
+    parents: Mutex<HashMap<&'static str, ParentIds>>,
 }
 
 impl Ctx {
     pub fn new(settings: Settings, out: Arc<Output>) -> Result<Self> {
-        Ok(Self { client: OktaClient::new(&settings)?, out, settings, parents: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            client: OktaClient::new(&settings)?,
+            out,
+            settings,
+            parents: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The once-per-sync cell holding a parent list's ids.
-    pub fn parent_cell(&self, parent: Parent) -> Arc<OnceCell<Arc<Vec<String>>>> {
-        let mut map = self.parents.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub fn parent_cell(&self, parent: Parent) -> ParentIds {
+        let mut map = self
+            .parents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(parent.name).or_default().clone()
     }
 }
@@ -48,8 +59,21 @@ pub struct StreamRun<'a> {
 }
 
 impl<'a> StreamRun<'a> {
-    pub fn new(ctx: &'a Ctx, def: &'static StreamDef, mode: SyncMode, state: Option<Value>) -> Self {
-        Self { ctx, def, mode, state, records: 0, since_checkpoint: 0, running: false }
+    pub fn new(
+        ctx: &'a Ctx,
+        def: &'static StreamDef,
+        mode: SyncMode,
+        state: Option<Value>,
+    ) -> Self {
+        Self {
+            ctx,
+            def,
+            mode,
+            state,
+            records: 0,
+            since_checkpoint: 0,
+            running: false,
+        }
     }
 
     pub fn incremental(&self) -> bool {
@@ -60,7 +84,9 @@ impl<'a> StreamRun<'a> {
     pub fn emit<'r>(&mut self, rows: impl IntoIterator<Item = Row<'r>>) -> Result<()> {
         if !self.running {
             self.running = true;
-            self.ctx.out.stream_status(self.def.name, StreamStatus::Running)?;
+            self.ctx
+                .out
+                .stream_status(self.def.name, StreamStatus::Running)?;
         }
         let n = self.ctx.out.records(self.def.name, rows)?;
         self.records += n;
@@ -70,7 +96,9 @@ impl<'a> StreamRun<'a> {
 
     /// Prints a STATE covering every record emitted so far.
     pub fn checkpoint(&mut self, state: &Value) -> Result<()> {
-        self.ctx.out.state(self.def.name, state, self.since_checkpoint)?;
+        self.ctx
+            .out
+            .state(self.def.name, state, self.since_checkpoint)?;
         self.since_checkpoint = 0;
         Ok(())
     }
@@ -99,11 +127,16 @@ fn select(catalog: &ConfiguredCatalog) -> Result<Vec<Selected>> {
             ))
         })?;
         if out.iter().any(|s| s.def.name == name) {
-            return Err(Error::Input(format!("the catalog lists stream {name:?} twice")));
+            return Err(Error::Input(format!(
+                "the catalog lists stream {name:?} twice"
+            )));
         }
         let mode = match cs.sync_mode {
             SyncMode::Incremental if !def.supports_incremental() => {
-                tracing::info!(stream = name, "stream supports full refresh only; reading it in full");
+                tracing::info!(
+                    stream = name,
+                    "stream supports full refresh only; reading it in full"
+                );
                 SyncMode::FullRefresh
             }
             m => m,
@@ -124,7 +157,12 @@ fn select(catalog: &ConfiguredCatalog) -> Result<Vec<Selected>> {
 }
 
 /// Runs a read. Fatal errors come back as `Err` for the caller to report; skipped streams do not.
-pub async fn read(settings: Settings, catalog: &ConfiguredCatalog, states: StreamStates, out: Arc<Output>) -> Result<()> {
+pub async fn read(
+    settings: Settings,
+    catalog: &ConfiguredCatalog,
+    states: StreamStates,
+    out: Arc<Output>,
+) -> Result<()> {
     let selected = select(catalog)?;
     if let Some(start) = settings.start_date {
         tracing::info!(start_date = %start.to_rfc3339(), "start date");
@@ -135,7 +173,11 @@ pub async fn read(settings: Settings, catalog: &ConfiguredCatalog, states: Strea
     let statuses: Arc<Mutex<HashMap<&'static str, StreamStatus>>> = Arc::default();
     for s in selected {
         let ctx = ctx.clone();
-        let state = if s.mode == SyncMode::Incremental { states.get(s.def.name).cloned() } else { None };
+        let state = if s.mode == SyncMode::Incremental {
+            states.get(s.def.name).cloned()
+        } else {
+            None
+        };
         let statuses = statuses.clone();
         tasks.spawn(async move {
             let name = s.def.name;
@@ -166,7 +208,8 @@ pub async fn read(settings: Settings, catalog: &ConfiguredCatalog, states: Strea
     }
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {
-        let result = joined.unwrap_or_else(|e| Err(Error::Output(format!("a stream task failed: {e}"))));
+        let result =
+            joined.unwrap_or_else(|e| Err(Error::Output(format!("a stream task failed: {e}"))));
         if let Err(e) = result {
             failure = Some(e);
             tasks.abort_all();
@@ -185,7 +228,10 @@ pub async fn read(settings: Settings, catalog: &ConfiguredCatalog, states: Strea
     );
     if let Some(e) = failure {
         if !matches!(e, Error::OutputClosed) {
-            let statuses = statuses.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+            let statuses = statuses
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
             for (name, status) in statuses {
                 if matches!(status, StreamStatus::Started | StreamStatus::Running) {
                     let _ = out.stream_status(name, StreamStatus::Incomplete);
@@ -200,10 +246,15 @@ pub async fn read(settings: Settings, catalog: &ConfiguredCatalog, states: Strea
 async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
     match run.def.reader {
         Reader::List { path, extract } => streams::list::read_list(run, path, extract).await,
-        Reader::FanOut { parent, path, extract, column } => {
-            streams::list::read_fan_out(run, parent, path, extract, column).await
+        Reader::FanOut {
+            parent,
+            path,
+            extract,
+            column,
+        } => streams::list::read_fan_out(run, parent, path, extract, column).await,
+        Reader::SortedSearch { path, limit } => {
+            streams::incremental::read_sorted(run, path, limit).await
         }
-        Reader::SortedSearch { path, limit } => streams::incremental::read_sorted(run, path, limit).await,
         Reader::GroupMembers => streams::members::read_group_members(run).await,
         Reader::SystemLog => streams::system_log::read_system_log(run).await,
     }

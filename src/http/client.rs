@@ -61,7 +61,10 @@ pub struct OktaClient {
 enum Verdict {
     Success,
     Retry(String),
-    RateLimited { wait: Duration, request_id: Option<String> },
+    RateLimited {
+        wait: Duration,
+        request_id: Option<String>,
+    },
     Reauthenticate(String),
     Fatal(Error),
 }
@@ -75,7 +78,9 @@ impl OktaClient {
             .pool_max_idle_per_host(settings.max_concurrency.max(4))
             .gzip(true)
             .build()
-            .map_err(|e| Error::Config(format!("cannot set up the HTTP client (TLS roots?): {e}")))?;
+            .map_err(|e| {
+                Error::Config(format!("cannot set up the HTTP client (TLS roots?): {e}"))
+            })?;
         let retry_base = std::env::var(RETRY_BASE_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
@@ -103,7 +108,9 @@ impl OktaClient {
 
     /// An absolute URL on the org for a path with query, e.g. `/api/v1/users?limit=200`.
     pub fn url(&self, path_and_query: &str) -> Result<Url> {
-        self.base.join(path_and_query).map_err(|e| Error::Config(format!("bad request path {path_and_query}: {e}")))
+        self.base
+            .join(path_and_query)
+            .map_err(|e| Error::Config(format!("bad request path {path_and_query}: {e}")))
     }
 
     /// Fails unless `url` is on the configured origin (scheme, host and port).
@@ -111,13 +118,18 @@ impl OktaClient {
         if url.origin() == self.base.origin() {
             Ok(())
         } else {
-            Err(Error::ForeignLink { origin: url.origin().ascii_serialization() })
+            Err(Error::ForeignLink {
+                origin: url.origin().ascii_serialization(),
+            })
         }
     }
 
     /// A shortened backoff delay with full jitter for attempt `n` (0-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let cap = self.retry_base.saturating_mul(1u32 << attempt.min(16)).min(RETRY_MAX_DELAY);
+        let cap = self
+            .retry_base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(RETRY_MAX_DELAY);
         let ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms.max(1)))
     }
@@ -135,12 +147,20 @@ impl OktaClient {
                     Ok(slot) => break slot,
                     Err(wait) => {
                         self.stats.paced_waits.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(bucket, wait_ms = wait.as_millis() as u64, "pacing: waiting for the rate-limit window");
+                        tracing::debug!(
+                            bucket,
+                            wait_ms = wait.as_millis() as u64,
+                            "pacing: waiting for the rate-limit window"
+                        );
                         tokio::time::sleep(wait).await;
                     }
                 }
             };
-            let permit = self.in_flight.acquire().await.map_err(|_| Error::Output("client closed".into()))?;
+            let permit = self
+                .in_flight
+                .acquire()
+                .await
+                .map_err(|_| Error::Output("client closed".into()))?;
             let auth = match self.auth.headers(&self.http, "GET", url).await {
                 Ok(h) => h,
                 Err(e) => {
@@ -148,12 +168,17 @@ impl OktaClient {
                     return Err(e);
                 }
             };
-            let mut req = self.http.get(url.clone()).header(ACCEPT, "application/json");
+            let mut req = self
+                .http
+                .get(url.clone())
+                .header(ACCEPT, "application/json");
             for (k, v) in auth {
                 req = req.header(k, v);
             }
             if let Some(id) = &retry_for {
-                req = req.header("X-Okta-Retry-For", id).header("X-Okta-Retry-Count", (attempts + limited).to_string());
+                req = req
+                    .header("X-Okta-Retry-For", id)
+                    .header("X-Okta-Retry-Count", (attempts + limited).to_string());
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let sent = req.send().await;
@@ -181,12 +206,17 @@ impl OktaClient {
             };
             match verdict {
                 Verdict::Success => {
-                    let (_, headers, body) = outcome.map_err(|e| Error::Output(e))?;
+                    let (_, headers, body) = outcome.map_err(Error::Output)?;
                     let next = next_link(&headers, url);
                     if let Some(n) = &next {
                         self.check_origin(n)?;
                     }
-                    return Ok(Response { url: url.clone(), headers, body, next });
+                    return Ok(Response {
+                        url: url.clone(),
+                        headers,
+                        body,
+                        next,
+                    });
                 }
                 Verdict::Retry(reason) => {
                     if attempts >= self.max_retries {
@@ -215,26 +245,46 @@ impl OktaClient {
                     }
                     limited += 1;
                     retry_for = request_id.or(retry_for);
-                    tracing::warn!(path = url.path(), bucket, wait_ms = wait.as_millis() as u64, "rate limited by Okta (429); waiting for the window to reset");
+                    tracing::warn!(
+                        path = url.path(),
+                        bucket,
+                        wait_ms = wait.as_millis() as u64,
+                        "rate limited by Okta (429); waiting for the window to reset"
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 Verdict::Reauthenticate(reason) => {
                     if reauthed || !self.auth.invalidate().await {
-                        return Err(Error::Auth { message: reason.clone(), internal: reason });
+                        return Err(Error::Auth {
+                            message: reason.clone(),
+                            internal: reason,
+                        });
                     }
                     reauthed = true;
-                    tracing::info!(path = url.path(), "access token rejected; getting a new one and retrying once");
+                    tracing::info!(
+                        path = url.path(),
+                        "access token rejected; getting a new one and retrying once"
+                    );
                 }
                 Verdict::Fatal(e) => return Err(e),
             }
         }
     }
 
-    fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &Bytes, url: &Url) -> Verdict {
+    fn classify(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        url: &Url,
+    ) -> Verdict {
         if status.is_success() {
             return Verdict::Success;
         }
-        let request_id = headers.get("x-okta-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let request_id = headers
+            .get("x-okta-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let err = OktaErrorBody::parse(body);
         let path = url.path().to_string();
         let internal = format!(
@@ -248,22 +298,50 @@ impl OktaClient {
             429 => {
                 let wait = match RateLimitHeaders::parse(headers) {
                     Some(h) if h.limit == 0 => CONCURRENCY_BACKOFF,
-                    Some(RateLimitHeaders { reset_in: Some(d), .. }) => d + crate::http::pacing::RESET_MARGIN,
+                    Some(RateLimitHeaders {
+                        reset_in: Some(d), ..
+                    }) => d + crate::http::pacing::RESET_MARGIN,
                     _ => self.backoff(2),
                 };
-                Verdict::RateLimited { wait: wait.min(self.max_rate_limit_wait), request_id }
+                Verdict::RateLimited {
+                    wait: wait.min(self.max_rate_limit_wait),
+                    request_id,
+                }
             }
-            401 if err.code == "E0000015" => {
-                Verdict::Fatal(Error::Forbidden { path, message: err.summary_or("feature not enabled for this org"), internal })
-            }
+            401 if err.code == "E0000015" => Verdict::Fatal(Error::Forbidden {
+                path,
+                message: err.summary_or("feature not enabled for this org"),
+                internal,
+            }),
             401 => {
                 let message = err.summary_or("authentication failed");
-                Verdict::Reauthenticate(format!("{message} ({})", if err.code.is_empty() { "401" } else { &err.code }))
+                Verdict::Reauthenticate(format!(
+                    "{message} ({})",
+                    if err.code.is_empty() {
+                        "401"
+                    } else {
+                        &err.code
+                    }
+                ))
             }
-            403 => Verdict::Fatal(Error::Forbidden { path, message: err.summary_or("access denied"), internal }),
-            404 | 410 => Verdict::Fatal(Error::NotFound { path, message: err.summary_or("not found"), internal }),
-            408 | 500 | 502 | 503 | 504 => Verdict::Retry(format!("HTTP {}: {}", status.as_u16(), err.describe())),
-            _ => Verdict::Fatal(Error::Api { path, message: err.summary_or(status.canonical_reason().unwrap_or("error")), internal }),
+            403 => Verdict::Fatal(Error::Forbidden {
+                path,
+                message: err.summary_or("access denied"),
+                internal,
+            }),
+            404 | 410 => Verdict::Fatal(Error::NotFound {
+                path,
+                message: err.summary_or("not found"),
+                internal,
+            }),
+            408 | 500 | 502 | 503 | 504 => {
+                Verdict::Retry(format!("HTTP {}: {}", status.as_u16(), err.describe()))
+            }
+            _ => Verdict::Fatal(Error::Api {
+                path,
+                message: err.summary_or(status.canonical_reason().unwrap_or("error")),
+                internal,
+            }),
         }
     }
 }
@@ -284,13 +362,21 @@ impl OktaErrorBody {
             summary: v["errorSummary"].as_str().unwrap_or_default().to_string(),
             causes: v["errorCauses"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|c| c["errorSummary"].as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c["errorSummary"].as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
 
     fn summary_or(&self, fallback: &str) -> String {
-        let base = if self.summary.is_empty() { fallback.to_string() } else { self.summary.clone() };
+        let base = if self.summary.is_empty() {
+            fallback.to_string()
+        } else {
+            self.summary.clone()
+        };
         match (self.code.is_empty(), self.causes.is_empty()) {
             (true, _) => base,
             (false, true) => format!("{base} ({})", self.code),

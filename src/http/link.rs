@@ -10,7 +10,11 @@ pub fn next_link(headers: &HeaderMap, request_url: &Url) -> Option<Url> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(split_links)
-        .find_map(|(target, params)| has_rel(params, "next").then(|| request_url.join(target).ok()).flatten())
+        .find_map(|(target, params)| {
+            has_rel(params, "next")
+                .then(|| request_url.join(target).ok())
+                .flatten()
+        })
 }
 
 /// Splits one header value into `(target, params)` entries on commas outside `<…>` and quotes.
@@ -42,10 +46,16 @@ fn parse_entry(entry: &str) -> Option<(&str, &str)> {
 }
 
 fn has_rel(params: &str, rel: &str) -> bool {
-    params.split(';').filter_map(|p| p.trim().split_once('=')).any(|(k, v)| {
-        k.trim().eq_ignore_ascii_case("rel")
-            && v.trim().trim_matches('"').split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case(rel))
-    })
+    params
+        .split(';')
+        .filter_map(|p| p.trim().split_once('='))
+        .any(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("rel")
+                && v.trim()
+                    .trim_matches('"')
+                    .split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case(rel))
+        })
 }
 
 #[cfg(test)]
@@ -60,9 +70,22 @@ mod tests {
     #[test]
     fn separate_lines() {
         let mut h = HeaderMap::new();
-        h.append(LINK, HeaderValue::from_static("<https://acme.okta.com/api/v1/users?limit=200>; rel=\"self\""));
-        h.append(LINK, HeaderValue::from_static("<https://acme.okta.com/api/v1/users?after=00u1&limit=200>; rel=\"next\""));
-        assert_eq!(next_link(&h, &url()).unwrap().as_str(), "https://acme.okta.com/api/v1/users?after=00u1&limit=200");
+        h.append(
+            LINK,
+            HeaderValue::from_static(
+                "<https://acme.okta.com/api/v1/users?limit=200>; rel=\"self\"",
+            ),
+        );
+        h.append(
+            LINK,
+            HeaderValue::from_static(
+                "<https://acme.okta.com/api/v1/users?after=00u1&limit=200>; rel=\"next\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&h, &url()).unwrap().as_str(),
+            "https://acme.okta.com/api/v1/users?after=00u1&limit=200"
+        );
     }
 
     #[test]
@@ -72,16 +95,28 @@ mod tests {
             LINK,
             HeaderValue::from_static("<https://a.okta.com/x?f=a,b>; rel=\"self\", <https://a.okta.com/x?after=2&f=a,b>; rel=next"),
         );
-        assert_eq!(next_link(&h, &url()).unwrap().as_str(), "https://a.okta.com/x?after=2&f=a,b");
+        assert_eq!(
+            next_link(&h, &url()).unwrap().as_str(),
+            "https://a.okta.com/x?after=2&f=a,b"
+        );
     }
 
     #[test]
     fn no_next_and_relative_targets() {
         let mut h = HeaderMap::new();
-        h.append(LINK, HeaderValue::from_static("<https://acme.okta.com/api/v1/users>; rel=\"self\""));
+        h.append(
+            LINK,
+            HeaderValue::from_static("<https://acme.okta.com/api/v1/users>; rel=\"self\""),
+        );
         assert!(next_link(&h, &url()).is_none());
         let mut h = HeaderMap::new();
-        h.append(LINK, HeaderValue::from_static("</api/v1/users?after=9>; rel=\"next prev\""));
-        assert_eq!(next_link(&h, &url()).unwrap().as_str(), "https://acme.okta.com/api/v1/users?after=9");
+        h.append(
+            LINK,
+            HeaderValue::from_static("</api/v1/users?after=9>; rel=\"next prev\""),
+        );
+        assert_eq!(
+            next_link(&h, &url()).unwrap().as_str(),
+            "https://acme.okta.com/api/v1/users?after=9"
+        );
     }
 }

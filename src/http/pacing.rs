@@ -47,7 +47,9 @@ impl RateLimitHeaders {
     /// Reads `X-Rate-Limit-*` (Okta) or `X-RateLimit-*` (ASA) headers.
     pub fn parse(headers: &HeaderMap) -> Option<Self> {
         let num = |names: &[&str]| -> Option<u64> {
-            names.iter().find_map(|n| headers.get(*n)?.to_str().ok()?.trim().parse::<u64>().ok())
+            names
+                .iter()
+                .find_map(|n| headers.get(*n)?.to_str().ok()?.trim().parse::<u64>().ok())
         };
         let limit = num(&["x-rate-limit-limit", "x-ratelimit-limit"])?;
         let remaining = num(&["x-rate-limit-remaining", "x-ratelimit-remaining"]).unwrap_or(0);
@@ -58,7 +60,12 @@ impl RateLimitHeaders {
             .and_then(|d| httpdate::parse_http_date(d).ok())
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_secs())
-            .or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs()));
+            .or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs())
+            });
         let reset_in = match (reset, now) {
             (Some(r), Some(n)) => Some(Duration::from_secs(r.saturating_sub(n))),
             _ => None,
@@ -94,12 +101,18 @@ pub struct Slot {
 
 impl Pacer {
     pub fn new(share: f64) -> Self {
-        Self { share, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            share,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Reserves room for one request in `bucket`, or says how long to wait first.
     pub fn try_acquire(&self, bucket: &'static str) -> Result<Slot, Duration> {
-        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let b = map.entry(bucket).or_default();
         let now = Instant::now();
         if let Some(reset) = b.reset_at {
@@ -126,7 +139,10 @@ impl Pacer {
 
     /// Returns a slot, folding in what the response said about the window.
     pub fn release(&self, slot: Slot, headers: Option<RateLimitHeaders>) {
-        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let b = map.entry(slot.bucket).or_default();
         b.in_flight = b.in_flight.saturating_sub(1);
         let Some(h) = headers else {
@@ -159,7 +175,11 @@ mod tests {
     use super::*;
 
     fn headers(limit: u32, remaining: u32, reset_in: u64) -> RateLimitHeaders {
-        RateLimitHeaders { limit, remaining, reset_in: Some(Duration::from_secs(reset_in)) }
+        RateLimitHeaders {
+            limit,
+            remaining,
+            reset_in: Some(Duration::from_secs(reset_in)),
+        }
     }
 
     #[test]
@@ -183,7 +203,10 @@ mod tests {
             p.release(s, None);
         }
         let wait = p.try_acquire("logs").unwrap_err();
-        assert!(wait > Duration::from_secs(29) && wait <= Duration::from_secs(31), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(29) && wait <= Duration::from_secs(31),
+            "{wait:?}"
+        );
         // Other buckets are not affected.
         assert!(p.try_acquire("apps").is_ok());
     }
@@ -208,6 +231,9 @@ mod tests {
         h.insert("x-rate-limit-reset", "1609459260".parse().unwrap());
         h.insert("date", "Fri, 01 Jan 2021 00:00:00 GMT".parse().unwrap());
         let r = RateLimitHeaders::parse(&h).unwrap();
-        assert_eq!((r.limit, r.remaining, r.reset_in), (600, 599, Some(Duration::from_secs(60))));
+        assert_eq!(
+            (r.limit, r.remaining, r.reset_in),
+            (600, 599, Some(Duration::from_secs(60)))
+        );
     }
 }

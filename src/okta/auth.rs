@@ -32,8 +32,17 @@ struct OAuthSession {
 }
 
 enum Grant {
-    PrivateKey { client_id: String, key_id: Option<String>, key: SigningKey, scopes: String },
-    RefreshToken { client_id: String, client_secret: Secret, refresh_token: Secret },
+    PrivateKey {
+        client_id: String,
+        key_id: Option<String>,
+        key: SigningKey,
+        scopes: String,
+    },
+    RefreshToken {
+        client_id: String,
+        client_secret: Secret,
+        refresh_token: Secret,
+    },
 }
 
 #[derive(Default)]
@@ -56,10 +65,17 @@ pub type AuthHeaders = Vec<(HeaderName, HeaderValue)>;
 
 impl Authenticator {
     pub fn new(auth: &Auth, base_url: &Url) -> Result<Self> {
-        let token_url = base_url.join("/oauth2/v1/token").map_err(|e| Error::Config(format!("bad base URL: {e}")))?;
+        let token_url = base_url
+            .join("/oauth2/v1/token")
+            .map_err(|e| Error::Config(format!("bad base URL: {e}")))?;
         let kind = match auth {
             Auth::ApiToken(t) => Kind::Ssws(t.clone()),
-            Auth::PrivateKey { client_id, key_id, private_key, scopes } => Kind::OAuth(Box::new(OAuthSession {
+            Auth::PrivateKey {
+                client_id,
+                key_id,
+                private_key,
+                scopes,
+            } => Kind::OAuth(Box::new(OAuthSession {
                 grant: Grant::PrivateKey {
                     client_id: client_id.clone(),
                     key_id: key_id.clone(),
@@ -69,7 +85,11 @@ impl Authenticator {
                 token_url,
                 state: Mutex::new(TokenState::default()),
             })),
-            Auth::RefreshToken { client_id, client_secret, refresh_token } => Kind::OAuth(Box::new(OAuthSession {
+            Auth::RefreshToken {
+                client_id,
+                client_secret,
+                refresh_token,
+            } => Kind::OAuth(Box::new(OAuthSession {
                 grant: Grant::RefreshToken {
                     client_id: client_id.clone(),
                     client_secret: client_secret.clone(),
@@ -95,9 +115,17 @@ impl Authenticator {
     }
 
     /// The headers for one API request.
-    pub async fn headers(&self, http: &reqwest::Client, method: &str, url: &Url) -> Result<AuthHeaders> {
+    pub async fn headers(
+        &self,
+        http: &reqwest::Client,
+        method: &str,
+        url: &Url,
+    ) -> Result<AuthHeaders> {
         match &self.kind {
-            Kind::Ssws(t) => Ok(vec![(AUTHORIZATION, header_value(&format!("SSWS {}", t.expose()))?)]),
+            Kind::Ssws(t) => Ok(vec![(
+                AUTHORIZATION,
+                header_value(&format!("SSWS {}", t.expose()))?,
+            )]),
             Kind::OAuth(s) => s.headers(http, method, url).await,
         }
     }
@@ -116,13 +144,23 @@ impl Authenticator {
 }
 
 fn header_value(s: &str) -> Result<HeaderValue> {
-    HeaderValue::from_str(s).map_err(|_| Error::Config("the credentials contain characters not allowed in a header".into()))
+    HeaderValue::from_str(s).map_err(|_| {
+        Error::Config("the credentials contain characters not allowed in a header".into())
+    })
 }
 
 impl OAuthSession {
-    async fn headers(&self, http: &reqwest::Client, method: &str, url: &Url) -> Result<AuthHeaders> {
+    async fn headers(
+        &self,
+        http: &reqwest::Client,
+        method: &str,
+        url: &Url,
+    ) -> Result<AuthHeaders> {
         let mut st = self.state.lock().await;
-        let fresh = st.token.as_ref().is_some_and(|t| t.expires_at > Instant::now() + TOKEN_REFRESH_MARGIN);
+        let fresh = st
+            .token
+            .as_ref()
+            .is_some_and(|t| t.expires_at > Instant::now() + TOKEN_REFRESH_MARGIN);
         if !fresh {
             self.fetch_token(http, &mut st).await?;
         }
@@ -135,13 +173,25 @@ impl OAuthSession {
                 message: "DPoP token without a DPoP key".into(),
                 internal: String::new(),
             })?;
-            let proof = dpop_proof(key, method, url, st.nonce.as_deref(), Some(token.access.expose()));
+            let proof = dpop_proof(
+                key,
+                method,
+                url,
+                st.nonce.as_deref(),
+                Some(token.access.expose()),
+            );
             Ok(vec![
-                (AUTHORIZATION, header_value(&format!("DPoP {}", token.access.expose()))?),
+                (
+                    AUTHORIZATION,
+                    header_value(&format!("DPoP {}", token.access.expose()))?,
+                ),
                 (HeaderName::from_static("dpop"), header_value(&proof)?),
             ])
         } else {
-            Ok(vec![(AUTHORIZATION, header_value(&format!("Bearer {}", token.access.expose()))?)])
+            Ok(vec![(
+                AUTHORIZATION,
+                header_value(&format!("Bearer {}", token.access.expose()))?,
+            )])
         }
     }
 
@@ -149,22 +199,47 @@ impl OAuthSession {
         let mut last = String::new();
         for _ in 0..TOKEN_REQUEST_ATTEMPTS {
             let mut form: Vec<(&str, String)> = Vec::new();
-            let mut req = http.post(self.token_url.clone()).header("Accept", "application/json");
+            let mut req = http
+                .post(self.token_url.clone())
+                .header("Accept", "application/json");
             match &self.grant {
-                Grant::PrivateKey { client_id, key_id, key, scopes } => {
+                Grant::PrivateKey {
+                    client_id,
+                    key_id,
+                    key,
+                    scopes,
+                } => {
                     form.push(("grant_type", "client_credentials".into()));
                     form.push(("scope", scopes.clone()));
-                    form.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
-                    form.push(("client_assertion", client_assertion(key, client_id, key_id.as_deref(), self.token_url.as_str())));
+                    form.push((
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                    ));
+                    form.push((
+                        "client_assertion",
+                        client_assertion(
+                            key,
+                            client_id,
+                            key_id.as_deref(),
+                            self.token_url.as_str(),
+                        ),
+                    ));
                 }
-                Grant::RefreshToken { client_id, client_secret, refresh_token } => {
+                Grant::RefreshToken {
+                    client_id,
+                    client_secret,
+                    refresh_token,
+                } => {
                     form.push(("grant_type", "refresh_token".into()));
                     form.push(("refresh_token", refresh_token.expose().to_string()));
                     req = req.basic_auth(client_id, Some(client_secret.expose()));
                 }
             }
             if let Some(key) = &st.dpop {
-                req = req.header("DPoP", dpop_proof(key, "POST", &self.token_url, st.nonce.as_deref(), None));
+                req = req.header(
+                    "DPoP",
+                    dpop_proof(key, "POST", &self.token_url, st.nonce.as_deref(), None),
+                );
             }
             st.requests += 1;
             let resp = req.form(&form).send().await.map_err(|e| Error::Exhausted {
@@ -174,28 +249,51 @@ impl OAuthSession {
                 last: format!("token request failed: {}", without_url(&e)),
             })?;
             let status = resp.status();
-            let nonce = resp.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).map(str::to_string);
-            let body: serde_json::Value = resp.bytes().await.ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+            let nonce = resp
+                .headers()
+                .get("dpop-nonce")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body: serde_json::Value = resp
+                .bytes()
+                .await
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
             if status.is_success() {
                 let access = body["access_token"].as_str().unwrap_or_default();
                 if access.is_empty() {
-                    return Err(Error::Auth { message: "the token endpoint returned no access_token".into(), internal: String::new() });
+                    return Err(Error::Auth {
+                        message: "the token endpoint returned no access_token".into(),
+                        internal: String::new(),
+                    });
                 }
                 let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
                 st.token = Some(Token {
                     access: Secret::new(access),
-                    dpop: body["token_type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("dpop")),
+                    dpop: body["token_type"]
+                        .as_str()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("dpop")),
                     expires_at: Instant::now() + Duration::from_secs(lifetime),
                 });
-                tracing::info!(expires_in = lifetime, dpop = st.dpop.is_some(), "obtained an OAuth access token");
+                tracing::info!(
+                    expires_in = lifetime,
+                    dpop = st.dpop.is_some(),
+                    "obtained an OAuth access token"
+                );
                 return Ok(());
             }
             let error = body["error"].as_str().unwrap_or_default().to_string();
-            let description = body["error_description"].as_str().unwrap_or_default().to_string();
+            let description = body["error_description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             last = format!("HTTP {status}: {error} {description}");
             match error.as_str() {
                 "invalid_dpop_proof" if st.dpop.is_none() => {
-                    tracing::info!("the OAuth app requires DPoP; retrying the token request with a DPoP proof");
+                    tracing::info!(
+                        "the OAuth app requires DPoP; retrying the token request with a DPoP proof"
+                    );
                     st.dpop = Some(SigningKey::ephemeral_ec());
                 }
                 "use_dpop_nonce" => {
@@ -209,13 +307,18 @@ impl OAuthSession {
                 }
                 _ => {
                     return Err(Error::Auth {
-                        message: format!("{error}: {description}").trim_matches([' ', ':']).to_string(),
+                        message: format!("{error}: {description}")
+                            .trim_matches([' ', ':'])
+                            .to_string(),
                         internal: last,
                     })
                 }
             }
         }
-        Err(Error::Auth { message: format!("could not obtain an access token ({last})"), internal: last })
+        Err(Error::Auth {
+            message: format!("could not obtain an access token ({last})"),
+            internal: last,
+        })
     }
 }
 

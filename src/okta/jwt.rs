@@ -11,7 +11,10 @@ pub const CLIENT_ASSERTION_LIFETIME_SECS: i64 = 300;
 
 /// A private key that signs JWTs: RSA (RS256) or EC P-256 (ES256).
 pub enum SigningKey {
-    Rsa(Box<rsa::pkcs1v15::SigningKey<Sha256>>, Box<rsa::RsaPrivateKey>),
+    Rsa(
+        Box<rsa::pkcs1v15::SigningKey<Sha256>>,
+        Box<rsa::RsaPrivateKey>,
+    ),
     Ec(p256::ecdsa::SigningKey),
 }
 
@@ -22,8 +25,13 @@ impl SigningKey {
         use rsa::pkcs1::DecodeRsaPrivateKey;
         use rsa::pkcs8::DecodePrivateKey;
         let pem = pem.trim().replace("\\n", "\n");
-        if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&pem)) {
-            return Ok(SigningKey::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(k.clone())), Box::new(k)));
+        if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
+            .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&pem))
+        {
+            return Ok(SigningKey::Rsa(
+                Box::new(rsa::pkcs1v15::SigningKey::new(k.clone())),
+                Box::new(k),
+            ));
         }
         if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem) {
             return Ok(SigningKey::Ec(k));
@@ -67,7 +75,11 @@ impl SigningKey {
     /// Signs a JWT with the given extra header fields and claims.
     pub fn sign(&self, mut header: Value, claims: &Value) -> String {
         header["alg"] = json!(self.alg());
-        let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
+        let input = format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(claims.to_string())
+        );
         let sig = match self {
             SigningKey::Rsa(k, _) => {
                 use rsa::signature::{SignatureEncoding, Signer};
@@ -88,7 +100,12 @@ fn now_secs() -> i64 {
 }
 
 /// The client assertion for `POST /oauth2/v1/token`: `iss` = `sub` = client id, `aud` = the token URL.
-pub fn client_assertion(key: &SigningKey, client_id: &str, key_id: Option<&str>, token_url: &str) -> String {
+pub fn client_assertion(
+    key: &SigningKey,
+    client_id: &str,
+    key_id: Option<&str>,
+    token_url: &str,
+) -> String {
     let mut header = json!({"typ": "JWT"});
     if let Some(kid) = key_id {
         header["kid"] = json!(kid);
@@ -102,7 +119,13 @@ pub fn client_assertion(key: &SigningKey, client_id: &str, key_id: Option<&str>,
 }
 
 /// A DPoP proof for one request. `htu` is the URL without query and fragment; `ath` binds an access token.
-pub fn dpop_proof(key: &SigningKey, method: &str, url: &url::Url, nonce: Option<&str>, access_token: Option<&str>) -> String {
+pub fn dpop_proof(
+    key: &SigningKey,
+    method: &str,
+    url: &url::Url,
+    nonce: Option<&str>,
+    access_token: Option<&str>,
+) -> String {
     let mut htu = url.clone();
     htu.set_query(None);
     htu.set_fragment(None);
@@ -140,6 +163,9 @@ mod tests {
 
     #[test]
     fn rejects_non_pem() {
-        assert!(matches!(SigningKey::from_pem("not a key"), Err(Error::Config(_))));
+        assert!(matches!(
+            SigningKey::from_pem("not a key"),
+            Err(Error::Config(_))
+        ));
     }
 }

@@ -53,7 +53,11 @@ pub async fn fetch(client: &OktaClient, url: &Url, extract: Extract) -> Result<P
                     }
                     (None, None) => None,
                 };
-                return Ok(Page { url: url.clone(), items, next });
+                return Ok(Page {
+                    url: url.clone(),
+                    items,
+                    next,
+                });
             }
             Err(e) if attempt < MALFORMED_BODY_RETRIES => {
                 attempt += 1;
@@ -65,7 +69,11 @@ pub async fn fetch(client: &OktaClient, url: &Url, extract: Extract) -> Result<P
                 return Err(Error::Api {
                     path: url.path().into(),
                     message: format!("the response body is not the expected JSON ({e})"),
-                    internal: format!("{} bytes: {}", resp.body.len(), String::from_utf8_lossy(&resp.body[..resp.body.len().min(200)])),
+                    internal: format!(
+                        "{} bytes: {}",
+                        resp.body.len(),
+                        String::from_utf8_lossy(&resp.body[..resp.body.len().min(200)])
+                    ),
                 })
             }
         }
@@ -84,7 +92,10 @@ struct Href {
 }
 
 /// Splits a body into raw records and the body's own next link, if any.
-pub fn parse(body: &[u8], extract: Extract) -> Result<(Vec<Box<RawValue>>, Option<String>), serde_json::Error> {
+pub fn parse(
+    body: &[u8],
+    extract: Extract,
+) -> Result<(Vec<Box<RawValue>>, Option<String>), serde_json::Error> {
     match extract {
         Extract::Array => Ok((serde_json::from_slice(body)?, None)),
         Extract::Object => {
@@ -99,10 +110,16 @@ pub fn parse(body: &[u8], extract: Extract) -> Result<(Vec<Box<RawValue>>, Optio
             let items = match map.remove(name) {
                 Some(raw) if raw.get() == "null" => Vec::new(),
                 Some(raw) => serde_json::from_str(raw.get())?,
-                None => return Err(serde::de::Error::custom(format!("no `{name}` array in the body"))),
+                None => {
+                    return Err(serde::de::Error::custom(format!(
+                        "no `{name}` array in the body"
+                    )))
+                }
             };
             let next = match map.remove("_links") {
-                Some(raw) => serde_json::from_str::<Option<Links>>(raw.get())?.and_then(|l| l.next).map(|h| h.href),
+                Some(raw) => serde_json::from_str::<Option<Links>>(raw.get())?
+                    .and_then(|l| l.next)
+                    .map(|h| h.href),
                 None => None,
             };
             Ok((items, next))
@@ -120,12 +137,19 @@ pub struct Pager {
 
 impl Pager {
     pub fn new(first: Url, extract: Extract) -> Self {
-        Self { next: Some(first), extract, seen: HashSet::new(), pages: 0 }
+        Self {
+            next: Some(first),
+            extract,
+            seen: HashSet::new(),
+            pages: 0,
+        }
     }
 
     /// The next page, or `None` once the list is done.
     pub async fn next_page(&mut self, client: &OktaClient) -> Result<Option<Page>> {
-        let Some(url) = self.next.take() else { return Ok(None) };
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
         if self.pages >= MAX_PAGES_PER_LIST {
             return Err(Error::Api {
                 path: url.path().into(),
@@ -140,7 +164,10 @@ impl Pager {
             _ if page.items.is_empty() => None,
             Some(n) if n == &url => None,
             Some(n) if self.seen.contains(n.as_str()) => {
-                tracing::warn!(path = url.path(), "Okta handed out a next link seen before; stopping this list");
+                tracing::warn!(
+                    path = url.path(),
+                    "Okta handed out a next link seen before; stopping this list"
+                );
                 None
             }
             other => other.clone(),
@@ -162,8 +189,11 @@ mod tests {
     fn extracts_each_shape() {
         let (items, next) = parse(br#"[{"id":"1"},{"id":"2"}]"#, Extract::Array).unwrap();
         assert_eq!((items.len(), next), (2, None));
-        let (items, next) =
-            parse(br#"{"roles":[{"id":"r"}],"_links":{"next":{"href":"/api/v1/iam/roles?after=r"}}}"#, Extract::Field("roles")).unwrap();
+        let (items, next) = parse(
+            br#"{"roles":[{"id":"r"}],"_links":{"next":{"href":"/api/v1/iam/roles?after=r"}}}"#,
+            Extract::Field("roles"),
+        )
+        .unwrap();
         assert_eq!(items[0].get(), r#"{"id":"r"}"#);
         assert_eq!(next.as_deref(), Some("/api/v1/iam/roles?after=r"));
         let (items, _) = parse(br#"{"id":"org"}"#, Extract::Object).unwrap();

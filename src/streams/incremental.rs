@@ -36,7 +36,9 @@ pub fn format_ts(t: DateTime<Utc>) -> String {
 }
 
 pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// A stream's saved cursor, read from its state (errors name the stream and the bad value).
@@ -44,18 +46,36 @@ pub fn saved_cursor(run: &StreamRun<'_>, field: &str) -> Result<Option<DateTime<
     match run.state.as_ref().and_then(|s| s.get(field)) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => parse_ts(s).map(Some).ok_or_else(|| {
-            Error::Input(format!("the state of stream {} has an invalid {field}: {s:?}", run.def.name))
+            Error::Input(format!(
+                "the state of stream {} has an invalid {field}: {s:?}",
+                run.def.name
+            ))
         }),
-        Some(other) => Err(Error::Input(format!("the state of stream {} has an invalid {field}: {other}", run.def.name))),
+        Some(other) => Err(Error::Input(format!(
+            "the state of stream {} has an invalid {field}: {other}",
+            run.def.name
+        ))),
     }
 }
 
 pub async fn read_sorted(run: &mut StreamRun<'_>, path: &str, limit: u32) -> Result<()> {
     const FIELD: &str = "lastUpdated";
     let incremental = run.incremental();
-    let saved = if incremental { saved_cursor(run, FIELD)? } else { None };
-    let start = saved.or(if incremental { run.ctx.settings.start_date } else { None });
-    let mut recent: BTreeMap<String, String> = if incremental { saved_recent(run) } else { BTreeMap::new() };
+    let saved = if incremental {
+        saved_cursor(run, FIELD)?
+    } else {
+        None
+    };
+    let start = saved.or(if incremental {
+        run.ctx.settings.start_date
+    } else {
+        None
+    });
+    let mut recent: BTreeMap<String, String> = if incremental {
+        saved_recent(run)
+    } else {
+        BTreeMap::new()
+    };
     let lower = match (saved, start) {
         (Some(c), _) => format_ts(c - CURSOR_OVERLAP),
         (None, Some(s)) => format_ts(s),
@@ -69,7 +89,10 @@ pub async fn read_sorted(run: &mut StreamRun<'_>, path: &str, limit: u32) -> Res
         .append_pair("sortOrder", "asc")
         .append_pair("limit", &limit.to_string())
         .finish();
-    let mut pager = Pager::new(run.ctx.client.url(&format!("{path}?{query}"))?, Extract::Array);
+    let mut pager = Pager::new(
+        run.ctx.client.url(&format!("{path}?{query}"))?,
+        Extract::Array,
+    );
     while let Some(page) = pager.next_page(&run.ctx.client).await? {
         let mut rows = Vec::with_capacity(page.items.len());
         for raw in &page.items {
@@ -92,7 +115,10 @@ pub async fn read_sorted(run: &mut StreamRun<'_>, path: &str, limit: u32) -> Res
                     recent.insert(p.id.into_owned(), lu.to_string());
                 }
             }
-            rows.push(Row { raw: raw.get(), prefix: None });
+            rows.push(Row {
+                raw: raw.get(),
+                prefix: None,
+            });
         }
         run.emit(rows)?;
         if incremental {
@@ -112,7 +138,11 @@ fn saved_recent(run: &StreamRun<'_>) -> BTreeMap<String, String> {
         .as_ref()
         .and_then(|s| s.get("recent"))
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -124,7 +154,11 @@ fn prune(recent: &mut BTreeMap<String, String>, cursor: Option<DateTime<Utc>>) {
     }
 }
 
-fn state_of(field: &str, cursor: Option<DateTime<Utc>>, recent: &BTreeMap<String, String>) -> Value {
+fn state_of(
+    field: &str,
+    cursor: Option<DateTime<Utc>>,
+    recent: &BTreeMap<String, String>,
+) -> Value {
     let mut m = Map::new();
     if let Some(c) = cursor {
         m.insert(field.to_string(), json!(format_ts(c)));

@@ -32,32 +32,56 @@ pub fn id_of(raw: &str) -> Result<String> {
 
 /// `"column":"value"`, JSON-escaped, for splicing into a record.
 pub fn column(name: &str, value: &str) -> String {
-    format!("{}:{}", serde_json::to_string(name).unwrap_or_default(), serde_json::to_string(value).unwrap_or_default())
+    format!(
+        "{}:{}",
+        serde_json::to_string(name).unwrap_or_default(),
+        serde_json::to_string(value).unwrap_or_default()
+    )
 }
 
 /// Reads a list (Link header or body paging) or a singleton.
 pub async fn read_list(run: &mut StreamRun<'_>, path: &str, extract: Extract) -> Result<()> {
     let mut pager = Pager::new(run.ctx.client.url(path)?, extract);
     while let Some(page) = pager.next_page(&run.ctx.client).await? {
-        run.emit(page.items.iter().map(|r| Row { raw: r.get(), prefix: None }))?;
+        run.emit(page.items.iter().map(|r| Row {
+            raw: r.get(),
+            prefix: None,
+        }))?;
     }
     run.finish_full_refresh()
 }
 
 /// Reads one list per parent id, adding the parent id as `column`. A parent deleted between the
 /// listing and its read (404) is skipped with a warning.
-pub async fn read_fan_out(run: &mut StreamRun<'_>, parent: Parent, path: &str, extract: Extract, col: &str) -> Result<()> {
+pub async fn read_fan_out(
+    run: &mut StreamRun<'_>,
+    parent: Parent,
+    path: &str,
+    extract: Extract,
+    col: &str,
+) -> Result<()> {
     let ids = parent_ids(run.ctx, parent).await?;
     for id in ids.iter() {
         let prefix = column(col, id);
-        let url = run.ctx.client.url(&path.replace("{id}", &encode_segment(id)))?;
+        let url = run
+            .ctx
+            .client
+            .url(&path.replace("{id}", &encode_segment(id)))?;
         let mut pager = Pager::new(url, extract);
         loop {
             match pager.next_page(&run.ctx.client).await {
-                Ok(Some(page)) => run.emit(page.items.iter().map(|r| Row { raw: r.get(), prefix: Some(&prefix) }))?,
+                Ok(Some(page)) => run.emit(page.items.iter().map(|r| Row {
+                    raw: r.get(),
+                    prefix: Some(&prefix),
+                }))?,
                 Ok(None) => break,
                 Err(Error::NotFound { .. }) => {
-                    tracing::warn!(stream = run.def.name, parent = parent.name, id = id.as_str(), "parent no longer exists; skipping it");
+                    tracing::warn!(
+                        stream = run.def.name,
+                        parent = parent.name,
+                        id = id.as_str(),
+                        "parent no longer exists; skipping it"
+                    );
                     break;
                 }
                 Err(e) => return Err(e),
@@ -87,5 +111,7 @@ pub async fn parent_ids(ctx: &Ctx, parent: Parent) -> Result<Arc<Vec<String>>> {
 
 /// Percent-encodes an id for use as one path segment.
 pub fn encode_segment(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>().replace('+', "%20")
+    url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

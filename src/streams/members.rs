@@ -61,12 +61,23 @@ impl MembersState {
         let done = s
             .and_then(|s| s.get("groups_at_cursor"))
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let current = s.and_then(|s| s.get("current")).and_then(|c| {
-            Some((c.get("group_id")?.as_str()?.to_string(), c.get("next")?.as_str()?.to_string()))
+            Some((
+                c.get("group_id")?.as_str()?.to_string(),
+                c.get("next")?.as_str()?.to_string(),
+            ))
         });
-        Ok(Self { cursor: saved_cursor(run, FIELD)?, done_at_cursor: done, current })
+        Ok(Self {
+            cursor: saved_cursor(run, FIELD)?,
+            done_at_cursor: done,
+            current,
+        })
     }
 
     fn to_value(&self) -> Value {
@@ -104,7 +115,11 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
     let mut st = if incremental {
         MembersState::from_run(run)?
     } else {
-        MembersState { cursor: None, done_at_cursor: Vec::new(), current: None }
+        MembersState {
+            cursor: None,
+            done_at_cursor: Vec::new(),
+            current: None,
+        }
     };
     let groups = list_groups(run, st.cursor).await?;
     // A group interrupted mid-way resumes from its saved next page.
@@ -121,7 +136,10 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
         if st.is_done(g) || resumed.as_deref() == Some(g.id.as_str()) {
             continue;
         }
-        let url = run.ctx.client.url(&format!("/api/v1/groups/{}/users?limit={MEMBERS_PAGE_SIZE}", encode_segment(&g.id)))?;
+        let url = run.ctx.client.url(&format!(
+            "/api/v1/groups/{}/users?limit={MEMBERS_PAGE_SIZE}",
+            encode_segment(&g.id)
+        ))?;
         read_members(run, &mut st, g, url).await?;
     }
     if incremental {
@@ -148,9 +166,17 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
                 message: format!("a group has no id: {e}"),
                 internal: raw.get().chars().take(200).collect(),
             })?;
-            estimate += p.embedded.and_then(|e| e.stats).and_then(|s| s.users_count).unwrap_or(0);
+            estimate += p
+                .embedded
+                .and_then(|e| e.stats)
+                .and_then(|s| s.users_count)
+                .unwrap_or(0);
             let lmu_raw = p.last_membership_updated.map(Cow::into_owned);
-            groups.push(Group { id: p.id.into_owned(), lmu: lmu_raw.as_deref().and_then(parse_ts), lmu_raw });
+            groups.push(Group {
+                id: p.id.into_owned(),
+                lmu: lmu_raw.as_deref().and_then(parse_ts),
+                lmu_raw,
+            });
         }
     }
     groups.sort_by(|a, b| a.lmu.cmp(&b.lmu).then_with(|| a.id.cmp(&b.id)));
@@ -158,7 +184,12 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
     Ok(groups)
 }
 
-async fn read_members(run: &mut StreamRun<'_>, st: &mut MembersState, g: &Group, first: url::Url) -> Result<()> {
+async fn read_members(
+    run: &mut StreamRun<'_>,
+    st: &mut MembersState,
+    g: &Group,
+    first: url::Url,
+) -> Result<()> {
     let mut group_col = column("group_id", &g.id);
     if let Some(lmu) = &g.lmu_raw {
         group_col = format!("{group_col},{}", column(FIELD, lmu));
@@ -169,16 +200,25 @@ async fn read_members(run: &mut StreamRun<'_>, st: &mut MembersState, g: &Group,
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(Error::NotFound { .. }) => {
-                tracing::warn!(group = g.id.as_str(), "group no longer exists; skipping its members");
+                tracing::warn!(
+                    group = g.id.as_str(),
+                    "group no longer exists; skipping its members"
+                );
                 break;
             }
             Err(e) => return Err(e),
         };
         let mut prefixes = Vec::with_capacity(page.items.len());
         for raw in &page.items {
-            prefixes.push(format!("{group_col},{}", column("user_id", &id_of(raw.get())?)));
+            prefixes.push(format!(
+                "{group_col},{}",
+                column("user_id", &id_of(raw.get())?)
+            ));
         }
-        run.emit(page.items.iter().zip(&prefixes).map(|(r, p)| Row { raw: r.get(), prefix: Some(p) }))?;
+        run.emit(page.items.iter().zip(&prefixes).map(|(r, p)| Row {
+            raw: r.get(),
+            prefix: Some(p),
+        }))?;
         if run.incremental() {
             st.current = pager.pending().map(|n| (g.id.clone(), relative(n)));
             if st.current.is_some() {

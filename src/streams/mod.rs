@@ -18,16 +18,32 @@ pub struct Parent {
     pub extract: Extract,
 }
 
-pub const APPS: Parent = Parent { name: "applications", path: "/api/v1/apps?limit=200", extract: Extract::Array };
-pub const CUSTOM_ROLES: Parent = Parent { name: "custom_roles", path: "/api/v1/iam/roles", extract: Extract::Field("roles") };
+pub const APPS: Parent = Parent {
+    name: "applications",
+    path: "/api/v1/apps?limit=200",
+    extract: Extract::Array,
+};
+pub const CUSTOM_ROLES: Parent = Parent {
+    name: "custom_roles",
+    path: "/api/v1/iam/roles",
+    extract: Extract::Field("roles"),
+};
 
 /// How a stream is read.
 #[derive(Debug, Clone, Copy)]
 pub enum Reader {
     /// A list (or singleton) read whole.
-    List { path: &'static str, extract: Extract },
+    List {
+        path: &'static str,
+        extract: Extract,
+    },
     /// One list per parent: `{id}` in `path` is the parent id, written to `column` of each record.
-    FanOut { parent: Parent, path: &'static str, extract: Extract, column: &'static str },
+    FanOut {
+        parent: Parent,
+        path: &'static str,
+        extract: Extract,
+        column: &'static str,
+    },
     /// `search=<cursor> gt "…"` sorted ascending by the cursor: users, groups.
     SortedSearch { path: &'static str, limit: u32 },
     /// Group memberships, re-read only for groups whose `lastMembershipUpdated` moved.
@@ -68,8 +84,15 @@ impl StreamDef {
             json_schema: self.schema(),
             supported_sync_modes: modes,
             source_defined_cursor: self.supports_incremental().then_some(true),
-            default_cursor_field: self.cursor_field.map(|c| vec![c.to_string()]).unwrap_or_default(),
-            source_defined_primary_key: self.primary_key.iter().map(|k| vec![(*k).to_string()]).collect(),
+            default_cursor_field: self
+                .cursor_field
+                .map(|c| vec![c.to_string()])
+                .unwrap_or_default(),
+            source_defined_primary_key: self
+                .primary_key
+                .iter()
+                .map(|k| vec![(*k).to_string()])
+                .collect(),
             namespace: None,
             is_resumable: Some(self.supports_incremental()),
         }
@@ -92,13 +115,19 @@ pub const STREAMS: &[StreamDef] = &[
         name: "users",
         primary_key: &["id"],
         cursor_field: Some("lastUpdated"),
-        reader: Reader::SortedSearch { path: "/api/v1/users", limit: 200 },
+        reader: Reader::SortedSearch {
+            path: "/api/v1/users",
+            limit: 200,
+        },
     },
     StreamDef {
         name: "groups",
         primary_key: &["id"],
         cursor_field: Some("lastUpdated"),
-        reader: Reader::SortedSearch { path: "/api/v1/groups", limit: 200 },
+        reader: Reader::SortedSearch {
+            path: "/api/v1/groups",
+            limit: 200,
+        },
     },
     StreamDef {
         name: "group_members",
@@ -110,32 +139,56 @@ pub const STREAMS: &[StreamDef] = &[
         name: "applications",
         primary_key: &["id"],
         cursor_field: None,
-        reader: Reader::List { path: "/api/v1/apps?limit=200", extract: Extract::Array },
+        reader: Reader::List {
+            path: "/api/v1/apps?limit=200",
+            extract: Extract::Array,
+        },
     },
     StreamDef {
         name: "application_users",
         primary_key: &["app_id", "id"],
         cursor_field: None,
-        reader: Reader::FanOut { parent: APPS, path: "/api/v1/apps/{id}/users?limit=500", extract: Extract::Array, column: "app_id" },
+        reader: Reader::FanOut {
+            parent: APPS,
+            path: "/api/v1/apps/{id}/users?limit=500",
+            extract: Extract::Array,
+            column: "app_id",
+        },
     },
     StreamDef {
         name: "application_groups",
         primary_key: &["app_id", "id"],
         cursor_field: None,
-        reader: Reader::FanOut { parent: APPS, path: "/api/v1/apps/{id}/groups?limit=200", extract: Extract::Array, column: "app_id" },
+        reader: Reader::FanOut {
+            parent: APPS,
+            path: "/api/v1/apps/{id}/groups?limit=200",
+            extract: Extract::Array,
+            column: "app_id",
+        },
     },
-    StreamDef { name: "system_log", primary_key: &["uuid"], cursor_field: Some("published"), reader: Reader::SystemLog },
+    StreamDef {
+        name: "system_log",
+        primary_key: &["uuid"],
+        cursor_field: Some("published"),
+        reader: Reader::SystemLog,
+    },
     StreamDef {
         name: "user_types",
         primary_key: &["id"],
         cursor_field: None,
-        reader: Reader::List { path: "/api/v1/meta/types/user", extract: Extract::Array },
+        reader: Reader::List {
+            path: "/api/v1/meta/types/user",
+            extract: Extract::Array,
+        },
     },
     StreamDef {
         name: "custom_roles",
         primary_key: &["id"],
         cursor_field: None,
-        reader: Reader::List { path: "/api/v1/iam/roles", extract: Extract::Field("roles") },
+        reader: Reader::List {
+            path: "/api/v1/iam/roles",
+            extract: Extract::Field("roles"),
+        },
     },
     StreamDef {
         name: "custom_role_permissions",

@@ -58,9 +58,20 @@ impl Dedupe {
 pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
     let incremental = run.incremental();
     let now = Utc::now();
-    let saved_published = if incremental { saved_cursor(run, "published")? } else { None };
-    let saved_next =
-        if incremental { run.state.as_ref().and_then(|s| s.get("next")).and_then(Value::as_str).map(str::to_string) } else { None };
+    let saved_published = if incremental {
+        saved_cursor(run, "published")?
+    } else {
+        None
+    };
+    let saved_next = if incremental {
+        run.state
+            .as_ref()
+            .and_then(|s| s.get("next"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    } else {
+        None
+    };
     let mut published = saved_published;
     if saved_next.is_none() && saved_published.is_some_and(|p| p > now) {
         tracing::warn!("the saved System Log cursor is in the future; nothing to read");
@@ -79,15 +90,27 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
     };
     let (mut url, resumed) = match (&saved_next, saved_published) {
         (Some(next), _) => (run.ctx.client.url(next)?, true),
-        (None, Some(p)) => (run.ctx.client.url(&since_url(p - CURSOR_FALLBACK_OVERLAP))?, false),
-        (None, None) => (run.ctx.client.url(&since_url(first_since(run, now)))?, false),
+        (None, Some(p)) => (
+            run.ctx
+                .client
+                .url(&since_url(p - CURSOR_FALLBACK_OVERLAP))?,
+            false,
+        ),
+        (None, None) => (
+            run.ctx.client.url(&since_url(first_since(run, now)))?,
+            false,
+        ),
     };
-    let mut dedupe = Dedupe { seen: HashSet::new(), order: VecDeque::new() };
+    let mut dedupe = Dedupe {
+        seen: HashSet::new(),
+        order: VecDeque::new(),
+    };
     let mut first = true;
     loop {
         let page = match fetch(&run.ctx.client, &url, Extract::Array).await {
             Err(Error::Api { message, .. }) if first && resumed => {
-                let since = saved_published.unwrap_or_else(|| first_since(run, now)) - CURSOR_FALLBACK_OVERLAP;
+                let since = saved_published.unwrap_or_else(|| first_since(run, now))
+                    - CURSOR_FALLBACK_OVERLAP;
                 tracing::warn!(%message, since = %format_ts(since), "Okta rejected the saved System Log cursor; re-reading from shortly before the last event");
                 url = run.ctx.client.url(&since_url(since))?;
                 first = false;
@@ -111,7 +134,10 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
                     published = Some(t);
                 }
             }
-            rows.push(Row { raw: raw.get(), prefix: None });
+            rows.push(Row {
+                raw: raw.get(),
+                prefix: None,
+            });
         }
         run.emit(rows)?;
         // Resume from the next link, or from this very page when Okta gave none.

@@ -13,11 +13,18 @@ fn load(name: &str) -> Value {
 fn sample_and_invalid_configs_check_as_declared() {
     let sim = sim();
     let dir = Dir::new();
-    for (file, want) in [("sample_config.json", "SUCCEEDED"), ("invalid_config.json", "FAILED")] {
+    for (file, want) in [
+        ("sample_config.json", "SUCCEEDED"),
+        ("invalid_config.json", "FAILED"),
+    ] {
         let mut cfg = load(file);
         cfg["base_url"] = sim.base_url().into();
         if file == "sample_config.json" {
-            assert_eq!(cfg["credentials"]["api_token"], sim.api_token().as_str(), "sample config uses the simulator's token");
+            assert_eq!(
+                cfg["credentials"]["api_token"],
+                sim.api_token().as_str(),
+                "sample config uses the simulator's token"
+            );
         }
         let p = dir.write(file, &cfg);
         let r = run(&["check", "--config", p.to_str().unwrap()]);
@@ -36,7 +43,16 @@ fn states_read_and_abnormal_state_emits_no_records() {
     let cat = repo_root().join("integration_tests/configured_catalog_incremental.json");
     for (state, expect_records) in [("sample_state.json", true), ("abnormal_state.json", false)] {
         let st = repo_root().join("integration_tests").join(state);
-        let r = run(&["read", "--config", cfg.to_str().unwrap(), "--catalog", cat.to_str().unwrap(), "--state", st.to_str().unwrap()]).ok();
+        let r = run(&[
+            "read",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+            "--state",
+            st.to_str().unwrap(),
+        ])
+        .ok();
         assert_eq!(!r.all_records().is_empty(), expect_records, "{state}");
         assert!(r.stdout.contains("\"type\":\"STATE\""), "{state}");
     }

@@ -12,11 +12,18 @@ fn check(cfg: &serde_json::Value) -> (crate::harness::Run, ConnectionStatusKind,
         .messages
         .iter()
         .filter_map(|m| match m {
-            AirbyteMessage::ConnectionStatus { connection_status } => Some(connection_status.clone()),
+            AirbyteMessage::ConnectionStatus { connection_status } => {
+                Some(connection_status.clone())
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(statuses.len(), 1, "exactly one CONNECTION_STATUS; stdout:\n{}", r.stdout);
+    assert_eq!(
+        statuses.len(),
+        1,
+        "exactly one CONNECTION_STATUS; stdout:\n{}",
+        r.stdout
+    );
     assert_eq!(r.code, 0, "check exits 0; stderr:\n{}", r.stderr);
     let s = statuses[0].clone();
     (r, s.status, s.message.unwrap_or_default())
@@ -50,7 +57,11 @@ fn a_revoked_token_fails() {
 
 #[test]
 fn an_unreachable_org_fails() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let cfg = json!({"base_url": format!("http://127.0.0.1:{port}"), "max_retries": 0,
         "credentials": {"auth_type": "api_token", "api_token": "tok-abcdef"}});
     let (_, status, msg) = check(&cfg);
@@ -60,7 +71,9 @@ fn an_unreachable_org_fails() {
 
 #[test]
 fn an_invalid_config_fails_and_an_unreadable_one_is_a_config_error() {
-    let (_, status, msg) = check(&json!({"domain": "acme", "credentials": {"auth_type": "nope", "api_token": "s3cret-value"}}));
+    let (_, status, msg) = check(
+        &json!({"domain": "acme", "credentials": {"auth_type": "nope", "api_token": "s3cret-value"}}),
+    );
     assert_eq!(status, ConnectionStatusKind::Failed);
     assert!(!msg.contains("s3cret-value"));
     let r = run(&["check", "--config", "/nonexistent/config.json"]);

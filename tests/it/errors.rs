@@ -4,8 +4,18 @@ use crate::harness::{config_json, configured, read, run, sim, Dir};
 use airbyte_protocol::FailureType;
 use serde_json::json;
 
-fn read_with(cfg: &std::path::Path, cat: &std::path::Path, state: Option<&std::path::Path>) -> crate::harness::Run {
-    let mut args = vec!["read", "--config", cfg.to_str().unwrap(), "--catalog", cat.to_str().unwrap()];
+fn read_with(
+    cfg: &std::path::Path,
+    cat: &std::path::Path,
+    state: Option<&std::path::Path>,
+) -> crate::harness::Run {
+    let mut args = vec![
+        "read",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--catalog",
+        cat.to_str().unwrap(),
+    ];
     if let Some(s) = state {
         args.extend(["--state", s.to_str().unwrap()]);
     }
@@ -23,22 +33,33 @@ fn bad_config_catalog_and_state_files() {
     read_with(&not_json, &good_cat, None).failed_with(FailureType::ConfigError);
     let no_creds = dir.write("nocreds.json", &json!({"domain": "acme"}));
     read_with(&no_creds, &good_cat, None).failed_with(FailureType::ConfigError);
-    read_with(&dir.0.path().join("missing.json"), &good_cat, None).failed_with(FailureType::ConfigError);
+    read_with(&dir.0.path().join("missing.json"), &good_cat, None)
+        .failed_with(FailureType::ConfigError);
 
     read_with(&good_cfg, &not_json, None).failed_with(FailureType::ConfigError);
-    let unknown = dir.write("unknown.json", &json!({"streams": [{"stream": {"name": "nope", "json_schema": {}},
-        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]}));
+    let unknown = dir.write(
+        "unknown.json",
+        &json!({"streams": [{"stream": {"name": "nope", "json_schema": {}},
+        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]}),
+    );
     let msg = read_with(&good_cfg, &unknown, None).failed_with(FailureType::ConfigError);
     assert!(msg.contains("nope"), "{msg}");
-    let bad_mode = dir.write("mode.json", &json!({"streams": [{"stream": {"name": "users", "json_schema": {}},
-        "sync_mode": "sometimes", "destination_sync_mode": "overwrite"}]}));
+    let bad_mode = dir.write(
+        "mode.json",
+        &json!({"streams": [{"stream": {"name": "users", "json_schema": {}},
+        "sync_mode": "sometimes", "destination_sync_mode": "overwrite"}]}),
+    );
     read_with(&good_cfg, &bad_mode, None).failed_with(FailureType::ConfigError);
 
     read_with(&good_cfg, &good_cat, Some(&not_json)).failed_with(FailureType::ConfigError);
-    let bad_cursor = dir.write("state.json", &json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"},
-        "stream_state": {"lastUpdated": "last tuesday"}}}]));
+    let bad_cursor = dir.write(
+        "state.json",
+        &json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"},
+        "stream_state": {"lastUpdated": "last tuesday"}}}]),
+    );
     let inc_cat = dir.write("inc.json", &configured(&["users"], true));
-    let msg = read_with(&good_cfg, &inc_cat, Some(&bad_cursor)).failed_with(FailureType::ConfigError);
+    let msg =
+        read_with(&good_cfg, &inc_cat, Some(&bad_cursor)).failed_with(FailureType::ConfigError);
     assert!(msg.contains("lastUpdated"), "{msg}");
 }
 

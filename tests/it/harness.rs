@@ -46,7 +46,9 @@ impl Run {
         self.messages
             .iter()
             .filter_map(|m| match m {
-                AirbyteMessage::Record { record } if record.stream == stream => Some(record.data.clone()),
+                AirbyteMessage::Record { record } if record.stream == stream => {
+                    Some(record.data.clone())
+                }
                 _ => None,
             })
             .collect()
@@ -56,7 +58,9 @@ impl Run {
         self.messages
             .iter()
             .filter_map(|m| match m {
-                AirbyteMessage::Record { record } => Some((record.stream.clone(), record.data.clone())),
+                AirbyteMessage::Record { record } => {
+                    Some((record.stream.clone(), record.data.clone()))
+                }
                 _ => None,
             })
             .collect()
@@ -66,14 +70,20 @@ impl Run {
         self.messages
             .iter()
             .filter_map(|m| match m {
-                AirbyteMessage::State { state } if state.stream.stream_descriptor.name == stream => Some(state.stream.stream_state.clone()),
+                AirbyteMessage::State { state }
+                    if state.stream.stream_descriptor.name == stream =>
+                {
+                    Some(state.stream.stream_state.clone())
+                }
                 _ => None,
             })
             .collect()
     }
 
     pub fn last_state(&self, stream: &str) -> Value {
-        self.states(stream).pop().unwrap_or_else(|| panic!("no STATE for {stream}; stderr:\n{}", self.stderr))
+        self.states(stream)
+            .pop()
+            .unwrap_or_else(|| panic!("no STATE for {stream}; stderr:\n{}", self.stderr))
     }
 
     pub fn errors(&self) -> Vec<(String, FailureType)> {
@@ -94,7 +104,9 @@ impl Run {
             .iter()
             .filter_map(|m| match m {
                 AirbyteMessage::Trace { trace } => match &trace.body {
-                    TraceBody::StreamStatus { stream_status } if stream_status.stream_descriptor.name == stream => {
+                    TraceBody::StreamStatus { stream_status }
+                        if stream_status.stream_descriptor.name == stream =>
+                    {
                         Some(stream_status.status)
                     }
                     _ => None,
@@ -116,8 +128,19 @@ impl Run {
 
     /// Asserts the run succeeded, with the whole output in the message otherwise.
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "exit {}; errors {:?}\nstderr:\n{}", self.code, self.errors(), self.stderr);
-        assert!(self.errors().is_empty(), "unexpected TRACE errors {:?}", self.errors());
+        assert_eq!(
+            self.code,
+            0,
+            "exit {}; errors {:?}\nstderr:\n{}",
+            self.code,
+            self.errors(),
+            self.stderr
+        );
+        assert!(
+            self.errors().is_empty(),
+            "unexpected TRACE errors {:?}",
+            self.errors()
+        );
         self
     }
 
@@ -125,7 +148,12 @@ impl Run {
     pub fn failed_with(&self, ft: FailureType) -> String {
         assert_ne!(self.code, 0, "expected failure; stderr:\n{}", self.stderr);
         let errors = self.errors();
-        assert_eq!(errors.len(), 1, "expected exactly one TRACE error, got {errors:?}\nstdout:\n{}", self.stdout);
+        assert_eq!(
+            errors.len(),
+            1,
+            "expected exactly one TRACE error, got {errors:?}\nstdout:\n{}",
+            self.stdout
+        );
         assert_eq!(errors[0].1, ft, "{errors:?}");
         errors[0].0.clone()
     }
@@ -144,7 +172,10 @@ pub fn parse_messages(stdout: &str) -> Vec<AirbyteMessage> {
     stdout
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not an Airbyte message ({e}): {l}")))
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("stdout line is not an Airbyte message ({e}): {l}"))
+        })
         .collect()
 }
 
@@ -163,9 +194,21 @@ pub fn run_env(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         .expect("run the binary");
     let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "the binary panicked:\n{stderr}");
-    let messages = if bin == BIN { parse_messages(&stdout) } else { Vec::new() };
-    Run { code: out.status.code().unwrap_or(-1), stdout, stderr, messages }
+    assert!(
+        !stderr.contains("panicked"),
+        "the binary panicked:\n{stderr}"
+    );
+    let messages = if bin == BIN {
+        parse_messages(&stdout)
+    } else {
+        Vec::new()
+    };
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        messages,
+    }
 }
 
 /// A simulator with the default seeded org.
@@ -188,13 +231,19 @@ pub fn config_json(sim: &SimServer) -> Value {
 
 /// The streams of the first issue (all of them, until the registry grows).
 pub fn all_streams() -> Vec<String> {
-    discover_catalog().into_iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
+    discover_catalog()
+        .into_iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// The catalog as `discover` prints it (needs no network).
 pub fn discover_catalog() -> Vec<Value> {
     let dir = Dir::new();
-    let cfg = dir.write("config.json", &json!({"domain": "acme", "credentials": {"auth_type": "api_token", "api_token": "x"}}));
+    let cfg = dir.write(
+        "config.json",
+        &json!({"domain": "acme", "credentials": {"auth_type": "api_token", "api_token": "x"}}),
+    );
     let r = run(&["discover", "--config", cfg.to_str().unwrap()]).ok();
     let cat = r
         .messages
@@ -213,8 +262,17 @@ pub fn configured(streams: &[&str], incremental: bool) -> Value {
     let chosen: Vec<Value> = streams
         .iter()
         .map(|name| {
-            let s = all.iter().find(|s| s["name"] == *name).unwrap_or_else(|| panic!("no stream {name}")).clone();
-            let inc = incremental && s["supported_sync_modes"].as_array().unwrap().iter().any(|m| m == "incremental");
+            let s = all
+                .iter()
+                .find(|s| s["name"] == *name)
+                .unwrap_or_else(|| panic!("no stream {name}"))
+                .clone();
+            let inc = incremental
+                && s["supported_sync_modes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m == "incremental");
             json!({
                 "stream": s,
                 "sync_mode": if inc { "incremental" } else { "full_refresh" },
@@ -236,7 +294,13 @@ pub fn read_cfg(config: &Value, streams: &[&str], incremental: bool, state: Opti
     let dir = Dir::new();
     let cfg = dir.write("config.json", config);
     let cat = dir.write("catalog.json", &configured(streams, incremental));
-    let mut args = vec!["read", "--config", cfg.to_str().unwrap(), "--catalog", cat.to_str().unwrap()];
+    let mut args = vec![
+        "read",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--catalog",
+        cat.to_str().unwrap(),
+    ];
     let state_path;
     if let Some(s) = state {
         state_path = dir.write("state.json", s);
@@ -261,7 +325,12 @@ pub fn unique_keys(records: &[Value], key: &[&str]) -> HashSet<Vec<String>> {
     for r in records {
         let k: Vec<String> = key
             .iter()
-            .map(|f| r[*f].as_str().unwrap_or_else(|| panic!("key {f} missing or not a string in {r}")).to_string())
+            .map(|f| {
+                r[*f]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("key {f} missing or not a string in {r}"))
+                    .to_string()
+            })
             .collect();
         assert!(seen.insert(k.clone()), "duplicate key {k:?}");
     }
@@ -269,7 +338,10 @@ pub fn unique_keys(records: &[Value], key: &[&str]) -> HashSet<Vec<String>> {
 }
 
 pub fn ids(values: &[Value]) -> HashSet<String> {
-    values.iter().map(|v| v["id"].as_str().unwrap().to_string()).collect()
+    values
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Validates every record of a run against its stream's schema from `discover`.
@@ -277,14 +349,22 @@ pub fn validate_records(run: &Run) -> usize {
     let catalog = discover_catalog();
     let mut validators = BTreeMap::new();
     for s in &catalog {
-        let v = jsonschema::draft7::new(&s["json_schema"]).unwrap_or_else(|e| panic!("schema of {} invalid: {e}", s["name"]));
+        let v = jsonschema::draft7::new(&s["json_schema"])
+            .unwrap_or_else(|e| panic!("schema of {} invalid: {e}", s["name"]));
         validators.insert(s["name"].as_str().unwrap().to_string(), v);
     }
     let mut n = 0;
     for (stream, data) in run.all_records() {
         let v = &validators[&stream];
-        let errors: Vec<String> = v.iter_errors(&data).map(|e| format!("{} at {}", e, e.instance_path)).take(5).collect();
-        assert!(errors.is_empty(), "a {stream} record breaks its schema: {errors:?}\n{data}");
+        let errors: Vec<String> = v
+            .iter_errors(&data)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .take(5)
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "a {stream} record breaks its schema: {errors:?}\n{data}"
+        );
         n += 1;
     }
     n

@@ -14,8 +14,18 @@ fn users_second_sync_returns_only_changes_including_deprovisioned() {
     assert!(state["lastUpdated"].is_string(), "{state}");
 
     // No change: nothing new, and a STATE all the same.
-    let idle = read(&sim, &["users"], true, Some(&state_file(&[("users", state.clone())]))).ok();
-    assert!(idle.records("users").is_empty(), "unchanged org re-emitted {:?}", ids(&idle.records("users")));
+    let idle = read(
+        &sim,
+        &["users"],
+        true,
+        Some(&state_file(&[("users", state.clone())])),
+    )
+    .ok();
+    assert!(
+        idle.records("users").is_empty(),
+        "unchanged org re-emitted {:?}",
+        ids(&idle.records("users"))
+    );
     assert!(!idle.states("users").is_empty());
 
     let all = sim.users();
@@ -24,12 +34,22 @@ fn users_second_sync_returns_only_changes_including_deprovisioned() {
     sim.update_user(&a);
     sim.deactivate_user(&b);
     let created = sim.create_user();
-    let second = read(&sim, &["users"], true, Some(&state_file(&[("users", state)]))).ok();
+    let second = read(
+        &sim,
+        &["users"],
+        true,
+        Some(&state_file(&[("users", state)])),
+    )
+    .ok();
     let got = second.records("users");
     unique_keys(&got, &["id"]);
-    let want: HashSet<String> = [a, b.clone(), created["id"].as_str().unwrap().to_string()].into_iter().collect();
+    let want: HashSet<String> = [a, b.clone(), created["id"].as_str().unwrap().to_string()]
+        .into_iter()
+        .collect();
     assert_eq!(ids(&got), want);
-    assert!(got.iter().any(|u| u["id"] == b.as_str() && u["status"] == "DEPROVISIONED"));
+    assert!(got
+        .iter()
+        .any(|u| u["id"] == b.as_str() && u["status"] == "DEPROVISIONED"));
 }
 
 /// Resuming from any checkpoint: records before it plus the resumed run are the org, exactly once.
@@ -40,7 +60,10 @@ fn a_sync_resumed_from_any_checkpoint_loses_and_duplicates_nothing() {
     let full = read(&sim, &streams, true, None).ok();
     for stream in streams {
         let n_states = full.states(stream).len();
-        assert!(n_states >= 3, "{stream} checkpoints every page ({n_states} states)");
+        assert!(
+            n_states >= 3,
+            "{stream} checkpoints every page ({n_states} states)"
+        );
         // Cut after the first, a middle and the second-to-last checkpoint, as a kill would.
         for cut in [1, n_states / 2, n_states - 1] {
             let mut before = Vec::new();
@@ -49,8 +72,12 @@ fn a_sync_resumed_from_any_checkpoint_loses_and_duplicates_nothing() {
             let mut pending = Vec::new();
             for m in &full.messages {
                 match m {
-                    AirbyteMessage::Record { record } if record.stream == stream => pending.push(record.data.clone()),
-                    AirbyteMessage::State { state: s } if s.stream.stream_descriptor.name == stream => {
+                    AirbyteMessage::Record { record } if record.stream == stream => {
+                        pending.push(record.data.clone())
+                    }
+                    AirbyteMessage::State { state: s }
+                        if s.stream.stream_descriptor.name == stream =>
+                    {
                         seen_states += 1;
                         before.append(&mut pending);
                         state = s.stream.stream_state.clone();
@@ -87,9 +114,18 @@ fn a_killed_sync_resumes_from_its_last_state() {
     });
     let dir = crate::harness::Dir::new();
     let cfg = dir.write("config.json", &config_json(&sim));
-    let cat = dir.write("catalog.json", &crate::harness::configured(&["users"], true));
+    let cat = dir.write(
+        "catalog.json",
+        &crate::harness::configured(&["users"], true),
+    );
     let mut child = std::process::Command::new(crate::harness::BIN)
-        .args(["read", "--config", cfg.to_str().unwrap(), "--catalog", cat.to_str().unwrap()])
+        .args([
+            "read",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -126,7 +162,13 @@ fn a_killed_sync_resumes_from_its_last_state() {
         })
         .unwrap();
     assert!(before.len() < 600, "killed before the end");
-    let resumed = read(&sim, &["users"], true, Some(&state_file(&[("users", state)]))).ok();
+    let resumed = read(
+        &sim,
+        &["users"],
+        true,
+        Some(&state_file(&[("users", state)])),
+    )
+    .ok();
     let mut all = before;
     all.extend(resumed.records("users"));
     unique_keys(&all, &["id"]);
@@ -140,20 +182,45 @@ fn group_members_rereads_only_groups_whose_membership_moved() {
     let state = first.last_state("group_members");
     let groups = sim.groups();
     let g = groups[0]["id"].as_str().unwrap().to_string();
-    let members: HashSet<String> = sim.group_members().into_iter().filter(|(gid, _)| *gid == g).map(|(_, u)| u).collect();
-    let newcomer = sim.users().into_iter().map(|u| u["id"].as_str().unwrap().to_string()).find(|u| !members.contains(u)).unwrap();
+    let members: HashSet<String> = sim
+        .group_members()
+        .into_iter()
+        .filter(|(gid, _)| *gid == g)
+        .map(|(_, u)| u)
+        .collect();
+    let newcomer = sim
+        .users()
+        .into_iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .find(|u| !members.contains(u))
+        .unwrap();
     sim.add_group_member(&g, &newcomer);
     // The groups stream's own cursor must not limit the members stream.
     let groups_state = json!({"lastUpdated": "2999-01-01T00:00:00.000Z"});
     sim.clear_requests();
-    let second =
-        read(&sim, &["group_members"], true, Some(&state_file(&[("group_members", state), ("groups", groups_state)]))).ok();
+    let second = read(
+        &sim,
+        &["group_members"],
+        true,
+        Some(&state_file(&[
+            ("group_members", state),
+            ("groups", groups_state),
+        ])),
+    )
+    .ok();
     let got = second.records("group_members");
     assert!(!got.is_empty());
-    assert!(got.iter().all(|r| r["group_id"] == g.as_str()), "only the changed group is re-read");
+    assert!(
+        got.iter().all(|r| r["group_id"] == g.as_str()),
+        "only the changed group is re-read"
+    );
     assert!(got.iter().any(|r| r["user_id"] == newcomer.as_str()));
     assert_eq!(got.len(), members.len() + 1);
-    let member_reads = sim.requests().iter().filter(|r| r.path.starts_with("/api/v1/groups/") && r.path.ends_with("/users")).count();
+    let member_reads = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/groups/") && r.path.ends_with("/users"))
+        .count();
     assert_eq!(member_reads, 1, "one member list read");
 }
 
@@ -162,14 +229,38 @@ fn system_log_resumes_from_the_saved_cursor() {
     let sim = sim();
     let first = read(&sim, &["system_log"], true, None).ok();
     let state = first.last_state("system_log");
-    assert!(state["next"].is_string() && state["published"].is_string(), "{state}");
+    assert!(
+        state["next"].is_string() && state["published"].is_string(),
+        "{state}"
+    );
     let new = sim.append_log_events(7);
-    let second = read(&sim, &["system_log"], true, Some(&state_file(&[("system_log", state)]))).ok();
-    let got: HashSet<String> = second.records("system_log").iter().map(|e| e["uuid"].as_str().unwrap().to_string()).collect();
-    let want: HashSet<String> = new.iter().map(|e| e["uuid"].as_str().unwrap().to_string()).collect();
+    let second = read(
+        &sim,
+        &["system_log"],
+        true,
+        Some(&state_file(&[("system_log", state)])),
+    )
+    .ok();
+    let got: HashSet<String> = second
+        .records("system_log")
+        .iter()
+        .map(|e| e["uuid"].as_str().unwrap().to_string())
+        .collect();
+    let want: HashSet<String> = new
+        .iter()
+        .map(|e| e["uuid"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(got, want);
-    let logs_calls: Vec<_> = sim.requests().into_iter().filter(|r| r.path == "/api/v1/logs").collect();
-    assert!(logs_calls.iter().all(|r| r.query.contains("limit=1000")), "{:?}", logs_calls.iter().map(|r| &r.query).collect::<Vec<_>>());
+    let logs_calls: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/logs")
+        .collect();
+    assert!(
+        logs_calls.iter().all(|r| r.query.contains("limit=1000")),
+        "{:?}",
+        logs_calls.iter().map(|r| &r.query).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -179,7 +270,11 @@ fn a_start_date_beyond_retention_is_clamped_with_a_warning() {
     cfg["start_date"] = json!("2001-01-01T00:00:00Z");
     let run = read_cfg(&cfg, &["system_log"], true, None).ok();
     assert_eq!(run.records("system_log").len(), sim.log_events().len());
-    assert!(run.logs().iter().any(|l| l.contains("90 days")), "{:?}", run.logs());
+    assert!(
+        run.logs().iter().any(|l| l.contains("90 days")),
+        "{:?}",
+        run.logs()
+    );
 }
 
 #[test]
@@ -188,10 +283,22 @@ fn an_abnormal_far_future_state_emits_no_records_but_a_state() {
     let state = state_file(&[
         ("users", json!({"lastUpdated": "2100-01-01T00:00:00.000Z"})),
         ("groups", json!({"lastUpdated": "2100-01-01T00:00:00.000Z"})),
-        ("system_log", json!({"published": "2100-01-01T00:00:00.000Z"})),
-        ("group_members", json!({"lastMembershipUpdated": "2100-01-01T00:00:00.000Z"})),
+        (
+            "system_log",
+            json!({"published": "2100-01-01T00:00:00.000Z"}),
+        ),
+        (
+            "group_members",
+            json!({"lastMembershipUpdated": "2100-01-01T00:00:00.000Z"}),
+        ),
     ]);
-    let run = read(&sim, &["users", "groups", "system_log", "group_members"], true, Some(&state)).ok();
+    let run = read(
+        &sim,
+        &["users", "groups", "system_log", "group_members"],
+        true,
+        Some(&state),
+    )
+    .ok();
     for s in ["users", "groups", "system_log", "group_members"] {
         assert!(run.records(s).is_empty(), "{s}");
         assert!(!run.states(s).is_empty(), "{s}");

@@ -7,7 +7,15 @@ use serde_json::Value;
 use std::collections::HashSet;
 
 fn pairs(records: &[Value], a: &str, b: &str) -> HashSet<(String, String)> {
-    records.iter().map(|r| (r[a].as_str().unwrap().to_string(), r[b].as_str().unwrap().to_string())).collect()
+    records
+        .iter()
+        .map(|r| {
+            (
+                r[a].as_str().unwrap().to_string(),
+                r[b].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -20,8 +28,15 @@ fn every_stream_reads_exactly_the_org() {
 
     let users = run.records("users");
     unique_keys(&users, &["id"]);
-    assert_eq!(ids(&users), ids(&sim.users()), "users, DEPROVISIONED included");
-    assert!(users.iter().any(|u| u["status"] == "DEPROVISIONED"), "the seeded org has DEPROVISIONED users");
+    assert_eq!(
+        ids(&users),
+        ids(&sim.users()),
+        "users, DEPROVISIONED included"
+    );
+    assert!(
+        users.iter().any(|u| u["status"] == "DEPROVISIONED"),
+        "the seeded org has DEPROVISIONED users"
+    );
 
     let groups = run.records("groups");
     unique_keys(&groups, &["id"]);
@@ -36,23 +51,42 @@ fn every_stream_reads_exactly_the_org() {
     assert_eq!(ids(&apps), ids(&sim.apps()));
     let app_users = run.records("application_users");
     unique_keys(&app_users, &["app_id", "id"]);
-    let truth: HashSet<(String, String)> =
-        sim.app_users().into_iter().map(|(a, u)| (a, u["id"].as_str().unwrap().to_string())).collect();
+    let truth: HashSet<(String, String)> = sim
+        .app_users()
+        .into_iter()
+        .map(|(a, u)| (a, u["id"].as_str().unwrap().to_string()))
+        .collect();
     assert_eq!(pairs(&app_users, "app_id", "id"), truth);
     let app_groups = run.records("application_groups");
-    let truth: HashSet<(String, String)> =
-        sim.app_groups().into_iter().map(|(a, g)| (a, g["id"].as_str().unwrap().to_string())).collect();
+    let truth: HashSet<(String, String)> = sim
+        .app_groups()
+        .into_iter()
+        .map(|(a, g)| (a, g["id"].as_str().unwrap().to_string()))
+        .collect();
     assert_eq!(pairs(&app_groups, "app_id", "id"), truth);
 
     let logs = run.records("system_log");
     unique_keys(&logs, &["uuid"]);
-    let truth: HashSet<String> = sim.log_events().iter().map(|e| e["uuid"].as_str().unwrap().to_string()).collect();
-    let got: HashSet<String> = logs.iter().map(|e| e["uuid"].as_str().unwrap().to_string()).collect();
+    let truth: HashSet<String> = sim
+        .log_events()
+        .iter()
+        .map(|e| e["uuid"].as_str().unwrap().to_string())
+        .collect();
+    let got: HashSet<String> = logs
+        .iter()
+        .map(|e| e["uuid"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(got, truth);
     // `published` is kept exactly as Okta sent it.
-    let by_uuid: std::collections::HashMap<&str, &Value> = logs.iter().map(|e| (e["uuid"].as_str().unwrap(), e)).collect();
+    let by_uuid: std::collections::HashMap<&str, &Value> = logs
+        .iter()
+        .map(|e| (e["uuid"].as_str().unwrap(), e))
+        .collect();
     for e in sim.log_events() {
-        assert_eq!(by_uuid[e["uuid"].as_str().unwrap()]["published"], e["published"]);
+        assert_eq!(
+            by_uuid[e["uuid"].as_str().unwrap()]["published"],
+            e["published"]
+        );
     }
 
     assert_eq!(ids(&run.records("user_types")), ids(&sim.user_types()));
@@ -82,10 +116,15 @@ fn two_full_refreshes_return_the_same_keys_with_later_emitted_at() {
     std::thread::sleep(std::time::Duration::from_millis(5));
     let second = read(&sim, &["users", "applications"], false, None).ok();
     assert_eq!(ids(&first.records("users")), ids(&second.records("users")));
-    let last_first = first.messages.iter().filter_map(|m| match m {
-        AirbyteMessage::Record { record } => Some(record.emitted_at),
-        _ => None,
-    }).max().unwrap();
+    let last_first = first
+        .messages
+        .iter()
+        .filter_map(|m| match m {
+            AirbyteMessage::Record { record } => Some(record.emitted_at),
+            _ => None,
+        })
+        .max()
+        .unwrap();
     for m in &second.messages {
         if let AirbyteMessage::Record { record } = m {
             assert!(record.emitted_at > last_first);
@@ -105,9 +144,18 @@ fn a_closed_stdout_ends_quietly() {
     let sim = sim();
     let dir = crate::harness::Dir::new();
     let cfg = dir.write("config.json", &crate::harness::config_json(&sim));
-    let cat = dir.write("catalog.json", &crate::harness::configured(&["users", "system_log"], false));
+    let cat = dir.write(
+        "catalog.json",
+        &crate::harness::configured(&["users", "system_log"], false),
+    );
     let mut child = std::process::Command::new(crate::harness::BIN)
-        .args(["read", "--config", cfg.to_str().unwrap(), "--catalog", cat.to_str().unwrap()])
+        .args([
+            "read",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -38,19 +38,40 @@ fn spec_and_catalogs_match_the_code() {
     let mut drift = Vec::new();
     check_file("spec.json", &spec, &mut drift);
     let catalog = discover_catalog();
-    let names: Vec<&str> = catalog.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = catalog
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     for s in &catalog {
-        check_file(&format!("catalogs/{}.json", s["name"].as_str().unwrap()), &s["json_schema"], &mut drift);
+        check_file(
+            &format!("catalogs/{}.json", s["name"].as_str().unwrap()),
+            &s["json_schema"],
+            &mut drift,
+        );
     }
     // Acceptance-test catalogs: every stream in full refresh, and the incremental streams incrementally.
     let names_owned: Vec<&str> = names.clone();
-    check_file("integration_tests/configured_catalog.json", &crate::harness::configured(&names_owned, false), &mut drift);
+    check_file(
+        "integration_tests/configured_catalog.json",
+        &crate::harness::configured(&names_owned, false),
+        &mut drift,
+    );
     let incremental: Vec<&str> = catalog
         .iter()
-        .filter(|s| s["supported_sync_modes"].as_array().unwrap().iter().any(|m| m == "incremental"))
+        .filter(|s| {
+            s["supported_sync_modes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "incremental")
+        })
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    check_file("integration_tests/configured_catalog_incremental.json", &crate::harness::configured(&incremental, true), &mut drift);
+    check_file(
+        "integration_tests/configured_catalog_incremental.json",
+        &crate::harness::configured(&incremental, true),
+        &mut drift,
+    );
     // No stale catalog files for streams that no longer exist.
     if std::env::var_os("UPDATE_SNAPSHOTS").is_none() {
         for entry in std::fs::read_dir(repo_root().join("catalogs")).unwrap() {
@@ -61,5 +82,8 @@ fn spec_and_catalogs_match_the_code() {
             }
         }
     }
-    assert!(drift.is_empty(), "{drift:?}\nregenerate with: UPDATE_SNAPSHOTS=1 cargo test --test it snapshots");
+    assert!(
+        drift.is_empty(),
+        "{drift:?}\nregenerate with: UPDATE_SNAPSHOTS=1 cargo test --test it snapshots"
+    );
 }

@@ -16,8 +16,13 @@ fn spec() -> Value {
 fn walk<'a>(v: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>) {
     out.push((path.clone(), v));
     match v {
-        Value::Object(m) => m.iter().for_each(|(k, v)| walk(v, format!("{path}/{k}"), out)),
-        Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| walk(v, format!("{path}/{i}"), out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, v)| walk(v, format!("{path}/{k}"), out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| walk(v, format!("{path}/{i}"), out)),
         _ => {}
     }
 }
@@ -38,17 +43,30 @@ fn spec_is_valid_draft7_and_marks_secrets() {
             }
         }
         let last = path.rsplit('/').next().unwrap_or_default();
-        if ["api_token", "private_key", "client_secret", "refresh_token"].contains(&last) && path.contains("/properties/") {
-            assert_eq!(v["airbyte_secret"], Value::Bool(true), "{path} must be airbyte_secret");
+        if ["api_token", "private_key", "client_secret", "refresh_token"].contains(&last)
+            && path.contains("/properties/")
+        {
+            assert_eq!(
+                v["airbyte_secret"],
+                Value::Bool(true),
+                "{path} must be airbyte_secret"
+            );
         }
         if v.get("airbyte_secret") == Some(&Value::Bool(true)) {
             assert_eq!(v["type"], "string", "non-string secret at {path}");
         }
     }
-    let variants = s["properties"]["credentials"]["oneOf"].as_array().expect("credentials oneOf");
+    let variants = s["properties"]["credentials"]["oneOf"]
+        .as_array()
+        .expect("credentials oneOf");
     assert_eq!(variants.len(), 3);
     for v in variants {
-        let consts: Vec<_> = v["properties"].as_object().unwrap().iter().filter(|(_, p)| p.get("const").is_some()).collect();
+        let consts: Vec<_> = v["properties"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, p)| p.get("const").is_some())
+            .collect();
         assert_eq!(consts.len(), 1, "one const per variant: {v}");
         assert!(consts[0].1.get("default").is_none() && consts[0].1.get("enum").is_none());
     }
@@ -87,19 +105,34 @@ fn catalog_streams_are_well_formed() {
         for key in s["source_defined_primary_key"].as_array().unwrap() {
             let field = key[0].as_str().unwrap();
             let prop = &schema["properties"][field];
-            assert!(prop.is_object(), "{name}: primary key {field} not in schema");
-            assert!(!prop.to_string().contains("\"object\""), "{name}: key {field} not scalar");
+            assert!(
+                prop.is_object(),
+                "{name}: primary key {field} not in schema"
+            );
+            assert!(
+                !prop.to_string().contains("\"object\""),
+                "{name}: key {field} not scalar"
+            );
         }
         if let Some(c) = s["default_cursor_field"].as_array().and_then(|a| a.first()) {
             let prop = &schema["properties"][c.as_str().unwrap()];
-            assert_eq!(prop["format"], "date-time", "{name}: cursor {c} is not a date-time");
+            assert_eq!(
+                prop["format"], "date-time",
+                "{name}: cursor {c} is not a date-time"
+            );
         }
         let mut nodes = Vec::new();
         walk(schema, String::new(), &mut nodes);
         for (path, v) in nodes {
             if v.get("format") == Some(&Value::String("date-time".into())) {
-                assert!(v["type"].to_string().contains("string"), "{name}: date-time on a non-string at {path}");
-                assert_eq!(v["airbyte_type"], "timestamp_with_timezone", "{name}: {path}");
+                assert!(
+                    v["type"].to_string().contains("string"),
+                    "{name}: date-time on a non-string at {path}"
+                );
+                assert_eq!(
+                    v["airbyte_type"], "timestamp_with_timezone",
+                    "{name}: {path}"
+                );
             }
         }
     }

@@ -7,16 +7,28 @@ use serde_json::Value;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AirbyteMessage {
-    Record { record: RecordMessage },
-    State { state: StateMessage },
-    Log { log: LogMessage },
-    Spec { spec: Box<ConnectorSpecification> },
+    Record {
+        record: RecordMessage,
+    },
+    State {
+        state: StateMessage,
+    },
+    Log {
+        log: LogMessage,
+    },
+    Spec {
+        spec: Box<ConnectorSpecification>,
+    },
     ConnectionStatus {
         #[serde(rename = "connectionStatus")]
         connection_status: ConnectionStatus,
     },
-    Catalog { catalog: Catalog },
-    Trace { trace: TraceMessage },
+    Catalog {
+        catalog: Catalog,
+    },
+    Trace {
+        trace: TraceMessage,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -38,7 +50,10 @@ pub struct StreamDescriptor {
 
 impl StreamDescriptor {
     pub fn named(name: impl Into<String>) -> Self {
-        Self { name: name.into(), namespace: None }
+        Self {
+            name: name.into(),
+            namespace: None,
+        }
     }
 }
 
@@ -48,7 +63,11 @@ pub struct StateMessage {
     #[serde(rename = "type")]
     pub state_type: StateType,
     pub stream: StreamState,
-    #[serde(rename = "sourceStats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "sourceStats",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub source_stats: Option<StateStats>,
 }
 
@@ -91,11 +110,19 @@ pub struct LogMessage {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ConnectorSpecification {
-    #[serde(rename = "documentationUrl", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "documentationUrl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub documentation_url: Option<String>,
     #[serde(rename = "connectionSpecification")]
     pub connection_specification: Value,
-    #[serde(rename = "supportsIncremental", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "supportsIncremental",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub supports_incremental: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supported_destination_sync_modes: Option<Vec<DestinationSyncMode>>,
@@ -181,7 +208,11 @@ pub struct ConfiguredStreamRef {
     pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_schema: Option<Value>,
-    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub supported_sync_modes: Vec<SyncMode>,
 }
 
@@ -306,7 +337,12 @@ mod tests {
     #[test]
     fn record_serialises_with_type_tag() {
         let m = AirbyteMessage::Record {
-            record: RecordMessage { stream: "users".into(), namespace: None, data: json!({"id": "1"}), emitted_at: 5 },
+            record: RecordMessage {
+                stream: "users".into(),
+                namespace: None,
+                data: json!({"id": "1"}),
+                emitted_at: 5,
+            },
         };
         assert_eq!(
             serde_json::to_value(&m).unwrap(),
@@ -335,7 +371,8 @@ mod tests {
             json!({"type":"TRACE","trace":{"emitted_at":1.0,"type":"ERROR",
                 "error":{"message":"m","internal_message":"i","failure_type":"config_error"}}})
         );
-        let back: AirbyteMessage = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
+        let back: AirbyteMessage =
+            serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
         assert_eq!(back, m);
     }
 

@@ -23,7 +23,10 @@ pub enum SingerMessage {
         value: Value,
     },
     #[serde(rename = "ACTIVATE_VERSION")]
-    ActivateVersion { stream: String, version: i64 },
+    ActivateVersion {
+        stream: String,
+        version: i64,
+    },
 }
 
 #[cfg(test)]

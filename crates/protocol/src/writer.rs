@@ -51,7 +51,9 @@ impl MessageWriter<io::Stdout> {
 
 impl<W: Write> MessageWriter<W> {
     pub fn new(inner: W) -> Self {
-        Self { out: io::BufWriter::with_capacity(WRITE_BUFFER_BYTES, inner) }
+        Self {
+            out: io::BufWriter::with_capacity(WRITE_BUFFER_BYTES, inner),
+        }
     }
 
     /// Serialises one message as a line. Encoding goes straight into the buffer (no intermediate String).
@@ -83,7 +85,9 @@ impl<W: Write> MessageWriter<W> {
     }
 
     pub fn into_inner(self) -> Result<W, WriteError> {
-        self.out.into_inner().map_err(|e| WriteError::from(e.into_error()))
+        self.out
+            .into_inner()
+            .map_err(|e| WriteError::from(e.into_error()))
     }
 }
 
