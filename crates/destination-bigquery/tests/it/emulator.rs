@@ -27,7 +27,11 @@ pub async fn emulator(test: &str) -> Option<String> {
         (Some(e), _) => e,
         (None, true) => "http://127.0.0.1:9050".to_string(),
         (None, false) => {
-            eprintln!("SKIP {test}: BQ_EMULATOR_ENDPOINT is not set (start the emulator with crates/destination-bigquery/ci/emulator.sh)");
+            // Written straight to stderr so the line shows even though libtest captures test output.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP {test}: BQ_EMULATOR_ENDPOINT is not set (start the emulator with crates/destination-bigquery/ci/emulator.sh)"
+            );
             return None;
         }
     };
