@@ -523,6 +523,20 @@ fn config_files_merge_and_env_vars_and_flat_keys_work() {
         n,
         "--config ENV"
     );
+
+    // A text setting that looks like a number stays text (an all-digit token from the environment).
+    let digits = crate::harness::sim_with(|c| c.api_token = "1234567890".into());
+    let base = digits.base_url();
+    let env = [
+        ("TAP_OKTA_BASE_URL", base.as_str()),
+        ("TAP_OKTA_API_TOKEN", "1234567890"),
+    ];
+    let r = tap(&["--config", "ENV", "--catalog", cat], &env);
+    assert_eq!(r.code, 0, "an all-digit token: {}", r.stderr);
+    assert_eq!(
+        records_by_stream(&singer_messages(&r.stdout))["groups"].len(),
+        digits.groups().len()
+    );
 }
 
 #[test]
