@@ -30,7 +30,9 @@ pub struct ApplicationGroupRecord {
     pub item: ApplicationGroupAssignment,
 }
 
-/// `Application` object.
+/// The `Application` object of the API.
+///
+/// Stream `applications`: `GET /api/v1/apps`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Application {
@@ -113,6 +115,8 @@ pub struct Application {
 }
 
 /// The app user object defines a user's app-specific profile and credentials for an app
+///
+/// Stream `application_users`: `GET /api/v1/apps/{appId}/users`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppUser {
@@ -178,6 +182,8 @@ pub struct AppUser {
 }
 
 /// The Application Group object that defines a group of users' app-specific profile and credentials for an app
+///
+/// Stream `application_groups`: `GET /api/v1/apps/{appId}/groups`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationGroupAssignment {

@@ -63,7 +63,11 @@ pub struct AsaTeamRecord {
     pub item: AsaTeam,
 }
 
-/// `AsaUser` object.
+/// The `AsaUser` object of the API.
+///
+/// Stream `asa_users`: `GET /v1/teams/{team_name}/users`.
+/// Stream `asa_group_members`: `GET /v1/teams/{team_name}/groups/{group_name}/users`.
+/// Stream `asa_service_users`: `GET /v1/teams/{team_name}/service_users`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaUser {
     /// The time at which the ASA User was deleted
@@ -97,7 +101,9 @@ pub struct AsaUser {
     pub extra: Map<String, Value>,
 }
 
-/// `AsaGroup` object.
+/// The `AsaGroup` object of the API.
+///
+/// Stream `asa_groups`: `GET /v1/teams/{team_name}/groups`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaGroup {
     /// The time at which the ASA Group was deleted
@@ -122,7 +128,9 @@ pub struct AsaGroup {
     pub extra: Map<String, Value>,
 }
 
-/// `AsaUserAttribute` object.
+/// The `AsaUserAttribute` object of the API.
+///
+/// Stream `asa_user_attributes`: `GET /v1/teams/{team_name}/users/{user_name}/attributes`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaUserAttribute {
     /// Accepted values: `unix_user_name`, `unix_uid`, `unix_gid`, or `windows_user_name`.
@@ -143,7 +151,9 @@ pub struct AsaUserAttribute {
     pub extra: Map<String, Value>,
 }
 
-/// `AsaGroupAttribute` object.
+/// The `AsaGroupAttribute` object of the API.
+///
+/// Stream `asa_group_attributes`: `GET /v1/teams/{team_name}/groups/{group_name}/attributes`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaGroupAttribute {
     /// Accepted values: `unix_group_name`, `unix_gid`, or `windows_group_name`
@@ -164,7 +174,9 @@ pub struct AsaGroupAttribute {
     pub extra: Map<String, Value>,
 }
 
-/// `AsaProject` object.
+/// The `AsaProject` object of the API.
+///
+/// Stream `asa_projects`: `GET /v1/teams/{team_name}/projects`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaProject {
     /// (Optional) Whether to create Server Users for ASA Users in this Project. Defaults to `false`. If left `false`, the ASA User is responsible for ensuring that users that match the names of the Server Users in ASA exist on the server.
@@ -222,7 +234,9 @@ pub struct AsaProject {
     pub extra: Map<String, Value>,
 }
 
-/// `AsaServer` object.
+/// The `AsaServer` object of the API.
+///
+/// Stream `asa_project_servers`: `GET /v1/teams/{team_name}/projects/{project_name}/servers`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaServer {
     /// The access address of the Server
@@ -292,7 +306,9 @@ pub struct AsaServer {
     pub extra: Map<String, Value>,
 }
 
-/// `AsaClient` object.
+/// The `AsaClient` object of the API.
+///
+/// Stream `asa_clients`: `GET /v1/teams/{team_name}/clients`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaClient {
     /// The time the ASA Client was deleted
@@ -323,7 +339,9 @@ pub struct AsaClient {
     pub extra: Map<String, Value>,
 }
 
-/// `AsaEntitlementSudo` object.
+/// The `AsaEntitlementSudo` object of the API.
+///
+/// Stream `asa_entitlements`: `GET /v1/teams/{team_name}/entitlements/sudo`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaEntitlementSudo {
     /// A list of environment variables to include when running Entitlement commands. See [the sudo documentation](https://www.sudo.ws/man/1.8.13/sudoers.man.html#Command_environment).
@@ -367,6 +385,8 @@ pub struct AsaEntitlementSudo {
 }
 
 /// An ASA audit event (`GET /v1/teams/{team}/auditsV2`). Actor, client and other references in `details` are keys into the page's `related_objects`.
+///
+/// Stream `asa_audits`: `GET /v1/teams/{team_name}/auditsV2`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaAuditEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -382,6 +402,8 @@ pub struct AsaAuditEvent {
 }
 
 /// The ASA team: its settings (`GET /settings`) and counts (`GET /team_stats`) in one record.
+///
+/// Stream `asa_teams`: `GET /v1/teams/{team_name}/settings`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaTeam {
     /// If enabled, ASA auto-approves devices for ASA Users that are authenticated into this Team.

@@ -41,7 +41,9 @@ pub struct AuthorizationServerPolicyRecord {
     pub item: AuthorizationServerPolicy,
 }
 
-/// `AuthorizationServer` object.
+/// The `AuthorizationServer` object of the API.
+///
+/// Stream `authorization_servers`: `GET /api/v1/authorizationServers`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizationServer {
@@ -99,7 +101,9 @@ pub struct AuthorizationServer {
     pub extra: Map<String, Value>,
 }
 
-/// `OAuth2Scope` object.
+/// The `OAuth2Scope` object of the API.
+///
+/// Stream `authorization_server_scopes`: `GET /api/v1/authorizationServers/{authServerId}/scopes`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuth2Scope {
@@ -141,7 +145,9 @@ pub struct OAuth2Scope {
     pub extra: Map<String, Value>,
 }
 
-/// `OAuth2Claim` object.
+/// The `OAuth2Claim` object of the API.
+///
+/// Stream `authorization_server_claims`: `GET /api/v1/authorizationServers/{authServerId}/claims`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuth2Claim {
@@ -191,7 +197,9 @@ pub struct OAuth2Claim {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthorizationServerPolicy` object.
+/// The `AuthorizationServerPolicy` object of the API.
+///
+/// Stream `authorization_server_policies`: `GET /api/v1/authorizationServers/{authServerId}/policies`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizationServerPolicy {
@@ -235,7 +243,9 @@ pub struct AuthorizationServerPolicy {
     pub extra: Map<String, Value>,
 }
 
-/// `OAuthClient` object.
+/// The `OAuthClient` object of the API.
+///
+/// Stream `oauth_clients`: `GET /oauth2/v1/clients`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct OAuthClient {
     /// The type of client app

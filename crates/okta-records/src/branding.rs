@@ -32,7 +32,9 @@ pub struct EmailTemplateRecord {
     pub item: EmailTemplate,
 }
 
-/// `Brand` object.
+/// The `Brand` object of the API.
+///
+/// Stream `brands`: `GET /api/v1/brands`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Brand {
@@ -71,7 +73,9 @@ pub struct Brand {
     pub extra: Map<String, Value>,
 }
 
-/// `Theme` object.
+/// The `Theme` object of the API.
+///
+/// Stream `brand_themes`: `GET /api/v1/brands/{brandId}/themes`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Theme {
@@ -128,7 +132,9 @@ pub struct Theme {
     pub extra: Map<String, Value>,
 }
 
-/// `EmailTemplate` object.
+/// The `EmailTemplate` object of the API.
+///
+/// Stream `email_templates`: `GET /api/v1/brands/{brandId}/templates/email`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EmailTemplate {
     /// The name of this email template

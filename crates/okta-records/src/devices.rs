@@ -22,7 +22,9 @@ pub struct DeviceUserRecord {
     pub item: DeviceUser,
 }
 
-/// `Device` object.
+/// The `Device` object of the API.
+///
+/// Stream `devices`: `GET /api/v1/devices`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
@@ -61,7 +63,9 @@ pub struct Device {
     pub extra: Map<String, Value>,
 }
 
-/// `DeviceUser` object.
+/// The `DeviceUser` object of the API.
+///
+/// Stream `device_users`: `GET /api/v1/devices/{deviceId}/users`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceUser {

@@ -40,7 +40,9 @@ pub struct GroupOwnerRecord {
     pub item: GroupOwner,
 }
 
-/// `Group` object.
+/// The `Group` object of the API.
+///
+/// Stream `groups`: `GET /api/v1/groups`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
@@ -76,7 +78,9 @@ pub struct Group {
     pub extra: Map<String, Value>,
 }
 
-/// `GroupOwner` object.
+/// The `GroupOwner` object of the API.
+///
+/// Stream `group_owners`: `GET /api/v1/groups/{groupId}/owners`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupOwner {
@@ -109,7 +113,9 @@ pub struct GroupOwner {
     pub extra: Map<String, Value>,
 }
 
-/// `GroupRule` object.
+/// The `GroupRule` object of the API.
+///
+/// Stream `group_rules`: `GET /api/v1/groups/rules`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupRule {

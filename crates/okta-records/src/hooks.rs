@@ -8,7 +8,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// `EventHook` object.
+/// The `EventHook` object of the API.
+///
+/// Stream `event_hooks`: `GET /api/v1/eventHooks`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventHook {
@@ -52,6 +54,8 @@ pub struct EventHook {
 }
 
 /// An inline hook object that specifies the details of the inline hook
+///
+/// Stream `inline_hooks`: `GET /api/v1/inlineHooks`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InlineHook {
@@ -90,6 +94,8 @@ pub struct InlineHook {
 /// The `id` property in the response as `id` serves as the unique ID for the key, which you can specify when invoking other CRUD operations.
 ///
 /// The `keyId` provided in the response is the alias of the public key that you can use to get details of the public key data in a separate call.
+///
+/// Stream `hook_keys`: `GET /api/v1/hook-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HookKey {
@@ -290,7 +296,7 @@ pub struct InlineHookChannelConfig {
     pub uri: Option<String>,
     /// Not applicable. Must be `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_scheme: Option<Value>,
+    pub auth_scheme: Option<InlineHookChannelConfigAuthSchemeResponse>,
     /// The authentication method for the token endpoint
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<String>,
@@ -320,6 +326,20 @@ pub struct InlineHookChannelConfigHeaders {
     /// The value for the key
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The authentication scheme to use for this request
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InlineHookChannelConfigAuthSchemeResponse {
+    /// The header name for the authorization server
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The authentication scheme type. Supported type&mdash;`HEADER`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -67,6 +67,9 @@ pub struct RoleSubscriptionRecord {
 }
 
 /// Standard role assignment
+///
+/// Stream `user_role_assignments`: `GET /api/v1/users/{userId}/roles`.
+/// Stream `group_role_assignments`: `GET /api/v1/groups/{groupId}/roles`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleAssignment {
@@ -127,7 +130,9 @@ pub struct RoleAssignment {
     pub extra: Map<String, Value>,
 }
 
-/// `IamRole` object.
+/// The `IamRole` object of the API.
+///
+/// Stream `custom_roles`: `GET /api/v1/iam/roles`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IamRole {
@@ -153,7 +158,9 @@ pub struct IamRole {
     pub extra: Map<String, Value>,
 }
 
-/// `Permission` object.
+/// The `Permission` object of the API.
+///
+/// Stream `custom_role_permissions`: `GET /api/v1/iam/roles/{roleIdOrLabel}/permissions`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Permission {
@@ -175,7 +182,9 @@ pub struct Permission {
     pub extra: Map<String, Value>,
 }
 
-/// `ResourceSet` object.
+/// The `ResourceSet` object of the API.
+///
+/// Stream `resource_sets`: `GET /api/v1/iam/resource-sets`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceSet {
@@ -201,7 +210,9 @@ pub struct ResourceSet {
     pub extra: Map<String, Value>,
 }
 
-/// `ResourceSetResource` object.
+/// The `ResourceSetResource` object of the API.
+///
+/// Stream `resource_set_resources`: `GET /api/v1/iam/resource-sets/{resourceSetIdOrLabel}/resources`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceSetResource {
@@ -226,7 +237,9 @@ pub struct ResourceSetResource {
     pub extra: Map<String, Value>,
 }
 
-/// `Subscription` object.
+/// The `Subscription` object of the API.
+///
+/// Stream `role_subscriptions`: `GET /api/v1/roles/{roleRef}/subscriptions`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {

@@ -30,7 +30,9 @@ pub struct LinkedObjectDefinitionRecord {
     pub item: LinkedObject,
 }
 
-/// `UserType` object.
+/// The `UserType` object of the API.
+///
+/// Stream `user_types`: `GET /api/v1/meta/types/user`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserType {
@@ -68,7 +70,10 @@ pub struct UserType {
     pub extra: Map<String, Value>,
 }
 
-/// `UserSchema` object.
+/// The `UserSchema` object of the API.
+///
+/// Stream `user_schemas`: `GET /api/v1/meta/schemas/user/{schemaId}`.
+/// Stream `app_user_schemas`: `GET /api/v1/meta/schemas/apps/{appId}/default`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSchema {
@@ -108,7 +113,9 @@ pub struct UserSchema {
     pub extra: Map<String, Value>,
 }
 
-/// `GroupSchema` object.
+/// The `GroupSchema` object of the API.
+///
+/// Stream `group_schemas`: `GET /api/v1/meta/schemas/group/default`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupSchema {
@@ -148,7 +155,9 @@ pub struct GroupSchema {
     pub extra: Map<String, Value>,
 }
 
-/// `UiSchema` object.
+/// The `UiSchema` object of the API.
+///
+/// Stream `ui_schemas`: `GET /api/v1/meta/uischemas`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UiSchema {
@@ -171,6 +180,8 @@ pub struct UiSchema {
 }
 
 /// LinkedObject
+///
+/// Stream `linked_object_definitions`: `GET /api/v1/meta/schemas/user/linkedObjects`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct LinkedObject {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The properties that define an individual domain.
+///
+/// Stream `domains`: `GET /api/v1/domains`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Domain {
@@ -45,7 +47,9 @@ pub struct Domain {
     pub extra: Map<String, Value>,
 }
 
-/// `EmailDomain` object.
+/// The `EmailDomain` object of the API.
+///
+/// Stream `email_domains`: `GET /api/v1/email-domains`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailDomain {
@@ -71,7 +75,9 @@ pub struct EmailDomain {
     pub extra: Map<String, Value>,
 }
 
-/// `SmsTemplate` object.
+/// The `SmsTemplate` object of the API.
+///
+/// Stream `sms_templates`: `GET /api/v1/templates/sms`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SmsTemplate {
@@ -101,6 +107,8 @@ pub struct SmsTemplate {
 }
 
 /// Specifies feature release cycle information
+///
+/// Stream `features`: `GET /api/v1/features`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Feature {
     /// Brief description of the feature and what it provides
@@ -131,7 +139,9 @@ pub struct Feature {
     pub extra: Map<String, Value>,
 }
 
-/// `LogStream` object.
+/// The `LogStream` object of the API.
+///
+/// Stream `log_streams`: `GET /api/v1/logStreams`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogStream {
@@ -175,6 +185,8 @@ pub struct LogStream {
 /// A collection of the profile mappings that include a subset of the profile mapping object's properties. The profile mapping object describes a mapping between an Okta user's and an app user's properties using [JSON Schema Draft 4](https://datatracker.ietf.org/doc/html/draft-zyp-json-schema-04).
 ///
 /// > **Note:** Same type source/target mappings aren't supported by this API. Profile mappings must either be Okta->App or App->Okta.
+///
+/// Stream `profile_mappings`: `GET /api/v1/mappings`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProfileMapping {
     /// Unique identifier for a profile mapping
@@ -194,7 +206,9 @@ pub struct ProfileMapping {
     pub extra: Map<String, Value>,
 }
 
-/// `OrgSetting` object.
+/// The `OrgSetting` object of the API.
+///
+/// Stream `org`: `GET /api/v1/org`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgSetting {
@@ -262,6 +276,8 @@ pub struct OrgSetting {
 }
 
 /// PushProvider
+///
+/// Stream `push_providers`: `GET /api/v1/push-providers`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PushProvider {
@@ -286,7 +302,9 @@ pub struct PushProvider {
     pub extra: Map<String, Value>,
 }
 
-/// `Realm` object.
+/// The `Realm` object of the API.
+///
+/// Stream `realms`: `GET /api/v1/realms`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Realm {

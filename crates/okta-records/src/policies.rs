@@ -19,7 +19,9 @@ pub struct PolicyRuleRecord {
     pub item: PolicyRule,
 }
 
-/// `Policy` object.
+/// The `Policy` object of the API.
+///
+/// Stream `policies`: `GET /api/v1/policies`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
@@ -68,7 +70,9 @@ pub struct Policy {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRule` object.
+/// The `PolicyRule` object of the API.
+///
+/// Stream `policy_rules`: `GET /api/v1/policies/{policyId}/rules`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRule {
@@ -107,7 +111,7 @@ pub struct PolicyRule {
     pub actions: Option<PolicyRuleActions>,
     /// Policy rule conditions aren't supported for this policy type.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub conditions: Option<Value>,
+    pub conditions: Option<PolicyRuleConditions>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1311,7 +1315,7 @@ pub struct AccessPolicyConstraint {
     pub authentication_methods: Option<Vec<AuthenticationMethodObject>>,
     /// This property specifies the precise authenticator and method to exclude from authentication. <x-lifecycle class="oie"></x-lifecycle>
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub excluded_authentication_methods: Option<Value>,
+    pub excluded_authentication_methods: Option<Vec<AuthenticationMethodObject>>,
     /// The authenticator methods that are permitted
     #[serde(skip_serializing_if = "Option::is_none")]
     pub methods: Option<Vec<String>>,
@@ -1356,7 +1360,7 @@ pub struct PossessionConstraint {
     pub authentication_methods: Option<Vec<AuthenticationMethodObject>>,
     /// This property specifies the precise authenticator and method to exclude from authentication. <x-lifecycle class="oie"></x-lifecycle>
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub excluded_authentication_methods: Option<Value>,
+    pub excluded_authentication_methods: Option<Vec<AuthenticationMethodObject>>,
     /// The authenticator methods that are permitted
     #[serde(skip_serializing_if = "Option::is_none")]
     pub methods: Option<Vec<String>>,
@@ -1451,6 +1455,432 @@ pub struct AuthenticationMethod {
     /// Indicates which methods can be used for user verification. `userVerificationMethods` can only be used when `userVerification` is `REQUIRED`. `BIOMETRICS` is currently the only supported method.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_verification_methods: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies conditions that must be met during policy evaluation to apply the rule. All policy conditions and conditions for at least one rule must be met to apply the settings specified in the policy and the associated rule.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRuleConditions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<PolicyRuleConditionsNetwork>,
+    /// Identifies users and groups that are used together
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people: Option<PolicyRuleConditionsPeople>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_context: Option<PolicyRuleConditionsAuthContext>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<PolicyRuleConditionsIdentityProvider>,
+    /// Behaviors (risk) the rule applies to
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<PolicyRuleConditionsRisk>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<PolicyRuleConditionsApp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PolicyRuleConditionsPlatform>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identifier: Option<PolicyRuleConditionsUserIdentifier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_risk: Option<PolicyRuleConditionsEntityRisk>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_detection_types: Option<PolicyRuleConditionsRiskDetectionTypes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_score: Option<PolicyRuleConditionsRiskScore>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceAccessPolicyRuleCondition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub el_condition: Option<AccessPolicyRuleCustomCondition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<UserTypeCondition>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies a network selection mode and a set of network zones to be included or excluded. If the connection parameter's data type is `ZONE`, one of the `include` or `exclude` arrays is required. Specific zone IDs to include or exclude are enumerated in the respective arrays.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsNetwork {
+    /// Network selection mode
+    ///
+    /// Known values: `ANYWHERE`, `ZONE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    /// The zones to exclude. Required only if connection data type is `ZONE`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    /// The zones to include. Required only if connection data type is `ZONE`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies the users and groups that are included or excluded by the policy rule
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsPeople {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<PolicyRuleConditionsPeopleGroups>,
+    /// Specifies a set of users to be included or excluded
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<PolicyRuleConditionsPeopleUsers>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies a set of groups whose users are to be included or excluded
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsPeopleGroups {
+    /// Groups to be excluded
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    /// Groups to be included
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies a set of users to be included or excluded
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsPeopleUsers {
+    /// Users to be excluded
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    /// Users to be included
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies an authentication entry point
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRuleConditionsAuthContext {
+    /// Specifies how the user is authenticated
+    ///
+    /// Known values: `ANY`, `LDAP_INTERFACE`, `RADIUS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies the IdP that's used to sign in
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRuleConditionsIdentityProvider {
+    /// Specifies the IdP ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_ids: Option<Vec<String>>,
+    /// Known values: `ANY`, `OKTA`, `SPECIFIC_IDP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleConditionsRisk` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsRisk {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behaviors: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies apps to include or exclude. If `include` is empty, then the condition is met for all apps.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsApp {
+    /// The list of apps or app instances to exclude
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<PolicyRuleConditionsAppExclude>>,
+    /// The list of apps or app instances to match on
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<PolicyRuleConditionsAppInclude>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleConditionsAppExclude` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsAppExclude {
+    /// ID of the app
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Name of the app type
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Type of app
+    ///
+    /// Known values: `APP`, `APP_TYPE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleConditionsAppInclude` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsAppInclude {
+    /// ID of the app
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Name of the app type
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Type of app
+    ///
+    /// Known values: `APP`, `APP_TYPE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies a particular platform or device to match on
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsPlatform {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<PolicyRuleConditionsPlatformExclude>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<PolicyRuleConditionsPlatformInclude>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleConditionsPlatformExclude` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsPlatformExclude {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<PolicyRuleConditionsPlatformExcludeOs>,
+    /// The type of platform
+    ///
+    /// Known values: `ANY`, `DESKTOP`, `MOBILE`, `OTHER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleConditionsPlatformExcludeOs` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsPlatformExcludeOs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// The type of operating system
+    ///
+    /// Known values: `ANDROID`, `ANY`, `CHROMEOS`, `IOS`, `OSX`, `OTHER`, `WINDOWS`, `LINUX`, `MACOS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<PolicyRuleConditionsPlatformExcludeOsVersion>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleConditionsPlatformExcludeOsVersion` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRuleConditionsPlatformExcludeOsVersion {
+    /// Known values: `EXPRESSION`, `SEMVER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleConditionsPlatformInclude` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsPlatformInclude {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<PolicyRuleConditionsPlatformIncludeOs>,
+    /// The type of platform
+    ///
+    /// Known values: `ANY`, `DESKTOP`, `MOBILE`, `OTHER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleConditionsPlatformIncludeOs` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsPlatformIncludeOs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// The type of operating system
+    ///
+    /// Known values: `ANDROID`, `ANY`, `CHROMEOS`, `IOS`, `OSX`, `OTHER`, `WINDOWS`, `LINUX`, `MACOS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<PolicyRuleConditionsPlatformIncludeOsVersion>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PolicyRuleConditionsPlatformIncludeOsVersion` object.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRuleConditionsPlatformIncludeOsVersion {
+    /// Known values: `EXPRESSION`, `SEMVER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies a user identifier condition to match on
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsUserIdentifier {
+    /// The name of the profile attribute to match against. Only used when type is `ATTRIBUTE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patterns: Option<Vec<PolicyRuleConditionsUserIdentifierPatterns>>,
+    /// What to match against, either user ID or an attribute in the user's Okta profile.
+    ///
+    /// Known values: `ATTRIBUTE`, `IDENTIFIER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies the details of the patterns to match against
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRuleConditionsUserIdentifierPatterns {
+    /// The type of pattern. For regex, use `EXPRESSION`.
+    ///
+    /// Known values: `CONTAINS`, `EQUALS`, `EXPRESSION`, `STARTS_WITH`, `SUFFIX`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_type: Option<String>,
+    /// The regular expression or simple match string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// <x-lifecycle class="oie"></x-lifecycle> The risk score level of the entity risk policy rule
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsEntityRisk {
+    /// Known values: `ANY`, `LOW`, `MEDIUM`, `HIGH`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// <x-lifecycle class="oie"></x-lifecycle> An object that references detected risk events. This object can have an `include` parameter or an `exclude` parameter, but not both.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRuleConditionsRiskDetectionTypes {
+    /// An array of detected risk events to exclude in the entity policy rule
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    /// An array of detected risk events to include in the entity policy rule
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// <x-lifecycle-container><x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Specifies the minimum risk score level required to trigger the rule
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRuleConditionsRiskScore {
+    /// The minimum risk level to match.
+    ///
+    /// Known values: `LOW`, `MEDIUM`, `HIGH`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_risk_level: Option<String>,
+    /// The level to match
+    ///
+    /// Known values: `ANY`, `LOW`, `MEDIUM`, `HIGH`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// <x-lifecycle class="oie"></x-lifecycle> Specifies the device condition to match on
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceAccessPolicyRuleCondition {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assurance: Option<DevicePolicyRuleConditionAssurance>,
+    /// Indicates if the device is managed. A device is considered managed if it's part of a device management system.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
+    /// Indicates if the device is registered. A device is registered if the User enrolls with Okta Verify that's installed on the device.
+    /// When the `managed` property is passed, you must also include the `registered` property and set it to `true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies [device assurance policies](https://developer.okta.com/docs/api/openapi/okta-management/management/tag/DeviceAssurance/) in the policy rule
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DevicePolicyRuleConditionAssurance {
+    /// Specifies the device assurance policy ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies [Okta Expression Language](https://developer.okta.com/docs/reference/okta-expression-language-in-identity-engine/) expressions
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AccessPolicyRuleCustomCondition {
+    /// expression to match
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// <x-lifecycle class="oie"></x-lifecycle> Specifies which user types to include and/or exclude
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserTypeCondition {
+    /// The user types to exclude
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    /// The user types to include
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

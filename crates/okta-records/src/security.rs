@@ -19,7 +19,9 @@ pub struct ThreatInsightRecord {
     pub item: ThreatInsightConfiguration,
 }
 
-/// `Authenticator` object.
+/// The `Authenticator` object of the API.
+///
+/// Stream `authenticators`: `GET /api/v1/authenticators`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Authenticator {
@@ -68,7 +70,9 @@ pub struct Authenticator {
     pub extra: Map<String, Value>,
 }
 
-/// `IdentityProvider` object.
+/// The `IdentityProvider` object of the API.
+///
+/// Stream `identity_providers`: `GET /api/v1/idps`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityProvider {
@@ -143,7 +147,9 @@ pub struct IdentityProvider {
     pub extra: Map<String, Value>,
 }
 
-/// `NetworkZone` object.
+/// The `NetworkZone` object of the API.
+///
+/// Stream `network_zones`: `GET /api/v1/zones`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkZone {
@@ -221,7 +227,9 @@ pub struct NetworkZone {
     pub extra: Map<String, Value>,
 }
 
-/// `TrustedOrigin` object.
+/// The `TrustedOrigin` object of the API.
+///
+/// Stream `trusted_origins`: `GET /api/v1/trustedOrigins`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrustedOrigin {
@@ -260,6 +268,8 @@ pub struct TrustedOrigin {
 }
 
 /// Behavior Detection Rule
+///
+/// Stream `behaviors`: `GET /api/v1/behaviors`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Behavior {
@@ -290,6 +300,8 @@ pub struct Behavior {
 }
 
 /// A risk provider (deprecated by Okta on 2024-12-31; last in management spec 2025.08.0).
+///
+/// Stream `risk_providers`: `GET /api/v1/risk/providers`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RiskProvider {
@@ -321,6 +333,8 @@ pub struct RiskProvider {
 }
 
 /// The security events provider response
+///
+/// Stream `security_events_providers`: `GET /api/v1/security-events-providers`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SecurityEventsProvider {
     /// The unique identifier of this instance
@@ -347,7 +361,9 @@ pub struct SecurityEventsProvider {
     pub extra: Map<String, Value>,
 }
 
-/// `ThreatInsightConfiguration` object.
+/// The `ThreatInsightConfiguration` object of the API.
+///
+/// Stream `threat_insight`: `GET /api/v1/threats/configuration`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreatInsightConfiguration {
@@ -376,6 +392,8 @@ pub struct ThreatInsightConfiguration {
 }
 
 /// An API token for an Okta User. This token is NOT scoped any further and can be used for any API the user has permissions to call.
+///
+/// Stream `api_tokens`: `GET /api/v1/api-tokens`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiToken {

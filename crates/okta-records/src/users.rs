@@ -19,7 +19,10 @@ pub struct UserFactorRecord {
     pub item: UserFactor,
 }
 
-/// `User` object.
+/// The `User` object of the API.
+///
+/// Stream `users`: `GET /api/v1/users`.
+/// Stream `group_members`: `GET /api/v1/groups/{groupId}/users`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
@@ -84,7 +87,9 @@ pub struct User {
     pub extra: Map<String, Value>,
 }
 
-/// `UserFactor` object.
+/// The `UserFactor` object of the API.
+///
+/// Stream `user_factors`: `GET /api/v1/users/{userId}/factors`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserFactor {

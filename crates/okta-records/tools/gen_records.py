@@ -151,6 +151,9 @@ ADDITIONS = {
                 "type": {"type": "string", "description": "`PRIMARY` or `SECONDARY`"},
             }}},
     },
+    ("management", "OktaSignOnPolicyRuleConditions"): {
+        "risk": {"$ref": "#/components/schemas/RiskPolicyRuleCondition", "description": "Behaviors (risk) the rule applies to"},
+    },
     ("management", "ApiToken"): {
         "_links": {"type": "object", "additionalProperties": True, "description": "Link relations (hypermedia) of this object."},
     },
@@ -336,10 +339,14 @@ class Builder:
             if s.get("properties"):
                 return self.object(s, spec, stack, owner)
             return FreeMap()
-        if t == "array":
+        if t == "array" or (t is None and "items" in s):
             return Arr(self.model(s.get("items", {}), spec, stack, owner))
-        if t == "string" and s.get("nullable") and "default" in s and s["default"] is None and not s.get("enum"):
-            # e.g. a policy type's `conditions`: "not supported", always null
+        if t == "string" and s.get("nullable") and not s.get("enum") and (
+            ("default" in s and s["default"] in (None, {}))
+            or re.search(r"not supported|aren't supported|not applicable|must be `null`", s.get("description") or "", re.I)
+        ):
+            # e.g. `conditions` of a policy type that has none: "not supported", always null.
+            # Typed by the other variants when merged, else a string.
             return Prim("Null")
         if t == "string" or (t is None and "enum" in s and all(isinstance(v, str) for v in s["enum"])):
             fmt = s.get("format")
@@ -693,12 +700,17 @@ def field_names(obj, fixed=()):
     return names
 
 
-def emit_struct(obj, pk_fields, used, title=None):
+def emit_struct(obj, pk_fields, used, sources=()):
     names = field_names(obj)
     camel_ok = sum(1 for j, r in names.items() if camel_of(r) == j)
     plain_ok = sum(1 for j, r in names.items() if plain_of(r) == j)
     use_camel = camel_ok > plain_ok
-    out = doc(clean_desc(obj.desc) or [title or f"`{obj.name}` object."], "")
+    lines = clean_desc(obj.desc)
+    if sources:
+        if not lines:
+            lines = [f"The `{obj.name}` object of the API."]
+        lines += [""] + [f"Stream `{name}`: `GET {path}`." for name, path in sources]
+    out = doc(lines or [f"`{obj.name}` object."], "")
     out += "#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]\n"
     if use_camel:
         out += '#[serde(rename_all = "camelCase")]\n'
@@ -864,7 +876,9 @@ def main():
         for st, m in content["records"]:
             body += "\n" + emit_record(st, m, used)
         for o in content["structs"]:
-            body += "\n" + emit_struct(o, pk_of.get(o.name, set()) if getattr(o, "is_root", False) else set(), used)
+            is_root = getattr(o, "is_root", False)
+            sources = [(st.name, st.list) for st, m in roots if m is o] if is_root else []
+            body += "\n" + emit_struct(o, pk_of.get(o.name, set()) if is_root else set(), used, sources)
         imports = ["use schemars::JsonSchema;", "use serde::{Deserialize, Serialize};"]
         js = sorted(x for x in ("Map", "Value") if x in used)
         if js:
