@@ -888,7 +888,7 @@ fn singer_check_tap_validates_the_output_and_the_resumed_run() {
 // ---- (c) Meltano -------------------------------------------------------------------------------------
 
 /// A copy of the repo's Meltano project in a temp folder, with `target/debug/tap-okta` linked to the
-/// binary under test, configured for the simulator through environment variables only.
+/// binary under test, configured for the simulator through `.env` (the token) and environment variables.
 struct Meltano {
     exe: PathBuf,
     dir: Dir,
@@ -906,15 +906,22 @@ impl Meltano {
         let bin_dir = dir.0.path().join("target/debug");
         std::fs::create_dir_all(&bin_dir).unwrap();
         std::os::unix::fs::symlink(TAP_BIN, bin_dir.join("tap-okta")).unwrap();
+        // The secret in `.env`, as a user keeps it; the rest from the environment.
+        std::fs::write(
+            dir.0.path().join(".env"),
+            format!("TAP_OKTA_API_TOKEN={}\n", sim.api_token()),
+        )
+        .unwrap();
         let env = [
             ("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false".to_string()),
             ("MELTANO_DISABLE_TRACKING", "true".to_string()),
+            // No newest-version lookup on PyPI either.
+            ("MELTANO_CLI_DISABLE_VERSION_CHECK", "true".to_string()),
             // Nothing listens there: any Hub lookup fails at once instead of leaving the machine.
             ("MELTANO_HUB_URL", "http://127.0.0.1:9".to_string()),
             ("MELTANO_CLI_LOG_LEVEL", "info".to_string()),
             ("NO_COLOR", "1".to_string()),
             ("TAP_OKTA_BASE_URL", sim.base_url()),
-            ("TAP_OKTA_API_TOKEN", sim.api_token()),
             ("TARGET_JSONL_DO_TIMESTAMP_FILE", "false".to_string()),
             ("SOURCE_OKTA_RETRY_BASE_MS", "20".to_string()),
         ];
