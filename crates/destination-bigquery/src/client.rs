@@ -291,6 +291,26 @@ impl BigQuery {
     /// Runs one statement (or script) through `jobs.query` and waits for it. An `errors` array is a failure
     /// even with HTTP 200.
     pub async fn query(&self, sql: &str) -> Result<Value> {
+        // A statement whose job failed for a transient reason is run again; every statement this
+        // destination runs (MERGE, ALTER … IF NOT EXISTS, copies into temp tables) is safe to repeat.
+        let mut attempt = 0u32;
+        loop {
+            match self.query_once(sql).await {
+                Err(
+                    e @ Error::Job {
+                        retryable: true, ..
+                    },
+                ) if attempt < 3 => {
+                    attempt += 1;
+                    tracing::warn!("{e}; running the statement again (attempt {})", attempt + 1);
+                    tokio::time::sleep(self.retry.delay(attempt + 1)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn query_once(&self, sql: &str) -> Result<Value> {
         let body = json!({
             "query": sql, "useLegacySql": false, "location": self.location, "timeoutMs": 60000,
             "requestId": uuid::Uuid::new_v4().to_string(), "formatOptions": {"useInt64Timestamp": true},

@@ -28,6 +28,8 @@ pub struct Encoder {
 pub struct Encoded {
     /// How many values were nulled because they could not be cast.
     pub nulled: usize,
+    /// Whether the record has fields its schema does not declare (they are not loaded).
+    pub undeclared: bool,
 }
 
 impl Encoder {
@@ -71,8 +73,10 @@ impl Encoder {
             self.last_ts
         );
         let mut changes: Vec<&str> = Vec::new();
+        let mut present = 0usize;
         for (name, field, ty) in &self.columns {
             let Some(v) = data.get(field) else { continue };
+            present += 1;
             if v.is_null() {
                 continue;
             }
@@ -119,6 +123,7 @@ impl Encoder {
         out.extend_from_slice(b"]}}\n");
         Encoded {
             nulled: changes.len(),
+            undeclared: present < data.len(),
         }
     }
 }
@@ -353,6 +358,7 @@ mod tests {
         assert_eq!(row["profile"], json!({"a": [1, {"b": null}]}));
         assert_eq!(row["tags"], json!(["x"]));
         assert!(row.get("unknown").is_none());
+        assert!(e.undeclared);
         assert_eq!(row[EXTRACTED_AT], "2024-01-02T03:04:05.123Z");
         assert_eq!(row[GENERATION_ID], 3);
         assert_eq!(row[META], json!({"sync_id": 7, "changes": []}));
@@ -363,6 +369,7 @@ mod tests {
     fn nulls_and_missing_fields_are_omitted() {
         let (row, e) = encode(json!({"id": "u2", "n": null}), None);
         assert_eq!(e.nulled, 0);
+        assert!(!e.undeclared);
         assert!(row.get("n").is_none());
         assert!(row.get("profile").is_none());
     }

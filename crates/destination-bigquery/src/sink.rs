@@ -102,6 +102,8 @@ struct StreamRt {
     loads: u32,
     nulled_values: u64,
     status_seen: bool,
+    /// Undeclared fields already warned about.
+    undeclared_warned: std::collections::HashSet<String>,
     complete: bool,
     incomplete: bool,
     swapped: bool,
@@ -200,6 +202,7 @@ impl Sink {
             loads: 0,
             nulled_values: 0,
             status_seen: false,
+            undeclared_warned: Default::default(),
             complete: false,
             incomplete: false,
             swapped: false,
@@ -246,6 +249,23 @@ impl Sink {
                 .encode(data, emitted_at_ms, source_changes, &mut self.line)
         });
         s.nulled_values += enc.map(|e| e.nulled as u64).unwrap_or_default();
+        if enc.is_some_and(|e| e.undeclared) {
+            for k in data.keys() {
+                let declared = s
+                    .spec
+                    .schema
+                    .columns
+                    .iter()
+                    .any(|c| c.field.as_deref() == Some(k.as_str()));
+                if !declared && s.undeclared_warned.insert(k.clone()) {
+                    tracing::warn!(
+                        "stream {}: field {k:?} is not in the stream's schema and is not loaded; \
+                         add it to the schema (catalog) to load it",
+                        s.spec.name
+                    );
+                }
+            }
+        }
         if s.spool.is_none() {
             s.load_seq += 1;
             let path = spool_dir.join(format!("{}-{:06}.ndjson", s.spec.table.table, s.load_seq));

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+/// How often a load job that failed for a transient reason is run again.
+const JOB_RETRIES: u32 = 3;
+
 /// How a load writes its table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
@@ -139,15 +142,38 @@ impl Warehouse {
     pub async fn load(&mut self, load: Load<'_>) -> Result<u64> {
         match self {
             Warehouse::BigQuery(bq) => {
-                let stats = bq
-                    .load_file(
-                        load.target,
-                        &load.schema.to_api_fields(),
-                        load.file,
-                        load.job_id,
-                        load.disposition.api(),
-                    )
-                    .await?;
+                // A failed load job loads nothing, so a job that failed for a transient reason
+                // (backendError, rateLimitExceeded in its errorResult) is run again under a new id.
+                let mut attempt = 0u32;
+                let stats = loop {
+                    let job_id = if attempt == 0 {
+                        load.job_id.to_string()
+                    } else {
+                        format!("{}_r{attempt}", load.job_id)
+                    };
+                    match bq
+                        .load_file(
+                            load.target,
+                            &load.schema.to_api_fields(),
+                            load.file,
+                            &job_id,
+                            load.disposition.api(),
+                        )
+                        .await
+                    {
+                        Ok(stats) => break stats,
+                        Err(
+                            e @ Error::Job {
+                                retryable: true, ..
+                            },
+                        ) if attempt < JOB_RETRIES => {
+                            attempt += 1;
+                            tracing::warn!("{e}; running the load again (attempt {})", attempt + 1);
+                            tokio::time::sleep(Duration::from_secs(2u64 << attempt)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
                 // BigQuery reports the rows this job loaded; with `maxBadRecords: 0` fewer means rows were
                 // dropped. (bqemulator reports the table's total instead, which is never fewer.)
                 if stats.output_rows < load.rows {

@@ -643,3 +643,39 @@ async fn job_errors_reported_with_http_200_fail_the_query() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn widen_to_json_converts_the_column_and_keeps_old_values() {
+    let Some(env) = Env::new("widen").await else {
+        return;
+    };
+    let s1 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "integer"}}});
+    let s2 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "object"}}});
+    let cfg = env.config(json!({"schema_change": "widen_to_json"}));
+    let cat1 = env.catalog(vec![configured("t", s1, "append", &[], &[])]);
+    let cat2 = env.catalog(vec![configured("t", s2, "append", &[], &[])]);
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat1],
+        &lines(&[record("t", json!({"id": "a", "n": 1}), 1)]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat2],
+        &lines(&[
+            record("t", json!({"id": "b", "n": {"x": 1}}), 2),
+            state("t", json!({})),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.states().len(), 1);
+    let types = env.query_types("SELECT * FROM $ds.t").await;
+    assert!(types.contains(&("n".into(), "JSON".into())), "{types:?}");
+    let rows = env
+        .rows("SELECT id, TO_JSON_STRING(n) FROM $ds.t ORDER BY id")
+        .await;
+    let got: Vec<Value> = rows
+        .iter()
+        .map(|r| serde_json::from_str(s(&r[1])).unwrap())
+        .collect();
+    assert_eq!(got, [json!(1), json!({"x": 1})]);
+}
