@@ -43,6 +43,8 @@ is_done() {
     local venv="$1" pins="$2"
     shift 2
     [[ -f "$venv/.singer-env-stamp" && "$(cat "$venv/.singer-env-stamp")" == "$pins" ]] || return 1
+    # A venv moved or left by another interpreter is broken: make it again.
+    "$venv/bin/python" -c 'import sys' >/dev/null 2>&1 || return 1
     for exe in "$@"; do
         [[ -x "$venv/bin/$exe" ]] || return 1
     done
