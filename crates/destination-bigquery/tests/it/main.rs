@@ -7,4 +7,5 @@
 mod cli;
 mod common;
 mod emulator;
+mod faults;
 mod local;

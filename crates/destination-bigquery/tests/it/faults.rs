@@ -1,0 +1,319 @@
+//! Fault injection against a scripted loopback HTTP server standing in for BigQuery and Google's token
+//! endpoint: retries on 503, job errors reported with HTTP 200, one TRACE error and no STATE on a failed load,
+//! and service-account tokens fetched once and sent as bearer tokens.
+
+use crate::common::*;
+use destination_bigquery::auth::TokenProvider;
+use destination_bigquery::client::{BigQuery, RetryPolicy};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Req {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+type Handler = Arc<dyn Fn(&Req, usize) -> (u16, Vec<(String, String)>, String) + Send + Sync>;
+
+/// A one-request-per-connection HTTP/1.1 server on 127.0.0.1; records every request.
+pub struct Fake {
+    pub base: String,
+    pub log: Arc<Mutex<Vec<Req>>>,
+}
+
+impl Fake {
+    pub async fn start(handler: Handler) -> Fake {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let log: Arc<Mutex<Vec<Req>>> = Arc::default();
+        let log2 = log.clone();
+        let base2 = base.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let handler = handler.clone();
+                let log = log2.clone();
+                let base = base2.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut tmp = [0u8; 65536];
+                    let head_end = loop {
+                        let n = sock.read(&mut tmp).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&tmp[..n]);
+                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break p + 4;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                    let mut lines = head.split("\r\n");
+                    let first: Vec<&str> = lines.next().unwrap_or_default().split(' ').collect();
+                    let headers: Vec<(String, String)> = lines
+                        .filter_map(|l| {
+                            l.split_once(':')
+                                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                        })
+                        .collect();
+                    let len: usize = headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        let n = sock.read(&mut tmp).await.unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&tmp[..n]);
+                    }
+                    let req = Req {
+                        method: first.first().unwrap_or(&"").to_string(),
+                        path: first.get(1).unwrap_or(&"").to_string(),
+                        headers,
+                        body: buf[head_end..].to_vec(),
+                    };
+                    let n = {
+                        let mut l = log.lock().unwrap();
+                        l.push(req.clone());
+                        l.len()
+                    };
+                    let (status, extra, body) = handler(&req, n);
+                    let mut resp = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                        body.len()
+                    );
+                    for (k, v) in extra {
+                        resp.push_str(&format!("{k}: {}\r\n", v.replace("{base}", &base)));
+                    }
+                    resp.push_str("Content-Type: application/json\r\n\r\n");
+                    resp.push_str(&body);
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        Fake { base, log }
+    }
+
+    pub fn requests(&self) -> Vec<Req> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn quick() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(50),
+        max_elapsed: Duration::from_secs(10),
+    }
+}
+
+#[tokio::test]
+async fn query_retries_503_then_succeeds() {
+    let fake = Fake::start(Arc::new(|_req, n| {
+        if n <= 2 {
+            (
+                503,
+                vec![],
+                json!({"error": {"code": 503, "message": "backend unavailable"}}).to_string(),
+            )
+        } else {
+            (
+                200,
+                vec![],
+                json!({"jobComplete": true, "rows": [{"f": [{"v": "1"}]}]}).to_string(),
+            )
+        }
+    }))
+    .await;
+    let mut bq = BigQuery::new(&fake.base, "p", "US", Arc::new(TokenProvider::none())).unwrap();
+    bq.retry = quick();
+    let rows = bq.query_rows("SELECT 1").await.unwrap();
+    assert_eq!(rows, vec![vec![json!("1")]]);
+    assert_eq!(fake.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn persistent_503_gives_up_with_the_attempt_count() {
+    let fake = Fake::start(Arc::new(|_req, _| (503, vec![], "{}".to_string()))).await;
+    let mut bq = BigQuery::new(&fake.base, "p", "US", Arc::new(TokenProvider::none())).unwrap();
+    bq.retry = quick();
+    let e = bq.query("SELECT 1").await.unwrap_err();
+    assert!(e.to_string().starts_with("gave up after 4 attempts"), "{e}");
+    assert_eq!(fake.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn query_errors_in_a_200_answer_fail() {
+    let fake = Fake::start(Arc::new(|_req, _| {
+        (200, vec![], json!({"jobComplete": true, "errors": [{"reason": "invalidQuery", "message": "Syntax error at 1:1"}]}).to_string())
+    }))
+    .await;
+    let bq = BigQuery::new(&fake.base, "p", "US", Arc::new(TokenProvider::none())).unwrap();
+    let e = bq.query("SELEC 1").await.unwrap_err();
+    assert!(e.to_string().contains("Syntax error"), "{e}");
+}
+
+/// A fake BigQuery for a whole `write`: the load job ends DONE with `errorResult` when `fail_load` is set.
+fn bigquery(fail_load: bool, seen_auth: Arc<Mutex<Vec<String>>>) -> Handler {
+    Arc::new(move |req: &Req, _| {
+        if let Some(a) = req.header("authorization") {
+            seen_auth.lock().unwrap().push(a.to_string());
+        }
+        let p = req.path.as_str();
+        if p == "/token" {
+            let body = String::from_utf8_lossy(&req.body).to_string();
+            assert!(
+                body.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"),
+                "{body}"
+            );
+            return (
+                200,
+                vec![],
+                json!({"access_token": "tok-1", "expires_in": 3599, "token_type": "Bearer"})
+                    .to_string(),
+            );
+        }
+        match req.method.as_str() {
+            "GET" if p.contains("/datasets/") && !p.contains("/tables/") => {
+                (200, vec![], json!({"datasetReference": {"datasetId": "okta"}, "location": "US"}).to_string())
+            }
+            "GET" if p.contains("/tables/") => (404, vec![], json!({"error": {"code": 404, "errors": [{"reason": "notFound"}]}}).to_string()),
+            "POST" if p.ends_with("/tables") => (200, vec![], "{}".to_string()),
+            "POST" if p.contains("uploadType=resumable") => {
+                (200, vec![("Location".to_string(), "{base}/upload/session/1".to_string())], String::new())
+            }
+            "PUT" if p.starts_with("/upload/session/") => {
+                let status = if fail_load {
+                    json!({"state": "DONE", "errorResult": {"reason": "invalid", "message": "Error while reading data: bad row 3"}})
+                } else {
+                    json!({"state": "DONE"})
+                };
+                (200, vec![], json!({"jobReference": {"jobId": "j1", "location": "US"}, "status": status,
+                    "statistics": {"load": {"outputRows": "2"}}}).to_string())
+            }
+            "DELETE" => (204, vec![], String::new()),
+            _ => (404, vec![], json!({"error": {"code": 404, "message": format!("unexpected {} {p}", req.method)}}).to_string()),
+        }
+    })
+}
+
+fn write_input() -> String {
+    lines(&[
+        record("users", user("u1", "2024-01-01T00:00:00Z", "ACTIVE"), 1),
+        record("users", user("u2", "2024-01-01T00:00:00Z", "ACTIVE"), 1),
+        state("users", json!({"c": 1})),
+    ])
+}
+
+#[tokio::test]
+async fn a_load_job_failing_with_http_200_is_one_trace_error_and_no_state() {
+    let fake = Fake::start(bigquery(true, Arc::default())).await;
+    let dir = tmpdir("fault-load");
+    let cfg = write_json(
+        &dir,
+        "config.json",
+        &json!({"project_id": "p", "dataset_id": "okta", "endpoint": fake.base,
+        "min_load_interval_seconds": 0}),
+    );
+    let cat = write_json(
+        &dir,
+        "catalog.json",
+        &catalog(vec![configured(
+            "users",
+            users_schema(),
+            "append",
+            &["id"],
+            &[],
+        )]),
+    );
+    let r = tokio::task::spawn_blocking(move || {
+        run(
+            &["write", "--config", &cfg, "--catalog", &cat],
+            &write_input(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.states().is_empty(),
+        "no STATE after a failed load: {}",
+        r.stdout_raw
+    );
+    let traces = r.of_type("TRACE");
+    assert_eq!(traces.len(), 1);
+    let msg = traces[0]["trace"]["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("bad row 3") && msg.contains("invalid"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn service_account_tokens_are_fetched_once_and_sent_as_bearer() {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let fake = Fake::start(bigquery(false, seen.clone())).await;
+    let pk = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
+    let key = json!({"type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com", "project_id": "p",
+        "private_key": pk.to_pkcs8_pem(LineEnding::LF).unwrap().as_str(), "token_uri": format!("{}/token", fake.base)});
+    let dir = tmpdir("fault-token");
+    // A loopback endpoint *with* a key still authenticates.
+    let cfg = write_json(
+        &dir,
+        "config.json",
+        &json!({"project_id": "p", "dataset_id": "okta", "endpoint": fake.base,
+        "credentials_json": key.to_string(), "min_load_interval_seconds": 0}),
+    );
+    let cat = write_json(
+        &dir,
+        "catalog.json",
+        &catalog(vec![configured(
+            "users",
+            users_schema(),
+            "append",
+            &["id"],
+            &[],
+        )]),
+    );
+    let r = tokio::task::spawn_blocking(move || {
+        run(
+            &["write", "--config", &cfg, "--catalog", &cat],
+            &write_input(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout_raw, r.stderr);
+    assert_eq!(r.states().len(), 1);
+    let token_requests = fake
+        .requests()
+        .iter()
+        .filter(|q| q.path == "/token")
+        .count();
+    assert_eq!(token_requests, 1, "the token is cached");
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 4, "{seen:?}");
+    assert!(seen.iter().all(|a| a == "Bearer tok-1"), "{seen:?}");
+    assert!(!r.stdout_raw.contains("PRIVATE KEY") && !r.stderr.contains("PRIVATE KEY"));
+}
