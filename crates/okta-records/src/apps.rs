@@ -509,7 +509,6 @@ pub struct ApplicationCredentialsPasswordHook {
     pub extra: Map<String, Value>,
 }
 
-/// `ApplicationCredentialsOauthClient` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ApplicationCredentialsOauthClient {
     /// Requested key rotation mode
@@ -635,7 +634,6 @@ pub struct ApplicationSettingsNotificationsVpnNetwork {
     pub extra: Map<String, Value>,
 }
 
-/// `ApplicationSettingsApp` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSettingsApp {
@@ -741,7 +739,6 @@ pub struct ApplicationSettingsApp {
     pub extra: Map<String, Value>,
 }
 
-/// `ApplicationSettingsOauthClient` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ApplicationSettingsOauthClient {
     /// The type of client app
@@ -1215,7 +1212,6 @@ pub struct ApplicationSettingsSignOnConfiguredAttributeStatements {
     pub extra: Map<String, Value>,
 }
 
-/// `ApplicationSettingsSignOnInlineHooks` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ApplicationSettingsSignOnInlineHooks {
     #[serde(skip_serializing_if = "Option::is_none")]

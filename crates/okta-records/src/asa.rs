@@ -526,7 +526,6 @@ pub struct AsaServerInstanceDetails {
     pub extra: Map<String, Value>,
 }
 
-/// `AsaServerInstanceDetailsNetworks` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaServerInstanceDetailsNetworks {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -540,7 +539,6 @@ pub struct AsaServerInstanceDetailsNetworks {
     pub extra: Map<String, Value>,
 }
 
-/// `AsaEntitlementSudoStructuredCommands` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaEntitlementSudoStructuredCommands {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -326,7 +326,6 @@ pub struct OAuthClient {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthorizationServerCredentials` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuthorizationServerCredentials {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -336,7 +335,6 @@ pub struct AuthorizationServerCredentials {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthorizationServerCredentialsSigningConfig` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizationServerCredentialsSigningConfig {
@@ -416,7 +414,6 @@ pub struct OAuth2ClaimConditions {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthorizationServerPolicyConditions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuthorizationServerPolicyConditions {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -149,7 +149,6 @@ pub struct EmailTemplate {
     pub extra: Map<String, Value>,
 }
 
-/// `BrandEmbedded` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BrandEmbedded {
@@ -164,7 +163,6 @@ pub struct BrandEmbedded {
     pub extra: Map<String, Value>,
 }
 
-/// `ThemeResponse` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ThemeResponse {
@@ -257,7 +255,6 @@ pub struct DomainResponse {
     pub extra: Map<String, Value>,
 }
 
-/// `EmailDomainResponse` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailDomainResponse {
@@ -282,7 +279,6 @@ pub struct EmailDomainResponse {
     pub extra: Map<String, Value>,
 }
 
-/// `EmailTemplateEmbedded` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailTemplateEmbedded {
@@ -295,7 +291,6 @@ pub struct EmailTemplateEmbedded {
     pub extra: Map<String, Value>,
 }
 
-/// `EmailSettingsResponse` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EmailSettingsResponse {
     /// Known values: `ALL_USERS`, `ADMINS_ONLY`, `NO_USERS`.

@@ -7,7 +7,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// `DefaultApp` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DefaultApp {
@@ -63,7 +62,6 @@ pub struct DomainCertificateMetadata {
     pub extra: Map<String, Value>,
 }
 
-/// `EmailDomainDNSRecord` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailDomainDNSRecord {

@@ -89,7 +89,6 @@ pub struct DeviceUser {
     pub extra: Map<String, Value>,
 }
 
-/// `DeviceProfile` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceProfile {

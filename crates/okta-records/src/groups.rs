@@ -17,8 +17,7 @@ pub struct GroupMemberRecord {
     pub group_id: String,
     /// The member's user `id` (same value as `id`; added by the connector).
     pub user_id: String,
-    /// The group's `lastMembershipUpdated` when this membership was read: the stream's cursor (added by
-    /// the connector).
+    /// The group's `lastMembershipUpdated` when this membership was read: the stream's cursor (added by the connector).
     #[serde(
         rename = "lastMembershipUpdated",
         skip_serializing_if = "Option::is_none"

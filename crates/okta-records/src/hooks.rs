@@ -121,7 +121,6 @@ pub struct HookKey {
     pub extra: Map<String, Value>,
 }
 
-/// `EventHookChannel` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EventHookChannel {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -139,7 +138,6 @@ pub struct EventHookChannel {
     pub extra: Map<String, Value>,
 }
 
-/// `EventHookChannelConfig` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventHookChannelConfig {
@@ -185,7 +183,6 @@ pub struct EventHookChannelConfigAuthScheme {
     pub extra: Map<String, Value>,
 }
 
-/// `EventHookChannelConfigHeader` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EventHookChannelConfigHeader {
     /// The optional field or header name
@@ -199,7 +196,6 @@ pub struct EventHookChannelConfigHeader {
     pub extra: Map<String, Value>,
 }
 
-/// `EventSubscriptions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EventSubscriptions {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,7 +234,6 @@ pub struct EventHookFilters {
     pub extra: Map<String, Value>,
 }
 
-/// `EventHookFilterMapObject` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EventHookFilterMapObject {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -251,7 +246,6 @@ pub struct EventHookFilterMapObject {
     pub extra: Map<String, Value>,
 }
 
-/// `EventHookFilterMapObjectCondition` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EventHookFilterMapObjectCondition {
     /// The Okta Expression language statement that filters the event type
@@ -265,7 +259,6 @@ pub struct EventHookFilterMapObjectCondition {
     pub extra: Map<String, Value>,
 }
 
-/// `InlineHookChannel` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InlineHookChannel {
     /// Known values: `HTTP`, `OAUTH`.
@@ -317,7 +310,6 @@ pub struct InlineHookChannelConfig {
     pub extra: Map<String, Value>,
 }
 
-/// `InlineHookChannelConfigHeaders` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InlineHookChannelConfigHeaders {
     /// The optional field or header name

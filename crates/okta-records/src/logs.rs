@@ -268,7 +268,6 @@ pub struct LogDebugContext {
     pub extra: Map<String, Value>,
 }
 
-/// `LogOutcome` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct LogOutcome {
     /// Reason for the result, for example, `INVALID_CREDENTIALS`
@@ -296,7 +295,6 @@ pub struct LogRequest {
     pub extra: Map<String, Value>,
 }
 
-/// `LogIpAddress` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogIpAddress {
@@ -455,7 +453,6 @@ pub struct LogUserBehavior {
     pub extra: Map<String, Value>,
 }
 
-/// `LogTarget` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogTarget {

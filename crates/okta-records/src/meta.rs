@@ -453,7 +453,6 @@ pub struct UserSchemaAttributeMaster {
     pub extra: Map<String, Value>,
 }
 
-/// `UserSchemaAttributeMasterPriority` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UserSchemaAttributeMasterPriority {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -465,7 +464,6 @@ pub struct UserSchemaAttributeMasterPriority {
     pub extra: Map<String, Value>,
 }
 
-/// `UserSchemaAttributeEnum` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UserSchemaAttributeEnum {
     /// The enumerated value
@@ -479,7 +477,6 @@ pub struct UserSchemaAttributeEnum {
     pub extra: Map<String, Value>,
 }
 
-/// `UserSchemaAttributePermission` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UserSchemaAttributePermission {
     /// Determines whether the principal can view or modify the property
@@ -527,7 +524,6 @@ pub struct UserSchemaProperties {
     pub extra: Map<String, Value>,
 }
 
-/// `UserSchemaPropertiesProfile` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSchemaPropertiesProfile {
@@ -538,7 +534,6 @@ pub struct UserSchemaPropertiesProfile {
     pub extra: Map<String, Value>,
 }
 
-/// `UserSchemaPropertiesProfileItem` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UserSchemaPropertiesProfileItem {
     #[serde(rename = "$ref", skip_serializing_if = "Option::is_none")]
@@ -548,7 +543,6 @@ pub struct UserSchemaPropertiesProfileItem {
     pub extra: Map<String, Value>,
 }
 
-/// `GroupSchemaDefinitions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct GroupSchemaDefinitions {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -560,7 +554,6 @@ pub struct GroupSchemaDefinitions {
     pub extra: Map<String, Value>,
 }
 
-/// `GroupSchemaBase` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct GroupSchemaBase {
     /// The subschema name
@@ -686,7 +679,6 @@ pub struct GroupSchemaAttribute {
     pub extra: Map<String, Value>,
 }
 
-/// `UserSchemaAttributeItems` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSchemaAttributeItems {

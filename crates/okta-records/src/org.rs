@@ -329,7 +329,6 @@ pub struct Realm {
     pub extra: Map<String, Value>,
 }
 
-/// `EmailDomainEmbedded` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EmailDomainEmbedded {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -339,7 +338,6 @@ pub struct EmailDomainEmbedded {
     pub extra: Map<String, Value>,
 }
 
-/// `EmailDomainEmbeddedBrands` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailDomainEmbeddedBrands {
@@ -471,7 +469,6 @@ pub struct ProfileMappingTarget {
     pub extra: Map<String, Value>,
 }
 
-/// `PushProviderConfiguration` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PushProviderConfiguration {
@@ -498,7 +495,6 @@ pub struct PushProviderConfiguration {
     pub extra: Map<String, Value>,
 }
 
-/// `RealmProfile` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RealmProfile {

@@ -117,7 +117,6 @@ pub struct PolicyRule {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyEmbedded` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyEmbedded {
@@ -206,7 +205,6 @@ pub struct PolicySettings {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsAuthenticators` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicySettingsAuthenticators {
     /// Constraints for the authenticator
@@ -300,7 +298,6 @@ pub struct PolicySettingsDelegation {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsDelegationOptions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySettingsDelegationOptions {
@@ -481,7 +478,6 @@ pub struct PolicySettingsRecoveryFactors {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsRecoveryFactorsOktaCall` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicySettingsRecoveryFactorsOktaCall {
     /// Whether or not the factor is active
@@ -494,7 +490,6 @@ pub struct PolicySettingsRecoveryFactorsOktaCall {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsRecoveryFactorsOktaEmail` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicySettingsRecoveryFactorsOktaEmail {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -509,7 +504,6 @@ pub struct PolicySettingsRecoveryFactorsOktaEmail {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsRecoveryFactorsOktaEmailProperties` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySettingsRecoveryFactorsOktaEmailProperties {
@@ -520,7 +514,6 @@ pub struct PolicySettingsRecoveryFactorsOktaEmailProperties {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsRecoveryFactorsOktaEmailPropertiesRecoveryToken` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySettingsRecoveryFactorsOktaEmailPropertiesRecoveryToken {
@@ -532,7 +525,6 @@ pub struct PolicySettingsRecoveryFactorsOktaEmailPropertiesRecoveryToken {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsRecoveryFactorsOktaSms` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicySettingsRecoveryFactorsOktaSms {
     /// Whether or not the factor is active
@@ -545,7 +537,6 @@ pub struct PolicySettingsRecoveryFactorsOktaSms {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsRecoveryFactorsRecoveryQuestion` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicySettingsRecoveryFactorsRecoveryQuestion {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -560,7 +551,6 @@ pub struct PolicySettingsRecoveryFactorsRecoveryQuestion {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsRecoveryFactorsRecoveryQuestionProperties` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicySettingsRecoveryFactorsRecoveryQuestionProperties {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -570,7 +560,6 @@ pub struct PolicySettingsRecoveryFactorsRecoveryQuestionProperties {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicySettingsRecoveryFactorsRecoveryQuestionPropertiesComplexity` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySettingsRecoveryFactorsRecoveryQuestionPropertiesComplexity {
@@ -761,7 +750,6 @@ pub struct PolicyRuleActionsSelfServiceUnlock {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsProfileEnrollment` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRuleActionsProfileEnrollment {
@@ -819,7 +807,6 @@ pub struct PolicyRuleActionsProfileEnrollmentActivationRequirements {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsProfileEnrollmentPreRegistrationInlineHooks` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRuleActionsProfileEnrollmentPreRegistrationInlineHooks {
@@ -830,7 +817,6 @@ pub struct PolicyRuleActionsProfileEnrollmentPreRegistrationInlineHooks {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsProfileEnrollmentProfileAttributes` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleActionsProfileEnrollmentProfileAttributes {
     /// A display-friendly label for this property
@@ -931,7 +917,6 @@ pub struct PolicyRuleActionsIdp {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsIdpProviders` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleActionsIdpProviders {
     /// IdP types of `OKTA`, `AgentlessDSSO`, and `IWA` don't require an ID.
@@ -982,7 +967,6 @@ pub struct PolicyRuleActionsIdpProviders {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsIdpMatchCriteria` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRuleActionsIdpMatchCriteria {
@@ -1009,7 +993,6 @@ pub struct PolicyRuleActionsPostAuthSession {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsPostAuthSessionFailureActions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleActionsPostAuthSessionFailureActions {
     /// The action to take when the session protection policy detects a failure.
@@ -1047,7 +1030,6 @@ pub struct PolicyRuleActionsEntityRisk {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsEntityRiskActions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleActionsEntityRiskActions {
     /// This action revokes or terminates all of the user's active sessions.
@@ -1122,7 +1104,6 @@ pub struct PolicyRuleActionsDeviceSignalCollection {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsDeviceSignalCollectionDeviceContextProviders` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRuleActionsDeviceSignalCollectionDeviceContextProviders {
@@ -1155,7 +1136,6 @@ pub struct PolicyRuleActionsUpdateControls {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsUpdateControlsActions` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleActionsUpdateControlsActions {
     /// Known values: `OKTA_VERIFY_UPDATE`.
@@ -1214,7 +1194,6 @@ pub struct PolicyRuleActionsClaimSourcingRefreshFilter {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleActionsClaimSourcingRefreshFilterInclude` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleActionsClaimSourcingRefreshFilterInclude {
     /// The IdP ID
@@ -1333,7 +1312,6 @@ pub struct AccessPolicyConstraint {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticationMethodObject` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuthenticationMethodObject {
     /// <x-lifecycle-container><x-lifecycle class="oie"></x-lifecycle></x-lifecycle-container>Authenticator ID
@@ -1406,7 +1384,6 @@ pub struct PossessionConstraint {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticationMethodChain` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethodChain {
@@ -1424,7 +1401,6 @@ pub struct AuthenticationMethodChain {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticationMethod` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethod {
@@ -1588,7 +1564,6 @@ pub struct PolicyRuleConditionsIdentityProvider {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleConditionsRisk` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleConditionsRisk {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1612,7 +1587,6 @@ pub struct PolicyRuleConditionsApp {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleConditionsAppExclude` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleConditionsAppExclude {
     /// ID of the app
@@ -1631,7 +1605,6 @@ pub struct PolicyRuleConditionsAppExclude {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleConditionsAppInclude` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleConditionsAppInclude {
     /// ID of the app
@@ -1662,7 +1635,6 @@ pub struct PolicyRuleConditionsPlatform {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleConditionsPlatformExclude` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleConditionsPlatformExclude {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1677,7 +1649,6 @@ pub struct PolicyRuleConditionsPlatformExclude {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleConditionsPlatformExcludeOs` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleConditionsPlatformExcludeOs {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1694,7 +1665,6 @@ pub struct PolicyRuleConditionsPlatformExcludeOs {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleConditionsPlatformExcludeOsVersion` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRuleConditionsPlatformExcludeOsVersion {
@@ -1708,7 +1678,6 @@ pub struct PolicyRuleConditionsPlatformExcludeOsVersion {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleConditionsPlatformInclude` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleConditionsPlatformInclude {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1723,7 +1692,6 @@ pub struct PolicyRuleConditionsPlatformInclude {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleConditionsPlatformIncludeOs` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRuleConditionsPlatformIncludeOs {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1740,7 +1708,6 @@ pub struct PolicyRuleConditionsPlatformIncludeOs {
     pub extra: Map<String, Value>,
 }
 
-/// `PolicyRuleConditionsPlatformIncludeOsVersion` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRuleConditionsPlatformIncludeOsVersion {

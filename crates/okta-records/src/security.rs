@@ -484,7 +484,6 @@ pub struct AuthenticatorProviderConfiguration {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticatorProviderConfigurationUserNameTemplate` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuthenticatorProviderConfigurationUserNameTemplate {
     /// The Duo Security user template name
@@ -513,7 +512,6 @@ pub struct AuthenticatorProviderConfigurationComplexity {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticatorProviderConfigurationApns` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorProviderConfigurationApns {
@@ -531,7 +529,6 @@ pub struct AuthenticatorProviderConfigurationApns {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticatorProviderConfigurationFcm` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuthenticatorProviderConfigurationFcm {
     /// ID of the FCM (Firebase Cloud Messaging Service) [configurations](https://developer.okta.com/docs/reference/api/push-providers/)
@@ -542,7 +539,6 @@ pub struct AuthenticatorProviderConfigurationFcm {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticatorSettings` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorSettings {
@@ -571,7 +567,6 @@ pub struct AuthenticatorSettings {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticatorSettingsChannelBinding` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuthenticatorSettingsChannelBinding {
     /// Known values: `ALWAYS`, `HIGH_RISK_ONLY`, `NEVER`.
@@ -585,7 +580,6 @@ pub struct AuthenticatorSettingsChannelBinding {
     pub extra: Map<String, Value>,
 }
 
-/// `AuthenticatorSettingsCompliance` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AuthenticatorSettingsCompliance {
     /// Known values: `OPTIONAL`, `REQUIRED`.
@@ -1302,7 +1296,6 @@ pub struct NetworkZoneAddress {
     pub extra: Map<String, Value>,
 }
 
-/// `TrustedOriginScope` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrustedOriginScope {

@@ -259,7 +259,6 @@ pub struct RecoveryQuestionCredential {
     pub extra: Map<String, Value>,
 }
 
-/// `UserCredentialsEmails` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UserCredentialsEmails {
     /// The email address
@@ -409,7 +408,6 @@ pub struct UserTypeRef {
     pub extra: Map<String, Value>,
 }
 
-/// `UserFactorProfile` object.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserFactorProfile {

@@ -710,7 +710,7 @@ def emit_struct(obj, pk_fields, used, sources=()):
         if not lines:
             lines = [f"The `{obj.name}` object of the API."]
         lines += [""] + [f"Stream `{name}`: `GET {path}`." for name, path in sources]
-    out = doc(lines or [f"`{obj.name}` object."], "")
+    out = doc(lines, "")
     out += "#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]\n"
     if use_camel:
         out += '#[serde(rename_all = "camelCase")]\n'

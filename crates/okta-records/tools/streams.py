@@ -67,7 +67,7 @@ STREAMS = [
            ["group_id", "user_id"],
            parents=[GROUP_ID, ("user_id", "The member's user `id` (same value as `id`; added by the connector).")],
            columns=[("lastMembershipUpdated", "Timestamp",
-                     "The group's `lastMembershipUpdated` when this membership was read: the stream's cursor (added by\nthe connector).")],
+                     "The group's `lastMembershipUpdated` when this membership was read: the stream's cursor (added by the connector).")],
            record="GroupMemberRecord"),
     Stream("group_owners", "groups", M, "/api/v1/groups/{groupId}/owners", "items", "GroupOwner",
            ["group_id", "id"], parents=[GROUP_ID], record="GroupOwnerRecord"),
