@@ -111,8 +111,7 @@ case "${1:-}" in
 install) cmd_install ;;
 check) cmd_check ;;
 env)
-    echo "export SINGER_VENV=$SINGER_VENV"
-    echo "export MELTANO_VENV=$MELTANO_VENV"
+    printf 'export SINGER_VENV=%q\nexport MELTANO_VENV=%q\n' "$SINGER_VENV" "$MELTANO_VENV"
     ;;
 *)
     echo "usage: $0 install|check|env" >&2
