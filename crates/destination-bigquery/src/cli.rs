@@ -276,12 +276,7 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
         _ => None,
     };
     for t in summary {
-        let mode = match t.mode {
-            Mode::Append => "append",
-            Mode::Dedup => "append_dedup",
-            Mode::Overwrite => "overwrite",
-            Mode::OverwriteDedup => "overwrite_dedup",
-        };
+        let mode = mode_name(t.mode);
         let table_rows = local_counts
             .as_ref()
             .and_then(|(c, _)| c.get(&t.table))
@@ -299,8 +294,32 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
             }
         );
     }
-    if let Some((_, root)) = local_counts {
-        eprintln!("destination-bigquery: local mode: load files and schemas under {root}");
+    if let Some((counts, root)) = local_counts {
+        // A machine-readable copy for scripts (the demo prints it): rows per table as a reader would see them.
+        let tables: serde_json::Map<String, Value> = summary
+            .iter()
+            .map(|t| {
+                let v = serde_json::json!({"mode": mode_name(t.mode), "rows_loaded": t.rows, "load_jobs": t.loads,
+                    "rows_in_table": counts.get(&t.table), "values_nulled": t.nulled_values});
+                (t.table.clone(), v)
+            })
+            .collect();
+        let path = Path::new(&root).join("summary.json");
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "tables": tables }))
+            .unwrap_or_default();
+        if let Err(e) = std::fs::write(&path, text + "\n") {
+            tracing::warn!("cannot write {}: {e}", path.display());
+        }
+        eprintln!("destination-bigquery: local mode: load files and schemas under {root} (row counts in summary.json)");
+    }
+}
+
+fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::Append => "append",
+        Mode::Dedup => "append_dedup",
+        Mode::Overwrite => "overwrite",
+        Mode::OverwriteDedup => "overwrite_dedup",
     }
 }
 

@@ -136,6 +136,12 @@ fn writes_load_files_schemas_and_counts() {
         "DESTINATION_SERIALIZATION_ERROR"
     );
     assert_eq!(read_rows(&out.join("groups")).len(), 3);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["tables"]["okta.users"]["rows_in_table"], 2);
+    assert_eq!(summary["tables"]["okta.groups"]["mode"], "overwrite");
+    assert_eq!(summary["tables"]["okta.groups"]["load_jobs"], 1);
     // The jobs log names the load job configurations that would run.
     let jobs = std::fs::read_to_string(out.join("users.jobs.jsonl")).unwrap();
     assert!(jobs.contains("NEWLINE_DELIMITED_JSON") && jobs.contains("WRITE_APPEND"));
