@@ -128,12 +128,14 @@ pub fn warehouse(settings: &Settings) -> Result<Warehouse> {
             } else {
                 TokenProvider::application_default()?
             };
-            Ok(Warehouse::BigQuery(BigQuery::new(
+            let mut bq = BigQuery::new(
                 &settings.endpoint,
                 &settings.project_id,
                 &settings.location,
                 Arc::new(auth),
-            )?))
+            )?;
+            bq.batch_priority = settings.batch_priority;
+            Ok(Warehouse::BigQuery(bq))
         }
     }
 }

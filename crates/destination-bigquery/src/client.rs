@@ -64,6 +64,10 @@ pub struct BigQuery {
     pub location: String,
     auth: Arc<TokenProvider>,
     pub retry: RetryPolicy,
+    /// Run transformation statements (MERGE, ALTER) as BATCH-priority query jobs
+    /// (`transformation_priority: batch`): they wait for idle slots and do not count toward the
+    /// interactive concurrency limit.
+    pub batch_priority: bool,
 }
 
 impl BigQuery {
@@ -86,6 +90,7 @@ impl BigQuery {
             location: location.into(),
             auth,
             retry: RetryPolicy::default(),
+            batch_priority: false,
         })
     }
 
@@ -350,6 +355,46 @@ impl BigQuery {
             check_query(&v)?;
         }
         Ok(v)
+    }
+
+    /// Runs a transformation statement (MERGE, DDL, UPDATE): through `jobs.query`, or as a BATCH-priority
+    /// query job through `jobs.insert` when `batch_priority` is set.
+    pub async fn statement(&self, sql: &str) -> Result<()> {
+        if !self.batch_priority {
+            return self.query(sql).await.map(|_| ());
+        }
+        let mut attempt = 0u32;
+        loop {
+            let job_id = format!("airbyte_stmt_{}", uuid::Uuid::new_v4().simple());
+            let body = json!({
+                "jobReference": {"projectId": self.project, "jobId": job_id, "location": self.location},
+                "configuration": {"query": {"query": sql, "useLegacySql": false, "priority": "BATCH"}},
+            });
+            let result = match self
+                .call(
+                    Method::POST,
+                    &self.api("/jobs"),
+                    Some(&body),
+                    "jobs.insert(query)",
+                )
+                .await
+            {
+                Ok((_, job)) => self.wait_job(&job).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(
+                    e @ Error::Job {
+                        retryable: true, ..
+                    },
+                ) if attempt < 3 => {
+                    attempt += 1;
+                    tracing::warn!("{e}; running the statement again (attempt {})", attempt + 1);
+                    tokio::time::sleep(self.retry.delay(attempt + 1)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// A query's rows as plain values (`f[].v`), for checks and tests.

@@ -102,7 +102,7 @@ impl Warehouse {
             return Ok(());
         };
         match self {
-            Warehouse::BigQuery(bq) => match bq.query(&stmt).await {
+            Warehouse::BigQuery(bq) => match bq.statement(&stmt).await {
                 Ok(_) => Ok(()),
                 // Some emulators (DuckDB-based) take one ALTER action per statement; BigQuery takes the batch.
                 Err(Error::Job { message, .. })
@@ -113,7 +113,7 @@ impl Warehouse {
                     );
                     for c in columns {
                         let one = sql::add_columns(t, std::slice::from_ref(c)).expect("one column");
-                        bq.query(&one).await?;
+                        bq.statement(&one).await?;
                     }
                     Ok(())
                 }
@@ -129,7 +129,7 @@ impl Warehouse {
         match self {
             Warehouse::BigQuery(bq) => {
                 for stmt in &script {
-                    bq.query(stmt).await?;
+                    bq.statement(stmt).await?;
                 }
                 Ok(())
             }
@@ -210,7 +210,7 @@ impl Warehouse {
     ) -> Result<()> {
         let stmt = sql::merge(target, source, schema);
         match self {
-            Warehouse::BigQuery(bq) => bq.query(&stmt).await.map(|_| ()),
+            Warehouse::BigQuery(bq) => bq.statement(&stmt).await,
             Warehouse::Local(l) => {
                 l.record_sql(target, &stmt)?;
                 l.adopt(source, target)

@@ -679,3 +679,31 @@ async fn widen_to_json_converts_the_column_and_keeps_old_values() {
         .collect();
     assert_eq!(got, [json!(1), json!({"x": 1})]);
 }
+
+#[tokio::test]
+async fn batch_priority_runs_the_merge_as_a_query_job() {
+    let Some(env) = Env::new("batch_prio").await else {
+        return;
+    };
+    let cfg = env.config(json!({"transformation_priority": "batch"}));
+    let cat = env.catalog(vec![configured(
+        "users",
+        users_schema(),
+        "append_dedup",
+        &["id"],
+        &["lastUpdated"],
+    )]);
+    for (status, updated) in [
+        ("OLD", "2024-01-01T00:00:00Z"),
+        ("NEW", "2024-02-01T00:00:00Z"),
+    ] {
+        let r = run(
+            &["write", "--config", &cfg, "--catalog", &cat],
+            &lines(&[record("users", user("u1", updated, status), 1)]),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let rows = env.rows("SELECT id, status FROM $ds.users").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(s(&rows[0][1]), "NEW");
+}
