@@ -66,8 +66,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Append `ms` formatted as `YYYY-MM-DDTHH:MM:SS.mmmZ` to `out`.
-pub fn write_iso(out: &mut String, ms: i64) {
+/// `ms` formatted as the 24 ASCII bytes `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn iso_bytes(ms: i64) -> [u8; 24] {
     let days = ms.div_euclid(DAY_MS);
     let rem = ms.rem_euclid(DAY_MS);
     let (y, mo, d) = civil_from_days(days);
@@ -100,8 +100,13 @@ pub fn write_iso(out: &mut String, ms: i64) {
     buf[19] = b'.';
     digits(&mut buf[20..23], milli as u32, 3);
     buf[23] = b'Z';
-    // Only ASCII digits and separators were written.
-    out.push_str(std::str::from_utf8(&buf).unwrap_or("1970-01-01T00:00:00.000Z"));
+    buf
+}
+
+/// Append `ms` formatted as `YYYY-MM-DDTHH:MM:SS.mmmZ` to `out`.
+pub fn write_iso(out: &mut String, ms: i64) {
+    // Only ASCII digits and separators are written.
+    out.push_str(std::str::from_utf8(&iso_bytes(ms)).unwrap_or("1970-01-01T00:00:00.000Z"));
 }
 
 /// `ms` formatted as `YYYY-MM-DDTHH:MM:SS.mmmZ`.

@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod fault;
 pub mod filter;
+pub mod logs;
 pub mod model;
 pub mod oauth;
 pub mod org;

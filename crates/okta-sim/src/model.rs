@@ -35,6 +35,16 @@ impl Rng {
         ))
     }
 
+    /// The generator's state, to replay its draws later with [`Rng::from_state`].
+    pub fn state(&self) -> u64 {
+        self.0
+    }
+
+    /// A generator that continues from `state`.
+    pub fn from_state(state: u64) -> Rng {
+        Rng(state)
+    }
+
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -492,6 +502,13 @@ fn to_bytes<T: Serialize>(v: &T) -> Bytes {
 impl User {
     /// Serialize into `json` (call after every change).
     pub fn render(&mut self, base: &str) {
+        let mut out = Vec::with_capacity(1024);
+        self.write(base, &mut out);
+        self.json = Bytes::from(out);
+    }
+
+    /// Append the user's JSON to `out`.
+    pub fn write(&self, base: &str, out: &mut Vec<u8>) {
         let href = format!("{base}/api/v1/users/{}", self.id);
         let j = UserJson {
             id: &self.id,
@@ -515,7 +532,7 @@ impl User {
                 self_: Href { href: &href },
             },
         };
-        self.json = to_bytes(&j);
+        write_json(out, &j);
     }
 }
 
@@ -941,8 +958,8 @@ pub struct AppUserSpec<'a> {
     pub external_id: Option<&'a str>,
 }
 
-/// Serialize an app-user object (`GET /api/v1/apps/{id}/users`).
-pub fn render_app_user(base: &str, s: &AppUserSpec<'_>) -> Bytes {
+/// Append an app-user object (`GET /api/v1/apps/{id}/users`) to `out`.
+pub fn write_app_user(base: &str, s: &AppUserSpec<'_>, out: &mut Vec<u8>) {
     let app = format!("{base}/api/v1/apps/{}", s.app_id);
     let user = format!("{base}/api/v1/users/{}", s.user.id);
     let group = s
@@ -989,11 +1006,48 @@ pub fn render_app_user(base: &str, s: &AppUserSpec<'_>) -> Bytes {
             },
         },
     };
-    to_bytes(&j)
+    write_json(out, &j);
 }
 
 // ---------------------------------------------------------------------------------------------
 // System Log events
+
+/// What a log event's target refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetRef {
+    /// No target.
+    None,
+    /// A user, by index into [`LogRefs::people`].
+    User(u32),
+    /// An app, by index into [`LogRefs::apps`].
+    App(u32),
+    /// A group, by index into [`LogRefs::groups`].
+    Group(u32),
+}
+
+/// The actors and targets log events refer to (kept once, referenced by index, so a million
+/// events don't carry a million copies of the same strings).
+#[derive(Debug, Clone, Default)]
+pub struct LogRefs {
+    /// (id, login, display name).
+    pub people: Vec<(String, String, String)>,
+    /// (id, label).
+    pub apps: Vec<(String, String)>,
+    /// (id, name).
+    pub groups: Vec<(String, String)>,
+}
+
+impl LogRefs {
+    /// The id of a target.
+    pub fn target_id(&self, t: TargetRef) -> Option<&str> {
+        match t {
+            TargetRef::None => None,
+            TargetRef::User(i) => self.people.get(i as usize).map(|p| p.0.as_str()),
+            TargetRef::App(i) => self.apps.get(i as usize).map(|a| a.0.as_str()),
+            TargetRef::Group(i) => self.groups.get(i as usize).map(|g| g.0.as_str()),
+        }
+    }
+}
 
 /// A System Log event.
 #[derive(Debug, Clone)]
@@ -1002,31 +1056,48 @@ pub struct LogEvent {
     pub published: i64,
     /// When Okta committed it (polling order); at or after `published`.
     pub persisted: i64,
-    /// `uuid`.
-    pub uuid: Box<str>,
-    /// `eventType`.
-    pub event_type: &'static str,
-    /// `severity`.
-    pub severity: &'static str,
+    /// `uuid` (ASCII).
+    pub uuid: [u8; 36],
+    /// Index into [`EVENT_TYPES`].
+    pub kind: u8,
     /// `outcome.result`.
     pub outcome: &'static str,
-    /// `actor.id`.
-    pub actor_id: Box<str>,
-    /// `actor.alternateId`.
-    pub actor_alt: Box<str>,
-    /// `target[].id`.
-    pub target_ids: Box<[Box<str>]>,
-    /// `client.ipAddress`.
-    pub ip: Box<str>,
-    /// Serialized JSON.
-    pub json: Bytes,
+    /// `actor`, index into [`LogRefs::people`].
+    pub actor: u32,
+    /// `target[]`.
+    pub targets: [TargetRef; 2],
+    /// Event number (drives the `uuid`).
+    pub n: u64,
+    /// State of the random stream its details are drawn from: the JSON is regenerated from it on
+    /// demand instead of being held in memory (a large org has millions of events).
+    pub rng: u64,
+}
+
+impl LogEvent {
+    /// `uuid` as a string.
+    pub fn uuid(&self) -> &str {
+        std::str::from_utf8(&self.uuid).unwrap_or("")
+    }
+
+    /// `eventType`.
+    pub fn event_type(&self) -> &'static str {
+        EVENT_TYPES[self.kind as usize % EVENT_TYPES.len()].0
+    }
+}
+
+/// A log event with the references it needs to answer filter attributes.
+pub struct LogView<'a> {
+    /// The event.
+    pub event: &'a LogEvent,
+    /// Actors and targets.
+    pub refs: &'a LogRefs,
 }
 
 /// Attributes of the System Log `filter`. `published` is refused, as by Okta.
 pub fn log_filter_rules(attr: &str, op: Op) -> Result<AttrKind, String> {
     let kind = match attr {
         "eventType" | "legacyEventType" | "uuid" | "severity" | "outcome.result" | "actor.id"
-        | "actor.alternateId" | "actor.type" | "client.ipAddress" => AttrKind::Str,
+        | "actor.alternateId" | "actor.type" => AttrKind::Str,
         "target.id" => AttrKind::StrList,
         "published" => return Err("The 'published' attribute can't be used in filter".into()),
         _ => return Err(format!("Invalid filter attribute '{attr}'")),
@@ -1037,19 +1108,26 @@ pub fn log_filter_rules(attr: &str, op: Op) -> Result<AttrKind, String> {
     }
 }
 
-impl Subject for LogEvent {
+impl Subject for LogView<'_> {
     fn value(&self, attr: &str) -> Val<'_> {
+        let e = self.event;
+        let spec = &EVENT_TYPES[e.kind as usize % EVENT_TYPES.len()];
+        let actor = self.refs.people.get(e.actor as usize);
         match attr {
-            "eventType" => Val::Str(self.event_type),
-            "uuid" => Val::Str(&self.uuid),
-            "severity" => Val::Str(self.severity),
-            "outcome.result" => Val::Str(self.outcome),
-            "actor.id" => Val::Str(&self.actor_id),
-            "actor.alternateId" => Val::Str(&self.actor_alt),
+            "eventType" => Val::Str(spec.0),
+            "legacyEventType" => spec.1.map_or(Val::Missing, Val::Str),
+            "uuid" => Val::Str(e.uuid()),
+            "severity" => Val::Str(spec.3),
+            "outcome.result" => Val::Str(e.outcome),
+            "actor.id" => actor.map_or(Val::Missing, |a| Val::Str(&a.0)),
+            "actor.alternateId" => actor.map_or(Val::Missing, |a| Val::Str(&a.1)),
             "actor.type" => Val::Str("User"),
-            "client.ipAddress" => Val::Str(&self.ip),
-            "target.id" => Val::Strs(self.target_ids.iter().map(|s| &**s).collect()),
-            "legacyEventType" => legacy_event_type(self.event_type).map_or(Val::Missing, Val::Str),
+            "target.id" => Val::Strs(
+                e.targets
+                    .iter()
+                    .filter_map(|t| self.refs.target_id(*t))
+                    .collect(),
+            ),
             _ => Val::Missing,
         }
     }
@@ -1190,153 +1268,13 @@ pub fn legacy_event_type(event_type: &str) -> Option<&'static str> {
         .and_then(|e| e.1)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Actor<'a> {
-    pub id: &'a str,
-    #[serde(rename = "type")]
-    pub kind: &'a str,
-    pub alternate_id: &'a str,
-    pub display_name: &'a str,
-    pub detail_entry: Option<()>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct UserAgent<'a> {
-    pub raw_user_agent: &'a str,
-    pub os: &'a str,
-    pub browser: &'a str,
-}
-
-#[derive(Serialize)]
-pub(crate) struct Geolocation {
-    pub lat: f64,
-    pub lon: f64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct GeoContext<'a> {
-    pub city: &'a str,
-    pub state: &'a str,
-    pub country: &'a str,
-    pub postal_code: &'a str,
-    pub geolocation: Geolocation,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Client<'a> {
-    pub user_agent: UserAgent<'a>,
-    pub zone: Option<&'a str>,
-    pub device: &'a str,
-    pub id: Option<&'a str>,
-    pub ip_address: &'a str,
-    pub geographical_context: GeoContext<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct AuthContext<'a> {
-    pub authentication_provider: Option<&'a str>,
-    pub credential_provider: Option<&'a str>,
-    pub credential_type: Option<&'a str>,
-    pub issuer: Option<()>,
-    pub interface: Option<&'a str>,
-    pub authentication_step: u32,
-    pub root_session_id: &'a str,
-    pub external_session_id: &'a str,
-}
-
-#[derive(Serialize)]
-pub(crate) struct Outcome<'a> {
-    pub result: &'a str,
-    pub reason: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SecurityContext<'a> {
-    pub as_number: u32,
-    pub as_org: &'a str,
-    pub isp: &'a str,
-    pub domain: Option<&'a str>,
-    pub is_proxy: bool,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct DebugData<'a> {
-    pub request_id: &'a str,
-    pub request_uri: &'a str,
-    pub url: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct DebugContext<'a> {
-    pub debug_data: DebugData<'a>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct Transaction<'a> {
-    #[serde(rename = "type")]
-    pub kind: &'a str,
-    pub id: &'a str,
-    pub detail: Option<()>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct IpEntry<'a> {
-    pub ip: &'a str,
-    #[serde(rename = "geographicalContext")]
-    pub geo: &'a GeoContext<'a>,
-    pub version: &'a str,
-    pub source: Option<()>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Request<'a> {
-    pub ip_chain: [IpEntry<'a>; 1],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Target<'a> {
-    pub id: &'a str,
-    #[serde(rename = "type")]
-    pub kind: &'a str,
-    pub alternate_id: &'a str,
-    pub display_name: &'a str,
-    pub detail_entry: Option<()>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct LogEventJson<'a> {
-    pub actor: Actor<'a>,
-    pub client: Client<'a>,
-    pub authentication_context: AuthContext<'a>,
-    pub display_message: &'a str,
-    pub event_type: &'a str,
-    pub outcome: Outcome<'a>,
-    pub published: Ts,
-    pub security_context: SecurityContext<'a>,
-    pub severity: &'a str,
-    pub debug_context: DebugContext<'a>,
-    pub legacy_event_type: Option<&'a str>,
-    pub transaction: Transaction<'a>,
-    pub uuid: &'a str,
-    pub version: &'a str,
-    pub request: Request<'a>,
-    pub target: Vec<Target<'a>>,
-}
-
-/// Serialize a log event.
-pub(crate) fn render_log_event(j: &LogEventJson<'_>) -> Bytes {
-    to_bytes(j)
+/// Append `v`'s JSON to `out` (serializing these plain structs cannot fail).
+pub fn write_json<T: Serialize>(out: &mut Vec<u8>, v: &T) {
+    let mark = out.len();
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.truncate(mark);
+        out.extend_from_slice(b"{}");
+    }
 }
 
 #[cfg(test)]

@@ -14,9 +14,10 @@ use serde_json::{json, Value};
 
 use crate::clock::{self, DAY_MS};
 use crate::config::SimConfig;
+use crate::logs::{LogTemplates, Scratch};
 use crate::model::{
-    self, okta_id, render_app_user, AppUserSpec, Group, GroupProfile, LogEvent, Profile, Rng, User,
-    DEPARTMENTS, DIVISIONS, EVENT_TYPES, FIRST_NAMES, LAST_NAMES, PLACES, SKILLS, TITLES,
+    okta_id, write_app_user, AppUserSpec, Group, GroupProfile, LogEvent, LogRefs, Profile, Rng,
+    User, DEPARTMENTS, DIVISIONS, FIRST_NAMES, LAST_NAMES, PLACES, SKILLS, TITLES,
 };
 
 /// System Log retention: 90 days.
@@ -124,6 +125,23 @@ pub struct Page<'a, T> {
 }
 
 impl<T: Record> Indexed<T> {
+    /// Build from records with distinct ids (bulk-loaded: one sort per index).
+    pub fn from_vec(v: Vec<T>) -> Self {
+        let by_updated = v
+            .iter()
+            .map(|t| (t.last_updated(), t.id().to_string()))
+            .collect();
+        let by_created = v
+            .iter()
+            .map(|t| (t.created(), t.id().to_string()))
+            .collect();
+        Indexed {
+            by_id: v.into_iter().map(|t| (t.id().to_string(), t)).collect(),
+            by_updated,
+            by_created,
+        }
+    }
+
     /// Insert or replace a record.
     pub fn insert(&mut self, t: T) {
         if let Some(old) = self.by_id.get(t.id()) {
@@ -305,6 +323,10 @@ pub struct Org {
     pub logs: Vec<LogEvent>,
     /// (published, position) sorted, for bounded queries.
     pub logs_by_published: Vec<(i64, u32)>,
+    /// Actors and targets of log events.
+    pub log_refs: LogRefs,
+    /// Generator of log event JSON.
+    pub log_templates: LogTemplates,
     user_type_ids: Vec<(String, String)>,
     next_user_n: u64,
     mutations: u64,
@@ -633,7 +655,6 @@ pub fn parse(b: &Bytes) -> Value {
 
 struct UserGen<'a> {
     seed: u64,
-    base: &'a str,
     start: i64,
     types: &'a [(String, String)],
     bulk: &'a [i64],
@@ -717,7 +738,7 @@ impl UserGen<'_> {
             partner_company: (type_name == "partner")
                 .then(|| (*rng.pick(&["Umbrella Partners", "Stark Industries"])).to_string()),
         };
-        let mut u = User {
+        User {
             id: okta_id("00u", self.seed, K_USER, n),
             status,
             created,
@@ -729,9 +750,7 @@ impl UserGen<'_> {
             type_id: self.types[type_idx].0.clone(),
             profile,
             json: Bytes::new(),
-        };
-        u.render(self.base);
-        u
+        }
     }
 }
 
@@ -773,211 +792,53 @@ fn user_statuses(seed: u64, n: usize) -> Vec<&'static str> {
     v
 }
 
-struct LogGen<'a> {
-    seed: u64,
-    users: &'a [(String, String, String)],
-    apps: &'a [(String, String)],
-    groups: &'a [(String, String)],
-    cum: Vec<f64>,
+/// Objects serialized back to back into one buffer, then handed out as `Bytes` views of it: one
+/// allocation per chunk instead of one (plus regrowth) per object.
+struct Arena {
+    buf: Vec<u8>,
+    spans: Vec<(usize, usize)>,
 }
 
-const USER_AGENTS: &[(&str, &str, &str)] = &[
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/127.0.0.0 Safari/537.36", "Mac OS X", "CHROME"),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0", "Windows 10", "EDGE"),
-    ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "Linux", "FIREFOX"),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "iOS", "SAFARI"),
-    ("okta-sdk-golang/2.20.0 golang/go1.22.5 linux/amd64", "Linux", "UNKNOWN"),
-];
-
-impl LogGen<'_> {
-    fn hex(rng: &mut Rng, len: usize) -> String {
-        let mut s = String::with_capacity(len);
-        while s.len() < len {
-            s.push_str(&format!("{:016x}", rng.next_u64()));
+impl Arena {
+    fn with_capacity(objects: usize, bytes: usize) -> Self {
+        Arena {
+            buf: Vec::with_capacity(bytes),
+            spans: Vec::with_capacity(objects),
         }
-        s.truncate(len);
-        s
     }
 
-    /// One event number `n` published at `published`, committed at `persisted`.
-    fn event(&self, n: u64, published: i64, persisted: i64, rng: &mut Rng) -> LogEvent {
-        let total = self.cum.last().copied().unwrap_or(1.0);
-        let x = rng.unit() * total;
-        let ti = self
-            .cum
-            .partition_point(|c| *c <= x)
-            .min(EVENT_TYPES.len() - 1);
-        let (event_type, legacy, message, severity, _, target_kind) = EVENT_TYPES[ti];
-        let (actor_id, actor_alt, actor_name) = if self.users.is_empty() {
-            ("00u0000000000000000", "system@okta.com", "Okta System")
-        } else {
-            let u = rng.pick(self.users);
-            (u.0.as_str(), u.1.as_str(), u.2.as_str())
-        };
-        let (outcome, reason) = match event_type {
-            "user.session.start" if rng.chance(0.12) => ("FAILURE", Some("INVALID_CREDENTIALS")),
-            "policy.evaluate_sign_on" => ("ALLOW", None),
-            "security.threat.detected" => ("DENY", Some("Password spray")),
-            "user.account.lock" => ("FAILURE", Some("LOCKED_OUT")),
-            _ => ("SUCCESS", None),
-        };
-        let mut targets: Vec<(String, &str, String, String)> = Vec::new();
-        match target_kind {
-            "app" if !self.apps.is_empty() => {
-                let a = rng.pick(self.apps);
-                targets.push((a.0.clone(), "AppInstance", a.1.clone(), a.1.clone()));
-            }
-            "user" if !self.users.is_empty() => {
-                let u = rng.pick(self.users);
-                targets.push((u.0.clone(), "User", u.1.clone(), u.2.clone()));
-            }
-            "group" if !self.groups.is_empty() => {
-                let u = rng.pick(self.users);
-                targets.push((u.0.clone(), "User", u.1.clone(), u.2.clone()));
-                let g = rng.pick(self.groups);
-                targets.push((g.0.clone(), "UserGroup", "unknown".into(), g.1.clone()));
-            }
-            _ => {}
-        }
-        let (ua, os, browser) = *rng.pick(USER_AGENTS);
-        let (city, state, country, zip) = *rng.pick(PLACES);
-        let ip = if rng.chance(0.7) {
-            format!(
-                "10.{}.{}.{}",
-                rng.below(256),
-                rng.below(256),
-                1 + rng.below(254)
-            )
-        } else {
-            format!("203.0.113.{}", 1 + rng.below(254))
-        };
-        let request_id = Self::hex(rng, 32);
-        let session = format!("idx{}", Self::hex(rng, 22));
-        let uuid = model::event_uuid(self.seed, n, published);
-        let geo = model::GeoContext {
-            city,
-            state,
-            country,
-            postal_code: zip,
-            geolocation: model::Geolocation {
-                lat: 40.0 + rng.unit() * 10.0,
-                lon: -74.0 + rng.unit() * 10.0,
-            },
-        };
-        let j = model::LogEventJson {
-            actor: model::Actor {
-                id: actor_id,
-                kind: "User",
-                alternate_id: actor_alt,
-                display_name: actor_name,
-                detail_entry: None,
-            },
-            client: model::Client {
-                user_agent: model::UserAgent {
-                    raw_user_agent: ua,
-                    os,
-                    browser,
-                },
-                zone: Some("null"),
-                device: if os == "iOS" { "Mobile" } else { "Computer" },
-                id: None,
-                ip_address: &ip,
-                geographical_context: model::GeoContext {
-                    city,
-                    state,
-                    country,
-                    postal_code: zip,
-                    geolocation: model::Geolocation {
-                        lat: geo.geolocation.lat,
-                        lon: geo.geolocation.lon,
-                    },
-                },
-            },
-            authentication_context: model::AuthContext {
-                authentication_provider: None,
-                credential_provider: None,
-                credential_type: None,
-                issuer: None,
-                interface: None,
-                authentication_step: 0,
-                root_session_id: &session,
-                external_session_id: &session,
-            },
-            display_message: message,
-            event_type,
-            outcome: model::Outcome {
-                result: outcome,
-                reason,
-            },
-            published: clock::Ts(published),
-            security_context: model::SecurityContext {
-                as_number: 394_089,
-                as_org: "example isp",
-                isp: "example",
-                domain: None,
-                is_proxy: false,
-            },
-            severity,
-            debug_context: model::DebugContext {
-                debug_data: model::DebugData {
-                    request_id: &request_id,
-                    request_uri: "/idp/idx/authenticators/poll",
-                    url: "/idp/idx/authenticators/poll",
-                },
-            },
-            legacy_event_type: legacy,
-            transaction: model::Transaction {
-                kind: "WEB",
-                id: &request_id,
-                detail: None,
-            },
-            uuid: &uuid,
-            version: "0",
-            request: model::Request {
-                ip_chain: [model::IpEntry {
-                    ip: &ip,
-                    geo: &geo,
-                    version: "V4",
-                    source: None,
-                }],
-            },
-            target: targets
-                .iter()
-                .map(|(id, kind, alt, name)| model::Target {
-                    id,
-                    kind,
-                    alternate_id: alt,
-                    display_name: name,
-                    detail_entry: None,
-                })
-                .collect(),
-        };
-        let json = model::render_log_event(&j);
-        LogEvent {
-            published,
-            persisted,
-            uuid: uuid.into_boxed_str(),
-            event_type,
-            severity,
-            outcome,
-            actor_id: actor_id.into(),
-            actor_alt: actor_alt.into(),
-            target_ids: targets.into_iter().map(|t| t.0.into_boxed_str()).collect(),
-            ip: ip.into_boxed_str(),
-            json,
-        }
+    fn push(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.buf.len();
+        f(&mut self.buf);
+        self.spans.push((start, self.buf.len()));
+    }
+
+    fn finish(self) -> impl Iterator<Item = Bytes> {
+        let buf = Bytes::from(self.buf);
+        self.spans.into_iter().map(move |(s, e)| buf.slice(s..e))
     }
 }
 
-fn event_cumulative() -> Vec<f64> {
-    let mut acc = 0.0;
-    EVENT_TYPES
-        .iter()
-        .map(|e| {
-            acc += f64::from(e.4);
-            acc
-        })
-        .collect()
+/// Seeding phase durations, printed to stderr when `OKTA_SIM_TIMING` is set.
+struct Phase {
+    enabled: bool,
+    last: std::time::Instant,
+}
+
+impl Phase {
+    fn new() -> Self {
+        Phase {
+            enabled: std::env::var_os("OKTA_SIM_TIMING").is_some(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn done(&mut self, name: &str) {
+        if self.enabled {
+            eprintln!("okta-sim: seeded {name} in {:?}", self.last.elapsed());
+        }
+        self.last = std::time::Instant::now();
+    }
 }
 
 impl Org {
@@ -986,6 +847,7 @@ impl Org {
         let seed = cfg.seed;
         let n_users = cfg.users;
         let start = start_ms;
+        let mut phase = Phase::new();
 
         // User types and their schemas.
         let mut trng = Rng::derive(seed, S_TYPES, 0);
@@ -1030,6 +892,7 @@ impl Org {
             to_bytes(&group_schema(base, start - 800 * DAY_MS)),
         );
 
+        phase.done("types");
         // Users.
         let statuses = user_statuses(seed, n_users);
         let mut brng = Rng::derive(seed, S_USERS, u64::MAX);
@@ -1038,19 +901,28 @@ impl Org {
             .collect();
         let ugen = UserGen {
             seed,
-            base,
             start,
             types: &types,
             bulk: &bulk,
         };
         let users_vec: Vec<User> = par_chunks(n_users, 4096, |_, r| {
-            r.map(|i| {
-                let mut rng = Rng::derive(seed, S_USERS, i as u64);
-                ugen.user(i as u64, statuses[i], &mut rng)
-            })
-            .collect()
+            let mut users: Vec<User> = r
+                .map(|i| {
+                    let mut rng = Rng::derive(seed, S_USERS, i as u64);
+                    ugen.user(i as u64, statuses[i], &mut rng)
+                })
+                .collect();
+            let mut arena = Arena::with_capacity(users.len(), users.len() * 1300);
+            for u in &users {
+                arena.push(|out| u.write(base, out));
+            }
+            for (u, json) in users.iter_mut().zip(arena.finish()) {
+                u.json = json;
+            }
+            users
         });
 
+        phase.done("users");
         // Groups (ids of apps are needed for APP_GROUP sources).
         let n_groups = (n_users / 20).max(5);
         let n_apps = (n_users / 100).max(5);
@@ -1124,28 +996,34 @@ impl Org {
             g.render(base);
         }
 
+        phase.done("groups");
         // Memberships: ~5 groups per user, Zipf-distributed group sizes.
         let mut mrng = Rng::derive(seed, S_MEMBERS, u64::MAX);
         let (gcum, gorder) = zipf_cumulative(n_groups, 0.8, &mut mrng);
-        let mut members: HashMap<String, BTreeSet<String>> = groups_vec
-            .iter()
-            .map(|g| (g.id.clone(), BTreeSet::new()))
-            .collect();
+        let mut member_lists: Vec<Vec<String>> = vec![Vec::new(); n_groups];
+        let mut user_gidx: Vec<Vec<usize>> = Vec::with_capacity(n_users);
         let mut user_groups: HashMap<String, BTreeSet<String>> = HashMap::with_capacity(n_users);
         for (i, u) in users_vec.iter().enumerate() {
             let mut rng = Rng::derive(seed, S_MEMBERS, i as u64);
             let k = 3 + rng.below(5);
             let picks = distinct_picks(&gcum, &gorder, k, &mut rng);
-            let set = user_groups.entry(u.id.clone()).or_default();
-            for gi in picks {
-                let gid = &groups_vec[gi].id;
-                set.insert(gid.clone());
-                if let Some(m) = members.get_mut(gid) {
-                    m.insert(u.id.clone());
-                }
+            for gi in &picks {
+                member_lists[*gi].push(u.id.clone());
             }
+            user_groups.insert(
+                u.id.clone(),
+                picks.iter().map(|gi| groups_vec[*gi].id.clone()).collect(),
+            );
+            user_gidx.push(picks);
         }
+        // Bulk-built sets (collecting sorts once) instead of half a million inserts.
+        let members: HashMap<String, BTreeSet<String>> = groups_vec
+            .iter()
+            .zip(member_lists)
+            .map(|(g, list)| (g.id.clone(), list.into_iter().collect()))
+            .collect();
 
+        phase.done("members");
         // Apps.
         let mut app_items: Vec<Item> = Vec::with_capacity(n_apps);
         let mut app_meta: Vec<(String, String, i64)> = Vec::with_capacity(n_apps);
@@ -1195,6 +1073,7 @@ impl Org {
             app_meta.push((id.clone(), label, created));
         }
 
+        phase.done("apps");
         // App group assignments: ~2 per app.
         let mut app_groups: HashMap<String, Vec<Item>> = HashMap::with_capacity(n_apps);
         let mut app_group_ids: Vec<Vec<usize>> = Vec::with_capacity(n_apps);
@@ -1231,22 +1110,24 @@ impl Org {
             app_group_ids.push(picks);
         }
 
+        phase.done("app groups");
         // App users: ~5 apps per user; GROUP scope when assigned through one of its groups.
         let mut arng = Rng::derive(seed, S_APP_USERS, u64::MAX);
         let (acum, aorder) = zipf_cumulative(n_apps, 0.6, &mut arng);
         let assignments: Vec<(usize, Item)> = par_chunks(n_users, 2048, |_, r| {
             let mut out = Vec::with_capacity(r.len() * 5);
+            let mut arena = Arena::with_capacity(r.len() * 5, r.len() * 5 * 700);
             for i in r {
                 let u = &users_vec[i];
                 let mut rng = Rng::derive(seed, S_APP_USERS, i as u64);
                 let k = 3 + rng.below(5);
-                let ugroups = user_groups.get(&u.id);
+                let ugroups = &user_gidx[i];
                 for aj in distinct_picks(&acum, &aorder, k, &mut rng) {
                     let (aid, _, acreated) = &app_meta[aj];
                     let via = app_group_ids[aj].iter().find_map(|gi| {
                         let g = &groups_vec[*gi];
                         ugroups
-                            .is_some_and(|s| s.contains(&g.id))
+                            .contains(gi)
                             .then_some((g.id.as_str(), g.profile.name.as_str()))
                     });
                     let created = rng.range((*acreated).max(u.created), start - 60_000);
@@ -1263,14 +1144,18 @@ impl Org {
                         role: APP_ROLES[rng.below(APP_ROLES.len())],
                         external_id: ext.as_deref(),
                     };
+                    arena.push(|buf| write_app_user(base, &spec, buf));
                     out.push((
                         aj,
                         Item {
                             id: u.id.clone(),
-                            json: render_app_user(base, &spec),
+                            json: Bytes::new(),
                         },
                     ));
                 }
+            }
+            for ((_, item), json) in out.iter_mut().zip(arena.finish()) {
+                item.json = json;
             }
             out
         });
@@ -1287,38 +1172,36 @@ impl Org {
             v.sort_by(|a, b| a.id.cmp(&b.id));
         }
 
+        phase.done("app users");
         // System Log: ≈10 events per user over `log_days` days, none within an hour of the
         // retention boundary (so ground truth and the API can't disagree about an event that
         // ages out between two calls); ~3 % are committed a few seconds late.
         let n_logs = (n_users * 10).max(200);
         let log_days = i64::from(cfg.log_days.max(1));
-        let user_refs: Vec<(String, String, String)> = users_vec
-            .iter()
-            .map(|u| {
-                (
-                    u.id.clone(),
-                    u.profile.login.clone(),
-                    u.profile.display_name.clone(),
-                )
-            })
-            .collect();
-        let app_refs: Vec<(String, String)> = app_meta
-            .iter()
-            .map(|(id, label, _)| (id.clone(), label.clone()))
-            .collect();
-        let group_refs: Vec<(String, String)> = groups_vec
-            .iter()
-            .map(|g| (g.id.clone(), g.profile.name.clone()))
-            .collect();
-        let lgen = LogGen {
-            seed,
-            users: &user_refs,
-            apps: &app_refs,
-            groups: &group_refs,
-            cum: event_cumulative(),
+        let log_refs = LogRefs {
+            people: users_vec
+                .iter()
+                .map(|u| {
+                    (
+                        u.id.clone(),
+                        u.profile.login.clone(),
+                        u.profile.display_name.clone(),
+                    )
+                })
+                .collect(),
+            apps: app_meta
+                .iter()
+                .map(|(id, label, _)| (id.clone(), label.clone()))
+                .collect(),
+            groups: groups_vec
+                .iter()
+                .map(|g| (g.id.clone(), g.profile.name.clone()))
+                .collect(),
         };
+        let lgen = LogTemplates::new(seed, &log_refs);
         let boundary = start - RETENTION_MS;
-        let mut logs: Vec<LogEvent> = par_chunks(n_logs, 8192, |_, r| {
+        let logs: Vec<LogEvent> = par_chunks(n_logs, 8192, |_, r| {
+            let mut scratch = Scratch::default();
             r.map(|i| {
                 // Events come in bursts of four within a few seconds (a sign-in, its MFA, an
                 // SSO…), so a late commit overtakes its neighbours.
@@ -1337,11 +1220,23 @@ impl Org {
                 } else {
                     published + rng.range(0, 300)
                 };
-                lgen.event(i as u64, published, persisted, &mut rng)
+                lgen.event(i as u64, published, persisted, &mut rng, &mut scratch, None)
             })
             .collect()
         });
-        logs.sort_by_key(|e| e.persisted);
+        // Persistence order (ties keep generation order); permuting via a key vector is much
+        // cheaper than a stable sort moving the events themselves.
+        let mut order: Vec<(i64, u32)> = logs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.persisted, i as u32))
+            .collect();
+        order.sort_unstable();
+        let mut slots: Vec<Option<LogEvent>> = logs.into_iter().map(Some).collect();
+        let logs: Vec<LogEvent> = order
+            .iter()
+            .filter_map(|(_, i)| slots[*i as usize].take())
+            .collect();
         let mut logs_by_published: Vec<(i64, u32)> = logs
             .iter()
             .enumerate()
@@ -1349,6 +1244,7 @@ impl Org {
             .collect();
         logs_by_published.sort_unstable();
 
+        phase.done("logs");
         // Custom roles and their permissions.
         let mut roles = Vec::new();
         let mut role_perms: HashMap<String, Vec<Item>> = HashMap::new();
@@ -1401,6 +1297,7 @@ impl Org {
         }
         roles.sort_by(|a, b| a.id.cmp(&b.id));
 
+        phase.done("roles");
         // The org singleton.
         let org_id = okta_id("00o", seed, K_ORG, 0);
         let org_created = start - 900 * DAY_MS;
@@ -1433,14 +1330,10 @@ impl Org {
             })),
         );
 
-        let mut users = Indexed::default();
-        for u in users_vec {
-            users.insert(u);
-        }
-        let mut groups = Indexed::default();
-        for g in groups_vec {
-            groups.insert(g);
-        }
+        phase.done("org");
+        let users = Indexed::from_vec(users_vec);
+        let groups = Indexed::from_vec(groups_vec);
+        phase.done("indexes");
         let mut lists = HashMap::new();
         app_items.sort_by(|a, b| a.id.cmp(&b.id));
         lists.insert("apps", app_items);
@@ -1465,6 +1358,8 @@ impl Org {
             objects,
             logs,
             logs_by_published,
+            log_refs,
+            log_templates: lgen,
             user_type_ids: types,
             next_user_n: n_users as u64,
             mutations: 0,
@@ -1520,10 +1415,16 @@ impl Org {
     /// Events the API can return at `now_ms` (inside retention), in persistence order.
     pub fn log_events_json(&self, now_ms: i64) -> Vec<Value> {
         let cutoff = now_ms - RETENTION_MS;
+        let mut scratch = Scratch::default();
+        let mut buf = Vec::with_capacity(2048);
         self.logs
             .iter()
             .filter(|e| e.published >= cutoff)
-            .map(|e| parse(&e.json))
+            .map(|e| {
+                buf.clear();
+                self.log_templates.write(e, &mut scratch, &mut buf);
+                serde_json::from_slice(&buf).unwrap_or(Value::Null)
+            })
             .collect()
     }
 
@@ -1558,7 +1459,6 @@ impl Org {
         let types = self.user_type_ids.clone();
         let gen = UserGen {
             seed: self.seed,
-            base: &self.base,
             start: now,
             types: &types,
             bulk: &[],
@@ -1668,44 +1568,8 @@ impl Org {
     /// Publish `n` new events, each committed at the next instant of `tick`; every fifth is
     /// published 3 s before it is committed (late commit, out of `published` order).
     pub fn append_log_events(&mut self, n: usize, mut tick: impl FnMut() -> i64) -> Vec<Value> {
-        let users: Vec<(String, String, String)> = self
-            .users
-            .by_id
-            .values()
-            .take(200)
-            .map(|u| {
-                (
-                    u.id.clone(),
-                    u.profile.login.clone(),
-                    u.profile.display_name.clone(),
-                )
-            })
-            .collect();
-        let apps: Vec<(String, String)> = self
-            .lists
-            .get("apps")
-            .map(|v| {
-                v.iter()
-                    .map(|i| (i.id.clone(), i.id.clone()))
-                    .take(50)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let groups: Vec<(String, String)> = self
-            .groups
-            .by_id
-            .values()
-            .take(50)
-            .map(|g| (g.id.clone(), g.profile.name.clone()))
-            .collect();
-        let lgen = LogGen {
-            seed: self.seed,
-            users: &users,
-            apps: &apps,
-            groups: &groups,
-            cum: event_cumulative(),
-        };
         let mut out = Vec::with_capacity(n);
+        let mut scratch = Scratch::default();
         for _ in 0..n {
             let k = self.next_log_n;
             self.next_log_n += 1;
@@ -1716,8 +1580,16 @@ impl Org {
                 persisted
             };
             let mut rng = Rng::derive(self.seed, S_LOGS, k);
-            let e = lgen.event(k, published, persisted, &mut rng);
-            out.push(parse(&e.json));
+            let mut buf = Vec::with_capacity(2048);
+            let e = self.log_templates.event(
+                k,
+                published,
+                persisted,
+                &mut rng,
+                &mut scratch,
+                Some(&mut buf),
+            );
+            out.push(serde_json::from_slice(&buf).unwrap_or(Value::Null));
             let pos = self.logs.len() as u32;
             let key = (e.published, pos);
             let at = self.logs_by_published.partition_point(|x| *x < key);

@@ -866,10 +866,15 @@ fn logs(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         None => None,
     };
     let cutoff = now - RETENTION_MS;
-    let visible =
-        |e: &model::LogEvent| e.published >= cutoff && expr.as_ref().is_none_or(|x| x.matches(e));
+    let refs = &org.log_refs;
+    let visible = |e: &model::LogEvent| {
+        e.published >= cutoff
+            && expr
+                .as_ref()
+                .is_none_or(|x| x.matches(&model::LogView { event: e, refs }))
+    };
     let self_link = Some(paging::self_url(c.base, c.path, c.raw_query));
-    let mut out: Vec<&[u8]> = Vec::with_capacity(limit.min(1000));
+    let mut out: Vec<&model::LogEvent> = Vec::with_capacity(limit.min(1000));
 
     if until.is_none() && !desc {
         // Polling: the cursor is the next position in persistence order.
@@ -889,7 +894,7 @@ fn logs(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             pos = org.logs.len();
             for (i, e) in org.logs.iter().enumerate().skip(start) {
                 if visible(e) {
-                    out.push(&e.json);
+                    out.push(e);
                     if out.len() == limit {
                         pos = i + 1;
                         break;
@@ -898,9 +903,8 @@ fn logs(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             }
         }
         let cur = paging::encode(kind, pos as i64, "");
-        let size = out.iter().map(|b| b.len() + 1).sum();
         return Ok(Reply {
-            body: json_array(out, size),
+            body: render_events(org, &out),
             self_link,
             next_link: Some(paging::next_url(
                 c.base,
@@ -933,7 +937,7 @@ fn logs(c: &Ctx<'_>) -> Result<Reply, ApiError> {
                 more = true;
                 return true;
             }
-            out.push(&e.json);
+            out.push(e);
             last = Some(k);
         }
         false
@@ -966,12 +970,26 @@ fn logs(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
         _ => None,
     };
-    let size = out.iter().map(|b| b.len() + 1).sum();
     Ok(Reply {
-        body: json_array(out, size),
+        body: render_events(org, &out),
         self_link,
         next_link,
     })
+}
+
+/// A JSON array of log events, each regenerated straight into the body.
+fn render_events(org: &Org, events: &[&model::LogEvent]) -> Bytes {
+    let mut body = Vec::with_capacity(2 + events.len() * 1900);
+    let mut scratch = crate::logs::Scratch::default();
+    body.push(b'[');
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        org.log_templates.write(e, &mut scratch, &mut body);
+    }
+    body.push(b']');
+    Bytes::from(body)
 }
 
 #[cfg(test)]
