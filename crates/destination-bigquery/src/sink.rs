@@ -112,6 +112,9 @@ struct StreamRt {
 struct PendingState {
     state: Value,
     count: u64,
+    /// The stream of a per-stream state; `None` for a global, legacy or Singer state (covers every stream).
+    stream: Option<usize>,
+    /// `(stream, sequence number)` that must be committed before the state may be echoed.
     needs: Vec<(usize, u64)>,
 }
 
@@ -301,26 +304,28 @@ impl Sink {
         state: Value,
         stream: Option<(Option<&str>, &str)>,
     ) -> Result<()> {
-        let count = match stream.and_then(|(ns, n)| self.lookup(ns, n).ok()) {
+        let owner = stream.and_then(|(ns, n)| self.lookup(ns, n).ok());
+        let count = match owner {
             Some(i) => std::mem::take(&mut self.streams[i].since_state),
             None => {
                 for s in &mut self.streams {
                     s.since_state = 0;
                 }
-                self.since_state_total
+                std::mem::take(&mut self.since_state_total)
             }
         };
-        self.since_state_total = 0;
+        // A per-stream state covers its own stream's records; any other state covers every stream's.
         let needs: Vec<(usize, u64)> = self
             .streams
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.last_seq > s.committed_seq)
+            .filter(|(i, s)| owner.is_none_or(|o| o == *i) && s.last_seq > s.committed_seq)
             .map(|(i, s)| (i, s.last_seq))
             .collect();
         self.pending.push_back(PendingState {
             state,
             count,
+            stream: owner,
             needs,
         });
         self.release_states()?;
@@ -445,17 +450,35 @@ impl Sink {
             .collect()
     }
 
+    /// Echoes every pending state whose records are committed. States of one stream keep their order, and a
+    /// global state keeps its place relative to all others; states of different streams do not wait for each
+    /// other (so a long overwrite, committed only at its swap, does not hold back other streams' states).
     fn release_states(&mut self) -> Result<()> {
-        while let Some(front) = self.pending.front() {
-            let ready = front
+        let mut blocked_streams: BTreeSet<usize> = BTreeSet::new();
+        let mut blocked_all = false;
+        let mut i = 0;
+        while i < self.pending.len() {
+            let p = &self.pending[i];
+            let committed = p
                 .needs
                 .iter()
-                .all(|(i, seq)| self.streams[*i].committed_seq >= *seq);
-            if !ready {
-                break;
+                .all(|(s, seq)| self.streams[*s].committed_seq >= *seq);
+            let in_order = match p.stream {
+                Some(s) => !blocked_all && !blocked_streams.contains(&s),
+                None => !blocked_all && blocked_streams.is_empty(),
+            };
+            if committed && in_order {
+                let p = self.pending.remove(i).expect("index is in range");
+                self.out.state(&p.state, p.count)?;
+                continue;
             }
-            let p = self.pending.pop_front().expect("front exists");
-            self.out.state(&p.state, p.count)?;
+            match p.stream {
+                Some(s) => {
+                    blocked_streams.insert(s);
+                }
+                None => blocked_all = true,
+            }
+            i += 1;
         }
         Ok(())
     }

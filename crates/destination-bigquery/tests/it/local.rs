@@ -409,3 +409,55 @@ fn no_state_is_echoed_for_an_overwrite_stream_the_source_did_not_complete() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["id"], "g1");
 }
+
+#[test]
+fn an_unfinished_overwrite_does_not_hold_back_other_streams_states() {
+    let dir = tmpdir("local-state-order");
+    let cfg = local_config(&dir);
+    let cat = write_json(
+        &dir,
+        "catalog.json",
+        &catalog(vec![
+            configured("groups", groups_schema(), "overwrite", &["id"], &[]),
+            configured("users", users_schema(), "append", &["id"], &[]),
+        ]),
+    );
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat],
+        &lines(&[
+            record("groups", json!({"id": "g1"}), 1),
+            state("groups", json!({"g": 1})),
+            record("users", user("u1", "2024-01-01T00:00:00Z", "ACTIVE"), 1),
+            state("users", json!({"u": 1})),
+            json!({"type": "STATE", "state": {"type": "GLOBAL", "global": {"shared_state": {"x": 1}, "stream_states": []}}})
+                .to_string(),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let order: Vec<String> = r
+        .stdout
+        .iter()
+        .filter_map(|m| match m["type"].as_str() {
+            Some("STATE") => Some(format!(
+                "state:{}",
+                m["state"]["stream"]["stream_descriptor"]["name"]
+                    .as_str()
+                    .unwrap_or("global")
+            )),
+            Some("LOG")
+                if m["log"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("replaced") =>
+            {
+                Some("swap".into())
+            }
+            _ => None,
+        })
+        .collect();
+    // The users state goes out at once; the groups state waits for the swap; the global state waits for both.
+    assert_eq!(
+        order,
+        ["state:users", "swap", "state:groups", "state:global"]
+    );
+}
