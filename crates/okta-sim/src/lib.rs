@@ -179,6 +179,8 @@ impl SimServer {
                         }
                     }
                 });
+                // Don't wait for connections still open (keep-alive clients, delayed requests).
+                runtime.shutdown_timeout(std::time::Duration::from_millis(100));
             })?;
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -342,7 +344,8 @@ impl SimServer {
         self.shared.faults.add(fault);
     }
 
-    /// Every request since the start (or the last [`SimServer::clear_requests`]), in arrival order.
+    /// Every request since the start (or the last [`SimServer::clear_requests`]), in arrival order
+    /// (at most [`server::MAX_LOGGED`]; beyond that the oldest half is forgotten).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.shared.requests()
     }

@@ -172,11 +172,17 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(wait_for_signal());
+    let t_stop = Instant::now();
     let stats = sim.stats();
     eprintln!(
         "okta-sim: stopping after {} requests ({} rate-limited)",
         stats.requests, stats.rate_limited
     );
     drop(sim);
+    drop(rt);
+    eprintln!(
+        "okta-sim: stopped in {:.2}s",
+        t_stop.elapsed().as_secs_f64()
+    );
     ExitCode::SUCCESS
 }

@@ -1650,6 +1650,24 @@ mod tests {
     }
 
     #[test]
+    fn tiny_orgs_seed() {
+        for n in [0, 1, 2, 7] {
+            let mut o = org(n, 5);
+            assert_eq!(o.users.len(), n);
+            assert_eq!(o.groups.len(), 5);
+            assert_eq!(o.logs.len(), 200);
+            assert!(o
+                .log_events_json(o.start_ms)
+                .iter()
+                .all(|e| e["uuid"].is_string()));
+            let added = o.append_log_events(3, || 1_750_000_000_001);
+            assert_eq!(added.len(), 3);
+            let v = o.create_user(1_750_000_000_002);
+            assert!(v["id"].is_string());
+        }
+    }
+
+    #[test]
     fn logs_are_in_persistence_order_with_some_late_commits() {
         let o = org(100, 1);
         assert!(o.logs.windows(2).all(|w| w[0].persisted <= w[1].persisted));

@@ -54,6 +54,9 @@ pub struct Shared {
     stats: Mutex<SimStats>,
 }
 
+/// The request log keeps at most this many entries (the oldest half is dropped beyond it).
+pub const MAX_LOGGED: usize = 1_000_000;
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
@@ -103,7 +106,12 @@ impl Shared {
 
     fn log_start(&self, r: LoggedRequest) -> u64 {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        lock(&self.log).push((seq, r));
+        let mut log = lock(&self.log);
+        if log.len() >= MAX_LOGGED {
+            // A long-running demo server must not grow without bound: forget the oldest half.
+            log.drain(..MAX_LOGGED / 2);
+        }
+        log.push((seq, r));
         seq
     }
 
