@@ -11,7 +11,8 @@
 //! - overwrite: load jobs into a temporary table; when the stream is complete, one copy job
 //!   (`WRITE_TRUNCATE`) swaps it into place, so readers never see an empty table; committed after the swap.
 //!
-//! A STATE is held until each stream it follows has committed the records received before it.
+//! A STATE is held until the records received before it are committed: its own stream's for a per-stream
+//! state, every stream's for a global one.
 
 use crate::config::{Batching, SchemaChangePolicy};
 use crate::encoder::Encoder;
@@ -397,12 +398,17 @@ impl Sink {
             if !s.spec.mode.swaps() || s.swapped {
                 continue;
             }
-            let ok = !self.source_failed && !s.incomplete && (s.complete || !s.status_seen);
+            // Replace only what the source finished: a COMPLETE status, or (for sources that send no stream
+            // statuses) records and a clean end of input. An empty, status-less stream keeps its table: an
+            // empty pipe from a source that died silently must not wipe it.
+            let ok = !self.source_failed
+                && !s.incomplete
+                && (s.complete || (!s.status_seen && s.rows_received > 0));
             if ok {
                 self.finish_swap(i).await?;
             } else {
                 let msg = format!(
-                    "not replacing {} : the source did not complete the stream; its states were not echoed",
+                    "not replacing {}: the source did not complete the stream (its states were not echoed)",
                     s.spec.table
                 );
                 self.out.log(airbyte_protocol::LogLevel::Warn, msg);

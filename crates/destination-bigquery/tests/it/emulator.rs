@@ -707,3 +707,63 @@ async fn batch_priority_runs_the_merge_as_a_query_job() {
     assert_eq!(rows.len(), 1);
     assert_eq!(s(&rows[0][1]), "NEW");
 }
+
+#[tokio::test]
+async fn a_killed_sync_resumed_from_the_last_echoed_state_loses_and_duplicates_nothing() {
+    let Some(env) = Env::new("killed").await else {
+        return;
+    };
+    let cfg = env.config(json!({"min_load_interval_seconds": 3600}));
+    let cat = env.catalog(vec![configured(
+        "users",
+        users_schema(),
+        "append",
+        &["id"],
+        &[],
+    )]);
+    let batch = |from: usize, to: usize| -> Vec<String> {
+        (from..to)
+            .map(|i| {
+                record(
+                    "users",
+                    user(&format!("u{i}"), "2024-01-01T00:00:00Z", "ACTIVE"),
+                    1,
+                )
+            })
+            .collect()
+    };
+    let mut child = Command::new(BIN)
+        .args(["write", "--config", &cfg, "--catalog", &cat])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rx = stdout_lines(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut msgs = batch(0, 50);
+    msgs.push(state("users", json!({"n": 50})));
+    stdin.write_all(lines(&msgs).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let last = next_state(&rx, Duration::from_secs(60)).expect("first STATE");
+    // More records arrive, then the process is killed before it could load them.
+    stdin.write_all(lines(&batch(50, 80)).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(env.count("users").await, 50);
+    // The source resumes from the last echoed state and sends what came after it.
+    assert_eq!(last["state"]["stream"]["stream_state"]["n"], 50);
+    let mut msgs = batch(50, 80);
+    msgs.push(state("users", json!({"n": 80})));
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat],
+        &lines(&msgs),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows = env
+        .rows("SELECT COUNT(*), COUNT(DISTINCT id) FROM $ds.users")
+        .await;
+    assert_eq!((s(&rows[0][0]), s(&rows[0][1])), ("80", "80"));
+}

@@ -461,3 +461,37 @@ fn an_unfinished_overwrite_does_not_hold_back_other_streams_states() {
         ["state:users", "swap", "state:groups", "state:global"]
     );
 }
+
+#[test]
+fn an_empty_input_does_not_wipe_an_overwrite_table() {
+    let dir = tmpdir("local-empty");
+    let cfg = local_config(&dir);
+    let cat = write_json(
+        &dir,
+        "catalog.json",
+        &catalog(vec![configured(
+            "groups",
+            groups_schema(),
+            "overwrite",
+            &["id"],
+            &[],
+        )]),
+    );
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat],
+        &lines(&[record("groups", json!({"id": "g1"}), 1)]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&["write", "--config", &cfg, "--catalog", &cat], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(read_rows(&dir.join("out/okta/groups")).len(), 1);
+    // With a COMPLETE status an empty stream does replace the table.
+    let complete = json!({"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1.0,
+        "stream_status": {"stream_descriptor": {"name": "groups"}, "status": "COMPLETE"}}});
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat],
+        &lines(&[complete.to_string()]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(read_rows(&dir.join("out/okta/groups")).len(), 0);
+}
