@@ -335,6 +335,10 @@ async fn write_airbyte(config: &Path, catalog: &Path, out: &mut Output) -> Resul
     let wh = warehouse(&settings)?;
     let output = std::mem::replace(out, Output::stdout(Protocol::Airbyte));
     let mut sink = Sink::new(wh, output, sink_options(&settings))?;
+    for w in &settings.warnings {
+        sink.output()
+            .log(airbyte_protocol::LogLevel::Warn, w.clone());
+    }
     for s in specs {
         sink.register(s).await?;
     }

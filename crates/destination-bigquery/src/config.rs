@@ -139,6 +139,8 @@ pub struct Settings {
     pub batching: Batching,
     pub schema_change: SchemaChangePolicy,
     pub buffer_dir: Option<PathBuf>,
+    /// Accepted-but-ignored settings, to be logged once.
+    pub warnings: Vec<String>,
 }
 
 impl Settings {
@@ -215,7 +217,14 @@ impl Settings {
                 )))
             }
         };
+        let mut warnings = Vec::new();
+        if raw.disable_type_dedupe == Some(true) {
+            warnings.push(
+                "`disable_type_dedupe` (legacy raw tables) is not supported: loading typed final tables".to_string(),
+            );
+        }
         Ok(Settings {
+            warnings,
             project_id,
             dataset_id,
             location: raw

@@ -767,3 +767,66 @@ async fn a_killed_sync_resumed_from_the_last_echoed_state_loses_and_duplicates_n
         .await;
     assert_eq!((s(&rows[0][0]), s(&rows[0][1])), ("80", "80"));
 }
+
+#[tokio::test]
+async fn a_truncate_refresh_of_a_dedup_stream_replaces_the_table_with_deduplicated_rows() {
+    let Some(env) = Env::new("refresh_dedup").await else {
+        return;
+    };
+    let cfg = env.config(json!({}));
+    let mut stream = configured(
+        "users",
+        users_schema(),
+        "append_dedup",
+        &["id"],
+        &["lastUpdated"],
+    );
+    let r = run(
+        &[
+            "write",
+            "--config",
+            &cfg,
+            "--catalog",
+            &env.catalog(vec![stream.clone()]),
+        ],
+        &lines(&[record(
+            "users",
+            user("old", "2024-01-01T00:00:00Z", "ACTIVE"),
+            1,
+        )]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Generation 2 with minimum generation 2: a truncate refresh.
+    stream["generation_id"] = json!(2);
+    stream["minimum_generation_id"] = json!(2);
+    let r = run(
+        &[
+            "write",
+            "--config",
+            &cfg,
+            "--catalog",
+            &env.catalog(vec![stream]),
+        ],
+        &lines(&[
+            record("users", user("u1", "2024-01-01T00:00:00Z", "OLD"), 1),
+            record("users", user("u1", "2024-02-01T00:00:00Z", "NEW"), 1),
+            record("users", user("u2", "2024-02-01T00:00:00Z", "ACTIVE"), 1),
+            state("users", json!({})),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.states().len(), 1);
+    let rows = env
+        .rows("SELECT id, status, _airbyte_generation_id FROM $ds.users ORDER BY id")
+        .await;
+    let got: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (s(&r[0]), s(&r[1]), s(&r[2])))
+        .collect();
+    assert_eq!(got, [("u1", "NEW", "2"), ("u2", "ACTIVE", "2")]);
+    assert!(
+        env.raw_tables().await.is_empty(),
+        "{:?}",
+        env.raw_tables().await
+    );
+}
