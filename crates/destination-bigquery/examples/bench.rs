@@ -135,13 +135,11 @@ async fn main() {
         let t0 = Instant::now();
         let msg: AirbyteIn = serde_json::from_str(&text).expect("valid line");
         let r = msg.record.expect("record");
-        let Value::Object(data) = &r.data else {
-            unreachable!()
-        };
+        let data = destination_bigquery::encoder::RawRecord::parse(r.data).expect("an object");
         sink.record(
             r.namespace.as_deref(),
             &r.stream,
-            data,
+            &data,
             r.emitted_at.unwrap_or_default() as i64,
             None,
         )

@@ -415,7 +415,7 @@ async fn handle_airbyte(sink: &mut Sink, line: &str, line_no: u64) -> Result<()>
                 line: line_no,
                 message: "RECORD without `record`".into(),
             })?;
-            let Value::Object(data) = &r.data else {
+            let Some(data) = crate::encoder::RawRecord::parse(r.data) else {
                 return Err(Error::Input {
                     line: line_no,
                     message: format!("record data of {} is not an object", r.stream),
@@ -425,7 +425,7 @@ async fn handle_airbyte(sink: &mut Sink, line: &str, line_no: u64) -> Result<()>
             sink.record(
                 r.namespace.as_deref(),
                 &r.stream,
-                data,
+                &data,
                 emitted_ms(r.emitted_at),
                 changes,
             )

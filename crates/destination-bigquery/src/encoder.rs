@@ -6,8 +6,71 @@
 use crate::schema::{BqType, TableSchema, EXTRACTED_AT, GENERATION_ID, META, RAW_ID};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::io::Write;
+
+/// One field of a record: a parsed value, or raw JSON text (nested values are then never built as trees).
+#[derive(Debug, Clone, Copy)]
+pub enum Field<'a> {
+    Value(&'a Value),
+    Raw(&'a RawValue),
+}
+
+impl Field<'_> {
+    fn is_null(&self) -> bool {
+        match self {
+            Field::Value(v) => v.is_null(),
+            Field::Raw(r) => r.get() == "null",
+        }
+    }
+}
+
+/// A record's top-level fields, however they were parsed.
+pub trait Fields {
+    fn field(&self, name: &str) -> Option<Field<'_>>;
+    fn field_count(&self) -> usize;
+    fn field_names(&self) -> Vec<&str>;
+}
+
+impl Fields for Map<String, Value> {
+    fn field(&self, name: &str) -> Option<Field<'_>> {
+        self.get(name).map(Field::Value)
+    }
+    fn field_count(&self) -> usize {
+        self.len()
+    }
+    fn field_names(&self) -> Vec<&str> {
+        self.keys().map(String::as_str).collect()
+    }
+}
+
+/// A record parsed one level deep: field values stay raw JSON text borrowed from the input line. This is
+/// the fast path for Airbyte input: JSON columns are copied as text, scalars are parsed one by one.
+#[derive(Debug, Default)]
+pub struct RawRecord<'a>(HashMap<String, &'a RawValue>);
+
+impl<'a> RawRecord<'a> {
+    /// Parses a record's `data` object; `None` when it is not an object.
+    pub fn parse(data: &'a RawValue) -> Option<Self> {
+        serde_json::from_str::<HashMap<String, &'a RawValue>>(data.get())
+            .ok()
+            .map(RawRecord)
+    }
+}
+
+impl Fields for RawRecord<'_> {
+    fn field(&self, name: &str) -> Option<Field<'_>> {
+        self.0.get(name).map(|r| Field::Raw(r))
+    }
+    fn field_count(&self) -> usize {
+        self.0.len()
+    }
+    fn field_names(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}
 
 /// The reason Airbyte uses for a value the destination could not write.
 pub const SERIALIZATION_ERROR: &str = "DESTINATION_SERIALIZATION_ERROR";
@@ -53,9 +116,9 @@ impl Encoder {
     ///
     /// `emitted_at_ms` becomes `_airbyte_extracted_at`; `source_changes` are the record's own
     /// `meta.changes` from the source, kept ahead of ours.
-    pub fn encode(
+    pub fn encode<F: Fields + ?Sized>(
         &mut self,
-        data: &Map<String, Value>,
+        data: &F,
         emitted_at_ms: i64,
         source_changes: Option<&Value>,
         out: &mut Vec<u8>,
@@ -75,7 +138,7 @@ impl Encoder {
         let mut changes: Vec<&str> = Vec::new();
         let mut present = 0usize;
         for (name, field, ty) in &self.columns {
-            let Some(v) = data.get(field) else { continue };
+            let Some(v) = data.field(field) else { continue };
             present += 1;
             if v.is_null() {
                 continue;
@@ -84,7 +147,7 @@ impl Encoder {
             out.push(b',');
             write_json_str(out, name);
             out.push(b':');
-            if !write_cast(out, v, *ty) {
+            if !write_field(out, v, *ty) {
                 out.truncate(start);
                 changes.push(field);
             }
@@ -123,13 +186,41 @@ impl Encoder {
         out.extend_from_slice(b"]}}\n");
         Encoded {
             nulled: changes.len(),
-            undeclared: present < data.len(),
+            undeclared: present < data.field_count(),
         }
     }
 }
 
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Writes one field cast to `ty`; raw text is copied as is where the column takes it unchanged.
+fn write_field(out: &mut Vec<u8>, f: Field<'_>, ty: BqType) -> bool {
+    match f {
+        Field::Value(v) => write_cast(out, v, ty),
+        Field::Raw(r) => {
+            let t = r.get();
+            match ty {
+                BqType::Json => {
+                    out.extend_from_slice(t.as_bytes());
+                    true
+                }
+                BqType::String if t.starts_with('"') => {
+                    out.extend_from_slice(t.as_bytes());
+                    true
+                }
+                BqType::String => {
+                    write_json_str(out, t);
+                    true
+                }
+                _ => match serde_json::from_str::<Value>(t) {
+                    Ok(v) => write_cast(out, &v, ty),
+                    Err(_) => false,
+                },
+            }
+        }
+    }
 }
 
 /// Writes `v` cast to `ty`; returns false (having written garbage the caller truncates) when it cannot.
@@ -396,6 +487,27 @@ mod tests {
             changes[1],
             json!({"field": "n", "change": "NULLED", "reason": SERIALIZATION_ERROR})
         );
+    }
+
+    #[test]
+    fn raw_fields_encode_like_parsed_values() {
+        let data = json!({"id": "u\"1", "n": "12", "amount": 2, "ok": false, "created": "2024-01-02T03:04:05Z",
+            "day": "2024-01-02", "profile": {"a": [1, {"b": "é\n"}]}, "tags": [], "extra": null, "bad": 1});
+        let text = data.to_string();
+        let raw: Box<RawValue> = serde_json::from_str(&text).unwrap();
+        let rec = RawRecord::parse(&raw).unwrap();
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let mut enc = Encoder::new(&schema(), 0, None);
+        let ea = enc.encode(data.as_object().unwrap(), 5, None, &mut a);
+        let eb = enc.encode(&rec, 5, None, &mut b);
+        assert_eq!(ea, eb);
+        let mut va: Value = serde_json::from_slice(&a).unwrap();
+        let mut vb: Value = serde_json::from_slice(&b).unwrap();
+        va[RAW_ID] = Value::Null;
+        vb[RAW_ID] = Value::Null;
+        assert_eq!(va, vb);
+        assert!(RawRecord::parse(&serde_json::from_str::<Box<RawValue>>("[1]").unwrap()).is_none());
     }
 
     #[test]

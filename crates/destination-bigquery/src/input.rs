@@ -4,12 +4,14 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+/// One Airbyte message. The record's `data` stays raw JSON borrowed from the line (see
+/// [`crate::encoder::RawRecord`]), so nested objects are never built as trees.
 #[derive(Debug, Deserialize)]
-pub struct AirbyteIn {
+pub struct AirbyteIn<'a> {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
-    pub record: Option<AirbyteRecordIn>,
+    #[serde(default, borrow)]
+    pub record: Option<AirbyteRecordIn<'a>>,
     #[serde(default)]
     pub state: Option<Value>,
     #[serde(default)]
@@ -17,11 +19,12 @@ pub struct AirbyteIn {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct AirbyteRecordIn {
+pub struct AirbyteRecordIn<'a> {
     pub stream: String,
     #[serde(default)]
     pub namespace: Option<String>,
-    pub data: Value,
+    #[serde(borrow)]
+    pub data: &'a serde_json::value::RawValue,
     #[serde(default)]
     pub emitted_at: Option<f64>,
     #[serde(default)]

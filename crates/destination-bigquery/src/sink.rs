@@ -15,13 +15,13 @@
 //! state, every stream's for a global one.
 
 use crate::config::{Batching, SchemaChangePolicy};
-use crate::encoder::Encoder;
+use crate::encoder::{Encoder, Fields};
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::schema::{self, BqType, TableSchema};
 use crate::sql::TableRef;
 use crate::warehouse::{Disposition, Load, Warehouse};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
@@ -227,11 +227,11 @@ impl Sink {
     }
 
     /// Buffers one record.
-    pub async fn record(
+    pub async fn record<F: Fields + ?Sized>(
         &mut self,
         namespace: Option<&str>,
         stream: &str,
-        data: &Map<String, Value>,
+        data: &F,
         emitted_at_ms: i64,
         source_changes: Option<&Value>,
     ) -> Result<()> {
@@ -254,14 +254,14 @@ impl Sink {
         });
         s.nulled_values += enc.map(|e| e.nulled as u64).unwrap_or_default();
         if enc.is_some_and(|e| e.undeclared) {
-            for k in data.keys() {
+            for k in data.field_names() {
                 let declared = s
                     .spec
                     .schema
                     .columns
                     .iter()
-                    .any(|c| c.field.as_deref() == Some(k.as_str()));
-                if !declared && s.undeclared_warned.insert(k.clone()) {
+                    .any(|c| c.field.as_deref() == Some(k));
+                if !declared && s.undeclared_warned.insert(k.to_string()) {
                     tracing::warn!(
                         "stream {}: field {k:?} is not in the stream's schema and is not loaded; \
                          add it to the schema (catalog) to load it",
