@@ -317,3 +317,44 @@ async fn service_account_tokens_are_fetched_once_and_sent_as_bearer() {
     assert!(seen.iter().all(|a| a == "Bearer tok-1"), "{seen:?}");
     assert!(!r.stdout_raw.contains("PRIVATE KEY") && !r.stderr.contains("PRIVATE KEY"));
 }
+
+#[tokio::test]
+async fn a_load_whose_job_already_exists_is_awaited_not_repeated() {
+    // The first upload's answer was lost; the retried request finds the job by its derived id (409) and
+    // waits for it instead of loading the file a second time.
+    let fake = Fake::start(Arc::new(|req: &Req, _| {
+        let p = req.path.as_str();
+        match req.method.as_str() {
+            "POST" if p.contains("uploadType=resumable") => {
+                (200, vec![("Location".to_string(), "{base}/upload/session/1".to_string())], String::new())
+            }
+            "PUT" => (409, vec![], json!({"error": {"code": 409, "message": "Already Exists: Job p:US.job-7",
+                "errors": [{"reason": "duplicate"}]}}).to_string()),
+            "GET" if p.contains("/jobs/job-7") => (200, vec![], json!({"jobReference": {"jobId": "job-7", "location": "US"},
+                "status": {"state": "DONE"}, "statistics": {"load": {"outputRows": "3"}}}).to_string()),
+            _ => (404, vec![], json!({"error": {"code": 404, "message": format!("unexpected {} {p}", req.method)}}).to_string()),
+        }
+    }))
+    .await;
+    let dir = tmpdir("fault-409");
+    let file = dir.join("batch.ndjson");
+    std::fs::write(&file, "{}\n{}\n{}\n").unwrap();
+    let bq = BigQuery::new(&fake.base, "p", "US", Arc::new(TokenProvider::none())).unwrap();
+    let t = destination_bigquery::sql::TableRef::new("p", "d", "t");
+    let stats = bq
+        .load_file(&t, &json!({"fields": []}), &file, "job-7", "WRITE_APPEND")
+        .await
+        .unwrap();
+    assert_eq!(stats.output_rows, 3);
+    let reqs = fake.requests();
+    let puts = reqs.iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(puts, 1, "the bytes are sent once");
+    let start: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert_eq!(
+        start["jobReference"]["jobId"], "job-7",
+        "the job id is the caller's, so retries collide"
+    );
+    assert!(reqs.iter().any(|r| r
+        .path
+        .starts_with("/bigquery/v2/projects/p/jobs/job-7?location=US")));
+}
