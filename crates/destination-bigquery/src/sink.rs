@@ -178,19 +178,23 @@ impl Sink {
             {
                 return Ok(());
             }
+            check_keys(&spec)?;
+            if self.streams[i].spec.mode.swaps() {
+                return Err(Error::Catalog(format!(
+                    "stream {}: a new schema in the middle of an overwrite is not supported",
+                    spec.name
+                )));
+            }
             self.flush_stream(i).await?;
             self.release_states()?;
-            let s = &mut self.streams[i];
-            s.spec = spec;
-            s.prepared = None;
+            // The next record prepares the stream again (ALTER for new columns, a fresh temp table).
+            if let Some(temp) = self.streams[i].prepared.take().and_then(|p| p.temp) {
+                self.wh.drop_table(&temp).await?;
+            }
+            self.streams[i].spec = spec;
             return Ok(());
         }
-        if spec.mode != Mode::Append && spec.schema.primary_key.is_empty() {
-            return Err(Error::Catalog(format!(
-                "stream {} is configured for {:?} but has no primary key",
-                spec.name, spec.mode
-            )));
-        }
+        check_keys(&spec)?;
         self.index.insert(key, self.streams.len());
         self.streams.push(StreamRt {
             spec,
@@ -701,6 +705,16 @@ impl Sink {
         self.out.info(msg);
         Ok(())
     }
+}
+
+fn check_keys(spec: &StreamSpec) -> Result<()> {
+    if spec.mode != Mode::Append && spec.schema.primary_key.is_empty() {
+        return Err(Error::Catalog(format!(
+            "stream {} is configured for {:?} but has no primary key",
+            spec.name, spec.mode
+        )));
+    }
+    Ok(())
 }
 
 impl StreamRt {

@@ -830,3 +830,47 @@ async fn a_truncate_refresh_of_a_dedup_stream_replaces_the_table_with_deduplicat
         env.raw_tables().await
     );
 }
+
+#[tokio::test]
+async fn a_singer_schema_change_mid_stream_adds_the_column_and_keeps_deduplicating() {
+    let Some(env) = Env::new("singer_schema").await else {
+        return;
+    };
+    let cfg = env.config(json!({}));
+    let schema = |extra: bool| {
+        let mut s = groups_schema();
+        if extra {
+            s["properties"]["memberCount"] = json!({"type": ["null", "integer"]});
+        }
+        json!({"type": "SCHEMA", "stream": "groups", "schema": s, "key_properties": ["id"]})
+            .to_string()
+    };
+    let rec = |v: Value| json!({"type": "RECORD", "stream": "groups", "record": v}).to_string();
+    let r = run_bin(
+        TARGET_BIN,
+        &["--config", &cfg],
+        &lines(&[
+            schema(false),
+            rec(json!({"id": "g1", "name": "a"})),
+            schema(true),
+            rec(json!({"id": "g1", "name": "b", "memberCount": 3})),
+            rec(json!({"id": "g2", "name": "c", "memberCount": 4})),
+            json!({"type": "STATE", "value": {"bookmarks": {}}}).to_string(),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.len(), 1);
+    let rows = env
+        .rows("SELECT id, name, memberCount FROM $ds.groups ORDER BY id")
+        .await;
+    let got: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (s(&r[0]), s(&r[1]), s(&r[2])))
+        .collect();
+    assert_eq!(got, [("g1", "b", "3"), ("g2", "c", "4")]);
+    assert!(
+        env.raw_tables().await.is_empty(),
+        "{:?}",
+        env.raw_tables().await
+    );
+}
