@@ -68,12 +68,11 @@ for line in open(f"{work}/messages.jsonl"):
         records[m["record"]["stream"]] += 1
 states = sum(1 for l in open(f"{work}/destination-out.jsonl") if '"STATE"' in l)
 loaded = collections.Counter()
+summary = f"{work}/bigquery/summary.json"
+if os.path.exists(summary):
+    for table, t in json.load(open(summary)).get("tables", {}).items():
+        loaded[table.split(".")[-1]] = t.get("rows_loaded", 0)
 root = f"{work}/bigquery/okta"
-if os.path.isdir(root):
-    for f in os.listdir(root):
-        if f.endswith(".jsonl") or f.endswith(".ndjson"):
-            table = f.split(".")[0]
-            loaded[table] += sum(1 for _ in open(os.path.join(root, f)))
 print(f"{'table':34} {'records read':>12} {'rows loaded':>12}")
 for t in sorted(records):
     print(f"{t:34} {records[t]:>12} {loaded.get(t, '-') if loaded else '-':>12}")
