@@ -733,6 +733,39 @@ async fn system_log_polling_retention_and_bounds() {
         .windows(2)
         .all(|w| w[0]["published"].as_str() >= w[1]["published"].as_str()));
 
+    // Filter on actor and target ids.
+    let actor = truth[0]["actor"]["id"].as_str().unwrap_or("").to_string();
+    let f = enc(&format!(r#"actor.id eq "{actor}""#));
+    let (by_actor, _) = collect_polling(
+        &sim,
+        &format!("/api/v1/logs?since={}&filter={f}&limit=1000", enc(&since)),
+    )
+    .await;
+    assert!(!by_actor.is_empty() && by_actor.iter().all(|e| e["actor"]["id"] == actor.as_str()));
+    let with_target = truth
+        .iter()
+        .find(|e| e["target"].as_array().is_some_and(|t| !t.is_empty()))
+        .cloned()
+        .unwrap_or_default();
+    let target = with_target["target"][0]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let f = enc(&format!(
+        r#"target.id eq "{target}" and eventType sw "user.""#
+    ));
+    let (by_target, _) = collect_polling(
+        &sim,
+        &format!("/api/v1/logs?since={}&filter={f}&limit=1000", enc(&since)),
+    )
+    .await;
+    assert!(by_target.iter().all(|e| e["eventType"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("user."))
+        && e["target"]
+            .as_array()
+            .is_some_and(|ts| ts.iter().any(|t| t["id"] == target.as_str()))));
+
     // Filter, default since (7 days), errors.
     let f = enc(r#"eventType eq "user.session.start""#);
     let (ss, _) = collect_polling(
@@ -1346,6 +1379,53 @@ async fn oauth_dpop_nonce_dance_and_bound_tokens() {
             "{auth}"
         );
     }
+
+    // An RS256 proof works as well (the Go SDK uses an ephemeral RSA key).
+    let a2 = assertion(&key, &base, cid, "dpop-jti-2");
+    let form2 = [
+        ("grant_type", "client_credentials"),
+        ("scope", "okta.users.read"),
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", a2.as_str()),
+    ];
+    let rsa_proof = |htm: &str, htu: &str, nonce: Option<&str>, token: Option<&str>, jti: &str| {
+        use rsa::traits::PublicKeyParts;
+        let pk = key.to_public_key();
+        let jwk =
+            json!({"kty": "RSA", "n": b64(&pk.n().to_bytes_be()), "e": b64(&pk.e().to_bytes_be())});
+        let mut claims = json!({"htm": htm, "htu": htu, "iat": now_s(), "jti": jti});
+        if let Some(n) = nonce {
+            claims["nonce"] = json!(n);
+        }
+        if let Some(t) = token {
+            claims["ath"] = json!(okta_sim::oauth::ath(t));
+        }
+        rs256(
+            &key,
+            &json!({"typ": "dpop+jwt", "alg": "RS256", "jwk": jwk}),
+            &claims,
+        )
+    };
+    let t = token(
+        &base,
+        &form2,
+        Some(&rsa_proof("POST", &token_url, Some(&nonce), None, "r1")),
+    )
+    .await;
+    assert_eq!(
+        (t.status, t.body["token_type"].as_str()),
+        (200, Some("DPoP")),
+        "{}",
+        t.body
+    );
+    let at2 = t.body["access_token"].as_str().unwrap_or("").to_string();
+    let proof = rsa_proof("GET", &users_url, None, Some(&at2), "r2");
+    let r = get_with(&users_url, &format!("DPoP {at2}"), &[("DPoP", &proof)]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // The proof key is bound to the token: the EC key's proof doesn't fit the RSA-bound token.
+    let wrong_key = dk.proof("GET", &users_url, None, Some(&at2), "r3");
+    let r = get_with(&users_url, &format!("DPoP {at2}"), &[("DPoP", &wrong_key)]).await;
+    assert_eq!(r.status, 401);
 
     // Scope check still applies (apps weren't requested).
     let apps_url = format!("{base}/api/v1/apps");
