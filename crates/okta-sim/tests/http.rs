@@ -1486,3 +1486,14 @@ fn same_seed_same_org_across_servers() {
     });
     assert_ne!(strip(a.users()), strip(c.users()));
 }
+
+#[test]
+fn the_handle_can_be_shared_across_threads() {
+    fn check<T: Send + Sync>() {}
+    check::<SimServer>();
+    let sim = std::sync::Arc::new(sim(10));
+    let s2 = sim.clone();
+    let t = std::thread::spawn(move || s2.create_user());
+    let created = t.join().unwrap_or_default();
+    assert!(sim.users().contains(&created));
+}
