@@ -176,10 +176,9 @@ async fn run_airbyte(
             })
         }
         AirbyteCommand::Discover { config } => {
-            load_config(&config, secrets)?;
-            out.message(&AirbyteMessage::Catalog {
-                catalog: crate::commands::catalog(),
-            })
+            let settings = load_config(&config, secrets)?;
+            let catalog = crate::discover::catalog(&settings).await;
+            out.message(&AirbyteMessage::Catalog { catalog })
         }
         AirbyteCommand::Read {
             config,

@@ -3,8 +3,7 @@
 use crate::config::{ConfigDoc, Settings};
 use crate::error::{Error, Result};
 use crate::http::client::OktaClient;
-use crate::streams::STREAMS;
-use airbyte_protocol::{Catalog, ConnectionStatus, ConnectionStatusKind, ConnectorSpecification};
+use airbyte_protocol::{ConnectionStatus, ConnectionStatusKind, ConnectorSpecification};
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
@@ -59,13 +58,6 @@ fn strip_null(v: &mut Value) {
         }
         Value::Array(a) => a.iter_mut().for_each(strip_null),
         _ => {}
-    }
-}
-
-/// The catalog `discover` prints.
-pub fn catalog() -> Catalog {
-    Catalog {
-        streams: STREAMS.iter().map(|s| s.airbyte_stream()).collect(),
     }
 }
 

@@ -81,6 +81,42 @@ pub struct ConfigDoc {
     #[serde(default)]
     #[schemars(title = "Maximum rate-limit wait (seconds)", range(min = 1, max = 3600), extend("order" = 8))]
     pub max_rate_limit_wait_seconds: Option<u64>,
+
+    /// Okta Advanced Server Access (or its successor Okta Privileged Access): its streams appear only
+    /// when this is set.
+    #[serde(default)]
+    #[schemars(title = "Advanced Server Access", extend("order" = 9))]
+    pub asa: Option<AsaConfig>,
+}
+
+/// Default ASA API base URL; Okta Privileged Access uses `https://{org}.pam.okta.com` with the same paths.
+pub const DEFAULT_ASA_BASE_URL: &str = "https://app.scaleft.com";
+
+/// Credentials of an ASA service user.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct AsaConfig {
+    /// The ASA team name.
+    #[schemars(title = "Team")]
+    pub team: String,
+    /// The service user's API key id.
+    #[schemars(title = "Key ID")]
+    pub key_id: String,
+    /// The service user's API key secret.
+    #[schemars(title = "Key secret")]
+    pub key_secret: Secret,
+    /// API base URL: `https://app.scaleft.com` (ASA) or `https://{org}.pam.okta.com` (Okta Privileged Access).
+    #[serde(default)]
+    #[schemars(title = "Base URL")]
+    pub base_url: Option<String>,
+}
+
+/// Validated ASA settings.
+#[derive(Debug, Clone)]
+pub struct AsaSettings {
+    pub base_url: Url,
+    pub team: String,
+    pub key_id: String,
+    pub key_secret: Secret,
 }
 
 /// The three ways Airbyte's `source-okta` authenticates, accepted unchanged.
@@ -160,6 +196,7 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub max_retries: u32,
     pub max_rate_limit_wait: Duration,
+    pub asa: Option<AsaSettings>,
 }
 
 impl Settings {
@@ -285,7 +322,32 @@ impl ConfigDoc {
                 "max_rate_limit_wait_seconds must be between 1 and 3600, got {max_wait}"
             )));
         }
+        let asa = match self.asa {
+            None => None,
+            Some(a) => {
+                if a.team.trim().is_empty() || a.key_id.trim().is_empty() || a.key_secret.is_empty()
+                {
+                    return Err(Error::Config(
+                        "asa.team, asa.key_id and asa.key_secret are required".into(),
+                    ));
+                }
+                let base = a
+                    .base_url
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(DEFAULT_ASA_BASE_URL);
+                Some(AsaSettings {
+                    base_url: resolve_base_url(None, Some(base))
+                        .map_err(|e| Error::Config(format!("asa.base_url: {e}")))?,
+                    team: a.team.trim().to_string(),
+                    key_id: a.key_id,
+                    key_secret: a.key_secret,
+                })
+            }
+        };
         Ok(Settings {
+            asa,
             base_url,
             auth,
             start_date,

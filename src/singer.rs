@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::output::{Output, Protocol, SingerStream};
 use crate::secret::secrets_in;
-use crate::streams::{StreamDef, STREAMS};
+use crate::streams::StreamDef;
 use airbyte_protocol::{ConfiguredCatalog, ConfiguredStream, ConfiguredStreamRef, SyncMode};
 use clap::Parser;
 use serde_json::{json, Map, Value};
@@ -101,7 +101,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     secrets.extend(secrets_in(&doc));
     let settings = Settings::from_value(doc)?;
     if args.discover {
-        return print_pretty(&catalog());
+        return print_pretty(&catalog(&settings));
     }
     let selection = match args.catalog.as_ref().or(args.properties.as_ref()) {
         Some(p) => {
@@ -113,8 +113,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
             })?;
             parse_selection(&doc)?
         }
-        None => STREAMS
-            .iter()
+        None => crate::discover::available(Some(&settings))
             .map(|d| Selection {
                 def: d,
                 mode: default_mode(d),
@@ -424,9 +423,8 @@ fn project_schema(mut schema: Value, fields: Option<&HashSet<String>>) -> Value 
 }
 
 /// The Singer catalog `--discover` prints.
-pub fn catalog() -> Value {
-    let streams: Vec<Value> = STREAMS
-        .iter()
+pub fn catalog(settings: &Settings) -> Value {
+    let streams: Vec<Value> = crate::discover::available(Some(settings))
         .map(|d| {
             let schema = singer_schema(d);
             let incremental = d.supports_incremental();

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::http::client::OktaClient;
 use crate::output::{Output, Row};
 use crate::state::StreamStates;
-use crate::streams::{self, Parent, Reader, StreamDef};
+use crate::streams::{self, Api, Parent, Reader, StreamDef};
 use airbyte_protocol::{ConfiguredCatalog, StreamStatus, SyncMode};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -21,6 +21,8 @@ pub type ParentIds = Arc<OnceCell<Arc<Vec<String>>>>;
 /// What a sync shares between its streams.
 pub struct Ctx {
     pub client: OktaClient,
+    /// The Advanced Server Access client, when ASA is configured.
+    pub asa: Option<OktaClient>,
     pub out: Arc<Output>,
     pub settings: Settings,
     parents: Mutex<HashMap<&'static str, ParentIds>>,
@@ -28,12 +30,46 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(settings: Settings, out: Arc<Output>) -> Result<Self> {
+        let asa = match &settings.asa {
+            Some(a) => Some(OktaClient::with(
+                &settings,
+                a.base_url.clone(),
+                crate::okta::auth::Authenticator::asa(a)?,
+            )?),
+            None => None,
+        };
         Ok(Self {
             client: OktaClient::new(&settings)?,
+            asa,
             out,
             settings,
             parents: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The client of a stream's API.
+    pub fn client_for(&self, api: Api) -> Result<&OktaClient> {
+        match api {
+            Api::Okta => Ok(&self.client),
+            Api::Asa => self.asa.as_ref().ok_or_else(|| {
+                Error::Input("an Advanced Server Access stream was selected but the config has no `asa` block".into())
+            }),
+        }
+    }
+
+    /// The ASA team name, when configured.
+    pub fn asa_team(&self) -> Option<&str> {
+        self.settings.asa.as_ref().map(|a| a.team.as_str())
+    }
+
+    /// A path with `{team}` filled in (ASA paths).
+    pub fn expand(&self, api: Api, path: &str) -> String {
+        match (api, self.asa_team()) {
+            (Api::Asa, Some(team)) => {
+                path.replace("{team}", &crate::streams::list::encode_segment(team))
+            }
+            _ => path.to_string(),
+        }
     }
 
     /// The once-per-sync cell holding a parent list's ids.
@@ -244,18 +280,32 @@ pub async fn read(
 }
 
 async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
+    use streams::{asa, incremental, list, members, system_log};
     match run.def.reader {
-        Reader::List { path, extract } => streams::list::read_list(run, path, extract).await,
+        Reader::List {
+            path,
+            extract,
+            types,
+            type_column,
+        } => list::read_list(run, path, extract, types, type_column).await,
         Reader::FanOut {
             parent,
             path,
             extract,
             column,
-        } => streams::list::read_fan_out(run, parent, path, extract, column).await,
-        Reader::SortedSearch { path, limit } => {
-            streams::incremental::read_sorted(run, path, limit).await
+        } => list::read_fan_out(run, parent, path, extract, column).await,
+        Reader::ListThenDetail { path, detail } => {
+            list::read_list_then_detail(run, path, detail).await
         }
-        Reader::GroupMembers => streams::members::read_group_members(run).await,
-        Reader::SystemLog => streams::system_log::read_system_log(run).await,
+        Reader::Search {
+            path,
+            limit,
+            sorted,
+            extra,
+        } => incremental::read_search(run, path, limit, sorted, extra).await,
+        Reader::GroupMembers => members::read_group_members(run).await,
+        Reader::SystemLog => system_log::read_system_log(run).await,
+        Reader::AsaAudits => asa::read_audits(run).await,
+        Reader::AsaTeam => asa::read_team(run).await,
     }
 }

@@ -24,6 +24,8 @@ pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
 pub const RETRY_BASE_ENV: &str = "SOURCE_OKTA_RETRY_BASE_MS";
 /// How many 429 answers one request may receive before the sync gives up.
 pub const RATE_LIMIT_MAX_RETRIES: u32 = 20;
+/// Pacing waits at least this long are logged at INFO (shorter ones at DEBUG).
+pub const PACING_LOG_THRESHOLD: Duration = Duration::from_secs(1);
 /// Wait after a concurrency 429 (whose reset time is only an estimate).
 pub const CONCURRENCY_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -70,7 +72,17 @@ enum Verdict {
 }
 
 impl OktaClient {
+    /// The client of the Okta org.
     pub fn new(settings: &Settings) -> Result<Self> {
+        Self::with(
+            settings,
+            settings.base_url.clone(),
+            Authenticator::new(&settings.auth, &settings.base_url)?,
+        )
+    }
+
+    /// A client of another API (ASA) sharing the settings' timeouts, retries and pacing share.
+    pub fn with(settings: &Settings, base: Url, auth: Authenticator) -> Result<Self> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("source-okta/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.request_timeout)
@@ -86,9 +98,9 @@ impl OktaClient {
             .and_then(|v| v.parse::<u64>().ok())
             .map_or(RETRY_BASE_DELAY, Duration::from_millis);
         Ok(Self {
-            auth: Authenticator::new(&settings.auth, &settings.base_url)?,
+            auth,
             http,
-            base: settings.base_url.clone(),
+            base,
             pacer: Pacer::new(settings.rate_limit_share),
             in_flight: Semaphore::new(settings.max_concurrency),
             max_retries: settings.max_retries,
@@ -147,11 +159,15 @@ impl OktaClient {
                     Ok(slot) => break slot,
                     Err(wait) => {
                         self.stats.paced_waits.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(
-                            bucket,
-                            wait_ms = wait.as_millis() as u64,
-                            "pacing: waiting for the rate-limit window"
-                        );
+                        if wait >= PACING_LOG_THRESHOLD {
+                            tracing::info!(bucket, wait_ms = wait.as_millis() as u64, "pacing: this bucket's share is used up; waiting for its window to reset");
+                        } else {
+                            tracing::debug!(
+                                bucket,
+                                wait_ms = wait.as_millis() as u64,
+                                "pacing: waiting for the rate-limit window"
+                            );
+                        }
                         tokio::time::sleep(wait).await;
                     }
                 }

@@ -23,6 +23,16 @@ pub struct Authenticator {
 enum Kind {
     Ssws(Secret),
     OAuth(Box<OAuthSession>),
+    Asa(Box<AsaSession>),
+}
+
+/// An Advanced Server Access service user: key id and secret exchanged for a bearer token.
+struct AsaSession {
+    token_url: Url,
+    key_id: String,
+    key_secret: Secret,
+    token: Mutex<Option<Token>>,
+    requests: std::sync::atomic::AtomicU64,
 }
 
 struct OAuthSession {
@@ -102,6 +112,26 @@ impl Authenticator {
         Ok(Self { kind })
     }
 
+    /// ASA's service-token exchange (`POST /v1/teams/{team}/service_token`).
+    pub fn asa(asa: &crate::config::AsaSettings) -> Result<Self> {
+        let token_url = asa
+            .base_url
+            .join(&format!(
+                "/v1/teams/{}/service_token",
+                crate::streams::list::encode_segment(&asa.team)
+            ))
+            .map_err(|e| Error::Config(format!("bad asa.base_url: {e}")))?;
+        Ok(Self {
+            kind: Kind::Asa(Box::new(AsaSession {
+                token_url,
+                key_id: asa.key_id.clone(),
+                key_secret: asa.key_secret.clone(),
+                token: Mutex::new(None),
+                requests: Default::default(),
+            })),
+        })
+    }
+
     pub fn is_oauth(&self) -> bool {
         matches!(self.kind, Kind::OAuth(_))
     }
@@ -111,6 +141,7 @@ impl Authenticator {
         match &self.kind {
             Kind::Ssws(_) => 0,
             Kind::OAuth(s) => s.state.lock().await.requests,
+            Kind::Asa(s) => s.requests.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -127,6 +158,7 @@ impl Authenticator {
                 header_value(&format!("SSWS {}", t.expose()))?,
             )]),
             Kind::OAuth(s) => s.headers(http, method, url).await,
+            Kind::Asa(s) => s.headers(http).await,
         }
     }
 
@@ -137,6 +169,10 @@ impl Authenticator {
             Kind::Ssws(_) => false,
             Kind::OAuth(s) => {
                 s.state.lock().await.token = None;
+                true
+            }
+            Kind::Asa(s) => {
+                *s.token.lock().await = None;
                 true
             }
         }
@@ -318,6 +354,88 @@ impl OAuthSession {
         Err(Error::Auth {
             message: format!("could not obtain an access token ({last})"),
             internal: last,
+        })
+    }
+}
+
+impl AsaSession {
+    async fn headers(&self, http: &reqwest::Client) -> Result<AuthHeaders> {
+        let mut guard = self.token.lock().await;
+        let fresh = guard
+            .as_ref()
+            .is_some_and(|t| t.expires_at > Instant::now() + TOKEN_REFRESH_MARGIN);
+        if !fresh {
+            *guard = Some(self.fetch(http).await?);
+        }
+        let token = guard
+            .as_ref()
+            .map(|t| t.access.expose().to_string())
+            .unwrap_or_default();
+        Ok(vec![(
+            AUTHORIZATION,
+            header_value(&format!("Bearer {token}"))?,
+        )])
+    }
+
+    async fn fetch(&self, http: &reqwest::Client) -> Result<Token> {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let body =
+            serde_json::json!({"key_id": self.key_id, "key_secret": self.key_secret.expose()});
+        let resp = http
+            .post(self.token_url.clone())
+            .header("Accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| Error::Exhausted {
+                path: self.token_url.path().into(),
+                attempts: 1,
+                elapsed_secs: 0,
+                last: format!("ASA service token request failed: {}", without_url(&e)),
+            })?;
+        let status = resp.status();
+        let v: serde_json::Value = resp
+            .bytes()
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let token = v["bearer_token"].as_str().unwrap_or_default();
+        if !status.is_success() || token.is_empty() {
+            let kind = v["type"]
+                .as_str()
+                .or_else(|| v["error"].as_str())
+                .unwrap_or("no token");
+            return Err(Error::Auth {
+                message: format!(
+                    "Advanced Server Access rejected the service user key ({kind}, HTTP {})",
+                    status.as_u16()
+                ),
+                internal: format!(
+                    "POST {} answered HTTP {}",
+                    self.token_url.path(),
+                    status.as_u16()
+                ),
+            });
+        }
+        let expires_at = v["expires_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .and_then(|t| {
+                (t.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                    .to_std()
+                    .ok()
+            })
+            .map_or_else(
+                || Instant::now() + Duration::from_secs(3600),
+                |d| Instant::now() + d,
+            );
+        tracing::info!("obtained an ASA service token");
+        Ok(Token {
+            access: Secret::new(token),
+            dpop: false,
+            expires_at,
         })
     }
 }

@@ -58,7 +58,15 @@ pub fn saved_cursor(run: &StreamRun<'_>, field: &str) -> Result<Option<DateTime<
     }
 }
 
-pub async fn read_sorted(run: &mut StreamRun<'_>, path: &str, limit: u32) -> Result<()> {
+/// Reads `path` through `search=lastUpdated gt "…"`. With `sorted`, Okta sorts by the cursor and every
+/// page is checkpointed; without it (endpoints that cannot sort) the state is written once at the end.
+pub async fn read_search(
+    run: &mut StreamRun<'_>,
+    path: &str,
+    limit: u32,
+    sorted: bool,
+    extra: &str,
+) -> Result<()> {
     const FIELD: &str = "lastUpdated";
     let incremental = run.incremental();
     let saved = if incremental {
@@ -83,14 +91,18 @@ pub async fn read_sorted(run: &mut StreamRun<'_>, path: &str, limit: u32) -> Res
     };
     let mut cursor = start;
     let search = format!("{FIELD} gt \"{lower}\"");
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("search", &search)
-        .append_pair("sortBy", FIELD)
-        .append_pair("sortOrder", "asc")
-        .append_pair("limit", &limit.to_string())
-        .finish();
+    let query = {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("search", &search);
+        if sorted {
+            q.append_pair("sortBy", FIELD)
+                .append_pair("sortOrder", "asc");
+        }
+        q.append_pair("limit", &limit.to_string());
+        q.finish()
+    };
     let mut pager = Pager::new(
-        run.ctx.client.url(&format!("{path}?{query}"))?,
+        run.ctx.client.url(&format!("{path}?{query}{extra}"))?,
         Extract::Array,
     );
     while let Some(page) = pager.next_page(&run.ctx.client).await? {
@@ -121,12 +133,13 @@ pub async fn read_sorted(run: &mut StreamRun<'_>, path: &str, limit: u32) -> Res
             });
         }
         run.emit(rows)?;
-        if incremental {
+        if incremental && sorted {
             prune(&mut recent, cursor);
             run.checkpoint(&state_of(FIELD, cursor, &recent))?;
         }
     }
     if incremental {
+        prune(&mut recent, cursor);
         run.checkpoint(&state_of(FIELD, cursor.or(saved), &recent))
     } else {
         run.finish_full_refresh()

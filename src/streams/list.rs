@@ -1,11 +1,15 @@
-//! Full-refresh readers: whole lists and singletons, and fan-out lists read once per parent id.
+//! Full-refresh readers: whole lists and singletons (optionally one per `type`), fan-out lists read once
+//! per parent key, and lists whose items are read again by id.
 
 use crate::error::{Error, Result};
-use crate::okta::page::{Extract, Pager};
+use crate::http::client::OktaClient;
+use crate::okta::page::{Extract, Page, Pager};
 use crate::output::Row;
-use crate::streams::Parent;
+use crate::streams::{Derive, IdFrom, Parent};
 use crate::sync::{Ctx, StreamRun};
 use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -16,17 +20,36 @@ pub struct Probe<'a> {
     pub id: Option<Cow<'a, str>>,
 }
 
-/// The `id` of a raw record.
-pub fn id_of(raw: &str) -> Result<String> {
-    let p: Probe<'_> = serde_json::from_str(raw).map_err(|e| Error::Api {
+fn not_an_object(raw: &str, e: &dyn std::fmt::Display) -> Error {
+    Error::Api {
         path: String::new(),
         message: format!("a record is not a JSON object: {e}"),
         internal: raw.chars().take(200).collect(),
-    })?;
+    }
+}
+
+/// The `id` of a raw record.
+pub fn id_of(raw: &str) -> Result<String> {
+    let p: Probe<'_> = serde_json::from_str(raw).map_err(|e| not_an_object(raw, &e))?;
     p.id.map(Cow::into_owned).ok_or_else(|| Error::Api {
         path: String::new(),
         message: "a record has no id".into(),
         internal: raw.chars().take(200).collect(),
+    })
+}
+
+/// A parent's key: a top-level string field, or the schema id at the end of `_links.schema.href`.
+fn key_of(raw: &str, id: IdFrom) -> Result<Option<String>> {
+    let v: Map<String, Value> = serde_json::from_str(raw).map_err(|e| not_an_object(raw, &e))?;
+    Ok(match id {
+        IdFrom::Field(f) => v.get(f).and_then(Value::as_str).map(str::to_string),
+        IdFrom::SchemaLink => v
+            .get("_links")
+            .and_then(|l| l.get("schema"))
+            .and_then(|s| s.get("href"))
+            .and_then(Value::as_str)
+            .and_then(|h| h.trim_end_matches('/').rsplit('/').next())
+            .map(str::to_string),
     })
 }
 
@@ -39,79 +62,224 @@ pub fn column(name: &str, value: &str) -> String {
     )
 }
 
-/// Reads a list (Link header or body paging) or a singleton.
-pub async fn read_list(run: &mut StreamRun<'_>, path: &str, extract: Extract) -> Result<()> {
-    let mut pager = Pager::new(run.ctx.client.url(path)?, extract);
-    while let Some(page) = pager.next_page(&run.ctx.client).await? {
-        run.emit(page.items.iter().map(|r| Row {
-            raw: r.get(),
-            prefix: None,
-        }))?;
-    }
-    run.finish_full_refresh()
+/// Percent-encodes a key for use as one path segment.
+pub fn encode_segment(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
-/// Reads one list per parent id, adding the parent id as `column`. A parent deleted between the
-/// listing and its read (404) is skipped with a warning.
+/// Emits one page of a stream, adding `prefix` columns, the stream's constant column and derived columns.
+pub fn emit_page(
+    run: &mut StreamRun<'_>,
+    items: &[Box<RawValue>],
+    prefix: Option<&str>,
+) -> Result<()> {
+    let mut prefix = prefix.map(str::to_string);
+    if let Some((k, v)) = run.def.constant {
+        let c = column(k, v);
+        prefix = Some(match prefix {
+            Some(p) => format!("{p},{c}"),
+            None => c,
+        });
+    }
+    if run.def.derive == Derive::None {
+        return run.emit(items.iter().map(|r| Row {
+            raw: r.get(),
+            prefix: prefix.as_deref(),
+        }));
+    }
+    let mut derived = Vec::with_capacity(items.len());
+    for raw in items {
+        let mut v: Map<String, Value> =
+            serde_json::from_str(raw.get()).map_err(|e| not_an_object(raw.get(), &e))?;
+        let (col, value) = match run.def.derive {
+            Derive::UserIdFromUser => ("user_id", v.get("user").and_then(|u| u.get("id")).cloned()),
+            Derive::PrimaryName => (
+                "primary_name",
+                v.get("primary").and_then(|p| p.get("name")).cloned(),
+            ),
+            Derive::NotificationType => ("notification_type", v.get("notificationType").cloned()),
+            Derive::None => unreachable!("handled above"),
+        };
+        let Some(value) = value.filter(Value::is_string) else {
+            tracing::warn!(
+                stream = run.def.name,
+                column = col,
+                "a record lacks the field its key comes from; skipping it"
+            );
+            continue;
+        };
+        v.insert(col.to_string(), value);
+        derived.push(serde_json::to_string(&v).map_err(|e| Error::Output(e.to_string()))?);
+    }
+    run.emit(derived.iter().map(|d| Row {
+        raw: d,
+        prefix: prefix.as_deref(),
+    }))
+}
+
+/// Every page of a list; a 404 for a child list means its parent disappeared: no pages.
+async fn pages(
+    client: &OktaClient,
+    path: &str,
+    extract: Extract,
+    mut each: impl FnMut(Page) -> Result<()>,
+) -> Result<()> {
+    let mut pager = Pager::new(client.url(path)?, extract);
+    while let Some(page) = pager.next_page(client).await? {
+        each(page)?;
+    }
+    Ok(())
+}
+
+/// Whether an error only means "this type (or parent) does not exist here".
+fn is_absent(e: &Error) -> bool {
+    matches!(e, Error::NotFound { .. })
+        || matches!(e, Error::Api { internal, .. } if internal.starts_with("HTTP 400"))
+}
+
+/// Reads a list or singleton; with `types`, one list per type (skipping types the org lacks).
+pub async fn read_list(
+    run: &mut StreamRun<'_>,
+    path: &str,
+    extract: Extract,
+    types: &[&str],
+    type_column: Option<&str>,
+) -> Result<()> {
+    let client = run.ctx.client_for(run.def.api)?;
+    let path = run.ctx.expand(run.def.api, path);
+    if types.is_empty() {
+        pages(client, &path, extract, |page| {
+            emit_page(run, &page.items, None)
+        })
+        .await?;
+        return run.finish_full_refresh();
+    }
+    let mut readable = 0;
+    let mut last_err = None;
+    for t in types {
+        let prefix = type_column.map(|c| column(c, t));
+        let p = path.replace("{type}", &encode_segment(t));
+        match pages(client, &p, extract, |page| {
+            emit_page(run, &page.items, prefix.as_deref())
+        })
+        .await
+        {
+            Ok(()) => readable += 1,
+            Err(e) if is_absent(&e) || e.is_stream_unavailable() => {
+                tracing::info!(stream = run.def.name, r#type = *t, error = %e, "this type is not available in the org; skipping it");
+                last_err = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match (readable, last_err) {
+        (0, Some(e)) if e.is_stream_unavailable() => Err(e),
+        _ => run.finish_full_refresh(),
+    }
+}
+
+/// Reads one list per parent key, adding the key as `column`. A parent deleted between the listing
+/// and its read (404) is skipped with a warning.
 pub async fn read_fan_out(
     run: &mut StreamRun<'_>,
     parent: Parent,
     path: &str,
     extract: Extract,
-    col: &str,
+    col: Option<&str>,
 ) -> Result<()> {
-    let ids = parent_ids(run.ctx, parent).await?;
-    for id in ids.iter() {
-        let prefix = column(col, id);
-        let url = run
-            .ctx
-            .client
-            .url(&path.replace("{id}", &encode_segment(id)))?;
-        let mut pager = Pager::new(url, extract);
-        loop {
-            match pager.next_page(&run.ctx.client).await {
-                Ok(Some(page)) => run.emit(page.items.iter().map(|r| Row {
-                    raw: r.get(),
-                    prefix: Some(&prefix),
-                }))?,
-                Ok(None) => break,
-                Err(Error::NotFound { .. }) => {
-                    tracing::warn!(
-                        stream = run.def.name,
-                        parent = parent.name,
-                        id = id.as_str(),
-                        "parent no longer exists; skipping it"
-                    );
-                    break;
-                }
-                Err(e) => return Err(e),
+    let keys = parent_keys(run.ctx, parent).await?;
+    let client = run.ctx.client_for(run.def.api)?;
+    let path = run.ctx.expand(run.def.api, path);
+    for key in keys.iter() {
+        let prefix = col.map(|c| column(c, key));
+        let p = path.replace("{id}", &encode_segment(key));
+        match pages(client, &p, extract, |page| {
+            emit_page(run, &page.items, prefix.as_deref())
+        })
+        .await
+        {
+            Ok(()) => {}
+            Err(Error::NotFound { .. }) => {
+                tracing::warn!(
+                    stream = run.def.name,
+                    parent = parent.name,
+                    key = key.as_str(),
+                    "parent no longer exists; skipping it"
+                );
             }
+            Err(e) => return Err(e),
         }
     }
     run.finish_full_refresh()
 }
 
-/// The ids of a parent list, listed once per sync and shared by every child stream.
-pub async fn parent_ids(ctx: &Ctx, parent: Parent) -> Result<Arc<Vec<String>>> {
+/// Reads a list, then each item again by id for its full form.
+pub async fn read_list_then_detail(
+    run: &mut StreamRun<'_>,
+    path: &str,
+    detail: &str,
+) -> Result<()> {
+    let client = run.ctx.client_for(run.def.api)?;
+    let mut ids = Vec::new();
+    pages(client, path, Extract::Array, |page| {
+        for raw in &page.items {
+            ids.push(id_of(raw.get())?);
+        }
+        Ok(())
+    })
+    .await?;
+    for id in ids {
+        let url = client.url(&detail.replace("{id}", &encode_segment(&id)))?;
+        match crate::okta::page::fetch(client, &url, Extract::Object).await {
+            Ok(page) => emit_page(run, &page.items, None)?,
+            Err(Error::NotFound { .. }) => tracing::warn!(
+                stream = run.def.name,
+                id = id.as_str(),
+                "item no longer exists; skipping it"
+            ),
+            Err(e) => return Err(e),
+        }
+    }
+    run.finish_full_refresh()
+}
+
+/// The keys of a parent list, listed once per sync and shared by every child stream.
+pub async fn parent_keys(ctx: &Ctx, parent: Parent) -> Result<Arc<Vec<String>>> {
     let cell = ctx.parent_cell(parent);
     cell.get_or_try_init(|| async {
-        let mut ids = Vec::new();
-        let mut pager = Pager::new(ctx.client.url(parent.path)?, parent.extract);
-        while let Some(page) = pager.next_page(&ctx.client).await? {
-            for raw in &page.items {
-                ids.push(id_of(raw.get())?);
+        let client = ctx.client_for(parent.api)?;
+        let path = ctx.expand(parent.api, parent.path);
+        let mut keys = Vec::new();
+        let types: Vec<Option<&str>> = if parent.types.is_empty() {
+            vec![None]
+        } else {
+            parent.types.iter().map(|t| Some(*t)).collect()
+        };
+        for t in types {
+            let p = match t {
+                Some(t) => path.replace("{type}", &encode_segment(t)),
+                None => path.clone(),
+            };
+            let result = pages(client, &p, parent.extract, |page| {
+                for raw in &page.items {
+                    if let Some(k) = key_of(raw.get(), parent.id)? {
+                        keys.push(k);
+                    }
+                }
+                Ok(())
+            })
+            .await;
+            match result {
+                Ok(()) => {}
+                Err(e) if t.is_some() && (is_absent(&e) || e.is_stream_unavailable()) => {}
+                Err(e) => return Err(e),
             }
         }
-        tracing::info!(parent = parent.name, count = ids.len(), "listed parents");
-        Ok(Arc::new(ids))
+        tracing::info!(parent = parent.name, count = keys.len(), "listed parents");
+        Ok(Arc::new(keys))
     })
     .await
     .cloned()
-}
-
-/// Percent-encodes an id for use as one path segment.
-pub fn encode_segment(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }

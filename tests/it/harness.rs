@@ -229,31 +229,50 @@ pub fn config_json(sim: &SimServer) -> Value {
     })
 }
 
-/// The streams of the first issue (all of them, until the registry grows).
+/// Every Okta stream of the catalog (ASA streams need an `asa` config block).
 pub fn all_streams() -> Vec<String> {
     discover_catalog()
         .into_iter()
         .map(|s| s["name"].as_str().unwrap().to_string())
+        .filter(|n| !n.starts_with("asa_"))
         .collect()
 }
 
-/// The catalog as `discover` prints it (needs no network).
+/// A simulator shared by the tests that only need `discover` (same seed, so the same schemas).
+fn shared_sim() -> &'static SimServer {
+    static SIM: std::sync::OnceLock<SimServer> = std::sync::OnceLock::new();
+    SIM.get_or_init(sim)
+}
+
+/// The catalog as `discover` prints it for the simulated org (custom attributes typed), ASA included.
 pub fn discover_catalog() -> Vec<Value> {
-    let dir = Dir::new();
-    let cfg = dir.write(
-        "config.json",
-        &json!({"domain": "acme", "credentials": {"auth_type": "api_token", "api_token": "x"}}),
-    );
-    let r = run(&["discover", "--config", cfg.to_str().unwrap()]).ok();
-    let cat = r
-        .messages
-        .iter()
-        .find_map(|m| match m {
-            AirbyteMessage::Catalog { catalog } => Some(serde_json::to_value(catalog).unwrap()),
-            _ => None,
+    static CATALOG: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    CATALOG
+        .get_or_init(|| {
+            let sim = shared_sim();
+            let dir = Dir::new();
+            let mut config = config_json(sim);
+            config["asa"] = asa_config(sim);
+            let cfg = dir.write("config.json", &config);
+            let r = run(&["discover", "--config", cfg.to_str().unwrap()]).ok();
+            let cat = r
+                .messages
+                .iter()
+                .find_map(|m| match m {
+                    AirbyteMessage::Catalog { catalog } => {
+                        Some(serde_json::to_value(catalog).unwrap())
+                    }
+                    _ => None,
+                })
+                .expect("a CATALOG");
+            cat["streams"].as_array().unwrap().clone()
         })
-        .expect("a CATALOG");
-    cat["streams"].as_array().unwrap().clone()
+        .clone()
+}
+
+/// The `asa` config block for the simulator's ASA team.
+pub fn asa_config(sim: &SimServer) -> Value {
+    json!({"team": "sim-team", "key_id": "sim-asa-key", "key_secret": "sim-asa-secret", "base_url": sim.base_url()})
 }
 
 /// A configured catalog for these streams; `incremental` picks the mode for streams that support it.

@@ -1,7 +1,7 @@
 //! `spec.json` and `catalogs/<stream>.json` are generated from the Rust types; these tests fail when the
 //! committed files drift. Regenerate with `UPDATE_SNAPSHOTS=1 cargo test --test it snapshots`.
 
-use crate::harness::{discover_catalog, repo_root, run};
+use crate::harness::{repo_root, run};
 use airbyte_protocol::AirbyteMessage;
 use serde_json::Value;
 
@@ -37,7 +37,13 @@ fn spec_and_catalogs_match_the_code() {
         .expect("a SPEC message");
     let mut drift = Vec::new();
     check_file("spec.json", &spec, &mut drift);
-    let catalog = discover_catalog();
+    // The committed catalogs are the schemas of the Rust types; discover refines users and groups with
+    // each org's custom attributes on top of them.
+    let catalog: Vec<Value> = serde_json::to_value(source_okta::discover::static_catalog())
+        .unwrap()["streams"]
+        .as_array()
+        .unwrap()
+        .clone();
     let names: Vec<&str> = catalog
         .iter()
         .map(|s| s["name"].as_str().unwrap())
@@ -50,7 +56,12 @@ fn spec_and_catalogs_match_the_code() {
         );
     }
     // Acceptance-test catalogs: every stream in full refresh, and the incremental streams incrementally.
-    let names_owned: Vec<&str> = names.clone();
+    // The acceptance tests run against an org without ASA.
+    let names_owned: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !n.starts_with("asa_"))
+        .collect();
     check_file(
         "integration_tests/configured_catalog.json",
         &crate::harness::configured(&names_owned, false),
@@ -58,6 +69,7 @@ fn spec_and_catalogs_match_the_code() {
     );
     let incremental: Vec<&str> = catalog
         .iter()
+        .filter(|s| !s["name"].as_str().unwrap().starts_with("asa_"))
         .filter(|s| {
             s["supported_sync_modes"]
                 .as_array()

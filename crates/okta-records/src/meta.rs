@@ -433,9 +433,9 @@ pub struct UserSchemaAttribute {
     /// Known values: `array`, `boolean`, `integer`, `number`, `string`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
-    /// Determines whether property values must be unique
+    /// Whether property values must be unique: `UNIQUE_VALIDATED` / `NOT_UNIQUE` as Okta answers, or a boolean as the spec declares (any JSON).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unique: Option<bool>,
+    pub unique: Option<Value>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -672,9 +672,9 @@ pub struct GroupSchemaAttribute {
     /// Known values: `array`, `boolean`, `integer`, `number`, `string`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
-    /// Determines whether property values must be unique
+    /// Whether property values must be unique: `UNIQUE_VALIDATED` / `NOT_UNIQUE` as Okta answers, or a boolean as the spec declares (any JSON).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unique: Option<bool>,
+    pub unique: Option<Value>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
