@@ -96,6 +96,8 @@ pub fn all_read_scopes() -> Vec<String> {
 pub enum RateLimitMode {
     /// Rate-limit headers are sent but no request is ever refused (except by faults).
     Off,
+    /// Headers advertise buckets too large to matter (1,000,000 per window): for CPU-bound benchmarks.
+    Unlimited,
     /// Each principal (API token or OAuth client) may use `token_share × limit` requests per
     /// `window` in each bucket; beyond that a 429 `E0000047`.
     Enforce {

@@ -18,6 +18,8 @@ use okta_sim::{
 enum RateLimits {
     /// Send rate-limit headers, never throttle.
     Off,
+    /// Advertise buckets too large to matter (CPU-bound benchmarks).
+    Unlimited,
     /// Enforce Okta's Workforce bucket limits per token.
     Workforce,
 }
@@ -93,6 +95,7 @@ fn config(a: &Args) -> Result<SimConfig, String> {
         oauth,
         rate_limits: match a.rate_limits {
             RateLimits::Off => RateLimitMode::Off,
+            RateLimits::Unlimited => RateLimitMode::Unlimited,
             RateLimits::Workforce => RateLimitMode::Enforce {
                 window: Duration::from_secs(a.window_secs.max(1)),
                 token_share: a.token_share,
@@ -102,6 +105,7 @@ fn config(a: &Args) -> Result<SimConfig, String> {
         concurrency_limit: a.concurrency_limit,
         link_style: okta_sim::LinkStyle::Separate,
         log_days: a.log_days,
+        ..SimConfig::default()
     })
 }
 

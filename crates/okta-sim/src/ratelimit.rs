@@ -20,6 +20,7 @@ const BUCKETS: &[(&str, &str)] = &[
     ("/api/v1/users", "users"),
     ("/api/v1/logs", "logs"),
     ("/api/v1/devices", "devices"),
+    ("/v1/teams", "asa"),
 ];
 
 /// The bucket a request path counts against.
@@ -87,6 +88,9 @@ pub fn epoch_secs_at(at: Instant, now: Instant, now_sys: SystemTime) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
+/// The per-window limit `RateLimitMode::Unlimited` advertises.
+pub const UNLIMITED: u32 = 1_000_000;
+
 impl RateLimiter {
     /// A limiter for `mode`. In `Off` mode Workforce limits and 60 s windows feed the headers.
     pub fn new(mode: &RateLimitMode) -> Self {
@@ -96,6 +100,21 @@ impl RateLimiter {
                 window: Duration::from_secs(60),
                 share: 1.0,
                 limits: BucketLimits::workforce(),
+                windows: Mutex::new(HashMap::new()),
+            },
+            RateLimitMode::Unlimited => RateLimiter {
+                enforce: false,
+                window: Duration::from_secs(60),
+                share: 1.0,
+                limits: BucketLimits {
+                    apps: UNLIMITED,
+                    groups: UNLIMITED,
+                    users: UNLIMITED,
+                    logs: UNLIMITED,
+                    devices: UNLIMITED,
+                    oauth2_clients: UNLIMITED,
+                    other: UNLIMITED,
+                },
                 windows: Mutex::new(HashMap::new()),
             },
             RateLimitMode::Enforce {
