@@ -27,6 +27,32 @@ pub struct SimConfig {
     pub link_style: LinkStyle,
     /// How many days back System Log events are seeded. Default 100 (beyond the 90-day retention).
     pub log_days: u32,
+    /// Advanced Server Access team served under `/v1/teams/{team}/…` on the same server.
+    /// Default `Some(AsaConfig::default())`; `None`: every ASA path answers 404.
+    pub asa: Option<AsaConfig>,
+    /// Serve `/api/v1/risk/providers` (deprecated: by default it answers 404 `E0000007`).
+    pub risk_providers: bool,
+}
+
+/// The Advanced Server Access team and its service user's API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsaConfig {
+    /// Team name (the `{team}` path segment). Default `sim-team`.
+    pub team: String,
+    /// Service user key id. Default `sim-asa-key`.
+    pub key_id: String,
+    /// Service user key secret. Default `sim-asa-secret`.
+    pub key_secret: String,
+}
+
+impl Default for AsaConfig {
+    fn default() -> Self {
+        AsaConfig {
+            team: "sim-team".to_string(),
+            key_id: "sim-asa-key".to_string(),
+            key_secret: "sim-asa-secret".to_string(),
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -40,6 +66,8 @@ impl Default for SimConfig {
             concurrency_limit: None,
             link_style: LinkStyle::Separate,
             log_days: 100,
+            asa: Some(AsaConfig::default()),
+            risk_providers: false,
         }
     }
 }
@@ -85,6 +113,32 @@ pub fn all_read_scopes() -> Vec<String> {
         "okta.userTypes.read",
         "okta.schemas.read",
         "okta.orgs.read",
+        "okta.devices.read",
+        "okta.policies.read",
+        "okta.authenticators.read",
+        "okta.authorizationServers.read",
+        "okta.idps.read",
+        "okta.networkZones.read",
+        "okta.trustedOrigins.read",
+        "okta.behaviors.read",
+        "okta.brands.read",
+        "okta.domains.read",
+        "okta.emailDomains.read",
+        "okta.templates.read",
+        "okta.clients.read",
+        "okta.eventHooks.read",
+        "okta.inlineHooks.read",
+        "okta.features.read",
+        "okta.logStreams.read",
+        "okta.profileMappings.read",
+        "okta.pushProviders.read",
+        "okta.riskProviders.read",
+        "okta.securityEventsProviders.read",
+        "okta.threatInsights.read",
+        "okta.apiTokens.read",
+        "okta.realms.read",
+        "okta.uischemas.read",
+        "okta.linkedObjects.read",
     ]
     .iter()
     .map(|s| (*s).to_string())

@@ -17,6 +17,8 @@
 //! assert_eq!(sim.users().len(), 200);
 //! ```
 
+pub mod asa;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod fault;
@@ -39,7 +41,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 pub use config::{
-    all_read_scopes, BucketLimits, LinkStyle, OAuthConfig, RateLimitMode, SimConfig,
+    all_read_scopes, AsaConfig, BucketLimits, LinkStyle, OAuthConfig, RateLimitMode, SimConfig,
     DEFAULT_API_TOKEN,
 };
 pub use fault::{Fault, FaultKind};
@@ -275,6 +277,48 @@ impl SimServer {
     /// Every permission of every custom role as (role id, permission).
     pub fn custom_role_permissions(&self) -> Vec<(String, Value)> {
         self.org().children_json("role_permissions")
+    }
+
+    /// The records the connector should produce for stream `stream` of its registry (names as in
+    /// `okta_records::streams()`), with the columns it adds (parent ids, derived keys); empty for
+    /// an unknown stream. ASA streams describe the configured team.
+    pub fn collection(&self, stream: &str) -> Vec<Value> {
+        let now = self.shared.clock.now();
+        catalog::collection(&self.org(), now, stream).unwrap_or_default()
+    }
+
+    /// The primary-key tuples of [`SimServer::collection`] (keys from `okta_records::streams()`).
+    ///
+    /// # Panics
+    /// When `stream` is not a stream of the registry.
+    pub fn keys(&self, stream: &str) -> std::collections::BTreeSet<Vec<String>> {
+        let def = okta_records::streams()
+            .iter()
+            .find(|s| s.name == stream)
+            .unwrap_or_else(|| panic!("no stream {stream} in the registry"));
+        self.collection(stream)
+            .iter()
+            .map(|r| {
+                def.primary_key
+                    .iter()
+                    .map(|k| match &r[*k] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// From now on every ASA bearer token issued so far gets 401 `authentication_error` (a new
+    /// token from `POST /v1/teams/{team}/service_token` works).
+    pub fn expire_asa_tokens(&self) {
+        self.shared.asa_tokens.expire_all();
+    }
+
+    /// How many ASA service tokens were issued.
+    pub fn asa_tokens_issued(&self) -> u64 {
+        self.shared.asa_tokens.issued()
     }
 
     // ---- mutations ----------------------------------------------------------------------

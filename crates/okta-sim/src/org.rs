@@ -331,6 +331,8 @@ pub struct Org {
     next_user_n: u64,
     mutations: u64,
     next_log_n: u64,
+    /// The rest of the catalog (devices, policies, ASA, …; see [`crate::catalog`]).
+    pub catalog: crate::catalog::Catalog,
 }
 
 fn par_chunks<T: Send>(
@@ -1344,7 +1346,7 @@ impl Org {
         children.insert("app_groups", app_groups);
         children.insert("role_permissions", role_perms);
 
-        Org {
+        let mut org = Org {
             seed,
             base: base.to_string(),
             start_ms: start,
@@ -1364,7 +1366,11 @@ impl Org {
             next_user_n: n_users as u64,
             mutations: 0,
             next_log_n: n_logs as u64,
-        }
+            catalog: Default::default(),
+        };
+        crate::catalog::seed(&mut org, cfg);
+        phase.done("catalog");
+        org
     }
 
     // -----------------------------------------------------------------------------------------

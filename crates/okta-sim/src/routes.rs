@@ -7,6 +7,7 @@
 
 use bytes::Bytes;
 
+use crate::catalog;
 use crate::clock::{self, DAY_MS};
 use crate::filter::{self, AttrKind, Expr, FilterError, Op};
 use crate::model;
@@ -214,6 +215,328 @@ pub static ROUTES: &[Route] = &[
         source: Source::Object("org", ""),
         paging: Paging::Single,
     },
+    // ---- the rest of the catalog (crate::catalog) ----
+    Route {
+        pattern: "/api/v1/users/{id}/factors",
+        scope: "okta.users.read",
+        source: Source::Custom(catalog::factors_handler),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/users/{id}/roles",
+        scope: "okta.roles.read",
+        source: Source::Custom(catalog::user_roles_handler),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/iam/assignees/users",
+        scope: "okta.roles.read",
+        source: Source::List("role_assignees"),
+        paging: Paging::Body {
+            key: "value",
+            default: 100,
+            max: 100,
+        },
+    },
+    Route {
+        pattern: "/api/v1/groups/{id}/owners",
+        scope: "okta.groups.read",
+        source: Source::Custom(catalog::group_owners_handler),
+        paging: Paging::Link {
+            default: 1000,
+            max: 1000,
+        },
+    },
+    Route {
+        pattern: "/api/v1/groups/rules",
+        scope: "okta.groups.read",
+        source: Source::List("group_rules"),
+        paging: Paging::Link {
+            default: 50,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/groups/{id}/roles",
+        scope: "okta.roles.read",
+        source: Source::Custom(catalog::group_roles_handler),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/devices",
+        scope: "okta.devices.read",
+        source: Source::Custom(catalog::devices_handler),
+        paging: Paging::Link {
+            default: 200,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/devices/{id}/users",
+        scope: "okta.devices.read",
+        source: Source::Custom(catalog::device_users_handler),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/meta/schemas/apps/{id}/default",
+        scope: "okta.schemas.read",
+        source: Source::Custom(catalog::app_schema_handler),
+        paging: Paging::Single,
+    },
+    Route {
+        pattern: "/api/v1/meta/uischemas",
+        scope: "okta.uischemas.read",
+        source: Source::List("ui_schemas"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/meta/schemas/user/linkedObjects",
+        scope: "okta.linkedObjects.read",
+        source: Source::List("linked_objects"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/iam/resource-sets",
+        scope: "okta.roles.read",
+        source: Source::List("resource_sets"),
+        paging: Paging::Body {
+            key: "resource-sets",
+            default: 3,
+            max: 100,
+        },
+    },
+    Route {
+        pattern: "/api/v1/iam/resource-sets/{id}/resources",
+        scope: "okta.roles.read",
+        source: Source::Children("resource_set_resources"),
+        paging: Paging::Body {
+            key: "resources",
+            default: 100,
+            max: 100,
+        },
+    },
+    Route {
+        pattern: "/api/v1/roles/{id}/subscriptions",
+        scope: "okta.roles.read",
+        source: Source::Children("role_subscriptions"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/policies",
+        scope: "okta.policies.read",
+        source: Source::Custom(catalog::policies_handler),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/policies/{id}/rules",
+        scope: "okta.policies.read",
+        source: Source::Children("policy_rules"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/authenticators",
+        scope: "okta.authenticators.read",
+        source: Source::List("authenticators"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/authorizationServers",
+        scope: "okta.authorizationServers.read",
+        source: Source::List("authorization_servers"),
+        paging: Paging::Link {
+            default: 200,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/authorizationServers/{id}/scopes",
+        scope: "okta.authorizationServers.read",
+        source: Source::Children("authorization_server_scopes"),
+        paging: Paging::Link {
+            default: 200,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/authorizationServers/{id}/claims",
+        scope: "okta.authorizationServers.read",
+        source: Source::Children("authorization_server_claims"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/authorizationServers/{id}/policies",
+        scope: "okta.authorizationServers.read",
+        source: Source::Children("authorization_server_policies"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/idps",
+        scope: "okta.idps.read",
+        source: Source::List("identity_providers"),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/zones",
+        scope: "okta.networkZones.read",
+        source: Source::List("network_zones"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/trustedOrigins",
+        scope: "okta.trustedOrigins.read",
+        source: Source::List("trusted_origins"),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/behaviors",
+        scope: "okta.behaviors.read",
+        source: Source::List("behaviors"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/brands",
+        scope: "okta.brands.read",
+        source: Source::List("brands"),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/brands/{id}/themes",
+        scope: "okta.brands.read",
+        source: Source::Children("brand_themes"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/brands/{id}/templates/email",
+        scope: "okta.templates.read",
+        source: Source::Children("email_templates"),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/domains",
+        scope: "okta.domains.read",
+        source: Source::List("domains"),
+        paging: Paging::Wrapped("domains"),
+    },
+    Route {
+        pattern: "/api/v1/email-domains",
+        scope: "okta.emailDomains.read",
+        source: Source::List("email_domains"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/templates/sms",
+        scope: "okta.templates.read",
+        source: Source::List("sms_templates"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/oauth2/v1/clients",
+        scope: "okta.clients.read",
+        source: Source::List("oauth_clients"),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/eventHooks",
+        scope: "okta.eventHooks.read",
+        source: Source::List("event_hooks"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/inlineHooks",
+        scope: "okta.inlineHooks.read",
+        source: Source::List("inline_hooks"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/hook-keys",
+        scope: "okta.inlineHooks.read",
+        source: Source::List("hook_keys"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/features",
+        scope: "okta.features.read",
+        source: Source::List("features"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/logStreams",
+        scope: "okta.logStreams.read",
+        source: Source::List("log_streams"),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/mappings",
+        scope: "okta.profileMappings.read",
+        source: Source::List("mappings"),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/mappings/{id}",
+        scope: "okta.profileMappings.read",
+        source: Source::ListItem("mapping_details"),
+        paging: Paging::Single,
+    },
+    Route {
+        pattern: "/api/v1/push-providers",
+        scope: "okta.pushProviders.read",
+        source: Source::List("push_providers"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/risk/providers",
+        scope: "okta.riskProviders.read",
+        source: Source::Custom(catalog::risk_providers_handler),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/security-events-providers",
+        scope: "okta.securityEventsProviders.read",
+        source: Source::List("security_events_providers"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/threats/configuration",
+        scope: "okta.threatInsights.read",
+        source: Source::Object("threat_insight", ""),
+        paging: Paging::Single,
+    },
+    Route {
+        pattern: "/api/v1/api-tokens",
+        scope: "okta.apiTokens.read",
+        source: Source::List("api_tokens"),
+        paging: Paging::Whole,
+    },
+    Route {
+        pattern: "/api/v1/realms",
+        scope: "okta.realms.read",
+        source: Source::List("realms"),
+        paging: Paging::Link {
+            default: 200,
+            max: 200,
+        },
+    },
 ];
 
 /// The route serving `path` and its path parameters. Literal segments win over `{id}`.
@@ -337,7 +660,7 @@ impl ApiError {
         }
     }
 
-    fn bad_cursor() -> Self {
+    pub(crate) fn bad_cursor() -> Self {
         ApiError::new(400, "E0000029", "Invalid paging request.")
             .cause("after: the cursor is not valid for this request")
     }
@@ -395,13 +718,13 @@ fn single(body: Bytes) -> Reply {
     }
 }
 
-fn page_limit(c: &Ctx<'_>, default: usize, max: usize) -> Result<usize, ApiError> {
+pub(crate) fn page_limit(c: &Ctx<'_>, default: usize, max: usize) -> Result<usize, ApiError> {
     paging::limit(c.query.get("limit"), default, max, false)
         .map_err(|e| ApiError::validation("limit", e.0))
 }
 
 /// A page of a generic id-sorted list, in the route's paging style.
-fn list_reply(c: &Ctx<'_>, name: &str, items: &[Item]) -> Result<Reply, ApiError> {
+pub(crate) fn list_reply(c: &Ctx<'_>, name: &str, items: &[Item]) -> Result<Reply, ApiError> {
     let self_url = paging::self_url(c.base, c.path, c.raw_query);
     let kind = format!("list:{name}");
     let window = |default: usize, max: usize| -> Result<(&[Item], Option<String>), ApiError> {
@@ -475,7 +798,7 @@ fn list_reply(c: &Ctx<'_>, name: &str, items: &[Item]) -> Result<Reply, ApiError
     }
 }
 
-fn parse_expr(
+pub(crate) fn parse_expr(
     raw: &str,
     rules: fn(&str, Op) -> Result<AttrKind, String>,
 ) -> Result<Expr, ApiError> {

@@ -48,6 +48,8 @@ pub struct Shared {
     pub oauth: Option<OAuthState>,
     /// Credentials revoked.
     pub revoked: AtomicBool,
+    /// Advanced Server Access bearer tokens issued.
+    pub asa_tokens: crate::asa::TokenStore,
     in_flight: AtomicUsize,
     seq: AtomicU64,
     log: Mutex<Vec<(u64, LoggedRequest)>>,
@@ -82,6 +84,7 @@ impl Shared {
             faults: Faults::default(),
             oauth,
             revoked: AtomicBool::new(false),
+            asa_tokens: crate::asa::TokenStore::default(),
             in_flight: AtomicUsize::new(0),
             seq: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
@@ -330,6 +333,18 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp,
 
     let resp = if path == "/oauth2/v1/token" {
         token_endpoint(&p, req, &method, &base, dpop.as_deref()).await
+    } else if path.starts_with("/v1/teams/") {
+        crate::asa::handle(
+            &shared,
+            req,
+            &method,
+            &path,
+            &raw_query,
+            &base,
+            scheme,
+            &credential,
+        )
+        .await
     } else {
         api(
             &p,
