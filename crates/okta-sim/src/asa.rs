@@ -508,6 +508,7 @@ fn error(status: u16, kind: &str, message: &str, headers: &[(&str, String)]) -> 
 }
 
 /// Handle a request under `/v1/teams/`.
+#[allow(clippy::too_many_arguments)]
 pub async fn handle(
     shared: &Shared,
     req: Request<Incoming>,
@@ -686,7 +687,7 @@ fn percent_decode(s: &str) -> String {
 
 /// The range of one page (`offset` is the id of the last item of the previous page) and the
 /// response headers with its `next` link.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::result_large_err)]
 fn window<'a>(
     items: &[Item],
     q: &Query,

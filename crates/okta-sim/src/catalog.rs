@@ -159,10 +159,9 @@ pub fn examples(stream: &str) -> &'static [(String, Value)] {
                     .map(|a| {
                         a.iter()
                             .map(|r| {
-                                (
-                                    r["source"].as_str().unwrap_or("").to_string(),
-                                    r["record"].clone(),
-                                )
+                                let mut rec = r["record"].clone();
+                                fix_spec_errors(&mut rec);
+                                (r["source"].as_str().unwrap_or("").to_string(), rec)
                             })
                             .collect()
                     })
@@ -172,6 +171,26 @@ pub fn examples(stream: &str) -> &'static [(String, Value)] {
             .collect()
     });
     map.get(stream).map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// Repairs the spec examples' known typos (see okta-records' `SPEC_EXAMPLE_ERRORS`), so served
+/// objects match the spec's own types.
+fn fix_spec_errors(v: &mut Value) {
+    if let Some(c) = v.pointer_mut("/actions/appSignOn/verificationMethod/constraints") {
+        if c.is_object() {
+            *c = Value::Array(vec![c.take()]);
+        }
+    }
+    if let Some(p) = v.pointer_mut("/protocol/credentials/client/pkce_required") {
+        if let Some(b) = p.as_str().map(|s| s == "true") {
+            *p = Value::Bool(b);
+        }
+    }
+    if let Some(a) = v.pointer_mut("/settings/accountId") {
+        if a.is_number() {
+            *a = Value::String(a.to_string());
+        }
+    }
 }
 
 /// The examples of `stream` from its list endpoint (all of them when there is none).
@@ -347,9 +366,7 @@ impl Gen<'_> {
                 let id = self.id(prefix, stream, i as u64);
                 let old = tpl["id"].as_str().unwrap_or("");
                 let mut v = instantiate(tpl, self.base, &[(old, &id)]);
-                if v.get("id").is_some() {
-                    v["id"] = json!(id);
-                }
+                set(&mut v, "id", json!(id));
                 let (c, u) = self.times();
                 set_times(&mut v, c, u);
                 f(self, i, &mut v);
@@ -641,7 +658,7 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
 
     // Policies and their rules.
     let pol_tpls = list_examples("policies");
-    let rule_tpls: Vec<&Value> = examples("policy_rules").iter().map(|(_, v)| v).collect();
+    let rule_tpls = list_examples("policy_rules");
     let mut policies: BTreeMap<&'static str, Vec<Item>> = BTreeMap::new();
     let mut policy_rules = HashMap::new();
     let mut pn = 0u64;

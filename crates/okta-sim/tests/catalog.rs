@@ -1,0 +1,630 @@
+//! The rest of the catalog over real HTTP: every stream of the connector's registry has schema-valid
+//! ground truth, each paging style (link, `_links.next` body, wrapped, whole, ASA `offset`/`count`)
+//! serves exactly that truth, policy type errors, deprecated risk providers, and ASA service tokens.
+
+use std::collections::BTreeSet;
+
+use okta_sim::{SimConfig, SimServer};
+use reqwest::header::HeaderMap;
+use serde_json::{json, Value};
+
+struct Resp {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    fn next(&self) -> Option<String> {
+        for v in self.headers.get_all("link") {
+            let v = v.to_str().unwrap_or("");
+            for part in v.split(", <") {
+                let part = part.trim_start_matches('<');
+                if let Some((url, rest)) = part.split_once('>') {
+                    if rest.contains("rel=\"next\"") {
+                        return Some(url.to_string());
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+async fn send(req: reqwest::RequestBuilder) -> Resp {
+    let r = req.send().await.expect("request failed");
+    Resp {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        text: r.text().await.unwrap_or_default(),
+    }
+}
+
+fn url(sim: &SimServer, path_or_url: &str) -> String {
+    if path_or_url.starts_with("http") {
+        path_or_url.to_string()
+    } else {
+        format!("{}{}", sim.base_url(), path_or_url)
+    }
+}
+
+async fn get(sim: &SimServer, path: &str) -> Resp {
+    send(
+        reqwest::Client::new()
+            .get(url(sim, path))
+            .header("Authorization", format!("SSWS {}", sim.api_token())),
+    )
+    .await
+}
+
+async fn asa_get(sim: &SimServer, path: &str, token: &str) -> Resp {
+    send(
+        reqwest::Client::new()
+            .get(url(sim, path))
+            .header("Authorization", format!("Bearer {token}")),
+    )
+    .await
+}
+
+async fn asa_token(sim: &SimServer, key_id: &str, secret: &str) -> Resp {
+    send(
+        reqwest::Client::new()
+            .post(url(sim, "/v1/teams/sim-team/service_token"))
+            .header("Content-Type", "application/json")
+            .body(json!({"key_id": key_id, "key_secret": secret}).to_string()),
+    )
+    .await
+}
+
+/// Every item of a link-paged array list, and the number of pages.
+async fn link_pages(sim: &SimServer, path: &str) -> (Vec<Value>, usize) {
+    let mut next = Some(url(sim, path));
+    let (mut items, mut pages) = (Vec::new(), 0);
+    while let Some(u) = next {
+        let r = get(sim, &u).await;
+        assert_eq!(r.status, 200, "{u}: {}", r.text);
+        items.extend(r.json().as_array().cloned().unwrap_or_default());
+        pages += 1;
+        next = r.next();
+        assert!(pages < 1000);
+    }
+    (items, pages)
+}
+
+/// Every item of a body-paged list (`{key: [...], _links: {next}}`), and the number of pages.
+async fn body_pages(sim: &SimServer, path: &str, key: &str) -> (Vec<Value>, usize) {
+    let mut next = Some(url(sim, path));
+    let (mut items, mut pages) = (Vec::new(), 0);
+    while let Some(u) = next {
+        let r = get(sim, &u).await;
+        assert_eq!(r.status, 200, "{u}: {}", r.text);
+        let v = r.json();
+        items.extend(v[key].as_array().cloned().unwrap_or_default());
+        pages += 1;
+        next = v["_links"]["next"]["href"].as_str().map(str::to_string);
+        assert!(r.next().is_none(), "body paging has no link header");
+        assert!(pages < 1000);
+    }
+    (items, pages)
+}
+
+fn key_set(items: &[Value], field: &str) -> BTreeSet<String> {
+    items
+        .iter()
+        .map(|v| v[field].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn keys_of(sim: &SimServer, stream: &str) -> BTreeSet<String> {
+    sim.keys(stream)
+        .into_iter()
+        .map(|k| k.last().cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn every_registry_stream_has_unique_schema_valid_truth() {
+    let sim = SimServer::start(SimConfig {
+        users: 120,
+        risk_providers: true,
+        ..SimConfig::default()
+    });
+    for s in okta_records::streams() {
+        let records = sim.collection(s.name);
+        assert!(!records.is_empty(), "{}: no records", s.name);
+        assert_eq!(
+            sim.keys(s.name).len(),
+            records.len(),
+            "{}: primary keys are not unique",
+            s.name
+        );
+        let schema = okta_records::stream_schema(s.name).expect("schema");
+        let v = jsonschema::draft7::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("valid schema");
+        for r in &records {
+            let errors: Vec<String> = v
+                .iter_errors(r)
+                .take(3)
+                .map(|e| format!("{e} at {}", e.instance_path))
+                .collect();
+            assert!(errors.is_empty(), "{}: {errors:?}\n{r}", s.name);
+        }
+    }
+    // The ASA team is one record: settings and statistics.
+    let team = &sim.collection("asa_teams")[0];
+    assert_eq!(team["team_name"], "sim-team");
+    assert!(team["num_human_users"].as_u64().unwrap_or(0) > 0);
+    assert!(team["client_session_duration"].is_number());
+    // Derived keys.
+    assert!(sim
+        .collection("device_users")
+        .iter()
+        .all(|r| r["user_id"] == r["user"]["id"]));
+    assert!(sim
+        .collection("role_subscriptions")
+        .iter()
+        .all(|r| r["notification_type"] == r["notificationType"]));
+    assert_eq!(sim.collection("threat_insight")[0]["id"], "threat_insight");
+}
+
+#[test]
+fn the_org_is_deterministic_and_scaled() {
+    let a = SimServer::start(SimConfig::default());
+    let b = SimServer::start(SimConfig::default());
+    for s in [
+        "user_factors",
+        "devices",
+        "policies",
+        "asa_users",
+        "asa_audits",
+    ] {
+        assert_eq!(a.keys(s), b.keys(s), "{s}");
+    }
+    let users = a.users().len();
+    let devices = a.collection("devices").len();
+    assert_eq!(devices, users / 4);
+    let active = a.users().iter().filter(|u| u["status"] == "ACTIVE").count();
+    let factors = a.collection("user_factors").len();
+    assert!(factors >= active && factors <= 3 * active, "{factors}");
+    let admins = a.collection("user_role_assignments");
+    let admin_users: BTreeSet<&str> = admins
+        .iter()
+        .map(|r| r["user_id"].as_str().unwrap_or(""))
+        .collect();
+    assert!((1..=5).contains(&admin_users.len()));
+}
+
+#[tokio::test]
+async fn link_paged_lists_serve_exactly_the_truth() {
+    let sim = SimServer::start(SimConfig {
+        users: 200,
+        ..SimConfig::default()
+    });
+    // Devices: search + expand, small pages.
+    let (devices, pages) = link_pages(
+        &sim,
+        "/api/v1/devices?search=lastUpdated%20gt%20%221970-01-01T00%3A00%3A00.000Z%22&expand=userSummary&limit=7",
+    )
+    .await;
+    assert_eq!(key_set(&devices, "id"), keys_of(&sim, "devices"));
+    assert_eq!(devices.len(), 50);
+    assert_eq!(pages, 8);
+    assert!(devices.iter().all(|d| d["_embedded"]["users"]
+        .as_array()
+        .is_some_and(|u| !u.is_empty())));
+    // A later lower bound returns fewer; without expand there is no _embedded.
+    let mid = {
+        let mut t: Vec<String> = devices
+            .iter()
+            .map(|d| d["lastUpdated"].as_str().unwrap_or("").to_string())
+            .collect();
+        t.sort();
+        t[t.len() / 2].clone()
+    };
+    let (later, _) = link_pages(
+        &sim,
+        &format!(
+            "/api/v1/devices?search={}",
+            url::form_urlencoded::byte_serialize(format!("lastUpdated gt \"{mid}\"").as_bytes())
+                .collect::<String>()
+        ),
+    )
+    .await;
+    assert!(!later.is_empty() && later.len() < devices.len());
+    assert!(later
+        .iter()
+        .all(|d| d["lastUpdated"].as_str().unwrap_or("") > mid.as_str()));
+    assert!(later.iter().all(|d| d.get("_embedded").is_none()));
+    let bad = get(&sim, "/api/v1/devices?search=profile.foo%20eq%20%22x%22").await;
+    assert_eq!(bad.status, 400);
+    // The devices list pages at 200 at most.
+    let r = get(&sim, "/api/v1/devices?limit=1000").await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(50));
+
+    // Device users.
+    let d0 = devices[0]["id"].as_str().unwrap_or("");
+    let r = get(&sim, &format!("/api/v1/devices/{d0}/users")).await;
+    assert_eq!(r.status, 200);
+    let du = r.json();
+    assert!(du[0]["user"]["id"].is_string() && du[0]["managementStatus"].is_string());
+    assert_eq!(get(&sim, "/api/v1/devices/guoNOPE/users").await.status, 404);
+
+    for (path, stream, key) in [
+        ("/api/v1/groups/rules?limit=2", "group_rules", "id"),
+        ("/api/v1/idps?limit=1", "identity_providers", "id"),
+        ("/oauth2/v1/clients?limit=2", "oauth_clients", "client_id"),
+        ("/api/v1/mappings?limit=1", "profile_mappings", "id"),
+        ("/api/v1/trustedOrigins?limit=2", "trusted_origins", "id"),
+        ("/api/v1/realms?limit=1", "realms", "id"),
+        (
+            "/api/v1/authorizationServers?limit=1",
+            "authorization_servers",
+            "id",
+        ),
+    ] {
+        let (items, pages) = link_pages(&sim, path).await;
+        assert_eq!(key_set(&items, key), keys_of(&sim, stream), "{path}");
+        assert!(pages > 1, "{path} pages");
+    }
+    // Email templates, keyed by name, for each brand.
+    for b in sim.collection("brands") {
+        let bid = b["id"].as_str().unwrap_or("");
+        let (items, pages) = link_pages(
+            &sim,
+            &format!("/api/v1/brands/{bid}/templates/email?limit=3"),
+        )
+        .await;
+        assert_eq!(items.len(), 10);
+        assert!(pages >= 4);
+        let truth: BTreeSet<String> = sim
+            .keys("email_templates")
+            .into_iter()
+            .filter(|k| k[0] == bid)
+            .map(|k| k[1].clone())
+            .collect();
+        assert_eq!(key_set(&items, "name"), truth);
+    }
+    // Mapping detail has properties, the list doesn't.
+    let (maps, _) = link_pages(&sim, "/api/v1/mappings").await;
+    assert!(maps.iter().all(|m| m.get("properties").is_none()));
+    let mid = maps[0]["id"].as_str().unwrap_or("");
+    let d = get(&sim, &format!("/api/v1/mappings/{mid}")).await.json();
+    assert!(d["properties"].is_object());
+}
+
+#[tokio::test]
+async fn body_wrapped_and_whole_lists_serve_exactly_the_truth() {
+    let sim = SimServer::start(SimConfig::default());
+    let (sets, pages) = body_pages(&sim, "/api/v1/iam/resource-sets", "resource-sets").await;
+    assert_eq!(key_set(&sets, "id"), keys_of(&sim, "resource_sets"));
+    assert_eq!(pages, 2, "3 per page by default");
+    let (admins, pages) = body_pages(&sim, "/api/v1/iam/assignees/users?limit=2", "value").await;
+    assert!(pages >= 2);
+    let truth: BTreeSet<String> = sim
+        .keys("user_role_assignments")
+        .into_iter()
+        .map(|k| k[0].clone())
+        .collect();
+    assert_eq!(key_set(&admins, "id"), truth);
+    for s in &sets {
+        let sid = s["id"].as_str().unwrap_or("");
+        let (res, _) = body_pages(
+            &sim,
+            &format!("/api/v1/iam/resource-sets/{sid}/resources"),
+            "resources",
+        )
+        .await;
+        assert!(!res.is_empty());
+        assert!(res
+            .iter()
+            .all(|r| r["orn"].as_str().unwrap_or("").starts_with("orn:okta:")));
+    }
+    let r = get(&sim, "/api/v1/domains").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        key_set(r.json()["domains"].as_array().unwrap_or(&Vec::new()), "id"),
+        keys_of(&sim, "domains")
+    );
+    let linked = get(&sim, "/api/v1/meta/schemas/user/linkedObjects")
+        .await
+        .json();
+    assert_eq!(linked[0]["primary"]["name"], "manager");
+    // Factors: none for a non-ACTIVE user, 1–3 for an ACTIVE one, 404 for an unknown user.
+    for u in sim.users() {
+        let uid = u["id"].as_str().unwrap_or("");
+        let f = get(&sim, &format!("/api/v1/users/{uid}/factors"))
+            .await
+            .json();
+        let n = f.as_array().map_or(0, Vec::len);
+        if u["status"] == "ACTIVE" {
+            assert!((1..=3).contains(&n), "{n}");
+        } else {
+            assert_eq!(n, 0);
+        }
+    }
+    assert_eq!(get(&sim, "/api/v1/users/00uNOPE/factors").await.status, 404);
+    // Group roles and owners: [] for most groups, 404 for an unknown group.
+    let g = sim.groups();
+    let gid = g[2]["id"].as_str().unwrap_or("");
+    let r = get(&sim, &format!("/api/v1/groups/{gid}/roles")).await;
+    assert_eq!((r.status, r.text.as_str()), (200, "[]"));
+    assert_eq!(get(&sim, "/api/v1/groups/00gNOPE/owners").await.status, 404);
+    // Singletons.
+    let t = get(&sim, "/api/v1/threats/configuration").await.json();
+    assert!(t["action"].is_string());
+    let aid = sim.apps()[0]["id"].as_str().unwrap_or("").to_string();
+    let s = get(&sim, &format!("/api/v1/meta/schemas/apps/{aid}/default"))
+        .await
+        .json();
+    assert!(s["id"]
+        .as_str()
+        .unwrap_or("")
+        .ends_with(&format!("/apps/{aid}/default")));
+    // Role subscriptions: every admin role type, 404 for an unknown one.
+    for rt in ["SUPER_ADMIN", "GROUP_MEMBERSHIP_ADMIN"] {
+        let r = get(&sim, &format!("/api/v1/roles/{rt}/subscriptions")).await;
+        assert_eq!(r.status, 200);
+        assert!(r.json()[0]["notificationType"].is_string());
+    }
+    let r = get(&sim, "/api/v1/roles/NOT_A_ROLE/subscriptions").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["errorCode"], "E0000007");
+}
+
+#[tokio::test]
+async fn policies_by_type_and_unsupported_types() {
+    let sim = SimServer::start(SimConfig::default());
+    let mut all = BTreeSet::new();
+    for t in ["OKTA_SIGN_ON", "PASSWORD", "MFA_ENROLL", "ACCESS_POLICY"] {
+        let r = get(&sim, &format!("/api/v1/policies?type={t}")).await;
+        assert_eq!(r.status, 200, "{t}");
+        let items = r.json().as_array().cloned().unwrap_or_default();
+        assert!((1..=3).contains(&items.len()), "{t}");
+        assert!(items.iter().all(|p| p["type"] == t));
+        for p in &items {
+            let pid = p["id"].as_str().unwrap_or("");
+            all.insert(pid.to_string());
+            let rules = get(&sim, &format!("/api/v1/policies/{pid}/rules")).await;
+            assert_eq!(rules.status, 200);
+            assert!(!rules.json().as_array().unwrap_or(&Vec::new()).is_empty());
+        }
+    }
+    assert!(all.is_subset(&keys_of(&sim, "policies")));
+    let r = get(&sim, "/api/v1/policies?type=CLIENT_UPDATE").await;
+    assert_eq!((r.status, r.text.as_str()), (200, "[]"));
+    for t in ["ENTITY_RISK", "IDENTITY_CLAIM_SOURCING", "NOPE"] {
+        let r = get(&sim, &format!("/api/v1/policies?type={t}")).await;
+        assert_eq!(r.status, 400, "{t}");
+        assert_eq!(r.json()["errorCode"], "E0000001");
+    }
+    assert_eq!(get(&sim, "/api/v1/policies").await.status, 400);
+}
+
+#[tokio::test]
+async fn risk_providers_are_deprecated_unless_configured() {
+    let sim = SimServer::start(SimConfig::default());
+    let r = get(&sim, "/api/v1/risk/providers").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["errorCode"], "E0000007");
+    assert!(sim.collection("risk_providers").is_empty());
+    let sim = SimServer::start(SimConfig {
+        risk_providers: true,
+        ..SimConfig::default()
+    });
+    let r = get(&sim, "/api/v1/risk/providers").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        key_set(&r.json().as_array().cloned().unwrap_or_default(), "id"),
+        keys_of(&sim, "risk_providers")
+    );
+}
+
+#[tokio::test]
+async fn oauth_clients_have_their_own_bucket() {
+    let sim = SimServer::start(SimConfig::default());
+    let r = get(&sim, "/oauth2/v1/clients").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-rate-limit-limit").as_deref(), Some("100"));
+    let r = get(&sim, "/api/v1/brands").await;
+    assert_eq!(r.header("x-rate-limit-limit").as_deref(), Some("1200"));
+    assert_eq!(sim.stats().by_bucket.get("oauth2_clients"), Some(&1));
+}
+
+#[tokio::test]
+async fn asa_service_tokens_bearer_auth_and_expiry() {
+    let sim = SimServer::start(SimConfig::default());
+    let bad = asa_token(&sim, "sim-asa-key", "wrong").await;
+    assert_eq!(bad.status, 401);
+    assert_eq!(bad.json()["type"], "authentication_error");
+    let r = asa_token(&sim, "sim-asa-key", "sim-asa-secret").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["team_name"], "sim-team");
+    assert!(body["expires_at"].as_str().unwrap_or("").ends_with('Z'));
+    let token = body["bearer_token"].as_str().unwrap_or("").to_string();
+
+    let none = asa_get(&sim, "/v1/teams/sim-team/users", "nope").await;
+    assert_eq!(none.status, 401);
+    assert_eq!(none.json()["type"], "authentication_error");
+    let ok = asa_get(&sim, "/v1/teams/sim-team/users", &token).await;
+    assert_eq!(ok.status, 200);
+    for h in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ] {
+        assert!(ok.header(h).is_some(), "{h}");
+    }
+    assert!(ok.header("x-rate-limit-limit").is_none());
+    assert_eq!(
+        asa_get(&sim, "/v1/teams/other-team/users", &token)
+            .await
+            .status,
+        404
+    );
+
+    sim.expire_asa_tokens();
+    assert_eq!(
+        asa_get(&sim, "/v1/teams/sim-team/users", &token)
+            .await
+            .status,
+        401
+    );
+    let fresh = asa_token(&sim, "sim-asa-key", "sim-asa-secret")
+        .await
+        .json();
+    let token = fresh["bearer_token"].as_str().unwrap_or("").to_string();
+    assert_eq!(
+        asa_get(&sim, "/v1/teams/sim-team/users", &token)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(sim.asa_tokens_issued(), 2);
+}
+
+/// Every item of an ASA list, following `Link` headers, and the number of pages.
+async fn asa_pages(sim: &SimServer, path: &str, token: &str) -> (Vec<Value>, usize, Value) {
+    let mut next = Some(url(sim, path));
+    let (mut items, mut pages, mut related) = (Vec::new(), 0, json!({}));
+    while let Some(u) = next {
+        let r = asa_get(sim, &u, token).await;
+        assert_eq!(r.status, 200, "{u}: {}", r.text);
+        let v = r.json();
+        items.extend(v["list"].as_array().cloned().unwrap_or_default());
+        if let (Some(m), Some(add)) = (related.as_object_mut(), v["related_objects"].as_object()) {
+            m.extend(add.clone());
+        }
+        pages += 1;
+        next = r.next();
+        assert!(pages < 1000);
+    }
+    (items, pages, related)
+}
+
+#[tokio::test]
+async fn asa_lists_page_with_offset_and_count() {
+    let sim = SimServer::start(SimConfig {
+        users: 300,
+        ..SimConfig::default()
+    });
+    let r = asa_token(&sim, "sim-asa-key", "sim-asa-secret")
+        .await
+        .json();
+    let token = r["bearer_token"].as_str().unwrap_or("").to_string();
+    let mut by_status = BTreeSet::new();
+    for status in ["ACTIVE", "DISABLED", "DELETED"] {
+        let (users, pages, _) = asa_pages(
+            &sim,
+            &format!("/v1/teams/sim-team/users?count=7&status={status}"),
+            &token,
+        )
+        .await;
+        assert!(!users.is_empty(), "{status}");
+        assert!(users.iter().all(|u| u["status"] == status));
+        if users.len() > 7 {
+            assert!(pages > 1);
+        }
+        by_status.extend(key_set(&users, "id"));
+    }
+    assert_eq!(by_status, keys_of(&sim, "asa_users"));
+    let (users, _, _) = asa_pages(&sim, "/v1/teams/sim-team/users?count=100", &token).await;
+    assert_eq!(users.len(), by_status.len());
+
+    for (path, stream) in [
+        ("/v1/teams/sim-team/groups?count=2", "asa_groups"),
+        ("/v1/teams/sim-team/projects?count=2", "asa_projects"),
+        ("/v1/teams/sim-team/clients?count=5", "asa_clients"),
+        (
+            "/v1/teams/sim-team/service_users?count=1",
+            "asa_service_users",
+        ),
+        (
+            "/v1/teams/sim-team/entitlements/sudo?count=1",
+            "asa_entitlements",
+        ),
+    ] {
+        let (items, pages, _) = asa_pages(&sim, path, &token).await;
+        assert_eq!(key_set(&items, "id"), keys_of(&sim, stream), "{path}");
+        assert!(pages > 1, "{path}");
+    }
+    // Fan-outs by name.
+    let (groups, _, _) = asa_pages(&sim, "/v1/teams/sim-team/groups", &token).await;
+    let mut members = BTreeSet::new();
+    for g in &groups {
+        let name = g["name"].as_str().unwrap_or("");
+        let (m, _, _) = asa_pages(
+            &sim,
+            &format!("/v1/teams/sim-team/groups/{name}/users?count=10"),
+            &token,
+        )
+        .await;
+        members.extend(
+            m.iter()
+                .map(|u| vec![name.to_string(), u["id"].as_str().unwrap_or("").to_string()]),
+        );
+    }
+    assert_eq!(members, sim.keys("asa_group_members"));
+    let r = asa_get(&sim, "/v1/teams/sim-team/groups/nope/users", &token).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["type"], "resource_does_not_exist");
+
+    // Audits, newest first with related objects; count is capped at 100.
+    let (audits, pages, related) = asa_pages(
+        &sim,
+        "/v1/teams/sim-team/auditsV2?count=1000&descending=true",
+        &token,
+    )
+    .await;
+    assert_eq!(key_set(&audits, "id"), keys_of(&sim, "asa_audits"));
+    assert_eq!(pages, audits.len().div_ceil(100));
+    let ts: Vec<&str> = audits
+        .iter()
+        .map(|a| a["timestamp"].as_str().unwrap_or(""))
+        .collect();
+    assert!(ts.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let actor = audits[0]["details"]["actor"].as_str().unwrap_or("");
+    assert_eq!(related[actor]["type"], "user");
+    let (asc, _, _) = asa_pages(&sim, "/v1/teams/sim-team/auditsV2", &token).await;
+    assert!(asc[0]["timestamp"].as_str() <= asc[asc.len() - 1]["timestamp"].as_str());
+
+    let s = asa_get(&sim, "/v1/teams/sim-team/settings", &token)
+        .await
+        .json();
+    assert_eq!(s["team"], "sim-team");
+    let st = asa_get(&sim, "/v1/teams/sim-team/team_stats", &token)
+        .await
+        .json();
+    assert_eq!(st["num_groups"].as_u64(), Some(groups.len() as u64));
+    let bad = asa_get(&sim, "/v1/teams/sim-team/users?offset=nope", &token).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["type"], "invalid_request");
+}
+
+#[tokio::test]
+async fn asa_can_be_disabled() {
+    let sim = SimServer::start(SimConfig {
+        asa: None,
+        ..SimConfig::default()
+    });
+    assert_eq!(
+        asa_token(&sim, "sim-asa-key", "sim-asa-secret")
+            .await
+            .status,
+        404
+    );
+    assert!(sim.collection("asa_users").is_empty());
+}
