@@ -7,6 +7,7 @@ use crate::http::client::OktaClient;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use url::Url;
 
 /// How many times a 200 answer whose body is not the JSON we expect is fetched again.
@@ -29,7 +30,7 @@ pub enum Extract {
 #[derive(Debug)]
 pub struct Page {
     pub url: Url,
-    pub items: Vec<Box<RawValue>>,
+    pub items: Items,
     pub next: Option<Url>,
 }
 
@@ -38,7 +39,9 @@ pub async fn fetch(client: &OktaClient, url: &Url, extract: Extract) -> Result<P
     let mut attempt = 0;
     loop {
         let resp = client.get(url).await?;
-        match parse(&resp.body, extract) {
+        let size = resp.body.len();
+        let preview = String::from_utf8_lossy(&resp.body[..size.min(200)]).into_owned();
+        match parse(resp.body, extract) {
             Ok((items, body_next)) => {
                 let next = match (resp.next, body_next) {
                     (Some(n), _) => Some(n),
@@ -69,11 +72,7 @@ pub async fn fetch(client: &OktaClient, url: &Url, extract: Extract) -> Result<P
                 return Err(Error::Api {
                     path: url.path().into(),
                     message: format!("the response body is not the expected JSON ({e})"),
-                    internal: format!(
-                        "{} bytes: {}",
-                        resp.body.len(),
-                        String::from_utf8_lossy(&resp.body[..resp.body.len().min(200)])
-                    ),
+                    internal: format!("{size} bytes: {preview}"),
                 })
             }
         }
@@ -93,23 +92,37 @@ struct Href {
 
 /// Splits a body into raw records and the body's own next link, if any.
 pub fn parse(
-    body: &[u8],
+    body: bytes::Bytes,
     extract: Extract,
-) -> Result<(Vec<Box<RawValue>>, Option<String>), serde_json::Error> {
-    match extract {
-        Extract::Array => Ok((serde_json::from_slice(body)?, None)),
+) -> Result<(Items, Option<String>), serde_json::Error> {
+    // One buffer per page; records are spans of it (no copy, no allocation per record).
+    let text = String::from_utf8(Vec::from(body))
+        .map_err(|e| serde::de::Error::custom(format!("not UTF-8: {e}")))?;
+    let base = text.as_ptr() as usize;
+    let span = |raw: &RawValue| {
+        let start = raw.get().as_ptr() as usize - base;
+        start..start + raw.get().len()
+    };
+    let (spans, next) = match extract {
+        Extract::Array => {
+            let items: Vec<&RawValue> = serde_json::from_str(&text)?;
+            (items.into_iter().map(span).collect(), None)
+        }
         Extract::Object => {
-            let one: Box<RawValue> = serde_json::from_slice(body)?;
+            let one: &RawValue = serde_json::from_str(&text)?;
             if !one.get().trim_start().starts_with('{') {
                 return Err(serde::de::Error::custom("expected a JSON object"));
             }
-            Ok((vec![one], None))
+            (vec![span(one)], None)
         }
         Extract::Field(name) => {
-            let mut map: HashMap<String, Box<RawValue>> = serde_json::from_slice(body)?;
-            let items = match map.remove(name) {
+            let mut map: HashMap<&str, &RawValue> = serde_json::from_str(&text)?;
+            let spans: Vec<Range<usize>> = match map.remove(name) {
                 Some(raw) if raw.get() == "null" => Vec::new(),
-                Some(raw) => serde_json::from_str(raw.get())?,
+                Some(raw) => serde_json::from_str::<Vec<&RawValue>>(raw.get())?
+                    .into_iter()
+                    .map(span)
+                    .collect(),
                 None => {
                     return Err(serde::de::Error::custom(format!(
                         "no `{name}` array in the body"
@@ -122,8 +135,75 @@ pub fn parse(
                     .map(|h| h.href),
                 None => None,
             };
-            Ok((items, next))
+            (spans, next)
         }
+    };
+    Ok((Items { text, spans }, next))
+}
+
+/// The records of a page: one JSON text and the span of each record in it.
+#[derive(Debug, Default)]
+pub struct Items {
+    text: String,
+    spans: Vec<Range<usize>>,
+}
+
+/// One record of a page, as raw JSON text.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a>(&'a str);
+
+impl<'a> Item<'a> {
+    pub fn get(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl Items {
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    pub fn iter(&self) -> ItemsIter<'_> {
+        ItemsIter {
+            text: &self.text,
+            spans: self.spans.iter(),
+        }
+    }
+
+    pub fn first(&self) -> Option<Item<'_>> {
+        self.iter().next()
+    }
+}
+
+pub struct ItemsIter<'a> {
+    text: &'a str,
+    spans: std::slice::Iter<'a, Range<usize>>,
+}
+
+impl<'a> Iterator for ItemsIter<'a> {
+    type Item = Item<'a>;
+
+    fn next(&mut self) -> Option<Item<'a>> {
+        self.spans.next().map(|r| Item(&self.text[r.clone()]))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl ExactSizeIterator for ItemsIter<'_> {}
+
+impl<'a> IntoIterator for &'a Items {
+    type Item = Item<'a>;
+    type IntoIter = ItemsIter<'a>;
+
+    fn into_iter(self) -> ItemsIter<'a> {
+        self.iter()
     }
 }
 
@@ -185,21 +265,25 @@ impl Pager {
 mod tests {
     use super::*;
 
+    fn b(s: &'static str) -> bytes::Bytes {
+        bytes::Bytes::from_static(s.as_bytes())
+    }
+
     #[test]
     fn extracts_each_shape() {
-        let (items, next) = parse(br#"[{"id":"1"},{"id":"2"}]"#, Extract::Array).unwrap();
+        let (items, next) = parse(b(r#"[{"id":"1"},{"id":"2"}]"#), Extract::Array).unwrap();
         assert_eq!((items.len(), next), (2, None));
         let (items, next) = parse(
-            br#"{"roles":[{"id":"r"}],"_links":{"next":{"href":"/api/v1/iam/roles?after=r"}}}"#,
+            b(r#"{"roles":[{"id":"r"}],"_links":{"next":{"href":"/api/v1/iam/roles?after=r"}}}"#),
             Extract::Field("roles"),
         )
         .unwrap();
-        assert_eq!(items[0].get(), r#"{"id":"r"}"#);
+        assert_eq!(items.first().unwrap().get(), r#"{"id":"r"}"#);
         assert_eq!(next.as_deref(), Some("/api/v1/iam/roles?after=r"));
-        let (items, _) = parse(br#"{"id":"org"}"#, Extract::Object).unwrap();
+        let (items, _) = parse(b(r#"{"id":"org"}"#), Extract::Object).unwrap();
         assert_eq!(items.len(), 1);
-        assert!(parse(b"<html>", Extract::Array).is_err());
-        assert!(parse(br#"{"other":[]}"#, Extract::Field("roles")).is_err());
-        assert!(parse(br#"[1]"#, Extract::Object).is_err());
+        assert!(parse(b("<html>"), Extract::Array).is_err());
+        assert!(parse(b(r#"{"other":[]}"#), Extract::Field("roles")).is_err());
+        assert!(parse(b(r#"[1]"#), Extract::Object).is_err());
     }
 }

@@ -3,12 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::http::client::OktaClient;
-use crate::okta::page::{Extract, Page, Pager};
+use crate::okta::page::{Extract, Items, Page, Pager};
 use crate::output::Row;
 use crate::streams::{Derive, IdFrom, Parent};
 use crate::sync::{Ctx, StreamRun};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -70,11 +69,7 @@ pub fn encode_segment(id: &str) -> String {
 }
 
 /// Emits one page of a stream, adding `prefix` columns, the stream's constant column and derived columns.
-pub fn emit_page(
-    run: &mut StreamRun<'_>,
-    items: &[Box<RawValue>],
-    prefix: Option<&str>,
-) -> Result<()> {
+pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -> Result<()> {
     let mut prefix = prefix.map(str::to_string);
     if let Some((k, v)) = run.def.constant {
         let c = column(k, v);

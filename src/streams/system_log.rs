@@ -34,18 +34,22 @@ struct EventProbe<'a> {
     published: Option<Cow<'a, str>>,
 }
 
+/// The recent `uuid`s, as 64-bit hashes (a 36-byte string each would cost more than the page).
 struct Dedupe {
-    seen: HashSet<String>,
-    order: VecDeque<String>,
+    seen: HashSet<u64>,
+    order: VecDeque<u64>,
 }
 
 impl Dedupe {
     fn first_time(&mut self, uuid: &str) -> bool {
-        if self.seen.contains(uuid) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        uuid.hash(&mut h);
+        let key = h.finish();
+        if !self.seen.insert(key) {
             return false;
         }
-        self.seen.insert(uuid.to_string());
-        self.order.push_back(uuid.to_string());
+        self.order.push_back(key);
         if self.order.len() > DEDUPE_WINDOW {
             if let Some(old) = self.order.pop_front() {
                 self.seen.remove(&old);

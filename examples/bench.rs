@@ -1,0 +1,262 @@
+//! The benchmark: runs the release `source-okta` binary against an in-process simulated org and prints,
+//! per scenario, records, requests, 429s served, wall time, records/s and the connector's peak RSS.
+//!
+//! `cargo build --release --bins && cargo run --release --example bench -- [--scenario 1|2|3|all]`
+//!
+//! 1. CPU bound: no effective rate limits, 100k users (~2M records over the core streams).
+//! 2. Memory: ~10k records vs ~1M records, peak RSS side by side.
+//! 3. Rate bound: Workforce limits, 50 % per token, a shortened window; the sync time against the floor
+//!    the limits allow (requests per bucket ÷ allowed rate, the busiest bucket dominating) and the 429s.
+
+use okta_sim::{BucketLimits, RateLimitMode, SimConfig, SimServer};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Streams of the CPU and memory scenarios (the bulk of an org's records).
+const CORE_STREAMS: &[&str] = &[
+    "users",
+    "groups",
+    "group_members",
+    "applications",
+    "application_users",
+    "application_groups",
+    "system_log",
+    "user_types",
+    "custom_roles",
+    "custom_role_permissions",
+];
+/// Users of the CPU-bound scenario.
+const CPU_USERS: usize = 100_000;
+/// Users giving ~10k and ~1M records in the memory scenario.
+const SMALL_USERS: usize = 500;
+const LARGE_USERS: usize = 50_000;
+/// The connector's default `max_concurrency`, used by the memory scenario.
+const MEMORY_CONCURRENCY: u32 = 4;
+/// The rate-bound scenario: org size, window and per-token share.
+const RATE_USERS: usize = 10_000;
+const RATE_WINDOW: Duration = Duration::from_secs(15);
+const RATE_SHARE: f64 = 0.5;
+
+struct Outcome {
+    records: u64,
+    wall: Duration,
+    peak_rss_kib: u64,
+    requests: u64,
+    rate_limited: u64,
+    by_bucket: std::collections::BTreeMap<String, u64>,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let scenario = args
+        .iter()
+        .position(|a| a == "--scenario")
+        .and_then(|i| args.get(i + 1))
+        .map_or("all", String::as_str);
+    let bin = std::env::current_exe()
+        .expect("exe")
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target dir")
+        .join("source-okta");
+    assert!(
+        bin.exists(),
+        "build the connector first: cargo build --release --bins ({} missing)",
+        bin.display()
+    );
+    println!(
+        "{:<34} {:>10} {:>9} {:>6} {:>9} {:>11} {:>12}",
+        "scenario", "records", "requests", "429s", "wall s", "records/s", "peak RSS MB"
+    );
+    if matches!(scenario, "1" | "all") {
+        let o = run(
+            &bin,
+            SimConfig {
+                users: CPU_USERS,
+                rate_limits: RateLimitMode::Unlimited,
+                ..SimConfig::default()
+            },
+            1.0,
+            8,
+        );
+        report(&format!("1 cpu-bound ({CPU_USERS} users)"), &o);
+    }
+    if matches!(scenario, "2" | "all") {
+        let small = run(
+            &bin,
+            SimConfig {
+                users: SMALL_USERS,
+                rate_limits: RateLimitMode::Unlimited,
+                ..SimConfig::default()
+            },
+            1.0,
+            MEMORY_CONCURRENCY,
+        );
+        report(&format!("2 memory, small ({SMALL_USERS} users)"), &small);
+        let large = run(
+            &bin,
+            SimConfig {
+                users: LARGE_USERS,
+                rate_limits: RateLimitMode::Unlimited,
+                ..SimConfig::default()
+            },
+            1.0,
+            MEMORY_CONCURRENCY,
+        );
+        report(&format!("2 memory, large ({LARGE_USERS} users)"), &large);
+        let ratio = large.peak_rss_kib as f64 / small.peak_rss_kib.max(1) as f64;
+        println!(
+            "   peak RSS large/small: {ratio:.2} ({} vs {} records)",
+            large.records, small.records
+        );
+    }
+    if matches!(scenario, "3" | "all") {
+        let limits = BucketLimits::workforce();
+        let cfg = SimConfig {
+            users: RATE_USERS,
+            rate_limits: RateLimitMode::Enforce {
+                window: RATE_WINDOW,
+                token_share: RATE_SHARE,
+                limits,
+            },
+            ..SimConfig::default()
+        };
+        let o = run(&bin, cfg, RATE_SHARE, 4);
+        report(
+            &format!(
+                "3 rate-bound ({RATE_USERS} users, {}s window)",
+                RATE_WINDOW.as_secs()
+            ),
+            &o,
+        );
+        let mut floor = Duration::ZERO;
+        let mut busiest = String::new();
+        for (bucket, n) in &o.by_bucket {
+            let limit = bucket_limit(&limits, bucket);
+            let allowed = ((f64::from(limit) * RATE_SHARE).floor() as u64).max(1);
+            let windows = n.div_ceil(allowed).saturating_sub(1);
+            let t = RATE_WINDOW * u32::try_from(windows).unwrap_or(u32::MAX);
+            println!("   bucket {bucket:<14} {n:>6} requests, {allowed:>4} allowed per window -> floor {:>6.1}s", t.as_secs_f64());
+            if t > floor {
+                floor = t;
+                busiest = bucket.clone();
+            }
+        }
+        println!(
+            "   floor {:.1}s (bucket {busiest}); sync {:.1}s = {:.1}% of the floor; 429s served: {}",
+            floor.as_secs_f64(),
+            o.wall.as_secs_f64(),
+            100.0 * o.wall.as_secs_f64() / floor.as_secs_f64().max(0.001),
+            o.rate_limited
+        );
+    }
+}
+
+fn bucket_limit(l: &BucketLimits, bucket: &str) -> u32 {
+    match bucket {
+        "apps" => l.apps,
+        "groups" => l.groups,
+        "users" => l.users,
+        "logs" => l.logs,
+        "devices" => l.devices,
+        "oauth2_clients" => l.oauth2_clients,
+        _ => l.other,
+    }
+}
+
+fn report(name: &str, o: &Outcome) {
+    let secs = o.wall.as_secs_f64();
+    println!(
+        "{name:<34} {:>10} {:>9} {:>6} {:>9.2} {:>11.0} {:>12.1}",
+        o.records,
+        o.requests,
+        o.rate_limited,
+        secs,
+        o.records as f64 / secs.max(0.001),
+        o.peak_rss_kib as f64 / 1024.0
+    );
+}
+
+/// Seeds a simulator, runs one full read of the core streams, and measures the connector process.
+fn run(bin: &std::path::Path, cfg: SimConfig, share: f64, concurrency: u32) -> Outcome {
+    let sim = SimServer::start(cfg);
+    let dir = std::env::temp_dir().join(format!("okta-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = json!({"base_url": sim.base_url(), "rate_limit_share": share, "max_concurrency": concurrency,
+        "credentials": {"auth_type": "api_token", "api_token": sim.api_token()}});
+    let streams: Vec<Value> = CORE_STREAMS
+        .iter()
+        .map(|s| json!({"stream": {"name": s, "json_schema": {}}, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}))
+        .collect();
+    let cfg_path = dir.join("config.json");
+    let cat_path = dir.join("catalog.json");
+    std::fs::write(&cfg_path, config.to_string()).expect("write config");
+    std::fs::write(&cat_path, json!({"streams": streams}).to_string()).expect("write catalog");
+    let before = sim.stats();
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .args([
+            "read",
+            "--config",
+            cfg_path.to_str().unwrap_or_default(),
+            "--catalog",
+            cat_path.to_str().unwrap_or_default(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn source-okta");
+    let pid = child.id();
+    // VmHWM only grows: the last reading before the process exits is its peak.
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watcher = {
+        let peak = peak.clone();
+        std::thread::spawn(move || {
+            while let Some(kib) = vm_hwm_kib(pid) {
+                peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let stdout = child.stdout.take().expect("stdout");
+    let mut records = 0u64;
+    for line in BufReader::with_capacity(1 << 20, stdout).split(b'\n') {
+        let line = line.expect("read stdout");
+        if line.starts_with(b"{\"type\":\"RECORD\"") {
+            records += 1;
+        }
+    }
+    let wall = started.elapsed();
+    let _ = child.wait();
+    let _ = watcher.join();
+    let peak_rss_kib = peak.load(std::sync::atomic::Ordering::Relaxed);
+    let after = sim.stats();
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::io::stdout().flush();
+    let by_bucket = after
+        .by_bucket
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.by_bucket.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect();
+    Outcome {
+        records,
+        wall,
+        peak_rss_kib,
+        requests: after.requests - before.requests,
+        rate_limited: after.rate_limited - before.rate_limited,
+        by_bucket,
+    }
+}
+
+/// The high-water mark of a process's resident set (KiB), from `/proc/<pid>/status`.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
