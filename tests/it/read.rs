@@ -169,3 +169,113 @@ fn a_closed_stdout_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// Every stream of the catalog, ASA included, against the simulator's ground truth: the exact key
+/// tuples (parent columns and derived keys included), schema-valid records, every stream COMPLETE.
+#[test]
+fn every_stream_matches_the_simulator_truth() {
+    // The deprecated risk providers endpoint answers 404 by default; serve it here so every
+    // stream has data to compare.
+    let sim = crate::harness::sim_with(|c| c.risk_providers = true);
+    let catalog = crate::harness::discover_catalog();
+    let names: Vec<&str> = catalog
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("asa_")),
+        "ASA streams are discovered"
+    );
+    let mut config = crate::harness::config_json(&sim);
+    config["asa"] = crate::harness::asa_config(&sim);
+    let run = crate::harness::read_cfg(&config, &names, false, None).ok();
+    run.assert_no_secret(&[&sim.api_token(), "sim-asa-secret"]);
+
+    let mut mismatches = Vec::new();
+    for s in &catalog {
+        let name = s["name"].as_str().unwrap();
+        let key: Vec<&str> = s["source_defined_primary_key"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k[0].as_str().unwrap())
+            .collect();
+        let records = run.records(name);
+        let got: std::collections::BTreeSet<Vec<String>> =
+            unique_keys(&records, &key).into_iter().collect();
+        let want = sim.keys(name);
+        assert!(!want.is_empty(), "{name}: the simulator has no records");
+        if got != want {
+            let missing: Vec<_> = want.difference(&got).take(3).collect();
+            let extra: Vec<_> = got.difference(&want).take(3).collect();
+            mismatches.push(format!(
+                "{name}: got {} keys, expected {}; missing e.g. {missing:?}; unexpected e.g. {extra:?}",
+                got.len(),
+                want.len()
+            ));
+        }
+        let st = run.statuses(name);
+        if st.last() != Some(&StreamStatus::Complete) {
+            mismatches.push(format!("{name}: statuses {st:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    let n = validate_records(&run);
+    assert!(n > 1000, "validated {n} records");
+}
+
+/// The deprecated risk providers endpoint (404 by default) is skipped; everything else completes.
+#[test]
+fn a_missing_deprecated_endpoint_skips_only_its_stream() {
+    let sim = sim();
+    let run = read(
+        &sim,
+        &["risk_providers", "realms", "api_tokens"],
+        false,
+        None,
+    )
+    .ok();
+    assert_eq!(
+        run.statuses("risk_providers").last(),
+        Some(&StreamStatus::Incomplete)
+    );
+    assert!(run.records("risk_providers").is_empty());
+    for s in ["realms", "api_tokens"] {
+        assert_eq!(run.statuses(s).last(), Some(&StreamStatus::Complete), "{s}");
+        assert_eq!(run.records(s).len(), sim.collection(s).len(), "{s}");
+    }
+}
+
+/// An ASA bearer token that expires mid-sync is renewed once and the read goes on.
+#[test]
+fn an_expired_asa_token_is_renewed_once() {
+    let sim = std::sync::Arc::new(sim());
+    // Hold one request long enough to expire the token it carries.
+    sim.add_fault(okta_sim::Fault::new(
+        "/v1/teams/sim-team/groups",
+        okta_sim::FaultKind::Delay(std::time::Duration::from_millis(800)),
+    ));
+    let s2 = sim.clone();
+    let expirer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        s2.expire_asa_tokens();
+    });
+    let mut config = crate::harness::config_json(&sim);
+    config["asa"] = crate::harness::asa_config(&sim);
+    let streams = ["asa_users", "asa_groups", "asa_group_members"];
+    let run = crate::harness::read_cfg(&config, &streams, false, None).ok();
+    expirer.join().unwrap();
+    for s in streams {
+        assert_eq!(run.statuses(s).last(), Some(&StreamStatus::Complete), "{s}");
+        let key: &[&str] = if s == "asa_group_members" {
+            &["group_name", "id"]
+        } else {
+            &["id"]
+        };
+        let got: std::collections::BTreeSet<Vec<String>> =
+            unique_keys(&run.records(s), key).into_iter().collect();
+        assert_eq!(got, sim.keys(s), "{s}");
+    }
+    assert_eq!(sim.asa_tokens_issued(), 2, "one token, renewed once");
+    assert!(sim.requests().iter().any(|r| r.status == 401));
+}
