@@ -101,6 +101,11 @@ fn every_stream_reads_exactly_the_org() {
     for s in &names {
         let st = run.statuses(s);
         assert_eq!(st.first(), Some(&StreamStatus::Started), "{s}: {st:?}");
+        if *s == "risk_providers" {
+            // Deprecated by Okta: the simulated org answers 404 like current orgs, and the stream is skipped.
+            assert_eq!(st.last(), Some(&StreamStatus::Incomplete), "{s}: {st:?}");
+            continue;
+        }
         assert_eq!(st.last(), Some(&StreamStatus::Complete), "{s}: {st:?}");
         assert!(!run.states(s).is_empty(), "{s} emitted no STATE");
     }

@@ -440,6 +440,10 @@ fn without_a_catalog_every_stream_is_synced() {
     let state = last_state(&msgs);
     for s in catalog["streams"].as_array().unwrap() {
         let id = s["tap_stream_id"].as_str().unwrap();
+        if id == "risk_providers" {
+            // Deprecated by Okta; the simulated org answers 404 and the stream is skipped.
+            continue;
+        }
         assert!(
             state["bookmarks"].get(id).is_some(),
             "the last STATE has no bookmark for {id}: {state}"
