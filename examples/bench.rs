@@ -8,6 +8,8 @@
 //! 3. Rate bound: Workforce limits, 50 % per token, a shortened window; the sync time against the floor
 //!    the limits allow (requests per bucket ÷ allowed rate, the busiest bucket dominating) and the 429s.
 
+#![allow(clippy::print_stdout)] // printing the figures is what the benchmark is for
+
 use okta_sim::{BucketLimits, RateLimitMode, SimConfig, SimServer};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
