@@ -9,3 +9,4 @@ mod common;
 mod emulator;
 mod faults;
 mod local;
+mod pipeline;
