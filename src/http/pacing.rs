@@ -81,9 +81,12 @@ impl RateLimitHeaders {
 #[derive(Debug, Default)]
 struct Bucket {
     limit: Option<u32>,
-    remaining: u32,
+    /// What the latest answer of the current window said is left (Okta's count, ours and others').
+    remaining: Option<u32>,
     reset_at: Option<Instant>,
     in_flight: u32,
+    /// Requests this process sent in the current window (in flight included).
+    sent: u32,
 }
 
 /// Shared pacing state for all buckets.
@@ -101,31 +104,26 @@ pub struct Slot {
 
 impl Pacer {
     pub fn new(share: f64) -> Self {
-        Self {
-            share,
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self { share, buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Reserves room for one request in `bucket`, or says how long to wait first.
+    /// Reserves room for one request in `bucket`, or says how long to wait first. A request fits while
+    /// this process has sent fewer than `share × Limit` requests in the window and Okta still reports
+    /// room beyond the requests in flight (whether `Remaining` counts the org or only this token).
     pub fn try_acquire(&self, bucket: &'static str) -> Result<Slot, Duration> {
-        let mut map = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let b = map.entry(bucket).or_default();
         let now = Instant::now();
-        if let Some(reset) = b.reset_at {
-            if now >= reset {
-                // A fresh window: Okta has not counted anything in it yet, as far as we know.
-                b.remaining = b.limit.unwrap_or(0);
-                b.reset_at = None;
-            }
+        if b.reset_at.is_some_and(|reset| now >= reset) {
+            // A fresh window: nothing counted in it yet, as far as we know.
+            b.remaining = None;
+            b.reset_at = None;
+            b.sent = b.in_flight;
         }
         if let Some(limit) = b.limit {
             let allowed = ((f64::from(limit) * self.share).floor() as u32).max(1);
-            let used = limit.saturating_sub(b.remaining) + b.in_flight;
-            if used >= allowed {
+            let exhausted = b.remaining.is_some_and(|r| r <= b.in_flight);
+            if b.sent >= allowed || exhausted {
                 return Err(match b.reset_at {
                     Some(reset) => reset.saturating_duration_since(now),
                     None if b.in_flight > 0 => Duration::from_millis(20),
@@ -134,41 +132,48 @@ impl Pacer {
             }
         }
         b.in_flight += 1;
+        b.sent += 1;
         Ok(Slot { bucket })
     }
 
     /// Returns a slot, folding in what the response said about the window.
     pub fn release(&self, slot: Slot, headers: Option<RateLimitHeaders>) {
-        let mut map = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let b = map.entry(slot.bucket).or_default();
         b.in_flight = b.in_flight.saturating_sub(1);
-        let Some(h) = headers else {
-            // Okta counted the request even if we learned nothing from the answer.
-            b.remaining = b.remaining.saturating_sub(1);
-            return;
-        };
+        let Some(h) = headers else { return };
         if h.limit == 0 {
             // A concurrency 429: the numbers describe nothing about the per-minute window.
             return;
         }
-        let reset_at = h.reset_in.map(|d| Instant::now() + d + RESET_MARGIN);
-        let same_window = match (b.reset_at, reset_at) {
-            (Some(a), Some(n)) => a.max(n).duration_since(a.min(n)) < Duration::from_millis(1500),
-            _ => false,
-        };
         b.limit = Some(h.limit);
-        if same_window {
+        let Some(reset_at) = h.reset_in.map(|d| Instant::now() + d + RESET_MARGIN) else {
+            b.remaining = Some(b.remaining.map_or(h.remaining, |r| r.min(h.remaining)));
+            return;
+        };
+        match b.reset_at {
             // Answers of one window may arrive out of order: the smallest remaining is the latest.
-            b.remaining = b.remaining.min(h.remaining);
-        } else if b.reset_at.is_none() || reset_at.zip(b.reset_at).is_some_and(|(n, a)| n > a) {
-            b.remaining = h.remaining;
-            b.reset_at = reset_at;
+            Some(old) if old.max(reset_at).duration_since(old.min(reset_at)) < SAME_WINDOW => {
+                b.remaining = Some(b.remaining.map_or(h.remaining, |r| r.min(h.remaining)));
+            }
+            // A late answer from a window that is over.
+            Some(old) if reset_at < old => {}
+            // A newer window than we knew of: this answer and those in flight belong to it.
+            Some(_) => {
+                b.remaining = Some(h.remaining);
+                b.reset_at = Some(reset_at);
+                b.sent = b.in_flight + 1;
+            }
+            None => {
+                b.remaining = Some(h.remaining);
+                b.reset_at = Some(reset_at);
+            }
         }
     }
 }
+
+/// Two resets closer than this describe the same window (`Reset` has one-second granularity).
+const SAME_WINDOW: Duration = Duration::from_millis(1500);
 
 #[cfg(test)]
 mod tests {
@@ -216,11 +221,22 @@ mod tests {
         let p = Pacer::new(0.5);
         let s = p.try_acquire("users").unwrap();
         p.release(s, Some(headers(4, 4, 60)));
+        // One request of the two allowed was sent; one more fits, then the window is full.
         let a = p.try_acquire("users").unwrap();
-        let b = p.try_acquire("users").unwrap();
         assert!(p.try_acquire("users").is_err());
         p.release(a, None);
-        p.release(b, None);
+    }
+
+    #[test]
+    fn a_per_token_remaining_stops_before_zero() {
+        // Okta may report Remaining against this token's share rather than the whole bucket.
+        let p = Pacer::new(0.5);
+        let s = p.try_acquire("logs").unwrap();
+        p.release(s, Some(headers(120, 1, 30)));
+        let s = p.try_acquire("logs").unwrap();
+        assert!(p.try_acquire("logs").is_err(), "the last unit of Remaining is in flight");
+        p.release(s, Some(headers(120, 0, 30)));
+        assert!(p.try_acquire("logs").is_err());
     }
 
     #[test]
