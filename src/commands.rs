@@ -1,7 +1,7 @@
 //! The protocol commands: `spec`, `check` and `discover` (what `read` does lives in `sync`).
 
 use crate::config::{ConfigDoc, Settings};
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::http::client::OktaClient;
 use airbyte_protocol::{ConnectionStatus, ConnectionStatusKind, ConnectorSpecification};
 use schemars::generate::SchemaSettings;
@@ -61,30 +61,78 @@ fn strip_null(v: &mut Value) {
     }
 }
 
-/// Checks the credentials with one cheap request. Every failure becomes a `FAILED` status with a
-/// message saying what to fix.
-pub async fn check(settings: Settings) -> ConnectionStatus {
-    match probe(settings).await {
-        Ok(()) => ConnectionStatus {
-            status: ConnectionStatusKind::Succeeded,
-            message: None,
-        },
-        Err(e) => ConnectionStatus {
-            status: ConnectionStatusKind::Failed,
-            message: Some(check_message(&e)),
-        },
+/// Checks the credentials with one cheap request, then probes the first page of every top-level
+/// stream and names, in the `SUCCEEDED` message, the streams these credentials (or this org) cannot
+/// read. Every failure of the first request becomes a `FAILED` status saying what to fix.
+pub async fn check(mut settings: Settings) -> ConnectionStatus {
+    settings.max_retries = settings.max_retries.min(CHECK_MAX_RETRIES);
+    let client = match OktaClient::new(&settings) {
+        Ok(c) => c,
+        Err(e) => return failed(&e),
+    };
+    let probe = async {
+        let url = client.url("/api/v1/users?limit=1")?;
+        client.get(&url).await.map(|_| ())
+    };
+    if let Err(e) = probe.await {
+        return failed(&e);
+    }
+    let unreadable = unreadable_streams(&client).await;
+    ConnectionStatus {
+        status: ConnectionStatusKind::Succeeded,
+        message: (!unreadable.is_empty()).then(|| {
+            format!(
+                "Connected. These streams cannot be read with these credentials or in this org and will be skipped: {}",
+                unreadable.join("; ")
+            )
+        }),
     }
 }
 
-/// Retries of the check request: a check should answer in seconds, not minutes.
-const CHECK_MAX_RETRIES: u32 = 2;
-
-async fn probe(mut settings: Settings) -> Result<()> {
-    settings.max_retries = settings.max_retries.min(CHECK_MAX_RETRIES);
-    let client = OktaClient::new(&settings)?;
-    let url = client.url("/api/v1/users?limit=1")?;
-    client.get(&url).await.map(|_| ())
+fn failed(e: &Error) -> ConnectionStatus {
+    ConnectionStatus {
+        status: ConnectionStatusKind::Failed,
+        message: Some(check_message(e)),
+    }
 }
+
+/// The top-level Okta streams whose first page answers 403/401 E0000015/404 (fan-out streams share
+/// their parent's verdict).
+async fn unreadable_streams(client: &OktaClient) -> Vec<String> {
+    use crate::streams::{Api, Reader, STREAMS};
+    let probes = STREAMS
+        .iter()
+        .filter(|d| d.api == Api::Okta)
+        .filter_map(|d| {
+            let path = match d.reader {
+                Reader::List {
+                    path, types: [], ..
+                } => path.to_string(),
+                Reader::List { path, types, .. } => path.replace("{type}", types[0]),
+                Reader::Search { path, .. } => format!("{path}?limit=1"),
+                Reader::ListThenDetail { path, .. } => path.to_string(),
+                Reader::SystemLog => "/api/v1/logs?limit=1".into(),
+                Reader::FanOut { parent, .. } if parent.types.is_empty() => parent.path.to_string(),
+                _ => return None,
+            };
+            Some((d.name, path))
+        });
+    let checks = probes.map(|(name, path)| async move {
+        let url = client.url(&path).ok()?;
+        match client.get(&url).await {
+            Err(e) if e.is_stream_unavailable() => Some(format!("{name} ({e})")),
+            _ => None,
+        }
+    });
+    futures_util::future::join_all(checks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Retries of the check requests: a check should answer in seconds, not minutes.
+const CHECK_MAX_RETRIES: u32 = 2;
 
 fn check_message(e: &Error) -> String {
     match e {

@@ -104,14 +104,20 @@ pub struct Slot {
 
 impl Pacer {
     pub fn new(share: f64) -> Self {
-        Self { share, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            share,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Reserves room for one request in `bucket`, or says how long to wait first. A request fits while
     /// this process has sent fewer than `share × Limit` requests in the window and Okta still reports
     /// room beyond the requests in flight (whether `Remaining` counts the org or only this token).
     pub fn try_acquire(&self, bucket: &'static str) -> Result<Slot, Duration> {
-        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let b = map.entry(bucket).or_default();
         let now = Instant::now();
         if b.reset_at.is_some_and(|reset| now >= reset) {
@@ -138,7 +144,10 @@ impl Pacer {
 
     /// Returns a slot, folding in what the response said about the window.
     pub fn release(&self, slot: Slot, headers: Option<RateLimitHeaders>) {
-        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let b = map.entry(slot.bucket).or_default();
         b.in_flight = b.in_flight.saturating_sub(1);
         let Some(h) = headers else { return };
@@ -234,7 +243,10 @@ mod tests {
         let s = p.try_acquire("logs").unwrap();
         p.release(s, Some(headers(120, 1, 30)));
         let s = p.try_acquire("logs").unwrap();
-        assert!(p.try_acquire("logs").is_err(), "the last unit of Remaining is in flight");
+        assert!(
+            p.try_acquire("logs").is_err(),
+            "the last unit of Remaining is in flight"
+        );
         p.release(s, Some(headers(120, 0, 30)));
         assert!(p.try_acquire("logs").is_err());
     }

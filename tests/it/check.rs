@@ -79,3 +79,23 @@ fn an_invalid_config_fails_and_an_unreadable_one_is_a_config_error() {
     let r = run(&["check", "--config", "/nonexistent/config.json"]);
     r.failed_with(FailureType::ConfigError);
 }
+
+#[test]
+fn check_names_the_streams_the_credentials_cannot_read() {
+    let sim = sim();
+    sim.add_fault(okta_sim::Fault {
+        method: None,
+        path_prefix: "/api/v1/iam/roles".into(),
+        kind: okta_sim::FaultKind::Status(403),
+        times: 100,
+    });
+    let (r, status, msg) = check(&config_json(&sim));
+    assert_eq!(status, ConnectionStatusKind::Succeeded, "{msg}");
+    assert!(msg.contains("custom_roles"), "{msg}");
+    assert!(
+        msg.contains("risk_providers"),
+        "deprecated endpoint answers 404: {msg}"
+    );
+    assert!(!msg.contains("users ("), "{msg}");
+    r.assert_no_secret(&[&sim.api_token()]);
+}
