@@ -14,7 +14,7 @@ if [ -f crates/destination-bigquery/ci/emulator.sh ]; then
 fi
 if [ -f scripts/singer-env.sh ]; then
   bash scripts/singer-env.sh install
-  export SINGER_VENV="$root/.venv-singer" MELTANO_VENV="$root/.venv-meltano"
+  eval "$(bash scripts/singer-env.sh env)"
 fi
 
 cargo fmt --all -- --check

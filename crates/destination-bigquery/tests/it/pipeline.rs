@@ -22,12 +22,22 @@ fn source_bin() -> PathBuf {
         .status()
         .expect("run cargo build");
     assert!(status.success(), "building source-okta failed");
-    let target = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+    let target = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     target.join("source-okta")
 }
 
 fn source(bin: &PathBuf, args: &[&str]) -> String {
-    let out = Command::new(bin).args(args).stderr(Stdio::inherit()).output().expect("run source-okta");
+    let out = Command::new(bin)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run source-okta");
     assert!(out.status.success(), "source-okta {args:?} failed");
     String::from_utf8(out.stdout).unwrap()
 }
@@ -38,7 +48,9 @@ fn record_counts(messages: &str) -> BTreeMap<String, i64> {
     for line in messages.lines() {
         let m: Value = serde_json::from_str(line).unwrap();
         if m["type"] == "RECORD" {
-            *counts.entry(m["record"]["stream"].as_str().unwrap().to_string()).or_default() += 1;
+            *counts
+                .entry(m["record"]["stream"].as_str().unwrap().to_string())
+                .or_default() += 1;
         }
     }
     counts
@@ -46,21 +58,37 @@ fn record_counts(messages: &str) -> BTreeMap<String, i64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_simulated_org_lands_in_bigquery_and_resyncs_without_duplicates() {
-    let Some(endpoint) = emulator("pipeline").await else { return };
+    let Some(endpoint) = emulator("pipeline").await else {
+        return;
+    };
     let bin = source_bin();
     let sim = SimServer::start(SimConfig::default());
     let dir = tmpdir("pipeline");
-    let source_cfg = write_json(&dir, "source.json", &json!({"base_url": sim.base_url(),
-        "credentials": {"auth_type": "api_token", "api_token": sim.api_token()}}));
+    let source_cfg = write_json(
+        &dir,
+        "source.json",
+        &json!({"base_url": sim.base_url(),
+        "credentials": {"auth_type": "api_token", "api_token": sim.api_token()}}),
+    );
     let discovered = source(&bin, &["discover", "--config", &source_cfg]);
-    let catalog: Value = serde_json::from_str(discovered.lines().find(|l| l.contains("\"CATALOG\"")).unwrap()).unwrap();
+    let catalog: Value = serde_json::from_str(
+        discovered
+            .lines()
+            .find(|l| l.contains("\"CATALOG\""))
+            .unwrap(),
+    )
+    .unwrap();
     let streams: Vec<Value> = catalog["catalog"]["streams"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|s| s["name"] != "risk_providers")
         .map(|s| {
-            let inc = s["supported_sync_modes"].as_array().unwrap().iter().any(|m| m == "incremental");
+            let inc = s["supported_sync_modes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "incremental");
             json!({"stream": s, "sync_mode": if inc { "incremental" } else { "full_refresh" },
                 "destination_sync_mode": if inc { "append_dedup" } else { "overwrite" },
                 "cursor_field": s.get("default_cursor_field").cloned().unwrap_or(json!([])),
@@ -69,51 +97,114 @@ async fn the_simulated_org_lands_in_bigquery_and_resyncs_without_duplicates() {
         .collect();
     let catalog_path = write_json(&dir, "catalog.json", &json!({"streams": streams}));
     let dataset = unique("okta_pipeline");
-    let dest_cfg = write_json(&dir, "destination.json", &json!({"project_id": PROJECT, "dataset_id": dataset,
-        "dataset_location": "US", "endpoint": endpoint, "min_load_interval_seconds": 0}));
+    let dest_cfg = write_json(
+        &dir,
+        "destination.json",
+        &json!({"project_id": PROJECT, "dataset_id": dataset,
+        "dataset_location": "US", "endpoint": endpoint, "min_load_interval_seconds": 0}),
+    );
     let bq = BigQuery::new(&endpoint, PROJECT, "US", Arc::new(TokenProvider::none())).unwrap();
     let count = |sql: String| {
         let bq = &bq;
         async move {
-            let rows = bq.query_rows(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let rows = bq
+                .query_rows(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
             rows[0][0].as_str().unwrap().parse::<i64>().unwrap()
         }
     };
     let table = |t: &str| format!("`{PROJECT}`.`{dataset}`.`{t}`");
 
     // First sync: every stream's table holds exactly what the source read.
-    let first = source(&bin, &["read", "--config", &source_cfg, "--catalog", &catalog_path]);
+    let first = source(
+        &bin,
+        &["read", "--config", &source_cfg, "--catalog", &catalog_path],
+    );
     let counts = record_counts(&first);
     assert!(counts.len() >= 50, "{} streams had records", counts.len());
-    let loaded = run(&["write", "--config", &dest_cfg, "--catalog", &catalog_path], &first);
+    let loaded = run(
+        &["write", "--config", &dest_cfg, "--catalog", &catalog_path],
+        &first,
+    );
     assert_eq!(loaded.code, 0, "{}", loaded.stderr);
     for (stream, n) in &counts {
-        assert_eq!(count(format!("SELECT COUNT(*) FROM {}", table(stream))).await, *n, "{stream}");
+        assert_eq!(
+            count(format!("SELECT COUNT(*) FROM {}", table(stream))).await,
+            *n,
+            "{stream}"
+        );
     }
-    assert_eq!(count(format!("SELECT COUNT(*) FROM {}", table("users"))).await, sim.users().len() as i64);
+    assert_eq!(
+        count(format!("SELECT COUNT(*) FROM {}", table("users"))).await,
+        sim.users().len() as i64
+    );
 
     // Changes, then an incremental sync from the states the destination committed.
     let users = sim.users();
     sim.update_user(users[0]["id"].as_str().unwrap());
     sim.create_user();
     let group = sim.groups()[0]["id"].as_str().unwrap().to_string();
-    let member = sim.users().last().unwrap()["id"].as_str().unwrap().to_string();
+    let member = sim.users().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     sim.add_group_member(&group, &member);
-    let states: Vec<Value> = loaded.states().into_iter().map(|s| s["state"].clone()).collect();
+    let states: Vec<Value> = loaded
+        .states()
+        .into_iter()
+        .map(|s| s["state"].clone())
+        .collect();
     let state_path = write_json(&dir, "state.json", &Value::Array(states));
-    let second = source(&bin, &["read", "--config", &source_cfg, "--catalog", &catalog_path, "--state", &state_path]);
+    let second = source(
+        &bin,
+        &[
+            "read",
+            "--config",
+            &source_cfg,
+            "--catalog",
+            &catalog_path,
+            "--state",
+            &state_path,
+        ],
+    );
     let changed = record_counts(&second);
-    assert_eq!(changed.get("users"), Some(&2), "only the changed and the new user are re-read");
-    let reloaded = run(&["write", "--config", &dest_cfg, "--catalog", &catalog_path], &second);
+    assert_eq!(
+        changed.get("users"),
+        Some(&2),
+        "only the changed and the new user are re-read"
+    );
+    let reloaded = run(
+        &["write", "--config", &dest_cfg, "--catalog", &catalog_path],
+        &second,
+    );
     assert_eq!(reloaded.code, 0, "{}", reloaded.stderr);
     let users_table = table("users");
-    assert_eq!(count(format!("SELECT COUNT(*) FROM {users_table}")).await, sim.users().len() as i64);
-    assert_eq!(count(format!("SELECT COUNT(DISTINCT id) FROM {users_table}")).await, sim.users().len() as i64);
+    assert_eq!(
+        count(format!("SELECT COUNT(*) FROM {users_table}")).await,
+        sim.users().len() as i64
+    );
+    assert_eq!(
+        count(format!("SELECT COUNT(DISTINCT id) FROM {users_table}")).await,
+        sim.users().len() as i64
+    );
     let members = table("group_members");
     let truth = sim.group_members().len() as i64;
-    assert_eq!(count(format!("SELECT COUNT(*) FROM {members}")).await, truth);
-    assert_eq!(count(format!("SELECT COUNT(DISTINCT CONCAT(group_id, '/', user_id)) FROM {members}")).await, truth);
+    assert_eq!(
+        count(format!("SELECT COUNT(*) FROM {members}")).await,
+        truth
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT COUNT(DISTINCT CONCAT(group_id, '/', user_id)) FROM {members}"
+        ))
+        .await,
+        truth
+    );
     // Overwritten streams were replaced, not appended to.
-    assert_eq!(count(format!("SELECT COUNT(*) FROM {}", table("applications"))).await, sim.apps().len() as i64);
+    assert_eq!(
+        count(format!("SELECT COUNT(*) FROM {}", table("applications"))).await,
+        sim.apps().len() as i64
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
