@@ -71,16 +71,9 @@ pub fn main_with(args: Vec<std::ffi::OsString>, force_singer: bool) -> ExitCode 
     if singer {
         return crate::singer::main(args);
     }
-    let parsed = match AirbyteArgs::try_parse_from(&args) {
+    let parsed: AirbyteArgs = match parse_args(&args) {
         Ok(p) => p,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     let out = Output::new(Protocol::Airbyte, Box::new(std::io::stdout()));
     out.install_global();
@@ -88,6 +81,34 @@ pub fn main_with(args: Vec<std::ffi::OsString>, force_singer: bool) -> ExitCode 
     let result =
         runtime().and_then(|rt| rt.block_on(run_airbyte(parsed.command, &out, &mut secrets)));
     finish(&out, result, &secrets)
+}
+
+/// Parses arguments once; `--help`, `--version` and usage errors print themselves and end the program.
+pub fn parse_args<T: Parser>(args: &[std::ffi::OsString]) -> Result<T, ExitCode> {
+    T::try_parse_from(args).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+/// Reads a JSON config file (any shape; validation is the caller's).
+pub fn read_config_doc(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Config(format!(
+            "cannot read the config file {}: {e}",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::Config(format!(
+            "the config file {} is not valid JSON: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Prints the one TRACE error of a failed run and picks the exit code.
@@ -115,18 +136,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Reads a config file, remembering its secrets so no error message can print them.
 pub fn load_config(path: &Path, secrets: &mut Vec<String>) -> Result<Settings> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Config(format!(
-            "cannot read the config file {}: {e}",
-            path.display()
-        ))
-    })?;
-    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Error::Config(format!(
-            "the config file {} is not valid JSON: {e}",
-            path.display()
-        ))
-    })?;
+    let doc = read_config_doc(path)?;
     secrets.extend(secrets_in(&doc));
     Settings::from_value(doc)
 }

@@ -200,23 +200,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads and validates a config file. Errors never contain secret values.
-    pub fn from_file(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!(
-                "cannot read the config file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            Error::Config(format!(
-                "the config file {} is not valid JSON: {e}",
-                path.display()
-            ))
-        })?;
-        Self::from_value(doc)
-    }
-
     /// Validates a config document already parsed as JSON.
     pub fn from_value(doc: serde_json::Value) -> Result<Self> {
         let secrets = secrets_in(&doc);

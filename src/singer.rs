@@ -72,16 +72,9 @@ struct SingerArgs {
 }
 
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let parsed = match SingerArgs::try_parse_from(&args) {
+    let parsed: SingerArgs = match crate::cli::parse_args(&args) {
         Ok(p) => p,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     let out = Output::new(Protocol::Airbyte, Box::new(std::io::sink()));
     let mut secrets = Vec::new();
@@ -208,15 +201,7 @@ pub fn merged_config(paths: &[PathBuf]) -> Result<Value> {
         if p.as_os_str() == "ENV" {
             continue;
         }
-        let text = std::fs::read_to_string(p).map_err(|e| {
-            Error::Config(format!("cannot read the config file {}: {e}", p.display()))
-        })?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| {
-            Error::Config(format!(
-                "the config file {} is not valid JSON: {e}",
-                p.display()
-            ))
-        })?;
+        let v = crate::cli::read_config_doc(p)?;
         if !v.is_object() {
             return Err(Error::Config(format!(
                 "the config file {} must hold a JSON object",
