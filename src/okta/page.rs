@@ -225,6 +225,23 @@ impl Pager {
         }
     }
 
+    /// The pager of a list whose first page was fetched elsewhere (prefetched), continuing after it.
+    pub fn after(first: &Page, extract: Extract) -> Self {
+        let mut seen = HashSet::new();
+        seen.insert(first.url.as_str().to_string());
+        let next = match &first.next {
+            _ if first.items.is_empty() => None,
+            Some(n) if n == &first.url => None,
+            other => other.clone(),
+        };
+        Self {
+            next,
+            extract,
+            seen,
+            pages: 1,
+        }
+    }
+
     /// The next page, or `None` once the list is done.
     pub async fn next_page(&mut self, client: &OktaClient) -> Result<Option<Page>> {
         let Some(url) = self.next.take() else {

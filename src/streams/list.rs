@@ -184,30 +184,58 @@ pub async fn read_fan_out(
     extract: Extract,
     col: Option<&str>,
 ) -> Result<()> {
+    use futures_util::StreamExt;
     let keys = parent_keys(run.ctx, parent).await?;
-    let client = run.ctx.client_for(run.def.api)?;
-    let path = run.ctx.expand(run.def.api, path);
-    for key in keys.iter() {
+    let ctx = run.ctx;
+    let client = ctx.client_for(run.def.api)?;
+    let path = ctx.expand(run.def.api, path);
+    // The first pages of the next few parents are fetched concurrently (most child lists are one
+    // page); records are still emitted parent by parent, in order. Memory stays bounded by one page
+    // per prefetched parent; longer child lists continue page by page.
+    let prefetch = ctx.settings.max_concurrency.max(1);
+    let url_of = |key: &str| client.url(&path.replace("{id}", &encode_segment(key)));
+    let mut pending = keys.iter();
+    let mut firsts = futures_util::stream::FuturesOrdered::new();
+    for key in pending.by_ref().take(prefetch) {
+        firsts.push_back(first_page(client, url_of(key)?, extract));
+    }
+    let mut keys_in_order = keys.iter();
+    while let Some(first) = firsts.next().await {
+        if let Some(key) = pending.next() {
+            firsts.push_back(first_page(client, url_of(key)?, extract));
+        }
+        let key = keys_in_order.next().map(String::as_str).unwrap_or_default();
         let prefix = col.map(|c| column(c, key));
-        let p = path.replace("{id}", &encode_segment(key));
-        match pages(client, &p, extract, |page| {
-            emit_page(run, &page.items, prefix.as_deref())
-        })
-        .await
-        {
-            Ok(()) => {}
+        let first = match first {
+            Ok(page) => page,
             Err(Error::NotFound { .. }) => {
                 tracing::warn!(
                     stream = run.def.name,
                     parent = parent.name,
-                    key = key.as_str(),
+                    key,
                     "parent no longer exists; skipping it"
                 );
+                continue;
             }
             Err(e) => return Err(e),
+        };
+        emit_page(run, &first.items, prefix.as_deref())?;
+        let mut pager = Pager::after(&first, extract);
+        drop(first);
+        loop {
+            match pager.next_page(client).await {
+                Ok(Some(page)) => emit_page(run, &page.items, prefix.as_deref())?,
+                Ok(None) => break,
+                Err(Error::NotFound { .. }) => break,
+                Err(e) => return Err(e),
+            }
         }
     }
     run.finish_full_refresh()
+}
+
+async fn first_page(client: &OktaClient, url: url::Url, extract: Extract) -> Result<Page> {
+    crate::okta::page::fetch(client, &url, extract).await
 }
 
 /// Reads a list, then each item again by id for its full form.
