@@ -206,24 +206,29 @@ fn run(bin: &std::path::Path, cfg: SimConfig, share: f64, concurrency: u32) -> O
             "--catalog",
             cat_path.to_str().unwrap_or_default(),
         ])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,source_okta::sync=info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn source-okta");
-    let pid = child.id();
-    // VmHWM only grows: the last reading before the process exits is its peak.
-    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let watcher = {
-        let peak = peak.clone();
-        std::thread::spawn(move || {
-            while let Some(kib) = vm_hwm_kib(pid) {
-                peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        })
-    };
     let stdout = child.stdout.take().expect("stdout");
+    // The connector reports its own peak RSS (VmHWM) in its closing summary line on stderr.
+    let stderr = child.stderr.take().expect("stderr");
+    let summary = std::thread::spawn(move || {
+        let mut peak = 0u64;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(v) = line.split("peak_rss_kib=").nth(1) {
+                peak = v
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+            } else if !line.contains(" INFO ") {
+                eprintln!("{line}");
+            }
+        }
+        peak
+    });
     let mut records = 0u64;
     for line in BufReader::with_capacity(1 << 20, stdout).split(b'\n') {
         let line = line.expect("read stdout");
@@ -233,8 +238,7 @@ fn run(bin: &std::path::Path, cfg: SimConfig, share: f64, concurrency: u32) -> O
     }
     let wall = started.elapsed();
     let _ = child.wait();
-    let _ = watcher.join();
-    let peak_rss_kib = peak.load(std::sync::atomic::Ordering::Relaxed);
+    let peak_rss_kib = summary.join().unwrap_or(0);
     let after = sim.stats();
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::io::stdout().flush();
@@ -252,13 +256,4 @@ fn run(bin: &std::path::Path, cfg: SimConfig, share: f64, concurrency: u32) -> O
         rate_limited: after.rate_limited - before.rate_limited,
         by_bucket,
     }
-}
-
-/// The high-water mark of a process's resident set (KiB), from `/proc/<pid>/status`.
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -260,6 +260,7 @@ pub async fn read(
         retries = stats.retries.load(Ordering::Relaxed),
         rate_limited = stats.rate_limited.load(Ordering::Relaxed),
         paced_waits = stats.paced_waits.load(Ordering::Relaxed),
+        peak_rss_kib = peak_rss_kib().unwrap_or(0),
         "sync summary"
     );
     if let Some(e) = failure {
@@ -308,4 +309,13 @@ async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
         Reader::AsaAudits => asa::read_audits(run).await,
         Reader::AsaTeam => asa::read_team(run).await,
     }
+}
+
+/// This process's peak resident set size (KiB), from `/proc/self/status` (Linux; `None` elsewhere).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

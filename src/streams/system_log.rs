@@ -20,8 +20,9 @@ use std::collections::{HashSet, VecDeque};
 pub const LOG_PAGE_SIZE: usize = 1000;
 /// How far back a fallback read starts when Okta rejects a saved cursor.
 pub const CURSOR_FALLBACK_OVERLAP: chrono::Duration = chrono::Duration::minutes(15);
-/// How many recent `uuid`s are remembered for deduplication.
-pub const DEDUPE_WINDOW: usize = 20_000;
+/// How many recent `uuid`s are remembered for deduplication (a few pages: Okta repeats events only
+/// across nearby pages).
+pub const DEDUPE_WINDOW: usize = 4_000;
 /// A start date is moved this far inside the retention window, so the query is not rejected as too old
 /// while it travels.
 const RETENTION_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
