@@ -84,7 +84,7 @@ impl Ctx {
 
 /// One stream being read: emits its records and checkpoints its state.
 pub struct StreamRun<'a> {
-    pub ctx: &'a Ctx,
+    pub ctx: &'a Arc<Ctx>,
     pub def: &'static StreamDef,
     pub mode: SyncMode,
     /// The saved state this run started from (incremental only).
@@ -96,7 +96,7 @@ pub struct StreamRun<'a> {
 
 impl<'a> StreamRun<'a> {
     pub fn new(
-        ctx: &'a Ctx,
+        ctx: &'a Arc<Ctx>,
         def: &'static StreamDef,
         mode: SyncMode,
         state: Option<Value>,

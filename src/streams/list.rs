@@ -184,7 +184,6 @@ pub async fn read_fan_out(
     extract: Extract,
     col: Option<&str>,
 ) -> Result<()> {
-    use futures_util::StreamExt;
     let keys = parent_keys(run.ctx, parent).await?;
     let ctx = run.ctx;
     let client = ctx.client_for(run.def.api)?;
@@ -194,15 +193,27 @@ pub async fn read_fan_out(
     // per prefetched parent; longer child lists continue page by page.
     let prefetch = ctx.settings.max_concurrency.max(1);
     let url_of = |key: &str| client.url(&path.replace("{id}", &encode_segment(key)));
+    // Prefetches run as tasks of their own, so they progress (and keep their place in the rate-limit
+    // window) while the head parent's further pages are read.
+    let spawn = |url: url::Url| {
+        let ctx = Arc::clone(ctx);
+        let api = run.def.api;
+        tokio::spawn(
+            async move { crate::okta::page::fetch(ctx.client_for(api)?, &url, extract).await },
+        )
+    };
     let mut pending = keys.iter();
-    let mut firsts = futures_util::stream::FuturesOrdered::new();
+    let mut firsts = Prefetched(std::collections::VecDeque::new());
     for key in pending.by_ref().take(prefetch) {
-        firsts.push_back(first_page(client, url_of(key)?, extract));
+        firsts.0.push_back(spawn(url_of(key)?));
     }
     let mut keys_in_order = keys.iter();
-    while let Some(first) = firsts.next().await {
+    while let Some(handle) = firsts.0.pop_front() {
+        let first = handle
+            .await
+            .unwrap_or_else(|e| Err(Error::Output(format!("a prefetch task failed: {e}"))));
         if let Some(key) = pending.next() {
-            firsts.push_back(first_page(client, url_of(key)?, extract));
+            firsts.0.push_back(spawn(url_of(key)?));
         }
         let key = keys_in_order.next().map(String::as_str).unwrap_or_default();
         let prefix = col.map(|c| column(c, key));
@@ -234,8 +245,15 @@ pub async fn read_fan_out(
     run.finish_full_refresh()
 }
 
-async fn first_page(client: &OktaClient, url: url::Url, extract: Extract) -> Result<Page> {
-    crate::okta::page::fetch(client, &url, extract).await
+/// First pages being fetched ahead; aborted if the stream stops early.
+struct Prefetched(std::collections::VecDeque<tokio::task::JoinHandle<Result<Page>>>);
+
+impl Drop for Prefetched {
+    fn drop(&mut self) {
+        for h in &self.0 {
+            h.abort();
+        }
+    }
 }
 
 /// Reads a list, then each item again by id for its full form.
