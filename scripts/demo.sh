@@ -3,7 +3,9 @@
 # 127.0.0.1, source-okta reads it (Airbyte protocol), destination-bigquery loads it in local mode
 # (the exact load files and table schemas it would send to BigQuery), and the row counts per table
 # are printed. Environment: DEMO_USERS (default 2000), DEMO_DIR (default ./.demo),
-# BQ_ENDPOINT (e.g. http://127.0.0.1:9050 to load into the BigQuery emulator instead).
+# BQ_ENDPOINT (e.g. http://127.0.0.1:9050 to load into the BigQuery emulator instead),
+# DEMO_RATE_LIMITS=workforce (Okta's Workforce limits per 60 s window instead of none: shows the pacing;
+# the per-user fan-outs such as user_factors then take minutes, as they would against a real org).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users=${DEMO_USERS:-2000}
@@ -15,7 +17,7 @@ cargo build --release -q -p source-okta -p okta-sim -p destination-bigquery --bi
 bin=$PWD/target/release
 
 echo "==> starting the simulated org ($users users)" >&2
-"$bin/okta-sim" --users "$users" --port 0 >"$work/sim.json" 2>"$work/sim.log" &
+"$bin/okta-sim" --users "$users" --port 0 --rate-limits "${DEMO_RATE_LIMITS:-unlimited}" >"$work/sim.json" 2>"$work/sim.log" &
 sim_pid=$!
 trap 'kill $sim_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 200); do [ -s "$work/sim.json" ] && break; sleep 0.05; done
