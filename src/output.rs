@@ -224,15 +224,6 @@ impl Output {
         Self::guard(&mut inner, r)
     }
 
-    /// Prints any serialisable document as one line (Singer catalogs, `--about`).
-    pub fn document<T: serde::Serialize>(&self, doc: &T) -> Result<()> {
-        let mut inner = self.lock();
-        let r = inner.w.write(doc);
-        Self::guard(&mut inner, r)?;
-        let r = inner.w.flush();
-        Self::guard(&mut inner, r)
-    }
-
     fn trace(&self, body: TraceBody) -> Result<()> {
         if !self.is_airbyte() {
             return Ok(());

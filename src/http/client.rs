@@ -110,14 +110,6 @@ impl OktaClient {
         })
     }
 
-    pub fn base(&self) -> &Url {
-        &self.base
-    }
-
-    pub fn authenticator(&self) -> &Authenticator {
-        &self.auth
-    }
-
     /// An absolute URL on the org for a path with query, e.g. `/api/v1/users?limit=200`.
     pub fn url(&self, path_and_query: &str) -> Result<Url> {
         self.base

@@ -32,7 +32,6 @@ struct AsaSession {
     key_id: String,
     key_secret: Secret,
     token: Mutex<Option<Token>>,
-    requests: std::sync::atomic::AtomicU64,
 }
 
 struct OAuthSession {
@@ -60,8 +59,6 @@ struct TokenState {
     token: Option<Token>,
     dpop: Option<SigningKey>,
     nonce: Option<String>,
-    /// How many token requests this process made (one per hour is the goal).
-    requests: u64,
 }
 
 struct Token {
@@ -127,22 +124,8 @@ impl Authenticator {
                 key_id: asa.key_id.clone(),
                 key_secret: asa.key_secret.clone(),
                 token: Mutex::new(None),
-                requests: Default::default(),
             })),
         })
-    }
-
-    pub fn is_oauth(&self) -> bool {
-        matches!(self.kind, Kind::OAuth(_))
-    }
-
-    /// Number of OAuth token requests made so far.
-    pub async fn token_requests(&self) -> u64 {
-        match &self.kind {
-            Kind::Ssws(_) => 0,
-            Kind::OAuth(s) => s.state.lock().await.requests,
-            Kind::Asa(s) => s.requests.load(std::sync::atomic::Ordering::Relaxed),
-        }
     }
 
     /// The headers for one API request.
@@ -277,7 +260,6 @@ impl OAuthSession {
                     dpop_proof(key, "POST", &self.token_url, st.nonce.as_deref(), None),
                 );
             }
-            st.requests += 1;
             let resp = req.form(&form).send().await.map_err(|e| Error::Exhausted {
                 path: self.token_url.path().into(),
                 attempts: 1,
@@ -378,8 +360,6 @@ impl AsaSession {
     }
 
     async fn fetch(&self, http: &reqwest::Client) -> Result<Token> {
-        self.requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let body =
             serde_json::json!({"key_id": self.key_id, "key_secret": self.key_secret.expose()});
         let resp = http
