@@ -105,6 +105,7 @@ async fn main() {
         raw_dataset: "airbyte_internal".into(),
         batching: Batching::default(),
         schema_change: SchemaChangePolicy::Fail,
+        deletes: destination_bigquery::sql::Deletes::Hard,
         spool_dir: spool,
         run_id: "bench".into(),
     };

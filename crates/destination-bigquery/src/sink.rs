@@ -68,6 +68,8 @@ pub struct SinkOptions {
     pub raw_dataset: String,
     pub batching: Batching,
     pub schema_change: SchemaChangePolicy,
+    /// What a CDC tombstone does to a deduplicated table.
+    pub deletes: crate::sql::Deletes,
     pub spool_dir: PathBuf,
     /// Unique per process: makes temp-table names and job ids unique per run, deterministic within it.
     pub run_id: String,
@@ -102,6 +104,8 @@ struct StreamRt {
     rows_committed: u64,
     loads: u32,
     nulled_values: u64,
+    /// Undeclared fields kept in `_airbyte_additional_properties`.
+    additional_values: u64,
     status_seen: bool,
     /// Undeclared fields already warned about.
     undeclared_warned: std::collections::HashSet<String>,
@@ -127,6 +131,7 @@ pub struct TableSummary {
     pub rows: u64,
     pub loads: u32,
     pub nulled_values: u64,
+    pub additional_values: u64,
 }
 
 pub struct Sink {
@@ -209,6 +214,7 @@ impl Sink {
             rows_committed: 0,
             loads: 0,
             nulled_values: 0,
+            additional_values: 0,
             status_seen: false,
             undeclared_warned: Default::default(),
             complete: false,
@@ -252,12 +258,24 @@ impl Sink {
         s.since_state += 1;
         s.rows_received += 1;
         self.line.clear();
-        let enc = s.prepared.as_mut().map(|p| {
-            p.encoder
-                .encode(data, emitted_at_ms, source_changes, &mut self.line)
-        });
-        s.nulled_values += enc.map(|e| e.nulled as u64).unwrap_or_default();
-        if enc.is_some_and(|e| e.undeclared) {
+        let enc = s.prepared.as_mut().expect("prepared above").encoder.encode(
+            data,
+            emitted_at_ms,
+            source_changes,
+            &mut self.line,
+        );
+        if let (Some(field), true) = (&enc.null_key, s.spec.mode != Mode::Append) {
+            return Err(Error::Record {
+                stream: s.spec.name.clone(),
+                message: format!(
+                    "primary key field {field:?} is missing or null (or not of its declared type); \
+                     a deduplicated stream cannot merge a row without its key"
+                ),
+            });
+        }
+        s.nulled_values += enc.nulled as u64;
+        s.additional_values += enc.additional as u64;
+        if enc.undeclared {
             for k in data.field_names() {
                 let declared = s
                     .spec
@@ -266,11 +284,19 @@ impl Sink {
                     .iter()
                     .any(|c| c.field.as_deref() == Some(k));
                 if !declared && s.undeclared_warned.insert(k.to_string()) {
-                    tracing::warn!(
-                        "stream {}: field {k:?} is not in the stream's schema and is not loaded; \
-                         add it to the schema (catalog) to load it",
-                        s.spec.name
-                    );
+                    if enc.additional > 0 {
+                        tracing::info!(
+                            "stream {}: field {k:?} is not in the stream's schema; it is kept in {}",
+                            s.spec.name,
+                            schema::ADDITIONAL_PROPERTIES
+                        );
+                    } else {
+                        tracing::warn!(
+                            "stream {}: field {k:?} is not in the stream's schema and is not loaded \
+                             (`additional_properties_column` is off); add it to the schema to load it",
+                            s.spec.name
+                        );
+                    }
                 }
             }
         }
@@ -441,6 +467,7 @@ impl Sink {
                 rows: s.rows_committed,
                 loads: s.loads,
                 nulled_values: s.nulled_values,
+                additional_values: s.additional_values,
             })
             .collect())
     }
@@ -632,7 +659,9 @@ impl Sink {
             })
             .await?;
         if mode == Mode::Dedup {
-            self.wh.merge(&final_t, &target, &effective).await?;
+            self.wh
+                .merge(&final_t, &target, &effective, self.opts.deletes, None)
+                .await?;
         }
         let _ = std::fs::remove_file(&path);
         let s = &mut self.streams[i];
@@ -686,7 +715,9 @@ impl Sink {
             self.wh
                 .create_table(&dedup, &effective, Some(TEMP_TABLE_TTL))
                 .await?;
-            self.wh.merge(&dedup, &temp, &effective).await?;
+            self.wh
+                .merge(&dedup, &temp, &effective, self.opts.deletes, None)
+                .await?;
             source = dedup;
         }
         let job_id = self.job_id(i, "swap");

@@ -201,19 +201,22 @@ impl Warehouse {
         }
     }
 
-    /// Dedup: merges `source` into `target` on the primary key, keeping the newest row.
+    /// Dedup: merges `source` into `target` on the primary key, keeping the newest row and applying CDC
+    /// tombstones as `deletes` says. `source_filter` narrows the source rows (partition pruning).
     pub async fn merge(
         &mut self,
         target: &TableRef,
         source: &TableRef,
         schema: &TableSchema,
+        deletes: sql::Deletes,
+        source_filter: Option<&str>,
     ) -> Result<()> {
-        let stmt = sql::merge(target, source, schema);
+        let stmt = sql::merge(target, source, schema, deletes, source_filter);
         match self {
             Warehouse::BigQuery(bq) => bq.statement(&stmt).await,
             Warehouse::Local(l) => {
                 l.record_sql(target, &stmt)?;
-                l.adopt(source, target)
+                l.merge(source, target, schema, deletes)
             }
             Warehouse::Null(_) => Ok(()),
         }
