@@ -106,6 +106,7 @@ async fn main() {
         batching: Batching::default(),
         schema_change: SchemaChangePolicy::Fail,
         deletes: destination_bigquery::sql::Deletes::Hard,
+        merge_interval: std::time::Duration::from_secs(3600),
         spool_dir: spool,
         run_id: "bench".into(),
     };

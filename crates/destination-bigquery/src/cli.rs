@@ -160,6 +160,7 @@ fn sink_options(settings: &Settings) -> SinkOptions {
             crate::config::CdcDeletion::Hard => crate::sql::Deletes::Hard,
             crate::config::CdcDeletion::Soft => crate::sql::Deletes::Soft,
         },
+        merge_interval: settings.merge_interval,
         spool_dir,
         run_id,
     }
@@ -288,10 +289,18 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
             .map(|n| format!(", {n} rows in table"))
             .unwrap_or_default();
         eprintln!(
-            "destination-bigquery: {} ({mode}): {} rows loaded in {} load jobs{table_rows}{}{}",
+            "destination-bigquery: {} ({mode}): {} rows loaded in {} load jobs{}{table_rows}{}{}",
             t.table,
             t.rows,
             t.loads,
+            if t.merges > 0 {
+                format!(
+                    ", {} MERGE ({} bytes processed)",
+                    t.merges, t.bytes_processed
+                )
+            } else {
+                String::new()
+            },
             if t.nulled_values > 0 {
                 format!(", {} values nulled (see _airbyte_meta)", t.nulled_values)
             } else {
@@ -308,6 +317,12 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
             }
         );
     }
+    let (merges, bytes): (u32, u64) = summary
+        .iter()
+        .fold((0, 0), |(m, b), t| (m + t.merges, b + t.bytes_processed));
+    eprintln!(
+        "destination-bigquery: {merges} MERGE jobs, {bytes} bytes processed in total (what on-demand pricing bills)"
+    );
     if let Some((counts, root)) = local_counts {
         // A machine-readable copy for scripts (the demo prints it): rows per table as a reader would see them.
         let tables: serde_json::Map<String, Value> = summary
@@ -315,7 +330,8 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
             .map(|t| {
                 let v = serde_json::json!({"mode": mode_name(t.mode), "rows_loaded": t.rows, "load_jobs": t.loads,
                     "rows_in_table": counts.get(&t.table), "values_nulled": t.nulled_values,
-                    "additional_values": t.additional_values});
+                    "additional_values": t.additional_values, "merges": t.merges,
+                    "bytes_processed": t.bytes_processed});
                 (t.table.clone(), v)
             })
             .collect();

@@ -84,7 +84,13 @@ pub struct RawConfig {
     pub additional_properties_column: Option<bool>,
     #[serde(default)]
     pub max_record_size_mb: Option<f64>,
+    #[serde(default)]
+    pub merge_interval_seconds: Option<f64>,
 }
+
+/// Default commit window of a deduplicated stream: a MERGE scans the whole final table, so while a sync
+/// runs at most one MERGE per table per hour; a sync shorter than that merges once, at its end.
+pub const DEFAULT_MERGE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What a record with a non-null `_ab_cdc_deleted_at` does in a deduplicated table (Airbyte's option).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -160,6 +166,8 @@ pub struct Settings {
     pub additional_properties: bool,
     /// The longest input line (one message) accepted.
     pub max_line_bytes: usize,
+    /// The commit window of a deduplicated stream (the shortest time between two MERGEs into one table).
+    pub merge_interval: Duration,
     /// Accepted-but-ignored settings, to be logged once.
     pub warnings: Vec<String>,
 }
@@ -257,6 +265,10 @@ impl Settings {
             None => crate::input::DEFAULT_MAX_LINE_BYTES,
             Some(mb) => mb_to_bytes(mb, "max_record_size_mb")? as usize,
         };
+        let merge_interval = match raw.merge_interval_seconds {
+            None => DEFAULT_MERGE_INTERVAL,
+            Some(s) => seconds(s, "merge_interval_seconds")?,
+        };
         let mut warnings = Vec::new();
         if raw.disable_type_dedupe == Some(true) {
             warnings.push(
@@ -283,6 +295,7 @@ impl Settings {
             cdc_deletion,
             additional_properties: raw.additional_properties_column.unwrap_or(true),
             max_line_bytes,
+            merge_interval,
         })
     }
 

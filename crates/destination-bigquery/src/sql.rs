@@ -49,6 +49,12 @@ pub fn quote(ident: &str) -> String {
     format!("`{}`", ident.replace('\\', "\\\\").replace('`', "\\`"))
 }
 
+/// A TIMESTAMP literal for milliseconds since the epoch (UTC).
+pub fn timestamp_literal(ms: i64) -> String {
+    let t = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default();
+    format!("TIMESTAMP '{}'", t.format("%Y-%m-%d %H:%M:%S%.3f+00"))
+}
+
 /// One statement that adds every missing column; `IF NOT EXISTS` makes a retried statement harmless.
 pub fn add_columns(table: &TableRef, columns: &[Column]) -> Option<String> {
     if columns.is_empty() {

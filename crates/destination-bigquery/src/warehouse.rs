@@ -2,7 +2,7 @@
 //! (no BigQuery at hand: the exact load files and table schemas, one folder per dataset), and a null sink
 //! that only counts (for the benchmark).
 
-use crate::client::BigQuery;
+use crate::client::{BigQuery, JobStats};
 use crate::error::{Error, Result};
 use crate::local::LocalWarehouse;
 use crate::schema::{Column, TableSchema, EXTRACTED_AT};
@@ -210,15 +210,16 @@ impl Warehouse {
         schema: &TableSchema,
         deletes: sql::Deletes,
         source_filter: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<JobStats> {
         let stmt = sql::merge(target, source, schema, deletes, source_filter);
         match self {
-            Warehouse::BigQuery(bq) => bq.statement(&stmt).await,
+            Warehouse::BigQuery(bq) => bq.statement_stats(&stmt).await,
             Warehouse::Local(l) => {
                 l.record_sql(target, &stmt)?;
-                l.merge(source, target, schema, deletes)
+                l.merge(source, target, schema, deletes)?;
+                Ok(JobStats::default())
             }
-            Warehouse::Null(_) => Ok(()),
+            Warehouse::Null(_) => Ok(JobStats::default()),
         }
     }
 

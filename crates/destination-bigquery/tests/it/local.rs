@@ -197,7 +197,7 @@ fn dedup_and_overwrite_across_runs() {
     assert_eq!(r.states().len(), 1);
     assert!(
         r.stderr
-            .contains("okta.users (append_dedup): 2 rows loaded in 1 load jobs, 3 rows in table"),
+            .contains("okta.users (append_dedup): 2 rows loaded in 1 load jobs, 1 MERGE (0 bytes processed), 3 rows in table"),
         "{}",
         r.stderr
     );
@@ -334,7 +334,7 @@ fn singer_target_mode_echoes_state_values_after_commit() {
         );
         assert!(
             r.stderr.contains(
-                "okta.users (append_dedup): 2 rows loaded in 1 load jobs, 1 rows in table"
+                "okta.users (append_dedup): 2 rows loaded in 1 load jobs, 1 MERGE (0 bytes processed), 1 rows in table"
             ),
             "{}",
             r.stderr

@@ -8,6 +8,7 @@ mod bad_input;
 mod cdc;
 mod cli;
 mod common;
+mod cost;
 mod emulator;
 mod faults;
 mod local;
