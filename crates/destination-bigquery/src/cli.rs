@@ -379,6 +379,9 @@ async fn write_airbyte(config: &Path, catalog: &Path, out: &mut Output) -> Resul
             .map(|summary| print_summary(&summary, &sink)),
         Err(e) => Err(e),
     };
+    if result.is_err() {
+        sink.abort().await;
+    }
     *out = std::mem::replace(sink.output(), Output::stdout(Protocol::Airbyte));
     result
 }
@@ -395,6 +398,9 @@ async fn write_singer(config: &Path, out: &mut Output) -> Result<()> {
             .map(|summary| print_summary(&summary, &sink)),
         Err(e) => Err(e),
     };
+    if result.is_err() {
+        sink.abort().await;
+    }
     *out = std::mem::replace(sink.output(), Output::stdout(Protocol::Singer));
     result
 }
@@ -407,8 +413,11 @@ async fn pump(sink: &mut Sink, settings: &Settings, protocol: Protocol) -> Resul
     let mut line_no = 0u64;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stop = stop_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
+            signal = &mut stop => return Err(Error::Interrupted(signal)),
             line = lines.next_line() => {
                 line_no += 1;
                 let line = line.map_err(|e| bad_line(line_no, None, e.to_string()))?;
@@ -423,6 +432,29 @@ async fn pump(sink: &mut Sink, settings: &Settings, protocol: Protocol) -> Resul
             }
             _ = tick.tick() => sink.tick().await?,
         }
+    }
+}
+
+/// Resolves with the signal's name on SIGTERM or SIGINT (the orchestrator stopping the sync).
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
     }
 }
 

@@ -57,6 +57,10 @@ pub struct LoadStats {
     pub output_rows: u64,
 }
 
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// What a query job reports about itself.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct JobStats {
@@ -265,6 +269,40 @@ impl BigQuery {
             }
         }
         Ok(())
+    }
+
+    /// The names of a dataset's tables (`tables.list`, every page); empty when the dataset does not exist.
+    pub async fn list_tables(&self, dataset: &str) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "{}/bigquery/v2/projects/{}/datasets/{}/tables?maxResults=1000",
+                self.base, self.project, dataset
+            );
+            if let Some(p) = &page {
+                url.push_str(&format!("&pageToken={}", urlencode(p)));
+            }
+            let v = match self.call(Method::GET, &url, None, "tables.list").await {
+                Ok((_, v)) => v,
+                Err(Error::Api { status: 404, .. }) => return Ok(names),
+                Err(e) => return Err(e),
+            };
+            for t in v
+                .get("tables")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(n) = t.pointer("/tableReference/tableId").and_then(Value::as_str) {
+                    names.push(n.to_string());
+                }
+            }
+            match v.get("nextPageToken").and_then(Value::as_str) {
+                Some(p) if !p.is_empty() => page = Some(p.to_string()),
+                _ => return Ok(names),
+            }
+        }
     }
 
     /// `tables.get`; `None` when it does not exist.

@@ -342,6 +342,30 @@ impl LocalWarehouse {
         )
     }
 
+    /// `(table name, last modified in ms since the epoch)` of a dataset's tables.
+    pub fn list_tables(&self, dataset: &str) -> Vec<(String, i64)> {
+        let Ok(entries) = std::fs::read_dir(self.root.join(dataset)) else {
+            return Vec::new();
+        };
+        let mtime = |p: &Path| -> i64 {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or_default()
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                let table = name.strip_suffix(".schema.json")?.to_string();
+                let data = self.root.join(dataset).join(&table);
+                Some((table, mtime(&e.path()).max(mtime(&data))))
+            })
+            .collect()
+    }
+
     pub fn drop_table(&mut self, t: &TableRef) -> Result<()> {
         let _ = std::fs::remove_dir_all(self.data_dir(t));
         let _ = std::fs::remove_file(self.schema_path(t));

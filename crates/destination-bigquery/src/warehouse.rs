@@ -232,6 +232,46 @@ impl Warehouse {
         }
     }
 
+    /// `(table, last modified in ms since the epoch)` of the tables of `dataset` whose names start with
+    /// `prefix`.
+    pub async fn tables_with_prefix(
+        &mut self,
+        project: &str,
+        dataset: &str,
+        prefix: &str,
+    ) -> Result<Vec<(TableRef, i64)>> {
+        match self {
+            Warehouse::BigQuery(bq) => {
+                let mut out = Vec::new();
+                for name in bq.list_tables(dataset).await? {
+                    if !name.starts_with(prefix) {
+                        continue;
+                    }
+                    let t = TableRef::new(project, dataset, &name);
+                    if let Some(v) = bq.get_table(&t).await? {
+                        let modified = v
+                            .get("lastModifiedTime")
+                            .and_then(|m| {
+                                m.as_str()
+                                    .and_then(|s| s.parse().ok())
+                                    .or_else(|| m.as_i64())
+                            })
+                            .unwrap_or_default();
+                        out.push((t, modified));
+                    }
+                }
+                Ok(out)
+            }
+            Warehouse::Local(l) => Ok(l
+                .list_tables(dataset)
+                .into_iter()
+                .filter(|(n, _)| n.starts_with(prefix))
+                .map(|(n, m)| (TableRef::new(project, dataset, &n), m))
+                .collect()),
+            Warehouse::Null(_) => Ok(Vec::new()),
+        }
+    }
+
     pub async fn drop_table(&mut self, t: &TableRef) -> Result<()> {
         match self {
             Warehouse::BigQuery(bq) => bq.delete_table(t).await,

@@ -459,7 +459,7 @@ async fn incompatible_type_change_fails_with_one_trace_error() {
 }
 
 /// Reads the destination's stdout on a thread, so the test can wait for one line with a deadline.
-fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<Value> {
+pub fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<Value> {
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -477,7 +477,7 @@ fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<Va
     rx
 }
 
-fn next_state(rx: &std::sync::mpsc::Receiver<Value>, within: Duration) -> Option<Value> {
+pub fn next_state(rx: &std::sync::mpsc::Receiver<Value>, within: Duration) -> Option<Value> {
     let deadline = Instant::now() + within;
     loop {
         let left = deadline.checked_duration_since(Instant::now())?;

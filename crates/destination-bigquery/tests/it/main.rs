@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod cdc;
+mod cleanup;
 mod cli;
 mod common;
 mod cost;
