@@ -166,8 +166,9 @@ fn sink_options(settings: &Settings) -> SinkOptions {
     }
 }
 
-/// `check`: the dataset exists in the configured location (or is created there), and a table can be
-/// created, loaded by a load job, and dropped.
+/// `check`: every dataset a sync writes to (the default dataset and the internal one) exists in the
+/// configured location (or is created there), and in each a table can be created, loaded by a load job,
+/// read by a query job, and dropped. The first failure names the dataset and the step.
 pub async fn check(config: &Path) -> Result<()> {
     let settings = Settings::from_file(config)?;
     let mut wh = warehouse(&settings)?;
@@ -180,10 +181,26 @@ pub async fn check(config: &Path) -> Result<()> {
             max_elapsed: Duration::from_secs(20),
         };
     }
-    wh.ensure_dataset(&settings.dataset_id).await?;
-    if matches!(wh, Warehouse::Local(_)) {
-        return Ok(());
+    let mut datasets = vec![settings.dataset_id.clone()];
+    if settings.raw_dataset != settings.dataset_id {
+        datasets.push(settings.raw_dataset.clone());
     }
+    for dataset in &datasets {
+        check_dataset(&mut wh, &settings, dataset)
+            .await
+            .map_err(|e| match e {
+                Error::Config(m) => Error::Config(format!("dataset {dataset}: {m}")),
+                e => Error::Config(format!("dataset {dataset}: {e}")),
+            })?;
+    }
+    Ok(())
+}
+
+async fn check_dataset(wh: &mut Warehouse, settings: &Settings, dataset: &str) -> Result<()> {
+    wh.ensure_dataset(dataset).await?;
+    let Warehouse::BigQuery(_) = wh else {
+        return Ok(());
+    };
     let schema = TableSchema::from_json_schema(
         &serde_json::json!({"properties": {"ok": {"type": "boolean"}}}),
         &[],
@@ -192,16 +209,29 @@ pub async fn check(config: &Path) -> Result<()> {
     let u = uuid::Uuid::new_v4().simple().to_string();
     let t = TableRef::new(
         &settings.project_id,
-        &settings.dataset_id,
+        dataset,
         &format!("_airbyte_connection_test_{}", &u[..12]),
     );
     wh.create_table(&t, &schema, Some(Duration::from_secs(3600)))
-        .await?;
+        .await
+        .map_err(|e| Error::Config(format!("cannot create a table: {e}")))?;
+    let outcome = check_load_and_query(wh, &schema, &t, &u).await;
+    let dropped = wh.drop_table(&t).await;
+    outcome?;
+    dropped.map_err(|e| Error::Config(format!("cannot drop the test table: {e}")))
+}
+
+async fn check_load_and_query(
+    wh: &mut Warehouse,
+    schema: &TableSchema,
+    t: &TableRef,
+    u: &str,
+) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("destination-bigquery-check-{u}"));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
     let file = dir.join("check.ndjson");
     let mut line = Vec::new();
-    let mut enc = crate::encoder::Encoder::new(&schema, 0, None);
+    let mut enc = crate::encoder::Encoder::new(schema, 0, None);
     let data = serde_json::json!({"ok": true});
     enc.encode(
         data.as_object().expect("object"),
@@ -213,9 +243,9 @@ pub async fn check(config: &Path) -> Result<()> {
     let job_id = format!("airbyte_check_{u}");
     let loaded = wh
         .load(Load {
-            target: &t,
-            final_table: &t,
-            schema: &schema,
+            target: t,
+            final_table: t,
+            schema,
             file: &file,
             rows: 1,
             job_id: &job_id,
@@ -223,9 +253,24 @@ pub async fn check(config: &Path) -> Result<()> {
         })
         .await;
     let _ = std::fs::remove_dir_all(&dir);
-    let dropped = wh.drop_table(&t).await;
-    loaded?;
-    dropped
+    loaded.map_err(|e| Error::Config(format!("cannot run a load job: {e}")))?;
+    if let Warehouse::BigQuery(bq) = wh {
+        let rows = bq
+            .query_rows(&format!("SELECT COUNT(*) FROM {}", t.sql()))
+            .await
+            .map_err(|e| Error::Config(format!("cannot run a query job: {e}")))?;
+        let n = rows.first().and_then(|r| r.first()).and_then(|v| {
+            v.as_str()
+                .and_then(|s| s.parse::<i64>().ok())
+                .or_else(|| v.as_i64())
+        });
+        if n != Some(1) {
+            return Err(Error::Config(format!(
+                "a query of the test table found {n:?} rows, expected 1"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn mode_of(s: &airbyte_protocol::ConfiguredStream) -> Mode {

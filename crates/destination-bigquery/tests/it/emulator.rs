@@ -626,6 +626,32 @@ async fn check_succeeds_and_rejects_a_dataset_in_another_location() {
         "{}",
         r.stdout_raw
     );
+    // The internal dataset is checked too: one in another location fails `check`, naming it.
+    let eu_raw = unique("check_eu_raw");
+    let eu = env.config(
+        json!({"dataset_location": "EU", "dataset_id": unique("check_eu"),
+        "raw_data_dataset": eu_raw}),
+    );
+    let r = run(&["check", "--config", &eu], "");
+    assert_eq!(
+        r.stdout[0]["connectionStatus"]["status"], "SUCCEEDED",
+        "{}",
+        r.stdout_raw
+    );
+    let r = run(
+        &[
+            "check",
+            "--config",
+            &env.config(json!({"raw_data_dataset": eu_raw})),
+        ],
+        "",
+    );
+    assert_eq!(r.stdout[0]["connectionStatus"]["status"], "FAILED");
+    let msg = r.stdout[0]["connectionStatus"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("dataset {eu_raw}:")) && msg.contains("location"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
