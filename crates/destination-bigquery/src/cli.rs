@@ -302,7 +302,9 @@ pub fn airbyte_specs(settings: &Settings, catalog: &ConfiguredCatalog) -> Result
             .unwrap_or_else(|| settings.dataset_id.clone());
         let mode = mode_of(s);
         let schema = settings.table_schema(&json_schema, &s.primary_key, &s.cursor_field);
-        if mode != Mode::Append && schema.primary_key.len() != s.primary_key.len() {
+        if matches!(mode, Mode::Dedup | Mode::OverwriteDedup)
+            && schema.primary_key.len() != s.primary_key.len()
+        {
             return Err(Error::Catalog(format!(
                 "stream {}: primary key {:?} is not a top-level property of its schema",
                 s.stream.name, s.primary_key

@@ -118,23 +118,28 @@ impl LocalWarehouse {
         self.log_op(t, json!({"query": stmt}))
     }
 
-    pub fn widen_to_json(&mut self, t: &TableRef, column: &str, script: &[String]) -> Result<()> {
+    /// Changes column types in the table's schema and records the statements that would do it. (The load
+    /// files already hold the values as text, which every wider type reads.)
+    pub fn set_types(
+        &mut self,
+        t: &TableRef,
+        columns: &[(String, &str)],
+        statements: &[String],
+    ) -> Result<()> {
         let mut body = self.get_table(t)?.unwrap_or_default();
         if let Some(fields) = body
             .pointer_mut("/schema/fields")
             .and_then(Value::as_array_mut)
         {
             for f in fields.iter_mut() {
-                if f.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(column))
-                {
-                    f["type"] = json!("JSON");
+                let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
+                if let Some((_, ty)) = columns.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)) {
+                    f["type"] = json!(ty);
                 }
             }
         }
         self.put_table(t, &body)?;
-        for stmt in script {
+        for stmt in statements {
             self.log_op(t, json!({"query": stmt}))?;
         }
         Ok(())

@@ -602,27 +602,65 @@ impl Sink {
                 None => self.wh.create_table(&final_t, &spec.schema, None).await?,
                 Some(existing) => {
                     let (diff, mut eff) = schema::diff(&existing, &spec.schema);
-                    for (col, had, wanted) in &diff.incompatible {
-                        match self.opts.schema_change {
-                            SchemaChangePolicy::Fail => {
-                                return Err(Error::SchemaChange {
-                                    table: final_t.to_string(),
-                                    column: col.clone(),
-                                    existing: had.clone(),
-                                    wanted: wanted.sql_name().into(),
-                                    hint: "Nothing was loaded. Set \"schema_change\": \"widen_to_json\" to convert the column \
-                                           to JSON, run an overwrite sync, or drop the column."
-                                        .into(),
-                                })
+                    if !diff.widen.is_empty() {
+                        let what: Vec<String> = diff
+                            .widen
+                            .iter()
+                            .map(|(c, had, to)| format!("{c} {had} -> {}", to.sql_name()))
+                            .collect();
+                        self.out.info(format!(
+                            "widening in place in {final_t}: {}",
+                            what.join(", ")
+                        ));
+                        let cols: Vec<(String, BqType)> = diff
+                            .widen
+                            .iter()
+                            .map(|(c, _, to)| (c.clone(), *to))
+                            .collect();
+                        self.wh.alter_types(&final_t, &cols).await?;
+                    }
+                    if let Some((col, had, wanted)) = diff.incompatible.first() {
+                        if self.opts.schema_change == SchemaChangePolicy::Fail {
+                            return Err(Error::SchemaChange {
+                                table: final_t.to_string(),
+                                column: col.clone(),
+                                existing: had.clone(),
+                                wanted: wanted.sql_name().into(),
+                                hint: "Nothing was loaded. Set \"schema_change\": \"widen_to_json\" to convert the column \
+                                       to JSON, run an overwrite sync, or drop the column."
+                                    .into(),
+                            });
+                        }
+                        let cols: Vec<String> = diff
+                            .incompatible
+                            .iter()
+                            .map(|(c, _, _)| c.clone())
+                            .collect();
+                        let what: Vec<String> = diff
+                            .incompatible
+                            .iter()
+                            .map(|(c, had, _)| format!("{c} ({had})"))
+                            .collect();
+                        self.out.info(format!(
+                            "converting {} of {final_t} to JSON (one CREATE OR REPLACE TABLE … AS SELECT)",
+                            what.join(", ")
+                        ));
+                        self.wh
+                            .convert_to_json(&final_t, &cols, &spec.schema.clustering())
+                            .await?;
+                        for col in &cols {
+                            if let Some(c) = eff
+                                .columns
+                                .iter_mut()
+                                .find(|c| c.name.eq_ignore_ascii_case(col))
+                            {
+                                c.name = col.clone();
+                                c.ty = BqType::Json;
                             }
-                            SchemaChangePolicy::WidenToJson => {
-                                self.out.info(format!("widening {final_t}.{col} from {had} to JSON"));
-                                self.wh.widen_to_json(&final_t, col).await?;
-                                if let Some(c) = eff.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(col)) {
-                                    c.name = col.clone();
-                                    c.ty = BqType::Json;
-                                }
-                            }
+                        }
+                        // The replaced table's columns are NULLABLE: loads must declare them so.
+                        for c in &mut eff.columns {
+                            c.required = false;
                         }
                     }
                     if !diff.add.is_empty() {
@@ -1002,7 +1040,9 @@ fn remove_stale_spools(own: &std::path::Path) {
 }
 
 fn check_keys(spec: &StreamSpec) -> Result<()> {
-    if spec.mode != Mode::Append && spec.schema.primary_key.is_empty() {
+    // Append and plain overwrite need no key; deduplication does.
+    if matches!(spec.mode, Mode::Dedup | Mode::OverwriteDedup) && spec.schema.primary_key.is_empty()
+    {
         return Err(Error::Catalog(format!(
             "stream {} is configured for {:?} but has no primary key",
             spec.name, spec.mode

@@ -904,3 +904,69 @@ async fn a_singer_schema_change_mid_stream_adds_the_column_and_keeps_deduplicati
         env.raw_tables().await
     );
 }
+
+#[tokio::test]
+async fn integer_to_number_is_widened_in_place_and_keeps_values() {
+    let Some(env) = Env::new("widen_numeric").await else {
+        return;
+    };
+    let s1 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "integer"}}});
+    let s2 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "number"}}});
+    let cfg = env.config(json!({}));
+    let cat1 = env.catalog(vec![configured("t", s1, "append", &[], &[])]);
+    let cat2 = env.catalog(vec![configured("t", s2, "append", &[], &[])]);
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat1],
+        &lines(&[record("t", json!({"id": "a", "n": 7}), 1)]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The default `schema_change: fail` does not stop this one: BigQuery widens INT64 to NUMERIC in place.
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat2],
+        &lines(&[
+            record("t", json!({"id": "b", "n": 1.5}), 2),
+            state("t", json!({})),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("widening in place"), "{}", r.stderr);
+    let types = env.query_types("SELECT n FROM $ds.t").await;
+    assert_eq!(types, [("n".to_string(), "NUMERIC".to_string())]);
+    let rows = env
+        .rows("SELECT id, CAST(n AS STRING) FROM $ds.t ORDER BY id")
+        .await;
+    let got: Vec<(&str, f64)> = rows
+        .iter()
+        .map(|r| (s(&r[0]), s(&r[1]).parse::<f64>().unwrap()))
+        .collect();
+    assert_eq!(got, [("a", 7.0), ("b", 1.5)]);
+}
+
+#[tokio::test]
+async fn overwrite_without_a_primary_key_replaces_the_table() {
+    let Some(env) = Env::new("overwrite_nopk").await else {
+        return;
+    };
+    let cfg = env.config(json!({}));
+    let cat = env.catalog(vec![configured(
+        "g",
+        groups_schema(),
+        "overwrite",
+        &[],
+        &[],
+    )]);
+    for (n, ids) in [(1, vec!["a", "b", "c"]), (2, vec!["d"])] {
+        let mut msgs: Vec<String> = ids
+            .iter()
+            .map(|id| record("g", json!({"id": id, "name": "x"}), n))
+            .collect();
+        msgs.push(state("g", json!({"n": n})));
+        let r = run(
+            &["write", "--config", &cfg, "--catalog", &cat],
+            &lines(&msgs),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.states().len(), 1);
+    }
+    assert_eq!(env.count("g").await, 1);
+}
