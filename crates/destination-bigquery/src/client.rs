@@ -545,12 +545,20 @@ impl BigQuery {
         });
         let started = Instant::now();
         let mut attempt = 0;
+        let mut refreshed = false;
         let job = loop {
             attempt += 1;
             match self.upload_once(&body, file, len).await {
                 Ok(job) => break job,
                 Err(Error::Api { status: 409, .. }) => {
                     break json!({"jobReference": {"jobId": job_id}})
+                }
+                // The token was refused (revoked, or expired early): `upload_once` dropped it; one new try.
+                Err(Error::Api { status: 401, .. }) if !refreshed && !self.auth.is_none() => {
+                    refreshed = true;
+                    tracing::warn!(
+                        "the upload was refused with 401; retrying once with a new token"
+                    );
                 }
                 Err(e) => {
                     self.backoff_or_fail(e, attempt, started, "load upload")
