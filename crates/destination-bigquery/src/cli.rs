@@ -370,6 +370,12 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
     eprintln!(
         "destination-bigquery: {merges} MERGE jobs, {bytes} bytes processed in total (what on-demand pricing bills)"
     );
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!(
+            "destination-bigquery: peak memory {:.1} MiB (VmHWM)",
+            kib as f64 / 1024.0
+        );
+    }
     if let Some((counts, root)) = local_counts {
         // A machine-readable copy for scripts (the demo prints it): rows per table as a reader would see them.
         let tables: serde_json::Map<String, Value> = summary
@@ -390,6 +396,18 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
         }
         eprintln!("destination-bigquery: local mode: load files and schemas under {root} (row counts in summary.json)");
     }
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), for the summary and the benchmark.
+fn peak_rss_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn mode_name(m: Mode) -> &'static str {

@@ -191,8 +191,10 @@ impl LocalWarehouse {
 
     /// A MERGE, with the semantics of [`crate::sql::merge`]: the newest staged row per key replaces the
     /// target's row when it is at least as new, and tombstones delete (or mark) rows. The target folder is
-    /// rewritten as one file holding exactly the table's rows (memory follows the table's size; local mode
-    /// is for demos and tests).
+    /// rewritten as one file holding exactly the table's rows, sorted by key.
+    ///
+    /// Memory stays bounded whatever the table's size: rows are sorted by key in runs of
+    /// [`MERGE_RUN_BYTES`] written to disk, then the runs are merged, one key at a time.
     pub fn merge(
         &mut self,
         src: &TableRef,
@@ -200,133 +202,107 @@ impl LocalWarehouse {
         schema: &TableSchema,
         deletes: crate::sql::Deletes,
     ) -> Result<()> {
-        let ordering = crate::sql::Ordering::of(schema);
-        let deleted = schema.cdc_deleted_at().map(|c| c.name.clone());
-        let order_of = |row: &Value| -> (Value, String, String) {
-            let text = |k: &str| {
-                row.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let mut cursor = ordering
-                .cursor_column()
-                .and_then(|c| row.get(c))
-                .cloned()
-                .unwrap_or(Value::Null);
-            if ordering.orders_tombstones_by_deletion() {
-                if let Some(d) = deleted.as_ref().and_then(|d| row.get(d)) {
-                    if cmp_json(d, &cursor) == std::cmp::Ordering::Greater {
-                        cursor = d.clone();
-                    }
-                }
-            }
-            (
-                cursor,
-                text(crate::schema::EXTRACTED_AT),
-                text(crate::schema::RAW_ID),
-            )
-        };
-        let newer = |t: &Value, s: &Value| -> bool {
-            let (a, b) = (order_of(t), order_of(s));
-            match cmp_json(&a.0, &b.0) {
-                std::cmp::Ordering::Equal => (&a.1, &a.2) <= (&b.1, &b.2),
-                o => o == std::cmp::Ordering::Less,
-            }
-        };
-        let is_tombstone = |row: &Value| {
-            deleted
-                .as_ref()
-                .is_some_and(|d| row.get(d).is_some_and(|v| !v.is_null()))
-        };
-        let key_of = |row: &Value| -> String {
-            let key: Vec<&Value> = schema
-                .primary_key
-                .iter()
-                .map(|k| row.get(k).unwrap_or(&Value::Null))
-                .collect();
-            serde_json::to_string(&key).unwrap_or_default()
-        };
-        // The newest staged row per key.
-        let mut staged: BTreeMap<String, Value> = BTreeMap::new();
-        self.for_each_row(src, |row| {
-            let k = key_of(&row);
-            match staged.get(&k) {
-                Some(cur) if !newer(cur, &row) => {}
-                _ => {
-                    staged.insert(k, row);
-                }
-            }
-        })?;
-        let mut table: BTreeMap<String, Value> = BTreeMap::new();
-        self.for_each_row(target, |row| {
-            table.insert(key_of(&row), row);
-        })?;
-        for (k, s) in staged {
-            let tomb = is_tombstone(&s);
-            match table.get_mut(&k) {
-                Some(t) if newer(t, &s) => match (tomb, deletes) {
-                    (true, crate::sql::Deletes::Hard) => {
-                        table.remove(&k);
-                    }
-                    (true, crate::sql::Deletes::Soft) => {
-                        if let (Some(t), Some(s)) = (t.as_object_mut(), s.as_object()) {
-                            for (f, v) in s {
-                                if !v.is_null() {
-                                    t.insert(f.clone(), v.clone());
-                                }
-                            }
-                        }
-                    }
-                    (false, _) => *t = s,
-                },
-                Some(_) => {}
-                None if tomb && deletes == crate::sql::Deletes::Hard => {}
-                None => {
-                    table.insert(k, s);
-                }
-            }
-        }
-        let dir = self.data_dir(target);
-        let tmp = self
+        self.merge_in_runs(src, target, schema, deletes, MERGE_RUN_BYTES)
+    }
+
+    fn merge_in_runs(
+        &mut self,
+        src: &TableRef,
+        target: &TableRef,
+        schema: &TableSchema,
+        deletes: crate::sql::Deletes,
+        run_bytes: usize,
+    ) -> Result<()> {
+        let work = self
             .root
             .join(&target.dataset)
-            .join(format!("{}.merging.ndjson", target.table));
+            .join(format!("{}.merging", target.table));
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).map_err(|e| Error::io(work.display(), e))?;
+        // 1. Sorted runs of (key, side, arrival, row): side 0 is the target's rows, 1 the staged ones.
+        let mut runs: Vec<PathBuf> = Vec::new();
+        let mut chunk: Vec<(String, u8, u64, String)> = Vec::new();
+        let mut chunk_bytes = 0usize;
+        let mut seq = 0u64;
+        for (side, t) in [(0u8, target), (1u8, src)] {
+            for p in self.load_files(t) {
+                let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
+                for line in std::io::BufReader::new(file).lines() {
+                    let line = line.map_err(|e| Error::io(p.display(), e))?;
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    let key = raw_key(&line, &schema.primary_key)
+                        .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
+                    chunk_bytes += line.len() + key.len() + 32;
+                    chunk.push((key, side, seq, line));
+                    seq += 1;
+                    if chunk_bytes >= run_bytes {
+                        runs.push(write_run(&work, runs.len(), &mut chunk)?);
+                        chunk_bytes = 0;
+                    }
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            runs.push(write_run(&work, runs.len(), &mut chunk)?);
+        }
+        drop(chunk);
+        // 2. Merge the runs; each key's rows meet in one group.
+        let tmp = work.join("merged.ndjson");
         {
             let f = std::fs::File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
-            let mut w = std::io::BufWriter::new(f);
-            for row in table.values() {
-                writeln!(w, "{row}").map_err(|e| Error::io(tmp.display(), e))?;
+            let mut out = std::io::BufWriter::new(f);
+            let mut readers = Vec::new();
+            let mut heap = std::collections::BinaryHeap::new();
+            for (i, r) in runs.iter().enumerate() {
+                let f = std::fs::File::open(r).map_err(|e| Error::io(r.display(), e))?;
+                let mut lines = std::io::BufReader::new(f).lines();
+                if let Some(entry) = next_entry(&mut lines, r)? {
+                    heap.push(std::cmp::Reverse((entry, i)));
+                }
+                readers.push(lines);
             }
-            w.flush().map_err(|e| Error::io(tmp.display(), e))?;
+            let mut group: Vec<(u8, String)> = Vec::new();
+            let mut group_key: Option<String> = None;
+            while let Some(std::cmp::Reverse(((key, side, _, row), i))) = heap.pop() {
+                if group_key.as_deref() != Some(key.as_str()) {
+                    if !group.is_empty() {
+                        write_group(&mut out, &group, schema, deletes)
+                            .map_err(|e| Error::io(tmp.display(), e))?;
+                        group.clear();
+                    }
+                    group_key = Some(key);
+                }
+                group.push((side, row));
+                if let Some(entry) = next_entry(&mut readers[i], &runs[i])? {
+                    heap.push(std::cmp::Reverse((entry, i)));
+                }
+            }
+            if !group.is_empty() {
+                write_group(&mut out, &group, schema, deletes)
+                    .map_err(|e| Error::io(tmp.display(), e))?;
+            }
+            out.flush().map_err(|e| Error::io(tmp.display(), e))?;
         }
+        let dir = self.data_dir(target);
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(self.data_dir(src));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
         let dest = dir.join("000001-merged.ndjson");
-        std::fs::rename(&tmp, &dest).map_err(|e| Error::io(dest.display(), e))
+        std::fs::rename(&tmp, &dest).map_err(|e| Error::io(dest.display(), e))?;
+        let _ = std::fs::remove_dir_all(&work);
+        Ok(())
     }
 
-    /// Calls `f` with every row of a table's load files, in load order.
-    fn for_each_row(&self, t: &TableRef, mut f: impl FnMut(Value)) -> Result<()> {
+    /// A table's load files, in load order.
+    fn load_files(&self, t: &TableRef) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = match std::fs::read_dir(self.data_dir(t)) {
             Ok(d) => d.flatten().map(|e| e.path()).collect(),
-            Err(_) => return Ok(()),
+            Err(_) => return Vec::new(),
         };
         files.sort();
-        for p in files {
-            let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
-            for line in std::io::BufReader::new(file).lines() {
-                let line = line.map_err(|e| Error::io(p.display(), e))?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let row: Value = serde_json::from_str(&line)
-                    .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
-                f(row);
-            }
-        }
-        Ok(())
+        files
     }
 
     /// A copy job with `WRITE_TRUNCATE`: `dst` holds exactly what `src` held, with its schema.
@@ -400,6 +376,145 @@ impl LocalWarehouse {
     }
 }
 
+/// Bytes of rows sorted in memory at once by a local MERGE (each run is written to disk).
+pub const MERGE_RUN_BYTES: usize = 16 * 1024 * 1024;
+
+/// The primary key of an encoded row as text (the JSON of its key values, in key order), without building
+/// the row: the encoder writes every value in one canonical form, so equal keys have equal text.
+fn raw_key(line: &str, pk: &[String]) -> std::result::Result<String, serde_json::Error> {
+    let row: std::collections::HashMap<&str, &serde_json::value::RawValue> =
+        serde_json::from_str(line)?;
+    let parts: Vec<&str> = pk
+        .iter()
+        .map(|k| row.get(k.as_str()).map(|v| v.get()).unwrap_or("null"))
+        .collect();
+    Ok(format!("[{}]", parts.join(",")))
+}
+
+/// Sorts a chunk by (key, side, arrival) and writes it as a run: `key \t side \t arrival \t row` lines (the
+/// JSON texts hold no raw tab or newline).
+fn write_run(work: &Path, n: usize, chunk: &mut Vec<(String, u8, u64, String)>) -> Result<PathBuf> {
+    chunk.sort_unstable_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+    let p = work.join(format!("run-{n:06}"));
+    let f = std::fs::File::create(&p).map_err(|e| Error::io(p.display(), e))?;
+    let mut w = std::io::BufWriter::new(f);
+    for (key, side, seq, row) in chunk.drain(..) {
+        writeln!(w, "{key}\t{side}\t{seq}\t{row}").map_err(|e| Error::io(p.display(), e))?;
+    }
+    w.flush().map_err(|e| Error::io(p.display(), e))?;
+    Ok(p)
+}
+
+type RunEntry = (String, u8, u64, String);
+
+fn next_entry(
+    lines: &mut std::io::Lines<std::io::BufReader<std::fs::File>>,
+    path: &Path,
+) -> Result<Option<RunEntry>> {
+    let Some(line) = lines.next() else {
+        return Ok(None);
+    };
+    let line = line.map_err(|e| Error::io(path.display(), e))?;
+    let mut parts = line.splitn(4, '\t');
+    let (Some(key), Some(side), Some(seq), Some(row)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::Internal(format!(
+            "{}: a malformed run line",
+            path.display()
+        )));
+    };
+    Ok(Some((
+        key.to_string(),
+        side.parse().unwrap_or(1),
+        seq.parse().unwrap_or(0),
+        row.to_string(),
+    )))
+}
+
+/// Applies the MERGE to one key's rows (target rows first, then staged rows in arrival order) and writes
+/// what the table keeps for it.
+fn write_group(
+    out: &mut impl Write,
+    group: &[(u8, String)],
+    schema: &TableSchema,
+    deletes: crate::sql::Deletes,
+) -> std::io::Result<()> {
+    let ordering = crate::sql::Ordering::of(schema);
+    let deleted = schema.cdc_deleted_at().map(|c| c.name.clone());
+    let order_of = |row: &Value| -> (Value, String, String) {
+        let text = |k: &str| {
+            row.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut cursor = ordering
+            .cursor_column()
+            .and_then(|c| row.get(c))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if ordering.orders_tombstones_by_deletion() {
+            if let Some(d) = deleted.as_ref().and_then(|d| row.get(d)) {
+                if cmp_json(d, &cursor) == std::cmp::Ordering::Greater {
+                    cursor = d.clone();
+                }
+            }
+        }
+        (
+            cursor,
+            text(crate::schema::EXTRACTED_AT),
+            text(crate::schema::RAW_ID),
+        )
+    };
+    let newer = |t: &Value, s: &Value| -> bool {
+        let (a, b) = (order_of(t), order_of(s));
+        match cmp_json(&a.0, &b.0) {
+            std::cmp::Ordering::Equal => (&a.1, &a.2) <= (&b.1, &b.2),
+            o => o == std::cmp::Ordering::Less,
+        }
+    };
+    let is_tombstone = |row: &Value| {
+        deleted
+            .as_ref()
+            .is_some_and(|d| row.get(d).is_some_and(|v| !v.is_null()))
+    };
+    let parse = |row: &str| serde_json::from_str::<Value>(row).unwrap_or(Value::Null);
+    // The newest row of each side (a table written by an older version may hold several per key).
+    let mut table: Option<Value> = None;
+    let mut staged: Option<Value> = None;
+    for (side, row) in group {
+        let row = parse(row);
+        let slot = if *side == 0 { &mut table } else { &mut staged };
+        match slot {
+            Some(cur) if !newer(cur, &row) => {}
+            _ => *slot = Some(row),
+        }
+    }
+    let keep = match (table, staged) {
+        (t, None) => t,
+        (None, Some(s)) if is_tombstone(&s) && deletes == crate::sql::Deletes::Hard => None,
+        (None, Some(s)) => Some(s),
+        (Some(t), Some(s)) if !newer(&t, &s) => Some(t),
+        (Some(_), Some(s)) if !is_tombstone(&s) => Some(s),
+        (Some(_), Some(_)) if deletes == crate::sql::Deletes::Hard => None,
+        (Some(mut t), Some(s)) => {
+            if let (Some(to), Some(so)) = (t.as_object_mut(), s.as_object()) {
+                for (f, v) in so {
+                    if !v.is_null() {
+                        to.insert(f.clone(), v.clone());
+                    }
+                }
+            }
+            Some(t)
+        }
+    };
+    if let Some(row) = keep {
+        writeln!(out, "{row}")?;
+    }
+    Ok(())
+}
+
 /// Orders JSON values as SQL orders a column: NULL first, numbers by value, strings by text (timestamps are
 /// written in one fixed format, so their text order is their time order).
 fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
@@ -414,5 +529,71 @@ fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
             .unwrap_or(Ordering::Equal),
         (Value::String(x), Value::String(y)) => x.cmp(y),
         _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::Deletes;
+
+    #[test]
+    fn a_merge_in_many_runs_keeps_the_newest_row_per_key_sorted() {
+        let root = std::env::temp_dir().join(format!("dbq-local-merge-{}", uuid::Uuid::new_v4()));
+        let mut wh = LocalWarehouse::new(&root).unwrap();
+        let schema = TableSchema::from_json_schema(
+            &json!({"properties": {"id": {"type": "string"}, "v": {"type": "integer"},
+                "_ab_cdc_deleted_at": {"type": ["null", "string"], "format": "date-time"}}}),
+            &[vec!["id".into()]],
+            &["v".into()],
+        );
+        let (src, target) = (
+            TableRef::new("p", "raw", "tmp"),
+            TableRef::new("p", "d", "t"),
+        );
+        let row = |id: u32, v: u32, ts: &str| {
+            format!(
+                r#"{{"_airbyte_raw_id":"r{v:06}","_airbyte_extracted_at":"{ts}","id":"k{id:04}","v":{v}}}"#
+            )
+        };
+        // Target: keys 0..300 at v=1. Staged: every key twice (v=2 then v=3, the newer), key 7 older
+        // (v=0), key 9 deleted.
+        let dir = wh.data_dir(&target);
+        std::fs::create_dir_all(&dir).unwrap();
+        let t: Vec<String> = (0..300)
+            .map(|i| row(i, 1, "2024-01-01T00:00:00.000Z"))
+            .collect();
+        std::fs::write(dir.join("000001-a.ndjson"), t.join("\n") + "\n").unwrap();
+        let dir = wh.data_dir(&src);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut s: Vec<String> = (0..300)
+            .rev()
+            .map(|i| row(i, 3, "2024-01-02T00:00:00.000Z"))
+            .collect();
+        s.extend((0..300).map(|i| row(i, 2, "2024-01-02T00:00:00.000Z")));
+        s.retain(|l| !l.contains("\"k0007\""));
+        s.push(row(7, 0, "2024-01-02T00:00:00.000Z"));
+        s.push(r#"{"_airbyte_raw_id":"z","_airbyte_extracted_at":"2024-01-03T00:00:00.000Z","id":"k0009","v":4,"_ab_cdc_deleted_at":"2024-01-03T00:00:00.000000Z"}"#.to_string());
+        std::fs::write(dir.join("000001-b.ndjson"), s.join("\n") + "\n").unwrap();
+        wh.merge_in_runs(&src, &target, &schema, Deletes::Hard, 4096)
+            .unwrap();
+        let text =
+            std::fs::read_to_string(wh.data_dir(&target).join("000001-merged.ndjson")).unwrap();
+        let rows: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 299);
+        let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(!ids.contains(&"k0009"));
+        for r in &rows {
+            let want = if r["id"] == "k0007" { 1 } else { 3 };
+            assert_eq!(r["v"], want, "{r}");
+        }
+        assert!(!root.join("d/t.merging").exists());
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
