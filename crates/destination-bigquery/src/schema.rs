@@ -16,6 +16,8 @@ pub enum BqType {
     Timestamp,
     Datetime,
     Date,
+    /// A wall-clock time (`time_without_timezone`).
+    Time,
     Json,
 }
 
@@ -31,6 +33,7 @@ impl BqType {
             BqType::Timestamp => "TIMESTAMP",
             BqType::Datetime => "DATETIME",
             BqType::Date => "DATE",
+            BqType::Time => "TIME",
             BqType::Json => "JSON",
         }
     }
@@ -46,6 +49,7 @@ impl BqType {
             "TIMESTAMP" => BqType::Timestamp,
             "DATETIME" => BqType::Datetime,
             "DATE" => BqType::Date,
+            "TIME" => BqType::Time,
             "JSON" => BqType::Json,
             _ => return None,
         })
@@ -53,7 +57,7 @@ impl BqType {
 
     /// Whether BigQuery can cluster on a column of this type.
     pub fn clusterable(self) -> bool {
-        !matches!(self, BqType::Json | BqType::Float64)
+        !matches!(self, BqType::Json | BqType::Float64 | BqType::Time)
     }
 
     /// Whether values declared as `wanted` can still be written into an existing column of this type
@@ -66,7 +70,7 @@ impl BqType {
                 (Json, _)
                     | (
                         String,
-                        Int64 | Numeric | Float64 | Bool | Timestamp | Datetime | Date
+                        Int64 | Numeric | Float64 | Bool | Timestamp | Datetime | Date | Time
                     )
                     | (Numeric, Int64)
                     | (Float64, Int64)
@@ -293,16 +297,21 @@ pub fn map_type(prop: &Value) -> BqType {
         _ => return BqType::Json,
     };
     let non_null: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
-    match non_null.as_slice() {
-        ["string"] => map_string(prop),
-        ["integer"] => BqType::Int64,
-        ["number"] => match prop.get("airbyte_type").and_then(Value::as_str) {
+    // A union of several types becomes its first member in Airbyte's priority (array, object, string,
+    // number, integer, boolean), as Airbyte's `Union.chooseType` does: `["string","integer"]` is a STRING,
+    // `["number","integer"]` a NUMERIC, anything with an object or array JSON.
+    let chosen = ["array", "object", "string", "number", "integer", "boolean"]
+        .into_iter()
+        .find(|t| non_null.contains(t));
+    match (non_null.len(), chosen) {
+        (0, _) | (_, None) => BqType::Json,
+        (_, Some("string")) => map_string(prop),
+        (_, Some("number")) => match prop.get("airbyte_type").and_then(Value::as_str) {
             Some("integer") | Some("big_integer") => BqType::Int64,
             _ => BqType::Numeric,
         },
-        ["boolean"] => BqType::Bool,
-        // A number-or-integer union is still a number.
-        ["integer", "number"] | ["number", "integer"] => BqType::Numeric,
+        (_, Some("integer")) => BqType::Int64,
+        (_, Some("boolean")) => BqType::Bool,
         _ => BqType::Json,
     }
 }
@@ -311,6 +320,7 @@ fn map_string(prop: &Value) -> BqType {
     let airbyte_type = prop.get("airbyte_type").and_then(Value::as_str);
     match (prop.get("format").and_then(Value::as_str), airbyte_type) {
         (_, Some("timestamp_without_timezone")) => BqType::Datetime,
+        (_, Some("time_without_timezone")) => BqType::Time,
         (Some("date-time"), _) | (_, Some("timestamp_with_timezone")) => BqType::Timestamp,
         (Some("date"), _) => BqType::Date,
         _ => BqType::String,
@@ -319,7 +329,8 @@ fn map_string(prop: &Value) -> BqType {
 
 fn map_well_known(r: &str) -> BqType {
     match r.rsplit('/').next().unwrap_or_default() {
-        "String" | "BinaryData" | "TimeWithTimezone" | "TimeWithoutTimezone" => BqType::String,
+        "String" | "BinaryData" | "TimeWithTimezone" => BqType::String,
+        "TimeWithoutTimezone" => BqType::Time,
         "Integer" => BqType::Int64,
         "Number" => BqType::Numeric,
         "Boolean" => BqType::Bool,
@@ -459,7 +470,20 @@ mod tests {
                 json!({"type": "array", "items": {"type": "string"}}),
                 BqType::Json,
             ),
-            (json!({"type": ["string", "integer"]}), BqType::Json),
+            (json!({"type": ["string", "integer"]}), BqType::String),
+            (
+                json!({"type": ["null", "integer", "boolean"]}),
+                BqType::Int64,
+            ),
+            (json!({"type": ["string", "object"]}), BqType::Json),
+            (
+                json!({"type": "string", "format": "time", "airbyte_type": "time_without_timezone"}),
+                BqType::Time,
+            ),
+            (
+                json!({"type": "string", "format": "time", "airbyte_type": "time_with_timezone"}),
+                BqType::String,
+            ),
             (
                 json!({"oneOf": [{"type": "string"}, {"type": "integer"}]}),
                 BqType::Json,

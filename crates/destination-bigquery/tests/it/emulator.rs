@@ -970,3 +970,51 @@ async fn overwrite_without_a_primary_key_replaces_the_table() {
     }
     assert_eq!(env.count("g").await, 1);
 }
+
+#[tokio::test]
+async fn time_without_timezone_and_type_unions_map_as_airbyte() {
+    let Some(env) = Env::new("time_union").await else {
+        return;
+    };
+    let schema = json!({"properties": {"id": {"type": "string"},
+        "at": {"type": "string", "format": "time", "airbyte_type": "time_without_timezone"},
+        "either": {"type": ["null", "string", "integer"]}}});
+    let cat = env.catalog(vec![configured("t", schema, "append", &[], &[])]);
+    let r = run(
+        &[
+            "write",
+            "--config",
+            &env.config(json!({})),
+            "--catalog",
+            &cat,
+        ],
+        &lines(&[
+            record("t", json!({"id": "a", "at": "13:45:06.5", "either": 5}), 1),
+            record("t", json!({"id": "b", "at": "07:08", "either": "x"}), 1),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let types = env.query_types("SELECT `at`, `either` FROM $ds.t").await;
+    assert_eq!(
+        types,
+        [
+            ("at".to_string(), "TIME".to_string()),
+            ("either".to_string(), "STRING".to_string())
+        ]
+    );
+    let rows = env
+        .rows("SELECT id, CAST(`at` AS STRING), `either` FROM $ds.t ORDER BY id")
+        .await;
+    let got: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (s(&r[0]), s(&r[1]), s(&r[2])))
+        .collect();
+    // BigQuery prints six fraction digits, the emulator as few as needed: compare the times.
+    let t = |v: &str| chrono::NaiveTime::parse_from_str(v, "%H:%M:%S%.f").unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0].0, t(got[0].1), got[0].2),
+        ("a", t("13:45:06.5"), "5")
+    );
+    assert_eq!((got[1].0, t(got[1].1), got[1].2), ("b", t("07:08:00"), "x"));
+}
