@@ -134,26 +134,32 @@ fn is_absent(e: &Error) -> bool {
         || matches!(e, Error::Api { internal, .. } if internal.starts_with("HTTP 400"))
 }
 
-/// Reads a list or singleton; with `types`, one list per type (skipping types the org lacks).
+/// Reads a list or singleton; with `types` (and the keys of `more_types`, a parent list), one list per
+/// type, skipping types the org lacks.
 pub async fn read_list(
     run: &mut StreamRun<'_>,
     path: &str,
     extract: Extract,
     types: &[&str],
+    more_types: Option<Parent>,
     type_column: Option<&str>,
 ) -> Result<()> {
     let client = run.ctx.client_for(run.def.api)?;
     let path = run.ctx.expand(run.def.api, path);
-    if types.is_empty() {
+    if types.is_empty() && more_types.is_none() {
         pages(client, &path, extract, |page| {
             emit_page(run, &page.items, None)
         })
         .await?;
         return run.finish_full_refresh();
     }
+    let mut all: Vec<String> = types.iter().map(|t| (*t).to_string()).collect();
+    if let Some(parent) = more_types {
+        all.extend(parent_keys(run.ctx, parent).await?.iter().cloned());
+    }
     let mut readable = 0;
     let mut last_err = None;
-    for t in types {
+    for t in &all {
         let prefix = type_column.map(|c| column(c, t));
         let p = path.replace("{type}", &encode_segment(t));
         match pages(client, &p, extract, |page| {
@@ -163,7 +169,7 @@ pub async fn read_list(
         {
             Ok(()) => readable += 1,
             Err(e) if is_absent(&e) || e.is_stream_unavailable() => {
-                tracing::info!(stream = run.def.name, r#type = *t, error = %e, "this type is not available in the org; skipping it");
+                tracing::info!(stream = run.def.name, r#type = t.as_str(), error = %e, "this type is not available in the org; skipping it");
                 last_err = Some(e);
             }
             Err(e) => return Err(e),

@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::okta::page::{Extract, Pager};
 use crate::output::Row;
+use crate::streams::changes::{self, Change};
 use crate::streams::incremental::{format_ts, parse_ts, saved_cursor};
 use crate::streams::list::{column, encode_segment, id_of};
 use crate::sync::StreamRun;
@@ -42,17 +43,22 @@ struct Stats {
 
 struct Group {
     id: String,
+    /// Member count (`expand=stats`), when Okta sent it.
+    users_count: Option<u64>,
     lmu: Option<DateTime<Utc>>,
     /// `lastMembershipUpdated` exactly as Okta sent it; every member record carries it as the cursor.
     lmu_raw: Option<String>,
 }
 
-/// The stream state: the cursor of fully read groups, the ids read at exactly that cursor value, and
-/// the group being read with its next page.
+/// The stream state: the cursor of fully read groups, the ids read at exactly that cursor value, the
+/// group being read with its next page, the change-feed position and each group's member count (one
+/// number per group, so a deleted member is noticed even when Okta does not move the group's cursor).
 struct MembersState {
     cursor: Option<DateTime<Utc>>,
     done_at_cursor: Vec<String>,
     current: Option<(String, String)>,
+    changes_since: Option<String>,
+    counts: Option<serde_json::Map<String, Value>>,
 }
 
 impl MembersState {
@@ -73,15 +79,27 @@ impl MembersState {
                 c.get("next")?.as_str()?.to_string(),
             ))
         });
+        let counts = s
+            .and_then(|s| s.get("counts"))
+            .and_then(Value::as_object)
+            .cloned();
         Ok(Self {
             cursor: saved_cursor(run, FIELD)?,
             done_at_cursor: done,
             current,
+            changes_since: None,
+            counts,
         })
     }
 
     fn to_value(&self) -> Value {
         let mut v = json!({ "groups_at_cursor": self.done_at_cursor });
+        if let Some(c) = &self.changes_since {
+            v[changes::SINCE_KEY] = json!(c);
+        }
+        if let Some(c) = &self.counts {
+            v["counts"] = Value::Object(c.clone());
+        }
         if let Some(c) = self.cursor {
             v[FIELD] = json!(format_ts(c));
         }
@@ -119,9 +137,28 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
             cursor: None,
             done_at_cursor: Vec::new(),
             current: None,
+            changes_since: None,
+            counts: None,
         }
     };
-    let groups = list_groups(run, st.cursor).await?;
+    // Incremental reads list every group (a page per 200), for their member counts; only groups whose
+    // membership moved are read again.
+    let all = list_groups(run, None).await?;
+    if incremental {
+        emit_tombstones(run, &mut st, &all).await?;
+        st.counts = Some(
+            all.iter()
+                .filter_map(|g| Some((g.id.clone(), json!(g.users_count?))))
+                .collect(),
+        );
+    }
+    let groups: Vec<Group> = match st.cursor {
+        Some(c) if incremental => all
+            .into_iter()
+            .filter(|g| g.lmu.is_none_or(|t| t >= c))
+            .collect(),
+        _ => all,
+    };
     // A group interrupted mid-way resumes from its saved next page.
     let resumed = st.current.clone().map(|(gid, _)| gid);
     if let Some((gid, next)) = st.current.clone() {
@@ -168,11 +205,18 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
             })?;
             estimate += p
                 .embedded
-                .and_then(|e| e.stats)
+                .as_ref()
+                .and_then(|e| e.stats.as_ref())
                 .and_then(|s| s.users_count)
                 .unwrap_or(0);
             let lmu_raw = p.last_membership_updated.map(Cow::into_owned);
+            let users_count = p
+                .embedded
+                .as_ref()
+                .and_then(|e| e.stats.as_ref())
+                .and_then(|s| s.users_count);
             groups.push(Group {
+                users_count,
                 id: p.id.into_owned(),
                 lmu: lmu_raw.as_deref().and_then(parse_ts),
                 lmu_raw,
@@ -239,4 +283,120 @@ pub fn relative(u: &url::Url) -> String {
         Some(q) => format!("{}?{q}", u.path()),
         None => u.path().to_string(),
     }
+}
+
+/// Emits the tombstones of removed memberships since the saved feed position, then sets the position to
+/// save. A removal whose key was added again later in the window is not one. A deleted user's
+/// memberships are not logged one by one: every group whose member count changed or whose membership
+/// moved may have held them, so each such group gets a tombstone per deleted user (deleting a row that
+/// is not there is harmless). A deleted group's members are not logged either: it gets a tombstone per
+/// user of the org, DEPROVISIONED and deleted included, unless its saved member count was zero.
+async fn emit_tombstones(
+    run: &mut StreamRun<'_>,
+    st: &mut MembersState,
+    all: &[Group],
+) -> Result<()> {
+    let until = run.ctx.feed_until();
+    let Some(since) = changes::saved_since(run.state.as_ref(), st.cursor) else {
+        st.changes_since = changes::next_since(None, None, until);
+        return Ok(());
+    };
+    let result = changes::feed(run.ctx).await;
+    st.changes_since = changes::next_since(Some(&result), Some(since), until);
+    let feed = match result {
+        Ok(f) => f,
+        Err(reason) => {
+            run.incomplete = Some(reason);
+            return Ok(());
+        }
+    };
+    let window: Vec<&Change> = feed.since(since).collect();
+    let mut rows: Vec<String> = Vec::new();
+    let latest = changes::latest_by_key(
+        window.iter().copied().filter(|c| {
+            c.event_type == changes::MEMBERSHIP_ADDED || c.event_type == changes::MEMBERSHIP_REMOVED
+        }),
+        |c| {
+            Some((
+                c.target("UserGroup")?.to_string(),
+                c.target("User")?.to_string(),
+            ))
+        },
+    );
+    let mut removed: Vec<(&(String, String), &&Change)> = latest
+        .iter()
+        .filter(|(_, c)| c.event_type == changes::MEMBERSHIP_REMOVED)
+        .collect();
+    removed.sort_by(|a, b| a.0.cmp(b.0));
+    for ((g, u), c) in removed {
+        rows.push(changes::tombstone(
+            &[("group_id", g), ("user_id", u)],
+            Some(FIELD),
+            &c.published,
+        ));
+    }
+    let deleted_users: Vec<(&str, &str)> = window
+        .iter()
+        .filter(|c| c.event_type == changes::USER_DELETED)
+        .filter_map(|c| Some((c.target("User")?, c.published.as_str())))
+        .collect();
+    if !deleted_users.is_empty() {
+        let saved = st.counts.as_ref();
+        let moved = |g: &Group| {
+            let count_changed = match (saved.and_then(|m| m.get(&g.id)), g.users_count) {
+                (Some(old), Some(new)) => old.as_u64() != Some(new),
+                _ => true,
+            };
+            count_changed || st.cursor.is_none_or(|c| g.lmu.is_none_or(|t| t >= c))
+        };
+        for g in all.iter().filter(|g| moved(g)) {
+            for (u, at) in &deleted_users {
+                rows.push(changes::tombstone(
+                    &[("group_id", &g.id), ("user_id", u)],
+                    Some(FIELD),
+                    at,
+                ));
+            }
+        }
+    }
+    let deleted_groups: Vec<(&str, &str)> = window
+        .iter()
+        .filter(|c| c.event_type == changes::GROUP_DELETED)
+        .filter_map(|c| Some((c.target("UserGroup")?, c.published.as_str())))
+        .filter(|(g, _)| {
+            st.counts
+                .as_ref()
+                .and_then(|m| m.get(*g))
+                .and_then(Value::as_u64)
+                != Some(0)
+        })
+        .collect();
+    if !deleted_groups.is_empty() {
+        let users = crate::streams::list::parent_keys(run.ctx, crate::streams::USERS).await?;
+        for (g, at) in &deleted_groups {
+            for u in users
+                .iter()
+                .map(String::as_str)
+                .chain(deleted_users.iter().map(|(u, _)| *u))
+            {
+                rows.push(changes::tombstone(
+                    &[("group_id", g), ("user_id", u)],
+                    Some(FIELD),
+                    at,
+                ));
+            }
+        }
+    }
+    if !rows.is_empty() {
+        tracing::info!(
+            stream = run.def.name,
+            tombstones = rows.len(),
+            "tombstones from the change feed"
+        );
+        run.emit(rows.iter().map(|r| Row {
+            raw: r,
+            prefix: None,
+        }))?;
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! records live (endpoint, paging shape, parents) and which columns the connector adds.
 
 pub mod asa;
+pub mod changes;
 pub mod incremental;
 pub mod list;
 pub mod members;
@@ -80,7 +81,7 @@ pub const POLICY_TYPES: &[&str] = &[
     "IDENTITY_CLAIM_SOURCING",
 ];
 
-/// The standard admin role types whose notification subscriptions are read.
+/// The standard admin role types whose notification subscriptions are read (custom roles' too, by id).
 pub const ADMIN_ROLE_TYPES: &[&str] = &[
     "SUPER_ADMIN",
     "ORG_ADMIN",
@@ -97,7 +98,12 @@ pub const ADMIN_ROLE_TYPES: &[&str] = &[
 /// ASA user statuses (the list endpoint returns one status at a time).
 pub const ASA_USER_STATUSES: &[&str] = &["ACTIVE", "DISABLED", "DELETED"];
 
-pub const USERS: Parent = okta_parent("users", "/api/v1/users?limit=200", Extract::Array);
+/// Every user, DEPROVISIONED included: the plain list hides them, search does not.
+pub const USERS: Parent = okta_parent(
+    "users",
+    "/api/v1/users?search=lastUpdated%20gt%20%221970-01-01T00%3A00%3A00.000Z%22&limit=200",
+    Extract::Array,
+);
 pub const GROUPS: Parent = okta_parent("groups", "/api/v1/groups?limit=200", Extract::Array);
 pub const APPS: Parent = okta_parent("applications", "/api/v1/apps?limit=200", Extract::Array);
 pub const DEVICES: Parent = okta_parent("devices", "/api/v1/devices?limit=200", Extract::Array);
@@ -166,6 +172,8 @@ pub enum Reader {
         path: &'static str,
         extract: Extract,
         types: &'static [&'static str],
+        /// Further types: the keys of this parent list (custom role ids after the standard role types).
+        more_types: Option<Parent>,
         type_column: Option<&'static str>,
     },
     /// One list per parent: `{id}` in `path` is the parent key, written to `column` of each record.
@@ -209,6 +217,8 @@ pub struct StreamDef {
     pub derive: Derive,
     /// A constant column added to every record (the singleton `threat_insight` key).
     pub constant: Option<(&'static str, &'static str)>,
+    /// Incremental reads emit tombstones (`_ab_cdc_deleted_at`) from the change feed.
+    pub cdc: bool,
 }
 
 impl StreamDef {
@@ -218,7 +228,22 @@ impl StreamDef {
 
     /// The stream's JSON Schema, generated from its Rust record type.
     pub fn schema(&self) -> Value {
-        okta_records::stream_schema(self.name).unwrap_or_else(|| fallback_schema(self))
+        let mut schema =
+            okta_records::stream_schema(self.name).unwrap_or_else(|| fallback_schema(self));
+        if self.cdc {
+            if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+                props.insert(
+                    changes::DELETED_AT.into(),
+                    serde_json::json!({
+                        "description": "When Okta deleted this row (a tombstone derived from the System Log); null on live rows.",
+                        "type": ["null", "string"],
+                        "format": "date-time",
+                        "airbyte_type": "timestamp_with_timezone"
+                    }),
+                );
+            }
+        }
+        schema
     }
 
     /// The stream as `discover` lists it (with `schema`, which discovery may have refined).
@@ -270,6 +295,7 @@ const fn base(
         api: Api::Okta,
         derive: Derive::None,
         constant: None,
+        cdc: false,
     }
 }
 
@@ -281,6 +307,7 @@ const fn list(name: &'static str, path: &'static str, extract: Extract) -> Strea
             path,
             extract,
             types: &[],
+            more_types: None,
             type_column: None,
         },
     )
@@ -339,6 +366,7 @@ use Extract::{Array, Field, Object};
 pub const STREAMS: &[StreamDef] = &[
     StreamDef {
         cursor_field: Some("lastUpdated"),
+        cdc: true,
         ..base(
             "users",
             &["id"],
@@ -368,6 +396,7 @@ pub const STREAMS: &[StreamDef] = &[
     ),
     StreamDef {
         cursor_field: Some("lastUpdated"),
+        cdc: true,
         ..base(
             "groups",
             &["id"],
@@ -381,6 +410,7 @@ pub const STREAMS: &[StreamDef] = &[
     },
     StreamDef {
         cursor_field: Some("lastMembershipUpdated"),
+        cdc: true,
         ..base(
             "group_members",
             &["group_id", "user_id"],
@@ -427,6 +457,7 @@ pub const STREAMS: &[StreamDef] = &[
     },
     StreamDef {
         cursor_field: Some("lastUpdated"),
+        cdc: true,
         ..base(
             "devices",
             &["id"],
@@ -514,6 +545,7 @@ pub const STREAMS: &[StreamDef] = &[
                 path: "/api/v1/roles/{type}/subscriptions",
                 extract: Array,
                 types: ADMIN_ROLE_TYPES,
+                more_types: Some(CUSTOM_ROLES),
                 type_column: Some("role_type"),
             },
         )
@@ -525,6 +557,7 @@ pub const STREAMS: &[StreamDef] = &[
             path: "/api/v1/policies?type={type}",
             extract: Array,
             types: POLICY_TYPES,
+            more_types: None,
             type_column: None,
         },
     ),
@@ -631,6 +664,7 @@ pub const STREAMS: &[StreamDef] = &[
                 path: "/v1/teams/{team}/users?count=100&status={type}",
                 extract: Field("list"),
                 types: ASA_USER_STATUSES,
+                more_types: None,
                 type_column: None,
             },
         )
