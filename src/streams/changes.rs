@@ -62,7 +62,21 @@ pub const MAPPING: &[(&str, &str, &str)] = &[
         USER_DELETED,
         "(`group_id`, `user_id`) for each group the deleted user may have been in (see below)",
     ),
+    (
+        "group_members",
+        GROUP_DELETED,
+        "(`group_id`, `user_id`) for each user of the org, unless the group's saved member count was zero",
+    ),
 ];
+
+/// The README's table of [`MAPPING`].
+pub fn mapping_table() -> String {
+    let mut t = String::from("| stream | System Log event | tombstone key |\n|---|---|---|\n");
+    for (stream, event, key) in MAPPING {
+        t.push_str(&format!("| {stream} | `{event}` | {key} |\n"));
+    }
+    t
+}
 
 /// One target of an event.
 #[derive(Debug, Clone, Deserialize)]
@@ -346,6 +360,27 @@ pub async fn emit_entity_tombstones(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_readme_lists_the_mapping() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let (begin, end) = ("<!-- deletions:begin -->\n", "<!-- deletions:end -->");
+        let (Some(a), Some(b)) = (readme.find(begin), readme.find(end)) else {
+            panic!("README.md lacks the {begin:?} … {end:?} markers");
+        };
+        let table = mapping_table();
+        if readme[a + begin.len()..b] != table {
+            if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+                let new = format!("{}{table}{}", &readme[..a + begin.len()], &readme[b..]);
+                std::fs::write(path, new).unwrap();
+            } else {
+                panic!(
+                    "README.md's deletion table is stale; run UPDATE_SNAPSHOTS=1 cargo test --lib"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_tombstone_has_the_key_the_cursor_and_the_deletion_time() {
