@@ -122,6 +122,8 @@ pub struct StreamRun<'a> {
     pub records: u64,
     /// Why the stream, although read to its end, is not complete (it could not see deletions).
     pub incomplete: Option<String>,
+    /// The `_ab_cdc_updated_at` every row of a feed-driven stream carries (when this sync read it).
+    pub stamp: Option<String>,
     since_checkpoint: u64,
     running: bool,
 }
@@ -140,6 +142,7 @@ impl<'a> StreamRun<'a> {
             state,
             records: 0,
             incomplete: None,
+            stamp: None,
             since_checkpoint: 0,
             running: false,
         }
@@ -342,6 +345,12 @@ async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
             more_types,
             type_column,
         } => list::read_list(run, path, extract, types, more_types, type_column).await,
+        Reader::FanOut {
+            parent,
+            path,
+            extract,
+            column: Some(column),
+        } if run.def.cdc => streams::delta::read(run, parent, path, extract, column).await,
         Reader::FanOut {
             parent,
             path,

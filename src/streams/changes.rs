@@ -60,12 +60,12 @@ pub const MAPPING: &[(&str, &str, &str)] = &[
     (
         "group_members",
         USER_DELETED,
-        "(`group_id`, `user_id`) for each group the deleted user may have been in (see below)",
+        "scoped: `user_id` alone (every membership of the deleted user)",
     ),
     (
         "group_members",
         GROUP_DELETED,
-        "(`group_id`, `user_id`) for each user of the org, unless the group's saved member count was zero",
+        "scoped: `group_id` alone (every membership of the deleted group)",
     ),
 ];
 
@@ -189,7 +189,9 @@ async fn read(ctx: &Ctx) -> Result<Feed> {
             changes: Vec::new(),
         });
     }
-    let filter = EVENT_TYPES
+    let mut types: std::collections::BTreeSet<&str> = EVENT_TYPES.iter().copied().collect();
+    types.extend(crate::streams::delta::event_types());
+    let filter = types
         .iter()
         .map(|t| format!("eventType eq \"{t}\""))
         .collect::<Vec<_>>()

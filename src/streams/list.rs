@@ -71,6 +71,13 @@ pub fn encode_segment(id: &str) -> String {
 /// Emits one page of a stream, adding `prefix` columns, the stream's constant column and derived columns.
 pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -> Result<()> {
     let mut prefix = prefix.map(str::to_string);
+    if let Some(stamp) = &run.stamp {
+        let c = column(crate::streams::delta::UPDATED_AT, stamp);
+        prefix = Some(match prefix {
+            Some(p) => format!("{p},{c}"),
+            None => c,
+        });
+    }
     if let Some((k, v)) = run.def.constant {
         let c = column(k, v);
         prefix = Some(match prefix {
@@ -191,6 +198,20 @@ pub async fn read_fan_out(
     col: Option<&str>,
 ) -> Result<()> {
     let keys = parent_keys(run.ctx, parent).await?;
+    fan_out_over(run, parent.name, &keys, path, extract, col, |_, _| Ok(())).await?;
+    run.finish_full_refresh()
+}
+
+/// Reads the children of `keys` in order, calling `done` after each parent's last page.
+pub async fn fan_out_over(
+    run: &mut StreamRun<'_>,
+    parent_name: &str,
+    keys: &[String],
+    path: &str,
+    extract: Extract,
+    col: Option<&str>,
+    mut done: impl FnMut(&mut StreamRun<'_>, &str) -> Result<()>,
+) -> Result<()> {
     let ctx = run.ctx;
     let client = ctx.client_for(run.def.api)?;
     let path = ctx.expand(run.def.api, path);
@@ -228,10 +249,11 @@ pub async fn read_fan_out(
             Err(Error::NotFound { .. }) => {
                 tracing::warn!(
                     stream = run.def.name,
-                    parent = parent.name,
+                    parent = parent_name,
                     key,
                     "parent no longer exists; skipping it"
                 );
+                done(run, key)?;
                 continue;
             }
             Err(e) => return Err(e),
@@ -247,8 +269,9 @@ pub async fn read_fan_out(
                 Err(e) => return Err(e),
             }
         }
+        done(run, key)?;
     }
-    run.finish_full_refresh()
+    Ok(())
 }
 
 /// First pages being fetched ahead; aborted if the stream stops early.

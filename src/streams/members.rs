@@ -43,22 +43,18 @@ struct Stats {
 
 struct Group {
     id: String,
-    /// Member count (`expand=stats`), when Okta sent it.
-    users_count: Option<u64>,
     lmu: Option<DateTime<Utc>>,
     /// `lastMembershipUpdated` exactly as Okta sent it; every member record carries it as the cursor.
     lmu_raw: Option<String>,
 }
 
 /// The stream state: the cursor of fully read groups, the ids read at exactly that cursor value, the
-/// group being read with its next page, the change-feed position and each group's member count (one
-/// number per group, so a deleted member is noticed even when Okta does not move the group's cursor).
+/// group being read with its next page, and the change-feed position.
 struct MembersState {
     cursor: Option<DateTime<Utc>>,
     done_at_cursor: Vec<String>,
     current: Option<(String, String)>,
     changes_since: Option<String>,
-    counts: Option<serde_json::Map<String, Value>>,
 }
 
 impl MembersState {
@@ -79,16 +75,11 @@ impl MembersState {
                 c.get("next")?.as_str()?.to_string(),
             ))
         });
-        let counts = s
-            .and_then(|s| s.get("counts"))
-            .and_then(Value::as_object)
-            .cloned();
         Ok(Self {
             cursor: saved_cursor(run, FIELD)?,
             done_at_cursor: done,
             current,
             changes_since: None,
-            counts,
         })
     }
 
@@ -96,9 +87,6 @@ impl MembersState {
         let mut v = json!({ "groups_at_cursor": self.done_at_cursor });
         if let Some(c) = &self.changes_since {
             v[changes::SINCE_KEY] = json!(c);
-        }
-        if let Some(c) = &self.counts {
-            v["counts"] = Value::Object(c.clone());
         }
         if let Some(c) = self.cursor {
             v[FIELD] = json!(format_ts(c));
@@ -138,27 +126,12 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
             done_at_cursor: Vec::new(),
             current: None,
             changes_since: None,
-            counts: None,
         }
     };
-    // Incremental reads list every group (a page per 200), for their member counts; only groups whose
-    // membership moved are read again.
-    let all = list_groups(run, None).await?;
     if incremental {
-        emit_tombstones(run, &mut st, &all).await?;
-        st.counts = Some(
-            all.iter()
-                .filter_map(|g| Some((g.id.clone(), json!(g.users_count?))))
-                .collect(),
-        );
+        emit_tombstones(run, &mut st).await?;
     }
-    let groups: Vec<Group> = match st.cursor {
-        Some(c) if incremental => all
-            .into_iter()
-            .filter(|g| g.lmu.is_none_or(|t| t >= c))
-            .collect(),
-        _ => all,
-    };
+    let groups = list_groups(run, st.cursor).await?;
     // A group interrupted mid-way resumes from its saved next page.
     let resumed = st.current.clone().map(|(gid, _)| gid);
     if let Some((gid, next)) = st.current.clone() {
@@ -210,13 +183,7 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
                 .and_then(|s| s.users_count)
                 .unwrap_or(0);
             let lmu_raw = p.last_membership_updated.map(Cow::into_owned);
-            let users_count = p
-                .embedded
-                .as_ref()
-                .and_then(|e| e.stats.as_ref())
-                .and_then(|s| s.users_count);
             groups.push(Group {
-                users_count,
                 id: p.id.into_owned(),
                 lmu: lmu_raw.as_deref().and_then(parse_ts),
                 lmu_raw,
@@ -286,16 +253,11 @@ pub fn relative(u: &url::Url) -> String {
 }
 
 /// Emits the tombstones of removed memberships since the saved feed position, then sets the position to
-/// save. A removal whose key was added again later in the window is not one. A deleted user's
-/// memberships are not logged one by one: every group whose member count changed or whose membership
-/// moved may have held them, so each such group gets a tombstone per deleted user (deleting a row that
-/// is not there is harmless). A deleted group's members are not logged either: it gets a tombstone per
-/// user of the org, DEPROVISIONED and deleted included, unless its saved member count was zero.
-async fn emit_tombstones(
-    run: &mut StreamRun<'_>,
-    st: &mut MembersState,
-    all: &[Group],
-) -> Result<()> {
+/// save. A removal whose key was added again later is safe: the add moved the group's
+/// `lastMembershipUpdated`, so the group is read again after its tombstones. Okta logs a user's or a
+/// group's deletion, not each membership it removed: those get one scoped tombstone (`user_id` or
+/// `group_id` alone) that removes every row of the deleted user or group.
+async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Result<()> {
     let until = run.ctx.feed_until();
     let Some(since) = changes::saved_since(run.state.as_ref(), st.cursor) else {
         st.changes_since = changes::next_since(None, None, until);
@@ -312,80 +274,35 @@ async fn emit_tombstones(
     };
     let window: Vec<&Change> = feed.since(since).collect();
     let mut rows: Vec<String> = Vec::new();
-    let latest = changes::latest_by_key(
-        window.iter().copied().filter(|c| {
-            c.event_type == changes::MEMBERSHIP_ADDED || c.event_type == changes::MEMBERSHIP_REMOVED
-        }),
-        |c| {
+    for c in &window {
+        let scoped = match c.event_type.as_str() {
+            changes::USER_DELETED => c.target("User").map(|u| ("user_id", u)),
+            changes::GROUP_DELETED => c.target("UserGroup").map(|g| ("group_id", g)),
+            _ => None,
+        };
+        if let Some(key) = scoped {
+            rows.push(changes::tombstone(&[key], Some(FIELD), &c.published));
+        }
+    }
+    let mut removed: Vec<(String, String, &str)> = window
+        .iter()
+        .filter(|c| c.event_type == changes::MEMBERSHIP_REMOVED)
+        .filter_map(|c| {
             Some((
                 c.target("UserGroup")?.to_string(),
                 c.target("User")?.to_string(),
+                c.published.as_str(),
             ))
-        },
-    );
-    let mut removed: Vec<(&(String, String), &&Change)> = latest
-        .iter()
-        .filter(|(_, c)| c.event_type == changes::MEMBERSHIP_REMOVED)
+        })
         .collect();
-    removed.sort_by(|a, b| a.0.cmp(b.0));
-    for ((g, u), c) in removed {
+    removed.sort();
+    removed.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    for (g, u, at) in &removed {
         rows.push(changes::tombstone(
             &[("group_id", g), ("user_id", u)],
             Some(FIELD),
-            &c.published,
+            at,
         ));
-    }
-    let deleted_users: Vec<(&str, &str)> = window
-        .iter()
-        .filter(|c| c.event_type == changes::USER_DELETED)
-        .filter_map(|c| Some((c.target("User")?, c.published.as_str())))
-        .collect();
-    if !deleted_users.is_empty() {
-        let saved = st.counts.as_ref();
-        let moved = |g: &Group| {
-            let count_changed = match (saved.and_then(|m| m.get(&g.id)), g.users_count) {
-                (Some(old), Some(new)) => old.as_u64() != Some(new),
-                _ => true,
-            };
-            count_changed || st.cursor.is_none_or(|c| g.lmu.is_none_or(|t| t >= c))
-        };
-        for g in all.iter().filter(|g| moved(g)) {
-            for (u, at) in &deleted_users {
-                rows.push(changes::tombstone(
-                    &[("group_id", &g.id), ("user_id", u)],
-                    Some(FIELD),
-                    at,
-                ));
-            }
-        }
-    }
-    let deleted_groups: Vec<(&str, &str)> = window
-        .iter()
-        .filter(|c| c.event_type == changes::GROUP_DELETED)
-        .filter_map(|c| Some((c.target("UserGroup")?, c.published.as_str())))
-        .filter(|(g, _)| {
-            st.counts
-                .as_ref()
-                .and_then(|m| m.get(*g))
-                .and_then(Value::as_u64)
-                != Some(0)
-        })
-        .collect();
-    if !deleted_groups.is_empty() {
-        let users = crate::streams::list::parent_keys(run.ctx, crate::streams::USERS).await?;
-        for (g, at) in &deleted_groups {
-            for u in users
-                .iter()
-                .map(String::as_str)
-                .chain(deleted_users.iter().map(|(u, _)| *u))
-            {
-                rows.push(changes::tombstone(
-                    &[("group_id", g), ("user_id", u)],
-                    Some(FIELD),
-                    at,
-                ));
-            }
-        }
     }
     if !rows.is_empty() {
         tracing::info!(

@@ -5,6 +5,7 @@
 
 pub mod asa;
 pub mod changes;
+pub mod delta;
 pub mod incremental;
 pub mod list;
 pub mod members;
@@ -232,6 +233,17 @@ impl StreamDef {
             okta_records::stream_schema(self.name).unwrap_or_else(|| fallback_schema(self));
         if self.cdc {
             if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+                if self.cursor_field == Some(delta::UPDATED_AT) {
+                    props.insert(
+                        delta::UPDATED_AT.into(),
+                        serde_json::json!({
+                            "description": "When the connector read this row, or (on a tombstone) when Okta removed it: the order in which a destination applies rows and tombstones.",
+                            "type": ["null", "string"],
+                            "format": "date-time",
+                            "airbyte_type": "timestamp_with_timezone"
+                        }),
+                    );
+                }
                 props.insert(
                     changes::DELETED_AT.into(),
                     serde_json::json!({
@@ -378,22 +390,30 @@ pub const STREAMS: &[StreamDef] = &[
             },
         )
     },
-    fan_out(
-        "user_factors",
-        &["user_id", "id"],
-        USERS,
-        "/api/v1/users/{id}/factors",
-        Array,
-        "user_id",
-    ),
-    fan_out(
-        "user_role_assignments",
-        &["user_id", "id"],
-        ROLE_ASSIGNEES,
-        "/api/v1/users/{id}/roles",
-        Array,
-        "user_id",
-    ),
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "user_factors",
+            &["user_id", "id"],
+            USERS,
+            "/api/v1/users/{id}/factors",
+            Array,
+            "user_id",
+        )
+    },
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "user_role_assignments",
+            &["user_id", "id"],
+            ROLE_ASSIGNEES,
+            "/api/v1/users/{id}/roles",
+            Array,
+            "user_id",
+        )
+    },
     StreamDef {
         cursor_field: Some("lastUpdated"),
         cdc: true,
@@ -417,14 +437,18 @@ pub const STREAMS: &[StreamDef] = &[
             Reader::GroupMembers,
         )
     },
-    fan_out(
-        "group_owners",
-        &["group_id", "id"],
-        GROUPS,
-        "/api/v1/groups/{id}/owners",
-        Array,
-        "group_id",
-    ),
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "group_owners",
+            &["group_id", "id"],
+            GROUPS,
+            "/api/v1/groups/{id}/owners",
+            Array,
+            "group_id",
+        )
+    },
     list("group_rules", "/api/v1/groups/rules?limit=200", Array),
     fan_out(
         "group_role_assignments",
@@ -435,22 +459,30 @@ pub const STREAMS: &[StreamDef] = &[
         "group_id",
     ),
     list("applications", "/api/v1/apps?limit=200", Array),
-    fan_out(
-        "application_users",
-        &["app_id", "id"],
-        APPS,
-        "/api/v1/apps/{id}/users?limit=500",
-        Array,
-        "app_id",
-    ),
-    fan_out(
-        "application_groups",
-        &["app_id", "id"],
-        APPS,
-        "/api/v1/apps/{id}/groups?limit=200",
-        Array,
-        "app_id",
-    ),
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "application_users",
+            &["app_id", "id"],
+            APPS,
+            "/api/v1/apps/{id}/users?limit=500",
+            Array,
+            "app_id",
+        )
+    },
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "application_groups",
+            &["app_id", "id"],
+            APPS,
+            "/api/v1/apps/{id}/groups?limit=200",
+            Array,
+            "app_id",
+        )
+    },
     StreamDef {
         cursor_field: Some("published"),
         ..base("system_log", &["uuid"], Reader::SystemLog)
@@ -471,6 +503,8 @@ pub const STREAMS: &[StreamDef] = &[
     },
     StreamDef {
         derive: Derive::UserIdFromUser,
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
         ..fan_out(
             "device_users",
             &["device_id", "user_id"],
@@ -738,7 +772,9 @@ mod tests {
         for (def, rec) in STREAMS.iter().zip(records) {
             assert_eq!(def.name, rec.name, "same order as STREAMS.md");
             assert_eq!(def.primary_key, rec.primary_key, "{}", def.name);
-            if def.name != "group_members" {
+            // The connector's own cursors (group memberships' `lastMembershipUpdated` of the group,
+            // feed-driven fan-outs' `_ab_cdc_updated_at`) are columns it adds, not fields of the type.
+            if def.name != "group_members" && def.cursor_field != Some(delta::UPDATED_AT) {
                 assert_eq!(def.cursor_field, rec.cursor_field, "{}", def.name);
             }
             assert!(
