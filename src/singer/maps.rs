@@ -13,12 +13,16 @@
 //! - `{"<stream>": {"__else__": null}}`: only the key properties and the mapped properties are kept;
 //! - `flattening_enabled` with `flattening_max_depth` (and `flattening_separator`, default `__`): nested
 //!   objects become `parent__child` columns down to that depth; deeper objects and arrays become JSON text.
+//!   Record attributes the schema does not declare (an org's custom profile attributes) have no column and
+//!   are left out, as the SDK's own type conformance leaves them out.
 //!
 //! Maps apply after catalog field selection, and flattening after the maps, as in the SDK.
 
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Config keys this module reads (and removes from the config document before it is validated).
 pub const KEYS: &[&str] = &[
@@ -88,6 +92,8 @@ pub struct Mapper {
     flatten: Option<Flatten>,
     /// The flattened schema's property names (flattening stops at a name the schema declares).
     flat_names: HashSet<String>,
+    /// Whether the "undeclared attributes left out" warning was logged.
+    warned: Arc<AtomicBool>,
 }
 
 fn config_error(msg: String) -> Error {
@@ -265,6 +271,7 @@ impl MapConfig {
             props,
             flatten: self.flatten.clone(),
             flat_names: HashSet::new(),
+            warned: Arc::default(),
         };
         let flat = mapper.schema(schema)?;
         mapper.flat_names = flat["properties"]
@@ -456,6 +463,16 @@ impl Mapper {
             Some(f) => {
                 let mut flat = Map::new();
                 self.flatten_record(out, &mut Vec::new(), 0, f, &mut flat);
+                // A flat table has the schema's columns only: attributes the schema does not declare
+                // (an org's custom profile attributes) are left out, as SDK taps leave them out.
+                let before = flat.len();
+                flat.retain(|k, _| self.flat_names.contains(k));
+                if flat.len() < before && !self.warned.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "flattening: a record has attributes its schema does not declare (custom profile \
+                         attributes?); they are left out of the flat columns"
+                    );
+                }
                 flat
             }
         }
@@ -670,7 +687,7 @@ mod tests {
                 "tags": {"type": ["string", "null"]}})
         );
         let rec = m.apply(
-            json!({"id": "1", "profile": {"login": "x", "address": {"city": "P"}}, "tags": ["a"]})
+            json!({"id": "1", "profile": {"login": "x", "address": {"city": "P"}, "nickName": "n"}, "tags": ["a"]})
                 .as_object()
                 .unwrap()
                 .clone(),

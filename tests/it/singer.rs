@@ -1378,3 +1378,139 @@ fn meltano_runs_tap_okta_into_target_jsonl_offline_and_keeps_state() {
         "{test}\n{log}"
     );
 }
+
+/// Rows and header of a CSV file, read with Python's csv module (fields may hold newlines).
+fn csv_rows(python: &Path, file: &Path) -> (usize, Vec<String>) {
+    let o = Command::new(python)
+        .args(["-c", "import csv,sys,json; f=open(sys.argv[1], newline=''); r=csv.reader(f); h=next(r); print(json.dumps([sum(1 for _ in r), h]))"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}\n{}",
+            file.display(),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    let header = v[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    (v[0].as_u64().unwrap() as usize, header)
+}
+
+#[test]
+fn meltano_runs_tap_okta_into_target_csv_and_target_jsonl_with_a_table_per_selected_stream() {
+    let Some(exe) = venv_tool("MELTANO_VENV", ".venv-meltano", "meltano") else {
+        return;
+    };
+    let Some(csv_tool) = venv_tool("SINGER_VENV", ".venv-singer", "target-csv") else {
+        return;
+    };
+    let python = csv_tool
+        .canonicalize()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("python");
+    // No System Log history: system_log is selected but has no rows; risk_providers answers 404.
+    let sim = crate::harness::sim_with(|c| c.log_days = 0);
+    let mut m = Meltano::new(exe, &sim);
+    let selected = [
+        "users",
+        "groups",
+        "applications",
+        "group_members",
+        "system_log",
+        "risk_providers",
+    ];
+    let select: Vec<String> = selected.iter().map(|s| format!("{s}.*")).collect();
+    m.env.insert(
+        "TAP_OKTA__SELECT".into(),
+        serde_json::to_string(&select).unwrap(),
+    );
+    // PII rules as a Meltano user writes them, and flattening for a flat CSV.
+    m.env.insert(
+        "TAP_OKTA_STREAM_MAPS".into(),
+        json!({"users": {"credentials": null, "status": "md5(status)"}}).to_string(),
+    );
+    m.env
+        .insert("TAP_OKTA_FLATTENING_ENABLED".into(), "true".into());
+    m.env
+        .insert("TAP_OKTA_FLATTENING_MAX_DEPTH".into(), "1".into());
+
+    let csv_out = m.dir.0.path().join("csv");
+    std::fs::create_dir_all(&csv_out).unwrap();
+    let (_, log) = m.run(
+        &["run", "tap-okta", "target-csv"],
+        &[("TARGET_CSV_OUTPUT_PATH", &csv_out)],
+    );
+    assert!(
+        !log.contains(&sim.api_token()),
+        "Meltano's log shows the token"
+    );
+    let t = truth(&sim);
+    for stream in selected {
+        let file = csv_out.join(format!("{stream}.csv"));
+        assert!(
+            file.exists(),
+            "no table for the selected stream {stream}\n{log}"
+        );
+        let (rows, header) = csv_rows(&python, &file);
+        let want = t.get(stream).copied().unwrap_or(0);
+        assert_eq!(rows, want, "{stream}.csv rows");
+        if stream == "users" {
+            assert!(header.iter().any(|c| c == "profile__login"), "{header:?}");
+            assert!(
+                !header.iter().any(|c| c == "credentials" || c == "profile"),
+                "{header:?}"
+            );
+        }
+    }
+    let tables = std::fs::read_dir(&csv_out).unwrap().count();
+    assert_eq!(
+        tables,
+        selected.len(),
+        "one table per selected stream, no more"
+    );
+    let o = Command::new(&python)
+        .args(["-c", "import csv,sys,json; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))"])
+        .arg(csv_out.join("users.csv"))
+        .output()
+        .unwrap();
+    let users: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let status: HashMap<String, String> = sim
+        .users()
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap().to_string(),
+                u["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for u in &users {
+        let id = u["id"].as_str().unwrap();
+        assert_eq!(u["status"], md5_hex(&status[id]), "status hashed");
+    }
+
+    // The same project into target-jsonl: a file per selected stream with rows (target-jsonl opens a
+    // file at a stream's first RECORD, so streams without rows leave none).
+    let jsonl_out = m.dir.0.path().join("jsonl");
+    m.run(
+        &["run", "tap-okta", "target-jsonl"],
+        &[("TARGET_JSONL_DESTINATION_PATH", &jsonl_out)],
+    );
+    for stream in selected {
+        let rows = jsonl(&jsonl_out.join(format!("{stream}.jsonl")));
+        // Each pipeline has its own state in Meltano: this is a first run too.
+        assert_eq!(
+            rows.len(),
+            t.get(stream).copied().unwrap_or(0),
+            "{stream}.jsonl rows"
+        );
+    }
+}
