@@ -4,6 +4,7 @@ mod acceptance;
 mod check;
 mod errors;
 mod faults;
+mod first_run;
 mod harness;
 mod incremental;
 mod oauth;
