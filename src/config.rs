@@ -42,7 +42,7 @@ pub struct ConfigDoc {
     pub domain: Option<String>,
 
     /// How to authenticate to Okta.
-    #[schemars(title = "Authorization method", extend("order" = 1))]
+    #[schemars(title = "Authorization method", extend("order" = 1, "type" = "object"))]
     pub credentials: Credentials,
 
     /// UTC date and time (`2024-01-01T00:00:00Z`) from which the event streams (`system_log`,
@@ -154,7 +154,7 @@ pub enum Credentials {
         #[schemars(title = "Key ID")]
         key_id: Option<String>,
         /// The PEM private key (RSA or EC P-256) matching the registered public key.
-        #[schemars(title = "Private key")]
+        #[schemars(title = "Private key", extend("multiline" = true))]
         private_key: Secret,
         /// Space-separated `okta.*.read` scopes granted to the app.
         #[serde(default)]

@@ -5,6 +5,7 @@ mod changes;
 mod check;
 mod errors;
 mod faults;
+mod first_run;
 mod harness;
 mod incremental;
 mod oauth;
