@@ -128,12 +128,6 @@ async fn pages(
     Ok(())
 }
 
-/// Whether an error only means "this type (or parent) does not exist here".
-fn is_absent(e: &Error) -> bool {
-    matches!(e, Error::NotFound { .. })
-        || matches!(e, Error::Api { internal, .. } if internal.starts_with("HTTP 400"))
-}
-
 /// Reads a list or singleton; with `types`, one list per type (skipping types the org lacks).
 pub async fn read_list(
     run: &mut StreamRun<'_>,
@@ -151,8 +145,10 @@ pub async fn read_list(
         .await?;
         return run.finish_full_refresh();
     }
+    // A type the org does not have is skipped; a type the credentials may not read makes the stream
+    // incomplete (its records are still emitted), never silently complete.
     let mut readable = 0;
-    let mut last_err = None;
+    let mut denied: Vec<(&str, Error)> = Vec::new();
     for t in types {
         let prefix = type_column.map(|c| column(c, t));
         let p = path.replace("{type}", &encode_segment(t));
@@ -162,21 +158,33 @@ pub async fn read_list(
         .await
         {
             Ok(()) => readable += 1,
-            Err(e) if is_absent(&e) || e.is_stream_unavailable() => {
+            Err(e) if e.is_absent() => {
                 tracing::info!(stream = run.def.name, r#type = *t, error = %e, "this type is not available in the org; skipping it");
-                last_err = Some(e);
+            }
+            Err(e) if e.is_stream_unavailable() => {
+                tracing::warn!(stream = run.def.name, r#type = *t, error = %e, "the credentials may not read this type; the stream will be incomplete");
+                denied.push((t, e));
             }
             Err(e) => return Err(e),
         }
     }
-    match (readable, last_err) {
-        (0, Some(e)) if e.is_stream_unavailable() => Err(e),
-        _ => run.finish_full_refresh(),
+    if denied.is_empty() {
+        return run.finish_full_refresh();
     }
+    let names: Vec<&str> = denied.iter().map(|(t, _)| *t).collect();
+    let (_, first) = denied.swap_remove(0);
+    if readable == 0 {
+        return Err(first);
+    }
+    Err(Error::Partial(format!(
+        "types {} could not be read: {first}",
+        names.join(", ")
+    )))
 }
 
 /// Reads one list per parent key, adding the key as `column`. A parent deleted between the listing
-/// and its read (404) is skipped with a warning.
+/// and its read (404) is skipped with a warning; any other failure of the parent list or of a child
+/// list ends the stream incomplete.
 pub async fn read_fan_out(
     run: &mut StreamRun<'_>,
     parent: Parent,
@@ -231,7 +239,7 @@ pub async fn read_fan_out(
             Err(e) => return Err(e),
         };
         emit_page(run, &first.items, prefix.as_deref())?;
-        let mut pager = Pager::after(&first, extract);
+        let mut pager = Pager::after(&first, extract)?;
         drop(first);
         loop {
             match pager.next_page(client).await {
@@ -314,7 +322,15 @@ pub async fn parent_keys(ctx: &Ctx, parent: Parent) -> Result<Arc<Vec<String>>> 
             .await;
             match result {
                 Ok(()) => {}
-                Err(e) if t.is_some() && (is_absent(&e) || e.is_stream_unavailable()) => {}
+                // A type the org does not have: no parents of that type.
+                Err(e) if t.is_some() && e.is_absent() => {}
+                // Parents we may not list: the children cannot be complete (never "complete, 0 rows").
+                Err(e) if e.is_stream_unavailable() => {
+                    return Err(Error::ParentUnavailable {
+                        parent: parent.name,
+                        source: Box::new(e),
+                    })
+                }
                 Err(e) => return Err(e),
             }
         }
