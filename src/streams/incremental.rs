@@ -120,10 +120,14 @@ pub async fn read_search(
     while let Some(page) = pager.next_page(&run.ctx.client).await? {
         let mut rows = Vec::with_capacity(page.items.len());
         for raw in &page.items {
-            let p: CursorProbe<'_> = serde_json::from_str(raw.get()).map_err(|e| Error::Api {
-                path: path.into(),
-                message: format!("a record has no id: {e}"),
-                internal: raw.get().chars().take(200).collect(),
+            let p: CursorProbe<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+                crate::streams::list::bad_record(
+                    run.def.name,
+                    path,
+                    raw.get(),
+                    "id",
+                    &["id", FIELD],
+                )
             })?;
             let ts = p.last_updated.as_deref().and_then(parse_ts);
             if let (Some(seen), Some(lu)) = (recent.get(p.id.as_ref()), p.last_updated.as_deref()) {

@@ -27,6 +27,49 @@ fn not_an_object(raw: &str, e: &dyn std::fmt::Display) -> Error {
     }
 }
 
+/// Why a record's probe failed, in words a user can act on: the stream, the field of the wrong type (or
+/// missing), and the record's key. `fields` are the string fields the probe reads, `key` first; the
+/// record itself is never printed (it is customer data), only in the internal message's first bytes.
+pub fn bad_record(stream: &str, path: &str, raw: &str, key: &str, fields: &[&str]) -> Error {
+    let internal = raw.chars().take(200).collect();
+    let Ok(v) = serde_json::from_str::<Map<String, Value>>(raw) else {
+        return Error::Api {
+            path: path.into(),
+            message: format!("stream {stream}: a record is not a JSON object"),
+            internal,
+        };
+    };
+    let who = match v.get(key) {
+        Some(Value::String(k)) => format!("the record with {key} {k:?}"),
+        _ => "a record".to_string(),
+    };
+    let kind = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    let problem = fields.iter().find_map(|f| match v.get(*f) {
+        None if *f == key => Some(format!("has no `{f}`")),
+        Some(Value::Null) if *f == key => Some(format!("has a null `{f}`")),
+        Some(x) if !x.is_string() && !x.is_null() => Some(format!(
+            "has `{f}` of the wrong type ({}, expected a string)",
+            kind(x)
+        )),
+        _ => None,
+    });
+    Error::Api {
+        path: path.into(),
+        message: format!(
+            "stream {stream}: {who} {}",
+            problem.unwrap_or_else(|| "cannot be read".into())
+        ),
+        internal,
+    }
+}
+
 /// The `id` of a raw record.
 pub fn id_of(raw: &str) -> Result<String> {
     let p: Probe<'_> = serde_json::from_str(raw).map_err(|e| not_an_object(raw, &e))?;

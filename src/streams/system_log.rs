@@ -138,10 +138,14 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
         first = false;
         let mut rows = Vec::with_capacity(page.items.len());
         for raw in &page.items {
-            let p: EventProbe<'_> = serde_json::from_str(raw.get()).map_err(|e| Error::Api {
-                path: "/api/v1/logs".into(),
-                message: format!("an event has no uuid: {e}"),
-                internal: raw.get().chars().take(200).collect(),
+            let p: EventProbe<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+                crate::streams::list::bad_record(
+                    run.def.name,
+                    "/api/v1/logs",
+                    raw.get(),
+                    "uuid",
+                    &["uuid", "published"],
+                )
             })?;
             if !dedupe.first_time(&p.uuid) {
                 continue;

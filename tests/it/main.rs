@@ -5,6 +5,7 @@ mod check;
 mod errors;
 mod faults;
 mod harness;
+mod hostile;
 mod incremental;
 mod oauth;
 mod read;
