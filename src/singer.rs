@@ -110,7 +110,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     let mut doc = merged_config(&args.config)?;
     secrets.extend(secrets_in(&doc));
     let maps = MapConfig::take_from(&mut doc)?;
-    let settings = Settings::from_value(doc)?;
+    let settings = Settings::from_singer_value(doc)?;
     if args.discover {
         return print_pretty(&catalog(&settings));
     }
