@@ -104,6 +104,8 @@ pub fn rules(stream: &str) -> &'static [(&'static str, Action)] {
                 Scoped("app_id", "AppInstance"),
             ),
             (changes::USER_DELETED, Scoped("id", "User")),
+            // Users assigned to apps through a deleted group lose those assignments, unlogged.
+            (changes::GROUP_DELETED, ReplaceAll),
         ],
         "application_groups" => &[
             ("group.application_assignment.add", Reread("AppInstance")),
