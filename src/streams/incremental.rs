@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 /// How far before the saved cursor each incremental read starts.
 pub const CURSOR_OVERLAP: chrono::Duration = chrono::Duration::seconds(60);
-/// The cursor of a first read without a start date: the beginning of time, so search (which, unlike the
+/// The cursor of a first read (`start_date` does not apply to entities): the beginning of time, so search (which, unlike the
 /// plain list, includes DEPROVISIONED users) returns everything.
 pub const EPOCH_CURSOR: &str = "1970-01-01T00:00:00.000Z";
 
@@ -45,12 +45,24 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 pub fn saved_cursor(run: &StreamRun<'_>, field: &str) -> Result<Option<DateTime<Utc>>> {
     match run.state.as_ref().and_then(|s| s.get(field)) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse_ts(s).map(Some).ok_or_else(|| {
-            Error::Input(format!(
-                "the state of stream {} has an invalid {field}: {s:?}",
-                run.def.name
-            ))
-        }),
+        Some(Value::String(s)) => {
+            let t = parse_ts(s).ok_or_else(|| {
+                Error::Input(format!(
+                    "the state of stream {} has an invalid {field}: {s:?}",
+                    run.def.name
+                ))
+            })?;
+            // A cursor from the future would skip every change until then: ignore it.
+            if t > Utc::now() + crate::config::CLOCK_SKEW_ALLOWANCE {
+                tracing::warn!(
+                    stream = run.def.name,
+                    cursor = s.as_str(),
+                    "the saved {field} is in the future; ignoring it and reading as on a first sync"
+                );
+                return Ok(None);
+            }
+            Ok(Some(t))
+        }
         Some(other) => Err(Error::Input(format!(
             "the state of stream {} has an invalid {field}: {other}",
             run.def.name
@@ -74,22 +86,23 @@ pub async fn read_search(
     } else {
         None
     };
-    let start = saved.or(if incremental {
-        run.ctx.settings.start_date
+    // `start_date` bounds history (event streams), never current state: an entity stream's first
+    // read is complete whatever it says.
+    let changes_since = if incremental && run.def.cdc {
+        crate::streams::changes::emit_entity_tombstones(run, saved).await?
     } else {
         None
-    });
+    };
     let mut recent: BTreeMap<String, String> = if incremental {
         saved_recent(run)
     } else {
         BTreeMap::new()
     };
-    let lower = match (saved, start) {
-        (Some(c), _) => format_ts(c - CURSOR_OVERLAP),
-        (None, Some(s)) => format_ts(s),
-        (None, None) => EPOCH_CURSOR.to_string(),
+    let lower = match saved {
+        Some(c) => format_ts(c - CURSOR_OVERLAP),
+        None => EPOCH_CURSOR.to_string(),
     };
-    let mut cursor = start;
+    let mut cursor: Option<DateTime<Utc>> = None;
     let search = format!("{FIELD} gt \"{lower}\"");
     let query = {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -108,10 +121,14 @@ pub async fn read_search(
     while let Some(page) = pager.next_page(&run.ctx.client).await? {
         let mut rows = Vec::with_capacity(page.items.len());
         for raw in &page.items {
-            let p: CursorProbe<'_> = serde_json::from_str(raw.get()).map_err(|e| Error::Api {
-                path: path.into(),
-                message: format!("a record has no id: {e}"),
-                internal: raw.get().chars().take(200).collect(),
+            let p: CursorProbe<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+                crate::streams::list::bad_record(
+                    run.def.name,
+                    path,
+                    raw.get(),
+                    "id",
+                    &["id", FIELD],
+                )
             })?;
             let ts = p.last_updated.as_deref().and_then(parse_ts);
             if let (Some(seen), Some(lu)) = (recent.get(p.id.as_ref()), p.last_updated.as_deref()) {
@@ -135,12 +152,17 @@ pub async fn read_search(
         run.emit(rows)?;
         if incremental && sorted {
             prune(&mut recent, cursor);
-            run.checkpoint(&state_of(FIELD, cursor, &recent))?;
+            run.checkpoint(&state_of(FIELD, cursor, &recent, changes_since.as_deref()))?;
         }
     }
     if incremental {
         prune(&mut recent, cursor);
-        run.checkpoint(&state_of(FIELD, cursor.or(saved), &recent))
+        run.checkpoint(&state_of(
+            FIELD,
+            cursor.or(saved),
+            &recent,
+            changes_since.as_deref(),
+        ))
     } else {
         run.finish_full_refresh()
     }
@@ -171,10 +193,14 @@ fn state_of(
     field: &str,
     cursor: Option<DateTime<Utc>>,
     recent: &BTreeMap<String, String>,
+    changes_since: Option<&str>,
 ) -> Value {
     let mut m = Map::new();
     if let Some(c) = cursor {
         m.insert(field.to_string(), json!(format_ts(c)));
+    }
+    if let Some(c) = changes_since {
+        m.insert(crate::streams::changes::SINCE_KEY.into(), json!(c));
     }
     m.insert("recent".into(), json!(recent));
     Value::Object(m)

@@ -1,10 +1,13 @@
 //! Integration tests: the real binaries against the simulated Okta org.
 
 mod acceptance;
+mod changes;
 mod check;
 mod errors;
 mod faults;
+mod first_run;
 mod harness;
+mod hostile;
 mod incremental;
 mod oauth;
 mod read;

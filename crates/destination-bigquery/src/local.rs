@@ -224,6 +224,7 @@ impl LocalWarehouse {
         let mut chunk: Vec<(String, u8, u64, String)> = Vec::new();
         let mut chunk_bytes = 0usize;
         let mut seq = 0u64;
+        let mut scopes: Vec<Value> = Vec::new();
         for (side, t) in [(0u8, target), (1u8, src)] {
             for p in self.load_files(t) {
                 let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
@@ -232,8 +233,16 @@ impl LocalWarehouse {
                     if line.trim().is_empty() {
                         continue;
                     }
-                    let key = raw_key(&line, &schema.primary_key)
+                    let (key, scoped) = raw_key(&line, schema)
                         .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
+                    if scoped && side == 1 {
+                        // A scoped tombstone is applied to every key it names, not stored (few per batch).
+                        scopes.push(
+                            serde_json::from_str(&line)
+                                .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?,
+                        );
+                        continue;
+                    }
                     chunk_bytes += line.len() + key.len() + 32;
                     chunk.push((key, side, seq, line));
                     seq += 1;
@@ -268,7 +277,7 @@ impl LocalWarehouse {
             while let Some(std::cmp::Reverse(((key, side, _, row), i))) = heap.pop() {
                 if group_key.as_deref() != Some(key.as_str()) {
                     if !group.is_empty() {
-                        write_group(&mut out, &group, schema, deletes)
+                        write_group(&mut out, &group, &scopes, schema, deletes)
                             .map_err(|e| Error::io(tmp.display(), e))?;
                         group.clear();
                     }
@@ -280,7 +289,7 @@ impl LocalWarehouse {
                 }
             }
             if !group.is_empty() {
-                write_group(&mut out, &group, schema, deletes)
+                write_group(&mut out, &group, &scopes, schema, deletes)
                     .map_err(|e| Error::io(tmp.display(), e))?;
             }
             out.flush().map_err(|e| Error::io(tmp.display(), e))?;
@@ -380,15 +389,26 @@ impl LocalWarehouse {
 pub const MERGE_RUN_BYTES: usize = 16 * 1024 * 1024;
 
 /// The primary key of an encoded row as text (the JSON of its key values, in key order), without building
-/// the row: the encoder writes every value in one canonical form, so equal keys have equal text.
-fn raw_key(line: &str, pk: &[String]) -> std::result::Result<String, serde_json::Error> {
+/// the row: the encoder writes every value in one canonical form, so equal keys have equal text. Also
+/// whether the row is a scoped tombstone (`_ab_cdc_deleted_at` set, part of a composite key absent).
+fn raw_key(
+    line: &str,
+    schema: &TableSchema,
+) -> std::result::Result<(String, bool), serde_json::Error> {
     let row: std::collections::HashMap<&str, &serde_json::value::RawValue> =
         serde_json::from_str(line)?;
-    let parts: Vec<&str> = pk
+    let present = |k: &str| row.get(k).is_some_and(|v| v.get() != "null");
+    let parts: Vec<&str> = schema
+        .primary_key
         .iter()
         .map(|k| row.get(k.as_str()).map(|v| v.get()).unwrap_or("null"))
         .collect();
-    Ok(format!("[{}]", parts.join(",")))
+    let scoped = schema.primary_key.len() > 1
+        && schema
+            .cdc_deleted_at()
+            .is_some_and(|d| present(d.name.as_str()))
+        && schema.primary_key.iter().any(|k| !present(k));
+    Ok((format!("[{}]", parts.join(",")), scoped))
 }
 
 /// Sorts a chunk by (key, side, arrival) and writes it as a run: `key \t side \t arrival \t row` lines (the
@@ -437,6 +457,7 @@ fn next_entry(
 fn write_group(
     out: &mut impl Write,
     group: &[(u8, String)],
+    scopes: &[Value],
     schema: &TableSchema,
     deletes: crate::sql::Deletes,
 ) -> std::io::Result<()> {
@@ -480,15 +501,54 @@ fn write_group(
             .is_some_and(|d| row.get(d).is_some_and(|v| !v.is_null()))
     };
     let parse = |row: &str| serde_json::from_str::<Value>(row).unwrap_or(Value::Null);
-    // The newest row of each side (a table written by an older version may hold several per key).
+    // A scoped tombstone `x` names part of the key: it covers every row whose present key columns match.
+    let covers = |x: &Value, row: &Value| {
+        schema.primary_key.iter().all(|k| match x.get(k) {
+            None | Some(Value::Null) => true,
+            Some(v) => row.get(k) == Some(v),
+        })
+    };
+    // The newest row of each side (a table written by an older version may hold several per key); a
+    // staged row older than a scoped tombstone covering it is dropped (see `crate::sql::scoped_deletes`).
     let mut table: Option<Value> = None;
     let mut staged: Option<Value> = None;
     for (side, row) in group {
         let row = parse(row);
+        if *side == 1
+            && scopes
+                .iter()
+                .any(|x| covers(x, &row) && newer(&row, x) && order_of(&row) != order_of(x))
+        {
+            continue;
+        }
         let slot = if *side == 0 { &mut table } else { &mut staged };
         match slot {
             Some(cur) if !newer(cur, &row) => {}
             _ => *slot = Some(row),
+        }
+    }
+    // Scoped tombstones apply to the table's row first: a hard delete removes it, a soft one marks it with
+    // the latest deletion time.
+    if let Some(t) = &mut table {
+        let hits: Vec<&Value> = scopes
+            .iter()
+            .filter(|x| covers(x, t) && newer(t, x))
+            .collect();
+        if !hits.is_empty() {
+            match (deletes, deleted.as_ref()) {
+                (crate::sql::Deletes::Hard, _) => table = None,
+                (crate::sql::Deletes::Soft, Some(d)) => {
+                    let latest = hits
+                        .iter()
+                        .filter_map(|x| x.get(d))
+                        .max_by(|a, b| cmp_json(a, b))
+                        .cloned();
+                    if let (Some(o), Some(v)) = (t.as_object_mut(), latest) {
+                        o.insert(d.clone(), v);
+                    }
+                }
+                (crate::sql::Deletes::Soft, None) => {}
+            }
         }
     }
     let keep = match (table, staged) {
