@@ -220,6 +220,12 @@ pub async fn read(
     let Some(since) = saved.since else {
         return read_all(run, parent, path, extract, col, saved.interrupted).await;
     };
+    let retained = Utc::now() - chrono::Duration::days(crate::config::SYSTEM_LOG_RETENTION_DAYS);
+    if since < retained {
+        // Changes in the gap cannot be known: read every parent again (rows deleted meanwhile can only
+        // go with a full refresh, which the change feed's warning recommends).
+        return read_all(run, parent, path, extract, col, None).await;
+    }
     let result = changes::feed(run.ctx).await;
     let feed = match result {
         Ok(f) => f,
