@@ -6,6 +6,11 @@
 //! spool folder, then only counted (`--local DIR` writes them out as local mode does instead).
 //!
 //! `cargo run --release -p destination-bigquery --example bench -- --records 1000000`
+//!
+//! `--cli` measures the real program instead: the `destination-bigquery` binary next to the example (build it
+//! with `cargo build --release -p destination-bigquery --bins`, or name it with `DESTINATION_BIN`) runs
+//! `write` in local mode (`--local DIR`, else a temp folder) on the same generated records piped to its stdin;
+//! it reports wall-clock records/s and the program's own peak RSS (from its summary).
 
 #![allow(clippy::print_stdout)]
 
@@ -86,11 +91,153 @@ fn line(stream: &str, data: Value) -> String {
     json!({"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": 1_700_000_000_000i64}}).to_string()
 }
 
+/// The `i`-th generated input line (the same mix as the in-process run), formatted without building trees.
+fn cli_line(i: u64) -> String {
+    match i % 20 {
+        0 => format!(
+            r#"{{"type":"RECORD","record":{{"stream":"groups","data":{{"id":"00g{i:017}","type":"OKTA_GROUP","lastUpdated":"2024-01-01T00:00:00.000Z","profile":{{"name":"Group {i}","description":null}}}},"emitted_at":1700000000000}}}}"#
+        ),
+        1..=5 => format!(
+            r#"{{"type":"RECORD","record":{{"stream":"group_members","data":{{"groupId":"00g{:017}","userId":"00u{i:017}","position":{i}}},"emitted_at":1700000000000}}}}"#,
+            i % 1000
+        ),
+        _ => format!(
+            r#"{{"type":"RECORD","record":{{"stream":"users","data":{{"id":"00u{i:017}","status":"ACTIVE","created":"2023-04-05T06:07:08.000Z","activated":"2023-04-05T06:07:09.000Z","lastLogin":"2024-05-06T07:08:09.000Z","lastUpdated":"2024-01-{:02}T00:00:{:02}.000Z","profile":{{"firstName":"Ada","lastName":"Lovelace{i}","email":"user{i}@example.com","login":"user{i}@example.com","mobilePhone":null,"department":"Engineering","costCenter":{}}},"credentials":{{"provider":{{"type":"OKTA","name":"OKTA"}}}},"_links":{{"self":{{"href":"https://example.okta.com/api/v1/users/00u{i:017}"}}}}}},"emitted_at":1700000000000}}}}"#,
+            1 + i % 28,
+            i % 60,
+            i % 100
+        ),
+    }
+}
+
+/// `--cli`: the real binary, fed through a pipe.
+fn run_cli(records: u64, local: Option<String>) {
+    use std::io::Write;
+    let bin = std::env::var_os("DESTINATION_BIN")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.parent()?.join("destination-bigquery"))
+        })
+        .filter(|p| p.exists())
+        .expect("build the binary first: cargo build --release -p destination-bigquery --bins");
+    let dir = std::env::temp_dir().join(format!(
+        "destination-bigquery-bench-cli-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let out = local
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.join("out"));
+    let cfg = dir.join("config.json");
+    std::fs::write(
+        &cfg,
+        json!({"project_id": "bench", "dataset_id": "okta", "loading_method": {"method": "Local", "path": out}})
+            .to_string(),
+    )
+    .expect("config");
+    let stream = |name: &str, schema: Value, mode: &str, pk: &[&str], cursor: &[&str]| {
+        json!({"stream": {"name": name, "json_schema": schema, "supported_sync_modes": ["full_refresh", "incremental"]},
+            "sync_mode": "incremental", "destination_sync_mode": mode,
+            "primary_key": pk.iter().map(|k| vec![*k]).collect::<Vec<_>>(), "cursor_field": cursor})
+    };
+    let specs = streams();
+    let schema_of = |i: usize| {
+        let props: serde_json::Map<String, Value> = specs[i]
+            .schema
+            .columns
+            .iter()
+            .filter_map(|c| c.field.clone().map(|f| (f, c.ty)))
+            .map(|(f, ty)| {
+                let t = match ty {
+                    destination_bigquery::schema::BqType::Int64 => json!({"type": "integer"}),
+                    destination_bigquery::schema::BqType::Timestamp => {
+                        json!({"type": ["null", "string"], "format": "date-time"})
+                    }
+                    destination_bigquery::schema::BqType::Json => json!({"type": "object"}),
+                    _ => json!({"type": "string"}),
+                };
+                (f, t)
+            })
+            .collect();
+        json!({"type": "object", "properties": props})
+    };
+    let cat = dir.join("catalog.json");
+    std::fs::write(
+        &cat,
+        json!({"streams": [
+            stream("users", schema_of(0), "append_dedup", &["id"], &["lastUpdated"]),
+            stream("groups", schema_of(1), "overwrite", &["id"], &[]),
+            stream("group_members", schema_of(2), "append", &[], &[]),
+        ]})
+        .to_string(),
+    )
+    .expect("catalog");
+    let started = Instant::now();
+    let mut child = std::process::Command::new(&bin)
+        .arg("write")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--catalog")
+        .arg(&cat)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the destination");
+    let mut stdin = std::io::BufWriter::with_capacity(1 << 20, child.stdin.take().expect("stdin"));
+    let writer = std::thread::spawn(move || {
+        let mut bytes = 0u64;
+        for i in 0..records {
+            let mut l = cli_line(i);
+            l.push('\n');
+            bytes += l.len() as u64;
+            if stdin.write_all(l.as_bytes()).is_err() {
+                break;
+            }
+            if (i + 1) % 1000 == 0 {
+                let st = format!(
+                    r#"{{"type":"STATE","state":{{"type":"STREAM","stream":{{"stream_descriptor":{{"name":"users"}},"stream_state":{{"i":{i}}}}}}}}}"#
+                );
+                let _ = writeln!(stdin, "{st}");
+            }
+        }
+        let _ = stdin.flush();
+        bytes
+    });
+    let output = child.wait_with_output().expect("destination output");
+    let bytes = writer.join().expect("writer");
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let peak = stderr
+        .lines()
+        .find_map(|l| l.split("peak memory ").nth(1))
+        .unwrap_or("unknown");
+    println!("destination-bigquery benchmark (the CLI, local mode, through a pipe)");
+    println!("records:        {records}");
+    println!(
+        "input:          {:.1} MiB of Airbyte messages",
+        bytes as f64 / 1048576.0
+    );
+    println!("exit status:    {}", output.status);
+    println!("elapsed:        {secs:.2} s (wall clock, input generated concurrently)");
+    println!("throughput:     {:.0} records/s", records as f64 / secs);
+    println!("peak RSS:       {peak}");
+    for l in stderr.lines().filter(|l| l.contains("rows loaded")) {
+        println!("{}", l.trim_start_matches("destination-bigquery: "));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let records: u64 = arg("--records")
         .and_then(|s| s.replace('_', "").parse().ok())
         .unwrap_or(1_000_000);
+    if std::env::args().any(|a| a == "--cli") {
+        run_cli(records, arg("--local"));
+        return;
+    }
     let local = arg("--local");
     let wh = match &local {
         Some(dir) => {

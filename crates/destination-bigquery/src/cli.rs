@@ -166,8 +166,9 @@ fn sink_options(settings: &Settings) -> SinkOptions {
     }
 }
 
-/// `check`: the dataset exists in the configured location (or is created there), and a table can be
-/// created, loaded by a load job, and dropped.
+/// `check`: every dataset a sync writes to (the default dataset and the internal one) exists in the
+/// configured location (or is created there), and in each a table can be created, loaded by a load job,
+/// read by a query job, and dropped. The first failure names the dataset and the step.
 pub async fn check(config: &Path) -> Result<()> {
     let settings = Settings::from_file(config)?;
     let mut wh = warehouse(&settings)?;
@@ -180,10 +181,26 @@ pub async fn check(config: &Path) -> Result<()> {
             max_elapsed: Duration::from_secs(20),
         };
     }
-    wh.ensure_dataset(&settings.dataset_id).await?;
-    if matches!(wh, Warehouse::Local(_)) {
-        return Ok(());
+    let mut datasets = vec![settings.dataset_id.clone()];
+    if settings.raw_dataset != settings.dataset_id {
+        datasets.push(settings.raw_dataset.clone());
     }
+    for dataset in &datasets {
+        check_dataset(&mut wh, &settings, dataset)
+            .await
+            .map_err(|e| match e {
+                Error::Config(m) => Error::Config(format!("dataset {dataset}: {m}")),
+                e => Error::Config(format!("dataset {dataset}: {e}")),
+            })?;
+    }
+    Ok(())
+}
+
+async fn check_dataset(wh: &mut Warehouse, settings: &Settings, dataset: &str) -> Result<()> {
+    wh.ensure_dataset(dataset).await?;
+    let Warehouse::BigQuery(_) = wh else {
+        return Ok(());
+    };
     let schema = TableSchema::from_json_schema(
         &serde_json::json!({"properties": {"ok": {"type": "boolean"}}}),
         &[],
@@ -192,16 +209,29 @@ pub async fn check(config: &Path) -> Result<()> {
     let u = uuid::Uuid::new_v4().simple().to_string();
     let t = TableRef::new(
         &settings.project_id,
-        &settings.dataset_id,
+        dataset,
         &format!("_airbyte_connection_test_{}", &u[..12]),
     );
     wh.create_table(&t, &schema, Some(Duration::from_secs(3600)))
-        .await?;
+        .await
+        .map_err(|e| Error::Config(format!("cannot create a table: {e}")))?;
+    let outcome = check_load_and_query(wh, &schema, &t, &u).await;
+    let dropped = wh.drop_table(&t).await;
+    outcome?;
+    dropped.map_err(|e| Error::Config(format!("cannot drop the test table: {e}")))
+}
+
+async fn check_load_and_query(
+    wh: &mut Warehouse,
+    schema: &TableSchema,
+    t: &TableRef,
+    u: &str,
+) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("destination-bigquery-check-{u}"));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
     let file = dir.join("check.ndjson");
     let mut line = Vec::new();
-    let mut enc = crate::encoder::Encoder::new(&schema, 0, None);
+    let mut enc = crate::encoder::Encoder::new(schema, 0, None);
     let data = serde_json::json!({"ok": true});
     enc.encode(
         data.as_object().expect("object"),
@@ -213,9 +243,9 @@ pub async fn check(config: &Path) -> Result<()> {
     let job_id = format!("airbyte_check_{u}");
     let loaded = wh
         .load(Load {
-            target: &t,
-            final_table: &t,
-            schema: &schema,
+            target: t,
+            final_table: t,
+            schema,
             file: &file,
             rows: 1,
             job_id: &job_id,
@@ -223,9 +253,24 @@ pub async fn check(config: &Path) -> Result<()> {
         })
         .await;
     let _ = std::fs::remove_dir_all(&dir);
-    let dropped = wh.drop_table(&t).await;
-    loaded?;
-    dropped
+    loaded.map_err(|e| Error::Config(format!("cannot run a load job: {e}")))?;
+    if let Warehouse::BigQuery(bq) = wh {
+        let rows = bq
+            .query_rows(&format!("SELECT COUNT(*) FROM {}", t.sql()))
+            .await
+            .map_err(|e| Error::Config(format!("cannot run a query job: {e}")))?;
+        let n = rows.first().and_then(|r| r.first()).and_then(|v| {
+            v.as_str()
+                .and_then(|s| s.parse::<i64>().ok())
+                .or_else(|| v.as_i64())
+        });
+        if n != Some(1) {
+            return Err(Error::Config(format!(
+                "a query of the test table found {n:?} rows, expected 1"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn mode_of(s: &airbyte_protocol::ConfiguredStream) -> Mode {
@@ -257,7 +302,9 @@ pub fn airbyte_specs(settings: &Settings, catalog: &ConfiguredCatalog) -> Result
             .unwrap_or_else(|| settings.dataset_id.clone());
         let mode = mode_of(s);
         let schema = settings.table_schema(&json_schema, &s.primary_key, &s.cursor_field);
-        if mode != Mode::Append && schema.primary_key.len() != s.primary_key.len() {
+        if matches!(mode, Mode::Dedup | Mode::OverwriteDedup)
+            && schema.primary_key.len() != s.primary_key.len()
+        {
             return Err(Error::Catalog(format!(
                 "stream {}: primary key {:?} is not a top-level property of its schema",
                 s.stream.name, s.primary_key
@@ -323,6 +370,12 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
     eprintln!(
         "destination-bigquery: {merges} MERGE jobs, {bytes} bytes processed in total (what on-demand pricing bills)"
     );
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!(
+            "destination-bigquery: peak memory {:.1} MiB (VmHWM)",
+            kib as f64 / 1024.0
+        );
+    }
     if let Some((counts, root)) = local_counts {
         // A machine-readable copy for scripts (the demo prints it): rows per table as a reader would see them.
         let tables: serde_json::Map<String, Value> = summary
@@ -343,6 +396,18 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
         }
         eprintln!("destination-bigquery: local mode: load files and schemas under {root} (row counts in summary.json)");
     }
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), for the summary and the benchmark.
+fn peak_rss_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn mode_name(m: Mode) -> &'static str {
@@ -379,6 +444,9 @@ async fn write_airbyte(config: &Path, catalog: &Path, out: &mut Output) -> Resul
             .map(|summary| print_summary(&summary, &sink)),
         Err(e) => Err(e),
     };
+    if result.is_err() {
+        sink.abort().await;
+    }
     *out = std::mem::replace(sink.output(), Output::stdout(Protocol::Airbyte));
     result
 }
@@ -395,6 +463,9 @@ async fn write_singer(config: &Path, out: &mut Output) -> Result<()> {
             .map(|summary| print_summary(&summary, &sink)),
         Err(e) => Err(e),
     };
+    if result.is_err() {
+        sink.abort().await;
+    }
     *out = std::mem::replace(sink.output(), Output::stdout(Protocol::Singer));
     result
 }
@@ -407,8 +478,11 @@ async fn pump(sink: &mut Sink, settings: &Settings, protocol: Protocol) -> Resul
     let mut line_no = 0u64;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stop = stop_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
+            signal = &mut stop => return Err(Error::Interrupted(signal)),
             line = lines.next_line() => {
                 line_no += 1;
                 let line = line.map_err(|e| bad_line(line_no, None, e.to_string()))?;
@@ -423,6 +497,29 @@ async fn pump(sink: &mut Sink, settings: &Settings, protocol: Protocol) -> Resul
             }
             _ = tick.tick() => sink.tick().await?,
         }
+    }
+}
+
+/// Resolves with the signal's name on SIGTERM or SIGINT (the orchestrator stopping the sync).
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
     }
 }
 

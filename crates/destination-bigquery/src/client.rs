@@ -57,6 +57,10 @@ pub struct LoadStats {
     pub output_rows: u64,
 }
 
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// What a query job reports about itself.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct JobStats {
@@ -265,6 +269,40 @@ impl BigQuery {
             }
         }
         Ok(())
+    }
+
+    /// The names of a dataset's tables (`tables.list`, every page); empty when the dataset does not exist.
+    pub async fn list_tables(&self, dataset: &str) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "{}/bigquery/v2/projects/{}/datasets/{}/tables?maxResults=1000",
+                self.base, self.project, dataset
+            );
+            if let Some(p) = &page {
+                url.push_str(&format!("&pageToken={}", urlencode(p)));
+            }
+            let v = match self.call(Method::GET, &url, None, "tables.list").await {
+                Ok((_, v)) => v,
+                Err(Error::Api { status: 404, .. }) => return Ok(names),
+                Err(e) => return Err(e),
+            };
+            for t in v
+                .get("tables")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(n) = t.pointer("/tableReference/tableId").and_then(Value::as_str) {
+                    names.push(n.to_string());
+                }
+            }
+            match v.get("nextPageToken").and_then(Value::as_str) {
+                Some(p) if !p.is_empty() => page = Some(p.to_string()),
+                _ => return Ok(names),
+            }
+        }
     }
 
     /// `tables.get`; `None` when it does not exist.
@@ -507,12 +545,20 @@ impl BigQuery {
         });
         let started = Instant::now();
         let mut attempt = 0;
+        let mut refreshed = false;
         let job = loop {
             attempt += 1;
             match self.upload_once(&body, file, len).await {
                 Ok(job) => break job,
                 Err(Error::Api { status: 409, .. }) => {
                     break json!({"jobReference": {"jobId": job_id}})
+                }
+                // The token was refused (revoked, or expired early): `upload_once` dropped it; one new try.
+                Err(Error::Api { status: 401, .. }) if !refreshed && !self.auth.is_none() => {
+                    refreshed = true;
+                    tracing::warn!(
+                        "the upload was refused with 401; retrying once with a new token"
+                    );
                 }
                 Err(e) => {
                     self.backoff_or_fail(e, attempt, started, "load upload")

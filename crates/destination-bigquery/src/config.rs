@@ -116,7 +116,7 @@ pub enum Loading {
 pub enum SchemaChangePolicy {
     /// Stop with a message naming the table, the column and both types (the default).
     Fail,
-    /// Convert the column to JSON in place (add, copy with `TO_JSON`, drop, rename).
+    /// Convert the column to JSON atomically (a converted copy swapped in by a copy job).
     WidenToJson,
 }
 

@@ -384,6 +384,13 @@ fn write_cast(out: &mut Vec<u8>, v: &Value, ty: BqType) -> bool {
             }
             None => false,
         },
+        BqType::Time => match v.as_str().and_then(parse_time) {
+            Some(t) => {
+                write_json_str(out, &t.format("%H:%M:%S%.6f").to_string());
+                true
+            }
+            None => false,
+        },
         BqType::Date => match v.as_str().and_then(parse_date) {
             Some(d) => {
                 write_json_str(out, &d.format("%Y-%m-%d").to_string());
@@ -487,6 +494,14 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
         })?;
     in_range(dt.year()).then_some(dt)
+}
+
+/// A wall-clock time: `HH:MM`, `HH:MM:SS` or with fractions.
+pub fn parse_time(s: &str) -> Option<chrono::NaiveTime> {
+    let s = s.trim();
+    chrono::NaiveTime::parse_from_str(s, "%H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(s, "%H:%M"))
+        .ok()
 }
 
 pub fn parse_date(s: &str) -> Option<NaiveDate> {

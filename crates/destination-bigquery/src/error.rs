@@ -85,6 +85,8 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    #[error("stopped by {0} before the end of input; nothing after the last echoed STATE was acknowledged")]
+    Interrupted(&'static str),
     #[error("cannot write to stdout: {0}")]
     Output(String),
     #[error("{0}")]
@@ -102,7 +104,7 @@ impl Error {
             Error::Auth(_) => Category::Auth,
             Error::Api { status, reason, .. } => api_category(*status, reason),
             Error::Job { reason, .. } => api_category(400, reason),
-            Error::Network(_) => Category::Transient,
+            Error::Network(_) | Error::Interrupted(_) => Category::Transient,
             Error::RetriesExhausted { last, .. } => last.category(),
             Error::SchemaChange { .. } => Category::Data,
             Error::Io { .. } | Error::Output(_) | Error::Internal(_) => Category::Internal,

@@ -118,23 +118,28 @@ impl LocalWarehouse {
         self.log_op(t, json!({"query": stmt}))
     }
 
-    pub fn widen_to_json(&mut self, t: &TableRef, column: &str, script: &[String]) -> Result<()> {
+    /// Changes column types in the table's schema and records the statements that would do it. (The load
+    /// files already hold the values as text, which every wider type reads.)
+    pub fn set_types(
+        &mut self,
+        t: &TableRef,
+        columns: &[(String, &str)],
+        statements: &[String],
+    ) -> Result<()> {
         let mut body = self.get_table(t)?.unwrap_or_default();
         if let Some(fields) = body
             .pointer_mut("/schema/fields")
             .and_then(Value::as_array_mut)
         {
             for f in fields.iter_mut() {
-                if f.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(column))
-                {
-                    f["type"] = json!("JSON");
+                let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
+                if let Some((_, ty)) = columns.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)) {
+                    f["type"] = json!(ty);
                 }
             }
         }
         self.put_table(t, &body)?;
-        for stmt in script {
+        for stmt in statements {
             self.log_op(t, json!({"query": stmt}))?;
         }
         Ok(())
@@ -186,8 +191,10 @@ impl LocalWarehouse {
 
     /// A MERGE, with the semantics of [`crate::sql::merge`]: the newest staged row per key replaces the
     /// target's row when it is at least as new, and tombstones delete (or mark) rows. The target folder is
-    /// rewritten as one file holding exactly the table's rows (memory follows the table's size; local mode
-    /// is for demos and tests).
+    /// rewritten as one file holding exactly the table's rows, sorted by key.
+    ///
+    /// Memory stays bounded whatever the table's size: rows are sorted by key in runs of
+    /// [`MERGE_RUN_BYTES`] written to disk, then the runs are merged, one key at a time.
     pub fn merge(
         &mut self,
         src: &TableRef,
@@ -195,185 +202,132 @@ impl LocalWarehouse {
         schema: &TableSchema,
         deletes: crate::sql::Deletes,
     ) -> Result<()> {
-        let ordering = crate::sql::Ordering::of(schema);
-        let deleted = schema.cdc_deleted_at().map(|c| c.name.clone());
-        let order_of = |row: &Value| -> (Value, String, String) {
-            let text = |k: &str| {
-                row.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let mut cursor = ordering
-                .cursor_column()
-                .and_then(|c| row.get(c))
-                .cloned()
-                .unwrap_or(Value::Null);
-            if ordering.orders_tombstones_by_deletion() {
-                if let Some(d) = deleted.as_ref().and_then(|d| row.get(d)) {
-                    if cmp_json(d, &cursor) == std::cmp::Ordering::Greater {
-                        cursor = d.clone();
-                    }
-                }
-            }
-            (
-                cursor,
-                text(crate::schema::EXTRACTED_AT),
-                text(crate::schema::RAW_ID),
-            )
-        };
-        let newer = |t: &Value, s: &Value| -> bool {
-            let (a, b) = (order_of(t), order_of(s));
-            match cmp_json(&a.0, &b.0) {
-                std::cmp::Ordering::Equal => (&a.1, &a.2) <= (&b.1, &b.2),
-                o => o == std::cmp::Ordering::Less,
-            }
-        };
-        let is_tombstone = |row: &Value| {
-            deleted
-                .as_ref()
-                .is_some_and(|d| row.get(d).is_some_and(|v| !v.is_null()))
-        };
-        let key_of = |row: &Value| -> String {
-            let key: Vec<&Value> = schema
-                .primary_key
-                .iter()
-                .map(|k| row.get(k).unwrap_or(&Value::Null))
-                .collect();
-            serde_json::to_string(&key).unwrap_or_default()
-        };
-        // Scoped tombstones (part of a composite key absent) delete every older row whose present key
-        // columns match, in the table and in this batch (see `crate::sql::scoped_deletes`).
-        let composite = schema.primary_key.len() > 1;
-        let is_scoped = |row: &Value| {
-            composite
-                && is_tombstone(row)
-                && schema
-                    .primary_key
-                    .iter()
-                    .any(|k| row.get(k).is_none_or(Value::is_null))
-        };
-        let matches = |scope: &Value, row: &Value| {
-            schema.primary_key.iter().all(|k| match scope.get(k) {
-                None | Some(Value::Null) => true,
-                Some(v) => row.get(k) == Some(v),
-            })
-        };
-        let mut rows: Vec<Value> = Vec::new();
-        self.for_each_row(src, |row| rows.push(row))?;
-        let scopes: Vec<Value> = rows.iter().filter(|r| is_scoped(r)).cloned().collect();
-        let superseded = |row: &Value| {
-            scopes
-                .iter()
-                .any(|x| matches(x, row) && newer(row, x) && order_of(row) != order_of(x))
-        };
-        // The newest staged row per key.
-        let mut staged: BTreeMap<String, Value> = BTreeMap::new();
-        for row in rows {
-            if is_scoped(&row) || superseded(&row) {
-                continue;
-            }
-            let k = key_of(&row);
-            match staged.get(&k) {
-                Some(cur) if !newer(cur, &row) => {}
-                _ => {
-                    staged.insert(k, row);
-                }
-            }
-        }
-        let mut table: BTreeMap<String, Value> = BTreeMap::new();
-        self.for_each_row(target, |row| {
-            table.insert(key_of(&row), row);
-        })?;
-        for x in &scopes {
-            let hit: Vec<String> = table
-                .iter()
-                .filter(|(_, t)| matches(x, t) && newer(t, x))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in hit {
-                match deletes {
-                    crate::sql::Deletes::Hard => {
-                        table.remove(&k);
-                    }
-                    crate::sql::Deletes::Soft => {
-                        if let (Some(t), Some(d)) = (
-                            table.get_mut(&k).and_then(Value::as_object_mut),
-                            deleted.as_ref(),
-                        ) {
-                            if let Some(v) = x.get(d) {
-                                t.insert(d.clone(), v.clone());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for (k, s) in staged {
-            let tomb = is_tombstone(&s);
-            match table.get_mut(&k) {
-                Some(t) if newer(t, &s) => match (tomb, deletes) {
-                    (true, crate::sql::Deletes::Hard) => {
-                        table.remove(&k);
-                    }
-                    (true, crate::sql::Deletes::Soft) => {
-                        if let (Some(t), Some(s)) = (t.as_object_mut(), s.as_object()) {
-                            for (f, v) in s {
-                                if !v.is_null() {
-                                    t.insert(f.clone(), v.clone());
-                                }
-                            }
-                        }
-                    }
-                    (false, _) => *t = s,
-                },
-                Some(_) => {}
-                None if tomb && deletes == crate::sql::Deletes::Hard => {}
-                None => {
-                    table.insert(k, s);
-                }
-            }
-        }
-        let dir = self.data_dir(target);
-        let tmp = self
+        self.merge_in_runs(src, target, schema, deletes, MERGE_RUN_BYTES)
+    }
+
+    fn merge_in_runs(
+        &mut self,
+        src: &TableRef,
+        target: &TableRef,
+        schema: &TableSchema,
+        deletes: crate::sql::Deletes,
+        run_bytes: usize,
+    ) -> Result<()> {
+        let work = self
             .root
             .join(&target.dataset)
-            .join(format!("{}.merging.ndjson", target.table));
+            .join(format!("{}.merging", target.table));
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).map_err(|e| Error::io(work.display(), e))?;
+        // 1. Sorted runs of (key, side, arrival, row): side 0 is the target's rows, 1 the staged ones.
+        // Scoped tombstones (part of a composite key absent; see `crate::sql::scoped_deletes`) match
+        // many keys: they are held apart (there are as many as the source's deletions) and applied to
+        // every key group.
+        let scopes = self.scoped_tombstones(src, schema)?;
+        let mut runs: Vec<PathBuf> = Vec::new();
+        let mut chunk: Vec<(String, u8, u64, String)> = Vec::new();
+        let mut chunk_bytes = 0usize;
+        let mut seq = 0u64;
+        for (side, t) in [(0u8, target), (1u8, src)] {
+            for p in self.load_files(t) {
+                let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
+                for line in std::io::BufReader::new(file).lines() {
+                    let line = line.map_err(|e| Error::io(p.display(), e))?;
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    if side == 1 && !scopes.is_empty() && scoped_row(&line, schema).is_some() {
+                        continue;
+                    }
+                    let key = raw_key(&line, &schema.primary_key)
+                        .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
+                    chunk_bytes += line.len() + key.len() + 32;
+                    chunk.push((key, side, seq, line));
+                    seq += 1;
+                    if chunk_bytes >= run_bytes {
+                        runs.push(write_run(&work, runs.len(), &mut chunk)?);
+                        chunk_bytes = 0;
+                    }
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            runs.push(write_run(&work, runs.len(), &mut chunk)?);
+        }
+        drop(chunk);
+        // 2. Merge the runs; each key's rows meet in one group.
+        let tmp = work.join("merged.ndjson");
         {
             let f = std::fs::File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
-            let mut w = std::io::BufWriter::new(f);
-            for row in table.values() {
-                writeln!(w, "{row}").map_err(|e| Error::io(tmp.display(), e))?;
+            let mut out = std::io::BufWriter::new(f);
+            let mut readers = Vec::new();
+            let mut heap = std::collections::BinaryHeap::new();
+            for (i, r) in runs.iter().enumerate() {
+                let f = std::fs::File::open(r).map_err(|e| Error::io(r.display(), e))?;
+                let mut lines = std::io::BufReader::new(f).lines();
+                if let Some(entry) = next_entry(&mut lines, r)? {
+                    heap.push(std::cmp::Reverse((entry, i)));
+                }
+                readers.push(lines);
             }
-            w.flush().map_err(|e| Error::io(tmp.display(), e))?;
+            let mut group: Vec<(u8, String)> = Vec::new();
+            let mut group_key: Option<String> = None;
+            while let Some(std::cmp::Reverse(((key, side, _, row), i))) = heap.pop() {
+                if group_key.as_deref() != Some(key.as_str()) {
+                    if !group.is_empty() {
+                        write_group(&mut out, &group, schema, deletes, &scopes)
+                            .map_err(|e| Error::io(tmp.display(), e))?;
+                        group.clear();
+                    }
+                    group_key = Some(key);
+                }
+                group.push((side, row));
+                if let Some(entry) = next_entry(&mut readers[i], &runs[i])? {
+                    heap.push(std::cmp::Reverse((entry, i)));
+                }
+            }
+            if !group.is_empty() {
+                write_group(&mut out, &group, schema, deletes, &scopes)
+                    .map_err(|e| Error::io(tmp.display(), e))?;
+            }
+            out.flush().map_err(|e| Error::io(tmp.display(), e))?;
         }
+        let dir = self.data_dir(target);
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(self.data_dir(src));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
         let dest = dir.join("000001-merged.ndjson");
-        std::fs::rename(&tmp, &dest).map_err(|e| Error::io(dest.display(), e))
+        std::fs::rename(&tmp, &dest).map_err(|e| Error::io(dest.display(), e))?;
+        let _ = std::fs::remove_dir_all(&work);
+        Ok(())
     }
 
-    /// Calls `f` with every row of a table's load files, in load order.
-    fn for_each_row(&self, t: &TableRef, mut f: impl FnMut(Value)) -> Result<()> {
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(self.data_dir(t)) {
-            Ok(d) => d.flatten().map(|e| e.path()).collect(),
-            Err(_) => return Ok(()),
-        };
-        files.sort();
-        for p in files {
+    /// The scoped tombstones among `src`'s rows.
+    fn scoped_tombstones(&self, src: &TableRef, schema: &TableSchema) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        if crate::sql::scoped_tombstone(schema, "").is_none() {
+            return Ok(out);
+        }
+        for p in self.load_files(src) {
             let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
             for line in std::io::BufReader::new(file).lines() {
                 let line = line.map_err(|e| Error::io(p.display(), e))?;
-                if line.trim().is_empty() {
-                    continue;
+                if let Some(v) = scoped_row(&line, schema) {
+                    out.push(v);
                 }
-                let row: Value = serde_json::from_str(&line)
-                    .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
-                f(row);
             }
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// A table's load files, in load order.
+    fn load_files(&self, t: &TableRef) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(self.data_dir(t)) {
+            Ok(d) => d.flatten().map(|e| e.path()).collect(),
+            Err(_) => return Vec::new(),
+        };
+        files.sort();
+        files
     }
 
     /// A copy job with `WRITE_TRUNCATE`: `dst` holds exactly what `src` held, with its schema.
@@ -392,6 +346,30 @@ impl LocalWarehouse {
             json!({"jobReference": {"jobId": job_id}, "configuration": {"copy": {"sourceTable": src.api(),
                 "destinationTable": dst.api(), "writeDisposition": "WRITE_TRUNCATE", "createDisposition": "CREATE_IF_NEEDED"}}}),
         )
+    }
+
+    /// `(table name, last modified in ms since the epoch)` of a dataset's tables.
+    pub fn list_tables(&self, dataset: &str) -> Vec<(String, i64)> {
+        let Ok(entries) = std::fs::read_dir(self.root.join(dataset)) else {
+            return Vec::new();
+        };
+        let mtime = |p: &Path| -> i64 {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or_default()
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                let table = name.strip_suffix(".schema.json")?.to_string();
+                let data = self.root.join(dataset).join(&table);
+                Some((table, mtime(&e.path()).max(mtime(&data))))
+            })
+            .collect()
     }
 
     pub fn drop_table(&mut self, t: &TableRef) -> Result<()> {
@@ -423,6 +401,165 @@ impl LocalWarehouse {
     }
 }
 
+/// Bytes of rows sorted in memory at once by a local MERGE (each run is written to disk).
+pub const MERGE_RUN_BYTES: usize = 16 * 1024 * 1024;
+
+/// The primary key of an encoded row as text (the JSON of its key values, in key order), without building
+/// the row: the encoder writes every value in one canonical form, so equal keys have equal text.
+fn raw_key(line: &str, pk: &[String]) -> std::result::Result<String, serde_json::Error> {
+    let row: std::collections::HashMap<&str, &serde_json::value::RawValue> =
+        serde_json::from_str(line)?;
+    let parts: Vec<&str> = pk
+        .iter()
+        .map(|k| row.get(k.as_str()).map(|v| v.get()).unwrap_or("null"))
+        .collect();
+    Ok(format!("[{}]", parts.join(",")))
+}
+
+/// Sorts a chunk by (key, side, arrival) and writes it as a run: `key \t side \t arrival \t row` lines (the
+/// JSON texts hold no raw tab or newline).
+fn write_run(work: &Path, n: usize, chunk: &mut Vec<(String, u8, u64, String)>) -> Result<PathBuf> {
+    chunk.sort_unstable_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+    let p = work.join(format!("run-{n:06}"));
+    let f = std::fs::File::create(&p).map_err(|e| Error::io(p.display(), e))?;
+    let mut w = std::io::BufWriter::new(f);
+    for (key, side, seq, row) in chunk.drain(..) {
+        writeln!(w, "{key}\t{side}\t{seq}\t{row}").map_err(|e| Error::io(p.display(), e))?;
+    }
+    w.flush().map_err(|e| Error::io(p.display(), e))?;
+    Ok(p)
+}
+
+type RunEntry = (String, u8, u64, String);
+
+fn next_entry(
+    lines: &mut std::io::Lines<std::io::BufReader<std::fs::File>>,
+    path: &Path,
+) -> Result<Option<RunEntry>> {
+    let Some(line) = lines.next() else {
+        return Ok(None);
+    };
+    let line = line.map_err(|e| Error::io(path.display(), e))?;
+    let mut parts = line.splitn(4, '\t');
+    let (Some(key), Some(side), Some(seq), Some(row)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::Internal(format!(
+            "{}: a malformed run line",
+            path.display()
+        )));
+    };
+    Ok(Some((
+        key.to_string(),
+        side.parse().unwrap_or(1),
+        seq.parse().unwrap_or(0),
+        row.to_string(),
+    )))
+}
+
+/// Applies the MERGE to one key's rows (target rows first, then staged rows in arrival order) and writes
+/// what the table keeps for it.
+fn write_group(
+    out: &mut impl Write,
+    group: &[(u8, String)],
+    schema: &TableSchema,
+    deletes: crate::sql::Deletes,
+    scopes: &[Value],
+) -> std::io::Result<()> {
+    let ordering = crate::sql::Ordering::of(schema);
+    let deleted = schema.cdc_deleted_at().map(|c| c.name.clone());
+    let order_of = |row: &Value| -> (Value, String, String) {
+        let text = |k: &str| {
+            row.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut cursor = ordering
+            .cursor_column()
+            .and_then(|c| row.get(c))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if ordering.orders_tombstones_by_deletion() {
+            if let Some(d) = deleted.as_ref().and_then(|d| row.get(d)) {
+                if cmp_json(d, &cursor) == std::cmp::Ordering::Greater {
+                    cursor = d.clone();
+                }
+            }
+        }
+        (
+            cursor,
+            text(crate::schema::EXTRACTED_AT),
+            text(crate::schema::RAW_ID),
+        )
+    };
+    let newer = |t: &Value, s: &Value| -> bool {
+        let (a, b) = (order_of(t), order_of(s));
+        match cmp_json(&a.0, &b.0) {
+            std::cmp::Ordering::Equal => (&a.1, &a.2) <= (&b.1, &b.2),
+            o => o == std::cmp::Ordering::Less,
+        }
+    };
+    let is_tombstone = |row: &Value| {
+        deleted
+            .as_ref()
+            .is_some_and(|d| row.get(d).is_some_and(|v| !v.is_null()))
+    };
+    let parse = |row: &str| serde_json::from_str::<Value>(row).unwrap_or(Value::Null);
+    // The newest row of each side (a table written by an older version may hold several per key).
+    let mut table: Option<Value> = None;
+    let mut staged: Option<Value> = None;
+    let scoped_by = |row: &Value| {
+        scopes.iter().find(|x| {
+            schema.primary_key.iter().all(|k| match x.get(k) {
+                None | Some(Value::Null) => true,
+                Some(v) => row.get(k) == Some(v),
+            }) && newer(row, x)
+        })
+    };
+    for (side, row) in group {
+        let mut row = parse(row);
+        if let Some(x) = scoped_by(&row) {
+            // A scoped tombstone newer than the row deletes it (hard) or marks it (soft, table rows).
+            match (deletes, *side, deleted.as_ref()) {
+                (crate::sql::Deletes::Soft, 0, Some(d)) => {
+                    if let (Some(o), Some(v)) = (row.as_object_mut(), x.get(d)) {
+                        o.insert(d.clone(), v.clone());
+                    }
+                }
+                _ => continue,
+            }
+        }
+        let slot = if *side == 0 { &mut table } else { &mut staged };
+        match slot {
+            Some(cur) if !newer(cur, &row) => {}
+            _ => *slot = Some(row),
+        }
+    }
+    let keep = match (table, staged) {
+        (t, None) => t,
+        (None, Some(s)) if is_tombstone(&s) && deletes == crate::sql::Deletes::Hard => None,
+        (None, Some(s)) => Some(s),
+        (Some(t), Some(s)) if !newer(&t, &s) => Some(t),
+        (Some(_), Some(s)) if !is_tombstone(&s) => Some(s),
+        (Some(_), Some(_)) if deletes == crate::sql::Deletes::Hard => None,
+        (Some(mut t), Some(s)) => {
+            if let (Some(to), Some(so)) = (t.as_object_mut(), s.as_object()) {
+                for (f, v) in so {
+                    if !v.is_null() {
+                        to.insert(f.clone(), v.clone());
+                    }
+                }
+            }
+            Some(t)
+        }
+    };
+    if let Some(row) = keep {
+        writeln!(out, "{row}")?;
+    }
+    Ok(())
+}
+
 /// Orders JSON values as SQL orders a column: NULL first, numbers by value, strings by text (timestamps are
 /// written in one fixed format, so their text order is their time order).
 fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
@@ -438,4 +575,85 @@ fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
         (Value::String(x), Value::String(y)) => x.cmp(y),
         _ => a.to_string().cmp(&b.to_string()),
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::Deletes;
+
+    #[test]
+    fn a_merge_in_many_runs_keeps_the_newest_row_per_key_sorted() {
+        let root = std::env::temp_dir().join(format!("dbq-local-merge-{}", uuid::Uuid::new_v4()));
+        let mut wh = LocalWarehouse::new(&root).unwrap();
+        let schema = TableSchema::from_json_schema(
+            &json!({"properties": {"id": {"type": "string"}, "v": {"type": "integer"},
+                "_ab_cdc_deleted_at": {"type": ["null", "string"], "format": "date-time"}}}),
+            &[vec!["id".into()]],
+            &["v".into()],
+        );
+        let (src, target) = (
+            TableRef::new("p", "raw", "tmp"),
+            TableRef::new("p", "d", "t"),
+        );
+        let row = |id: u32, v: u32, ts: &str| {
+            format!(
+                r#"{{"_airbyte_raw_id":"r{v:06}","_airbyte_extracted_at":"{ts}","id":"k{id:04}","v":{v}}}"#
+            )
+        };
+        // Target: keys 0..300 at v=1. Staged: every key twice (v=2 then v=3, the newer), key 7 older
+        // (v=0), key 9 deleted.
+        let dir = wh.data_dir(&target);
+        std::fs::create_dir_all(&dir).unwrap();
+        let t: Vec<String> = (0..300)
+            .map(|i| row(i, 1, "2024-01-01T00:00:00.000Z"))
+            .collect();
+        std::fs::write(dir.join("000001-a.ndjson"), t.join("\n") + "\n").unwrap();
+        let dir = wh.data_dir(&src);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut s: Vec<String> = (0..300)
+            .rev()
+            .map(|i| row(i, 3, "2024-01-02T00:00:00.000Z"))
+            .collect();
+        s.extend((0..300).map(|i| row(i, 2, "2024-01-02T00:00:00.000Z")));
+        s.retain(|l| !l.contains("\"k0007\""));
+        s.push(row(7, 0, "2024-01-02T00:00:00.000Z"));
+        s.push(r#"{"_airbyte_raw_id":"z","_airbyte_extracted_at":"2024-01-03T00:00:00.000Z","id":"k0009","v":4,"_ab_cdc_deleted_at":"2024-01-03T00:00:00.000000Z"}"#.to_string());
+        std::fs::write(dir.join("000001-b.ndjson"), s.join("\n") + "\n").unwrap();
+        wh.merge_in_runs(&src, &target, &schema, Deletes::Hard, 4096)
+            .unwrap();
+        let text =
+            std::fs::read_to_string(wh.data_dir(&target).join("000001-merged.ndjson")).unwrap();
+        let rows: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 299);
+        let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(!ids.contains(&"k0009"));
+        for r in &rows {
+            let want = if r["id"] == "k0007" { 1 } else { 3 };
+            assert_eq!(r["v"], want, "{r}");
+        }
+        assert!(!root.join("d/t.merging").exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
+
+/// The row, when it is a scoped tombstone: `_ab_cdc_deleted_at` set and part of a composite key absent.
+fn scoped_row(line: &str, schema: &TableSchema) -> Option<Value> {
+    let d = schema.cdc_deleted_at()?;
+    if schema.primary_key.len() < 2 || !line.contains(d.name.as_str()) {
+        return None;
+    }
+    let v: Value = serde_json::from_str(line).ok()?;
+    let deleted = v.get(&d.name).is_some_and(|x| !x.is_null());
+    let partial = schema
+        .primary_key
+        .iter()
+        .any(|k| v.get(k).is_none_or(Value::is_null));
+    (deleted && partial).then_some(v)
 }

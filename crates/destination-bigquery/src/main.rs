@@ -14,7 +14,13 @@ fn destination_bigquery_main(singer: bool) {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(destination_bigquery::cli::run(cli, singer)),
+        Ok(rt) => {
+            let code = rt.block_on(destination_bigquery::cli::run(cli, singer));
+            // A stdin read may still be blocked in its thread (the input was not at its end: a bad line or
+            // a signal stopped the run); do not wait for it.
+            rt.shutdown_background();
+            code
+        }
         Err(e) => {
             eprintln!("destination-bigquery: cannot start the runtime: {e}");
             1

@@ -16,6 +16,8 @@ pub enum BqType {
     Timestamp,
     Datetime,
     Date,
+    /// A wall-clock time (`time_without_timezone`).
+    Time,
     Json,
 }
 
@@ -31,6 +33,7 @@ impl BqType {
             BqType::Timestamp => "TIMESTAMP",
             BqType::Datetime => "DATETIME",
             BqType::Date => "DATE",
+            BqType::Time => "TIME",
             BqType::Json => "JSON",
         }
     }
@@ -46,6 +49,7 @@ impl BqType {
             "TIMESTAMP" => BqType::Timestamp,
             "DATETIME" => BqType::Datetime,
             "DATE" => BqType::Date,
+            "TIME" => BqType::Time,
             "JSON" => BqType::Json,
             _ => return None,
         })
@@ -53,7 +57,7 @@ impl BqType {
 
     /// Whether BigQuery can cluster on a column of this type.
     pub fn clusterable(self) -> bool {
-        !matches!(self, BqType::Json | BqType::Float64)
+        !matches!(self, BqType::Json | BqType::Float64 | BqType::Time)
     }
 
     /// Whether values declared as `wanted` can still be written into an existing column of this type
@@ -66,12 +70,24 @@ impl BqType {
                 (Json, _)
                     | (
                         String,
-                        Int64 | Numeric | Float64 | Bool | Timestamp | Datetime | Date
+                        Int64 | Numeric | Float64 | Bool | Timestamp | Datetime | Date | Time
                     )
                     | (Numeric, Int64)
                     | (Float64, Int64)
                     | (Timestamp, Datetime | Date)
             )
+    }
+}
+
+impl BqType {
+    /// Whether BigQuery changes a column of this type to `wanted` in place (`ALTER COLUMN … SET DATA
+    /// TYPE`), keeping every value: INT64 to NUMERIC or FLOAT64, NUMERIC to FLOAT64.
+    pub fn widens_in_place(self, wanted: BqType) -> bool {
+        use BqType::*;
+        matches!(
+            (self, wanted),
+            (Int64, Numeric | Float64) | (Numeric, Float64)
+        )
     }
 }
 
@@ -84,6 +100,10 @@ pub const GENERATION_ID: &str = "_airbyte_generation_id";
 pub const ADDITIONAL_PROPERTIES: &str = "_airbyte_additional_properties";
 /// The CDC deletion marker: a record with it non-null is a tombstone.
 pub const CDC_DELETED_AT: &str = "_ab_cdc_deleted_at";
+
+/// A column of an existing table: name, type (when this destination knows it), type as reported, and
+/// whether it is REQUIRED.
+pub type ExistingColumn = (String, Option<BqType>, String, bool);
 
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,7 +215,7 @@ impl TableSchema {
     }
 
     /// Reads a schema back from a `tables.get` answer (fields only; keys come from the stream).
-    pub fn from_api(table: &Value) -> Vec<(String, Option<BqType>, String)> {
+    pub fn from_api(table: &Value) -> Vec<ExistingColumn> {
         table
             .pointer("/schema/fields")
             .and_then(Value::as_array)
@@ -213,7 +233,8 @@ impl TableSchema {
                             .and_then(Value::as_str)
                             .unwrap_or_default()
                             .to_string();
-                        (name, BqType::from_api_name(&ty), ty)
+                        let required = f.get("mode").and_then(Value::as_str) == Some("REQUIRED");
+                        (name, BqType::from_api_name(&ty), ty, required)
                     })
                     .collect()
             })
@@ -276,16 +297,21 @@ pub fn map_type(prop: &Value) -> BqType {
         _ => return BqType::Json,
     };
     let non_null: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
-    match non_null.as_slice() {
-        ["string"] => map_string(prop),
-        ["integer"] => BqType::Int64,
-        ["number"] => match prop.get("airbyte_type").and_then(Value::as_str) {
+    // A union of several types becomes its first member in Airbyte's priority (array, object, string,
+    // number, integer, boolean), as Airbyte's `Union.chooseType` does: `["string","integer"]` is a STRING,
+    // `["number","integer"]` a NUMERIC, anything with an object or array JSON.
+    let chosen = ["array", "object", "string", "number", "integer", "boolean"]
+        .into_iter()
+        .find(|t| non_null.contains(t));
+    match (non_null.len(), chosen) {
+        (0, _) | (_, None) => BqType::Json,
+        (_, Some("string")) => map_string(prop),
+        (_, Some("number")) => match prop.get("airbyte_type").and_then(Value::as_str) {
             Some("integer") | Some("big_integer") => BqType::Int64,
             _ => BqType::Numeric,
         },
-        ["boolean"] => BqType::Bool,
-        // A number-or-integer union is still a number.
-        ["integer", "number"] | ["number", "integer"] => BqType::Numeric,
+        (_, Some("integer")) => BqType::Int64,
+        (_, Some("boolean")) => BqType::Bool,
         _ => BqType::Json,
     }
 }
@@ -294,6 +320,7 @@ fn map_string(prop: &Value) -> BqType {
     let airbyte_type = prop.get("airbyte_type").and_then(Value::as_str);
     match (prop.get("format").and_then(Value::as_str), airbyte_type) {
         (_, Some("timestamp_without_timezone")) => BqType::Datetime,
+        (_, Some("time_without_timezone")) => BqType::Time,
         (Some("date-time"), _) | (_, Some("timestamp_with_timezone")) => BqType::Timestamp,
         (Some("date"), _) => BqType::Date,
         _ => BqType::String,
@@ -302,7 +329,8 @@ fn map_string(prop: &Value) -> BqType {
 
 fn map_well_known(r: &str) -> BqType {
     match r.rsplit('/').next().unwrap_or_default() {
-        "String" | "BinaryData" | "TimeWithTimezone" | "TimeWithoutTimezone" => BqType::String,
+        "String" | "BinaryData" | "TimeWithTimezone" => BqType::String,
+        "TimeWithoutTimezone" => BqType::Time,
         "Integer" => BqType::Int64,
         "Number" => BqType::Numeric,
         "Boolean" => BqType::Bool,
@@ -363,40 +391,47 @@ pub fn table_name(stream: &str) -> String {
 pub struct SchemaDiff {
     /// Columns to add (one batched `ALTER TABLE … ADD COLUMN`).
     pub add: Vec<Column>,
+    /// Columns BigQuery widens in place to the declared type: `(column, existing, wanted)`.
+    pub widen: Vec<(String, String, BqType)>,
     /// Columns whose existing type is narrower than the declared one: `(column, existing, wanted)`.
     pub incompatible: Vec<(String, String, BqType)>,
 }
 
 impl SchemaDiff {
     pub fn is_empty(&self) -> bool {
-        self.add.is_empty() && self.incompatible.is_empty()
+        self.add.is_empty() && self.widen.is_empty() && self.incompatible.is_empty()
     }
 }
 
 /// Compares a table's columns (from `tables.get`) with the declared schema. Returns the diff and the
 /// effective schema to encode rows with: where an existing column is wider than declared, values are written
 /// with the existing type, so an old table keeps working.
-pub fn diff(
-    existing: &[(String, Option<BqType>, String)],
-    wanted: &TableSchema,
-) -> (SchemaDiff, TableSchema) {
+pub fn diff(existing: &[ExistingColumn], wanted: &TableSchema) -> (SchemaDiff, TableSchema) {
     let mut d = SchemaDiff::default();
     let mut effective = wanted.clone();
     for col in &mut effective.columns {
         match existing
             .iter()
-            .find(|(n, _, _)| n.eq_ignore_ascii_case(&col.name))
+            .find(|(n, _, _, _)| n.eq_ignore_ascii_case(&col.name))
         {
-            None => d.add.push(Column {
-                required: false,
-                ..col.clone()
-            }),
-            Some((name, Some(ty), _)) if ty.accepts(col.ty) => {
+            None => {
+                col.required = false;
+                d.add.push(col.clone());
+            }
+            // Loads declare the table's own modes (a load's schema may not change a column's mode).
+            Some((name, Some(ty), _, required)) if ty.accepts(col.ty) => {
                 col.name = name.clone();
                 col.ty = *ty;
+                col.required = *required;
             }
-            Some((name, _, raw)) => {
+            Some((name, Some(ty), raw, required)) if ty.widens_in_place(col.ty) => {
+                d.widen.push((name.clone(), raw.clone(), col.ty));
+                col.name = name.clone();
+                col.required = *required;
+            }
+            Some((name, _, raw, required)) => {
                 d.incompatible.push((name.clone(), raw.clone(), col.ty));
+                col.required = *required;
             }
         }
     }
@@ -435,7 +470,20 @@ mod tests {
                 json!({"type": "array", "items": {"type": "string"}}),
                 BqType::Json,
             ),
-            (json!({"type": ["string", "integer"]}), BqType::Json),
+            (json!({"type": ["string", "integer"]}), BqType::String),
+            (
+                json!({"type": ["null", "integer", "boolean"]}),
+                BqType::Int64,
+            ),
+            (json!({"type": ["string", "object"]}), BqType::Json),
+            (
+                json!({"type": "string", "format": "time", "airbyte_type": "time_without_timezone"}),
+                BqType::Time,
+            ),
+            (
+                json!({"type": "string", "format": "time", "airbyte_type": "time_with_timezone"}),
+                BqType::String,
+            ),
             (
                 json!({"oneOf": [{"type": "string"}, {"type": "integer"}]}),
                 BqType::Json,
@@ -499,7 +547,7 @@ mod tests {
             &[],
             &[],
         );
-        let existing: Vec<(String, Option<BqType>, String)> = [
+        let existing: Vec<ExistingColumn> = [
             (RAW_ID, "STRING"),
             (EXTRACTED_AT, "TIMESTAMP"),
             (META, "JSON"),
@@ -509,9 +557,17 @@ mod tests {
             ("obj", "STRING"),
         ]
         .iter()
-        .map(|(n, t)| (n.to_string(), BqType::from_api_name(t), t.to_string()))
+        .map(|(n, t)| {
+            (
+                n.to_string(),
+                BqType::from_api_name(t),
+                t.to_string(),
+                false,
+            )
+        })
         .collect();
         let (d, eff) = diff(&existing, &wanted);
+        assert!(d.widen.is_empty());
         assert_eq!(d.add.len(), 1);
         assert_eq!(d.add[0].name, "new");
         assert_eq!(
@@ -521,6 +577,37 @@ mod tests {
         // The existing NUMERIC column keeps taking integers, under its existing name.
         assert_eq!(eff.column("n").unwrap().ty, BqType::Numeric);
         assert_eq!(eff.column("id").unwrap().name, "ID");
+    }
+
+    #[test]
+    fn integer_to_number_widens_in_place() {
+        let wanted = TableSchema::from_json_schema(
+            &json!({"properties": {"n": {"type": "number"}, "s": {"type": "integer"}}}),
+            &[],
+            &[],
+        );
+        let existing: Vec<ExistingColumn> = [("N", "INTEGER"), ("s", "STRING")]
+            .iter()
+            .map(|(n, t)| {
+                (
+                    n.to_string(),
+                    BqType::from_api_name(t),
+                    t.to_string(),
+                    false,
+                )
+            })
+            .collect();
+        let (d, eff) = diff(&existing, &wanted);
+        assert_eq!(
+            d.widen,
+            vec![("N".to_string(), "INTEGER".to_string(), BqType::Numeric)]
+        );
+        assert!(d.incompatible.is_empty());
+        assert_eq!(eff.column("n").unwrap().name, "N");
+        assert_eq!(eff.column("n").unwrap().ty, BqType::Numeric);
+        assert!(BqType::Numeric.widens_in_place(BqType::Float64));
+        assert!(!BqType::Numeric.widens_in_place(BqType::Int64));
+        assert!(!BqType::String.widens_in_place(BqType::Json));
     }
 
     #[test]

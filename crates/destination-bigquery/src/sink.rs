@@ -30,8 +30,20 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// How long a temporary table lives if a run dies before dropping it.
+/// How long a temporary table lives if a run dies before dropping it (a later run drops it sooner, see
+/// [`STALE_TEMP_AGE`]).
 const TEMP_TABLE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A temporary table of another run of the same table, unmodified for this long, belongs to a run that
+/// died: no run resumes another's temp tables, so it is dropped. (A live run loads at least every
+/// `flush_interval_seconds` while it has data.)
+const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// A spool folder without a live owner and older than this is removed at start (when liveness is unknown).
+const STALE_SPOOL_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// The file in a spool folder naming the process that owns it.
+const OWNER_FILE: &str = "owner.pid";
 
 /// The destination sync mode as this sink implements it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,12 +182,18 @@ pub struct Sink {
     line: Vec<u8>,
     source_failed: bool,
     started: Instant,
+    /// Temp tables found in each internal dataset at its first use: `(table, last modified ms)`.
+    temp_listing: HashMap<String, Vec<(TableRef, i64)>>,
 }
 
 impl Sink {
     pub fn new(wh: Warehouse, out: Output, opts: SinkOptions) -> Result<Self> {
+        remove_stale_spools(&opts.spool_dir);
         std::fs::create_dir_all(&opts.spool_dir)
             .map_err(|e| Error::io(opts.spool_dir.display(), e))?;
+        let owner = opts.spool_dir.join(OWNER_FILE);
+        std::fs::write(&owner, std::process::id().to_string())
+            .map_err(|e| Error::io(owner.display(), e))?;
         Ok(Sink {
             wh,
             out,
@@ -189,6 +207,7 @@ impl Sink {
             line: Vec::with_capacity(4096),
             source_failed: false,
             started: Instant::now(),
+            temp_listing: HashMap::new(),
         })
     }
 
@@ -595,27 +614,65 @@ impl Sink {
                 None => self.wh.create_table(&final_t, &spec.schema, None).await?,
                 Some(existing) => {
                     let (diff, mut eff) = schema::diff(&existing, &spec.schema);
-                    for (col, had, wanted) in &diff.incompatible {
-                        match self.opts.schema_change {
-                            SchemaChangePolicy::Fail => {
-                                return Err(Error::SchemaChange {
-                                    table: final_t.to_string(),
-                                    column: col.clone(),
-                                    existing: had.clone(),
-                                    wanted: wanted.sql_name().into(),
-                                    hint: "Nothing was loaded. Set \"schema_change\": \"widen_to_json\" to convert the column \
-                                           to JSON, run an overwrite sync, or drop the column."
-                                        .into(),
-                                })
+                    if !diff.widen.is_empty() {
+                        let what: Vec<String> = diff
+                            .widen
+                            .iter()
+                            .map(|(c, had, to)| format!("{c} {had} -> {}", to.sql_name()))
+                            .collect();
+                        self.out.info(format!(
+                            "widening in place in {final_t}: {}",
+                            what.join(", ")
+                        ));
+                        let cols: Vec<(String, BqType)> = diff
+                            .widen
+                            .iter()
+                            .map(|(c, _, to)| (c.clone(), *to))
+                            .collect();
+                        self.wh.alter_types(&final_t, &cols).await?;
+                    }
+                    if let Some((col, had, wanted)) = diff.incompatible.first() {
+                        if self.opts.schema_change == SchemaChangePolicy::Fail {
+                            return Err(Error::SchemaChange {
+                                table: final_t.to_string(),
+                                column: col.clone(),
+                                existing: had.clone(),
+                                wanted: wanted.sql_name().into(),
+                                hint: "Nothing was loaded. Set \"schema_change\": \"widen_to_json\" to convert the column \
+                                       to JSON, run an overwrite sync, or drop the column."
+                                    .into(),
+                            });
+                        }
+                        let cols: Vec<String> = diff
+                            .incompatible
+                            .iter()
+                            .map(|(c, _, _)| c.clone())
+                            .collect();
+                        let what: Vec<String> = diff
+                            .incompatible
+                            .iter()
+                            .map(|(c, had, _)| format!("{c} ({had})"))
+                            .collect();
+                        self.out.info(format!(
+                            "converting {} of {final_t} to JSON (one CREATE OR REPLACE TABLE … AS SELECT)",
+                            what.join(", ")
+                        ));
+                        self.wh
+                            .convert_to_json(&final_t, &cols, &spec.schema.clustering())
+                            .await?;
+                        for col in &cols {
+                            if let Some(c) = eff
+                                .columns
+                                .iter_mut()
+                                .find(|c| c.name.eq_ignore_ascii_case(col))
+                            {
+                                c.name = col.clone();
+                                c.ty = BqType::Json;
                             }
-                            SchemaChangePolicy::WidenToJson => {
-                                self.out.info(format!("widening {final_t}.{col} from {had} to JSON"));
-                                self.wh.widen_to_json(&final_t, col).await?;
-                                if let Some(c) = eff.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(col)) {
-                                    c.name = col.clone();
-                                    c.ty = BqType::Json;
-                                }
-                            }
+                        }
+                        // The replaced table's columns are NULLABLE: loads must declare them so.
+                        for c in &mut eff.columns {
+                            c.required = false;
                         }
                     }
                     if !diff.add.is_empty() {
@@ -631,6 +688,7 @@ impl Sink {
         let temp = if spec.mode.uses_temp() {
             let raw = self.opts.raw_dataset.clone();
             self.ensure_dataset(&raw).await?;
+            self.drop_stale_temps(&raw, &final_t).await?;
             let t = TableRef::new(
                 &self.opts.project,
                 &raw,
@@ -653,6 +711,68 @@ impl Sink {
             temp,
         });
         Ok(())
+    }
+
+    /// Drops the temp tables that earlier runs left for `final_t` (killed, or failed while unreachable):
+    /// nothing resumes them, and they would otherwise be kept until they expire.
+    async fn drop_stale_temps(&mut self, raw: &str, final_t: &TableRef) -> Result<()> {
+        if !self.temp_listing.contains_key(raw) {
+            let found = self
+                .wh
+                .tables_with_prefix(&self.opts.project, raw, "_airbyte_tmp_")
+                .await?;
+            self.temp_listing.insert(raw.to_string(), found);
+        }
+        let prefix = format!("_airbyte_tmp_{}_{}_", final_t.dataset, final_t.table);
+        let now = chrono::Utc::now().timestamp_millis();
+        let stale: Vec<(TableRef, i64)> = self.temp_listing[raw]
+            .iter()
+            .filter(|(t, modified)| {
+                t.table
+                    .strip_prefix(&prefix)
+                    .is_some_and(|rest| is_run_suffix(rest, &self.opts.run_id))
+                    && now - modified >= STALE_TEMP_AGE.as_millis() as i64
+            })
+            .cloned()
+            .collect();
+        for (t, modified) in stale {
+            let msg = format!(
+                "dropping {t}: a temporary table of an earlier run that did not finish (unchanged for {} min)",
+                (now - modified) / 60_000
+            );
+            self.out.info(msg);
+            self.wh.drop_table(&t).await?;
+        }
+        Ok(())
+    }
+
+    /// After a failure: drops this run's temp tables (nothing can resume them; what they held was not
+    /// acknowledged) and the spool folder. Best effort, bounded in time.
+    pub async fn abort(&mut self) {
+        let temps: Vec<TableRef> = self
+            .streams
+            .iter()
+            .filter(|s| !s.swapped)
+            .filter_map(|s| s.prepared.as_ref().and_then(|p| p.temp.clone()))
+            .flat_map(|t| {
+                let dedup = TableRef::new(&t.project, &t.dataset, &format!("{}_dedup", t.table));
+                [t, dedup]
+            })
+            .collect();
+        let drop_all = async {
+            for t in &temps {
+                if let Err(e) = self.wh.drop_table(t).await {
+                    tracing::warn!("cannot drop {t} after the failure: {e}");
+                }
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(30), drop_all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("gave up dropping temporary tables after 30 s; the next run drops them");
+        }
+        let _ = std::fs::remove_dir_all(&self.opts.spool_dir);
     }
 
     fn job_id(&self, i: usize, what: &str) -> String {
@@ -871,8 +991,70 @@ impl Sink {
     }
 }
 
+impl Drop for Sink {
+    /// The spool folder never outlives the process that wrote it (a kill -9 leaves it for the next start).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.opts.spool_dir);
+    }
+}
+
+/// Whether `rest` (a temp table's name after `_airbyte_tmp_<dataset>_<table>_`) is another run's id
+/// (`YYYYmmddHHMMSS_xxxxxxxx`, optionally `_dedup`), so a table of a stream whose name merely extends
+/// this one is never taken for it.
+fn is_run_suffix(rest: &str, own: &str) -> bool {
+    let id = rest.strip_suffix("_dedup").unwrap_or(rest);
+    let b = id.as_bytes();
+    id != own
+        && b.len() == 23
+        && b[..14].iter().all(u8::is_ascii_digit)
+        && b[14] == b'_'
+        && b[15..].iter().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Removes spool folders (`destination-bigquery-*` next to `own`) whose owner process is gone: a kill -9
+/// leaves its folder behind.
+fn remove_stale_spools(own: &std::path::Path) {
+    let Some(parent) = own.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let proc_fs = std::path::Path::new("/proc/self").exists();
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        if path == own || !name.starts_with("destination-bigquery-") || !path.is_dir() {
+            continue;
+        }
+        let Ok(pid) = std::fs::read_to_string(path.join(OWNER_FILE)) else {
+            continue;
+        };
+        let pid = pid.trim();
+        let alive = if pid == std::process::id().to_string() {
+            // Our own id in another folder: a container restarted with the same pid.
+            false
+        } else if proc_fs {
+            std::path::Path::new("/proc").join(pid).exists()
+        } else {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_none_or(|age| age < STALE_SPOOL_AGE)
+        };
+        if !alive {
+            tracing::info!(
+                "removing {}: the spool folder of a run that did not finish",
+                path.display()
+            );
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
 fn check_keys(spec: &StreamSpec) -> Result<()> {
-    if spec.mode != Mode::Append && spec.schema.primary_key.is_empty() {
+    // Append and plain overwrite need no key; deduplication does.
+    if matches!(spec.mode, Mode::Dedup | Mode::OverwriteDedup) && spec.schema.primary_key.is_empty()
+    {
         return Err(Error::Catalog(format!(
             "stream {} is configured for {:?} but has no primary key",
             spec.name, spec.mode

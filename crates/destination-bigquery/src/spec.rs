@@ -45,8 +45,10 @@ pub fn specification() -> ConnectorSpecification {
                     ]},
                 "credentials_json": {"type": "string", "title": "Service Account Key JSON", "order": 4,
                     "airbyte_secret": true,
-                    "description": "A service-account key (JSON). Empty: Application Default Credentials, or no \
-                                    credentials at all against a loopback `endpoint` (an emulator)."},
+                    "description": "Google credentials JSON: a service-account key, an authorized user, an \
+                                    external_account (workload identity federation) or an impersonated_service_account. \
+                                    Empty: Application Default Credentials, or no credentials at all against a loopback \
+                                    `endpoint` (an emulator)."},
                 "raw_data_dataset": {"type": "string", "title": "Internal Dataset", "order": 5,
                     "default": "airbyte_internal",
                     "description": "The dataset for temporary tables (dedup staging, overwrite swaps)."},

@@ -73,29 +73,37 @@ pub fn add_columns(table: &TableRef, columns: &[Column]) -> Option<String> {
     Some(format!("ALTER TABLE {} {}", table.sql(), adds.join(", ")))
 }
 
-/// A script converting one column to JSON in place: add a new column, copy with `TO_JSON`, drop, rename.
-pub fn widen_to_json(table: &TableRef, column: &str) -> Vec<String> {
-    let tmp = format!("{column}_airbyte_json_tmp");
-    vec![
-        format!(
-            "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} JSON",
-            table.sql(),
-            quote(&tmp)
-        ),
-        format!(
-            "UPDATE {} SET {} = TO_JSON({}) WHERE TRUE",
-            table.sql(),
-            quote(&tmp),
-            quote(column)
-        ),
-        format!("ALTER TABLE {} DROP COLUMN {}", table.sql(), quote(column)),
-        format!(
-            "ALTER TABLE {} RENAME COLUMN {} TO {}",
-            table.sql(),
-            quote(&tmp),
-            quote(column)
-        ),
-    ]
+/// One statement that changes columns to wider types in place (`INT64` → `NUMERIC`, …).
+pub fn alter_types(table: &TableRef, columns: &[(String, BqType)]) -> Option<String> {
+    if columns.is_empty() {
+        return None;
+    }
+    let alters: Vec<String> = columns
+        .iter()
+        .map(|(c, ty)| format!("ALTER COLUMN {} SET DATA TYPE {}", quote(c), ty.sql_name()))
+        .collect();
+    Some(format!("ALTER TABLE {} {}", table.sql(), alters.join(", ")))
+}
+
+/// One atomic statement converting columns to JSON: the table is replaced by a converted copy of itself,
+/// partitioned by day on `_airbyte_extracted_at` and clustered as given.
+pub fn convert_to_json(table: &TableRef, columns: &[String], clustering: &[String]) -> String {
+    let replaced: Vec<String> = columns
+        .iter()
+        .map(|c| format!("TO_JSON({0}) AS {0}", quote(c)))
+        .collect();
+    let cluster = if clustering.is_empty() {
+        String::new()
+    } else {
+        let c: Vec<String> = clustering.iter().map(|c| quote(c)).collect();
+        format!(" CLUSTER BY {}", c.join(", "))
+    };
+    format!(
+        "CREATE OR REPLACE TABLE {t} PARTITION BY TIMESTAMP_TRUNC({ts}, DAY){cluster} AS SELECT * REPLACE ({r}) FROM {t}",
+        t = table.sql(),
+        ts = quote(EXTRACTED_AT),
+        r = replaced.join(", "),
+    )
 }
 
 /// How a MERGE treats CDC tombstones (rows whose `_ab_cdc_deleted_at` is set).
@@ -460,9 +468,16 @@ mod tests {
     }
 
     #[test]
-    fn widening_is_a_four_step_script() {
-        let s = widen_to_json(&TableRef::new("p", "d", "t"), "x");
-        assert_eq!(s.len(), 4);
-        assert!(s[1].contains("TO_JSON(`x`)"));
+    fn widening_statements() {
+        let t = TableRef::new("p", "d", "t");
+        assert_eq!(
+            alter_types(&t, &[("n".into(), BqType::Numeric)]).unwrap(),
+            "ALTER TABLE `p`.`d`.`t` ALTER COLUMN `n` SET DATA TYPE NUMERIC"
+        );
+        assert_eq!(
+            convert_to_json(&t, &["x".into(), "y".into()], &["id".into()]),
+            "CREATE OR REPLACE TABLE `p`.`d`.`t` PARTITION BY TIMESTAMP_TRUNC(`_airbyte_extracted_at`, DAY) \
+             CLUSTER BY `id` AS SELECT * REPLACE (TO_JSON(`x`) AS `x`, TO_JSON(`y`) AS `y`) FROM `p`.`d`.`t`"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use crate::client::{BigQuery, JobStats};
 use crate::error::{Error, Result};
 use crate::local::LocalWarehouse;
-use crate::schema::{Column, TableSchema, EXTRACTED_AT};
+use crate::schema::{BqType, Column, TableSchema, EXTRACTED_AT};
 use crate::sql::{self, TableRef};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -68,7 +68,7 @@ impl Warehouse {
     pub async fn table_columns(
         &mut self,
         t: &TableRef,
-    ) -> Result<Option<Vec<(String, Option<crate::schema::BqType>, String)>>> {
+    ) -> Result<Option<Vec<crate::schema::ExistingColumn>>> {
         match self {
             Warehouse::BigQuery(bq) => {
                 Ok(bq.get_table(t).await?.map(|v| TableSchema::from_api(&v)))
@@ -124,16 +124,54 @@ impl Warehouse {
         }
     }
 
-    pub async fn widen_to_json(&mut self, t: &TableRef, column: &str) -> Result<()> {
-        let script = sql::widen_to_json(t, column);
+    /// Widens columns in place with one `ALTER TABLE … ALTER COLUMN … SET DATA TYPE` (INT64 → NUMERIC, …).
+    pub async fn alter_types(&mut self, t: &TableRef, columns: &[(String, BqType)]) -> Result<()> {
+        let Some(stmt) = sql::alter_types(t, columns) else {
+            return Ok(());
+        };
         match self {
-            Warehouse::BigQuery(bq) => {
-                for stmt in &script {
-                    bq.statement(stmt).await?;
+            Warehouse::BigQuery(bq) => match bq.statement(&stmt).await {
+                Ok(()) => Ok(()),
+                // As for ADD COLUMN: some emulators take one ALTER action per statement.
+                Err(Error::Job { message, .. })
+                    if columns.len() > 1 && message.contains("one ALTER command") =>
+                {
+                    for c in columns {
+                        let one = sql::alter_types(t, std::slice::from_ref(c)).expect("one column");
+                        bq.statement(&one).await?;
+                    }
+                    Ok(())
                 }
-                Ok(())
+                Err(e) => Err(e),
+            },
+            Warehouse::Local(l) => {
+                let cols: Vec<(String, &str)> = columns
+                    .iter()
+                    .map(|(c, ty)| (c.clone(), ty.sql_name()))
+                    .collect();
+                l.set_types(t, &cols, &[stmt])
             }
-            Warehouse::Local(l) => l.widen_to_json(t, column, &script),
+            Warehouse::Null(_) => Ok(()),
+        }
+    }
+
+    /// Converts columns to JSON atomically, in one statement: `CREATE OR REPLACE TABLE … PARTITION BY …
+    /// CLUSTER BY … AS SELECT * REPLACE (TO_JSON(c) AS c) FROM …` (readers see the old table or the new one).
+    /// The replaced table's columns are all NULLABLE; later loads declare the modes the table has.
+    pub async fn convert_to_json(
+        &mut self,
+        t: &TableRef,
+        columns: &[String],
+        clustering: &[String],
+    ) -> Result<()> {
+        let stmt = sql::convert_to_json(t, columns, clustering);
+        match self {
+            Warehouse::BigQuery(bq) => bq.statement(&stmt).await,
+            Warehouse::Local(l) => {
+                let cols: Vec<(String, &str)> =
+                    columns.iter().map(|c| (c.clone(), "JSON")).collect();
+                l.set_types(t, &cols, &[stmt])
+            }
             Warehouse::Null(_) => Ok(()),
         }
     }
@@ -239,6 +277,46 @@ impl Warehouse {
             Warehouse::BigQuery(bq) => bq.copy_table(src, dst, job_id).await,
             Warehouse::Local(l) => l.replace(src, dst, job_id),
             Warehouse::Null(_) => Ok(()),
+        }
+    }
+
+    /// `(table, last modified in ms since the epoch)` of the tables of `dataset` whose names start with
+    /// `prefix`.
+    pub async fn tables_with_prefix(
+        &mut self,
+        project: &str,
+        dataset: &str,
+        prefix: &str,
+    ) -> Result<Vec<(TableRef, i64)>> {
+        match self {
+            Warehouse::BigQuery(bq) => {
+                let mut out = Vec::new();
+                for name in bq.list_tables(dataset).await? {
+                    if !name.starts_with(prefix) {
+                        continue;
+                    }
+                    let t = TableRef::new(project, dataset, &name);
+                    if let Some(v) = bq.get_table(&t).await? {
+                        let modified = v
+                            .get("lastModifiedTime")
+                            .and_then(|m| {
+                                m.as_str()
+                                    .and_then(|s| s.parse().ok())
+                                    .or_else(|| m.as_i64())
+                            })
+                            .unwrap_or_default();
+                        out.push((t, modified));
+                    }
+                }
+                Ok(out)
+            }
+            Warehouse::Local(l) => Ok(l
+                .list_tables(dataset)
+                .into_iter()
+                .filter(|(n, _)| n.starts_with(prefix))
+                .map(|(n, m)| (TableRef::new(project, dataset, &n), m))
+                .collect()),
+            Warehouse::Null(_) => Ok(Vec::new()),
         }
     }
 

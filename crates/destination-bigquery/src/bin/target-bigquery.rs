@@ -16,7 +16,13 @@ fn main() {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(destination_bigquery::cli::run(cli, true)),
+        Ok(rt) => {
+            let code = rt.block_on(destination_bigquery::cli::run(cli, true));
+            // A stdin read may still be blocked in its thread (the input was not at its end: a bad line or
+            // a signal stopped the run); do not wait for it.
+            rt.shutdown_background();
+            code
+        }
         Err(e) => {
             eprintln!("target-bigquery: cannot start the runtime: {e}");
             1

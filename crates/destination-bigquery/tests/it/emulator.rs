@@ -459,7 +459,7 @@ async fn incompatible_type_change_fails_with_one_trace_error() {
 }
 
 /// Reads the destination's stdout on a thread, so the test can wait for one line with a deadline.
-fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<Value> {
+pub fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<Value> {
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -477,7 +477,7 @@ fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<Va
     rx
 }
 
-fn next_state(rx: &std::sync::mpsc::Receiver<Value>, within: Duration) -> Option<Value> {
+pub fn next_state(rx: &std::sync::mpsc::Receiver<Value>, within: Duration) -> Option<Value> {
     let deadline = Instant::now() + within;
     loop {
         let left = deadline.checked_duration_since(Instant::now())?;
@@ -625,6 +625,32 @@ async fn check_succeeds_and_rejects_a_dataset_in_another_location() {
             .contains("location"),
         "{}",
         r.stdout_raw
+    );
+    // The internal dataset is checked too: one in another location fails `check`, naming it.
+    let eu_raw = unique("check_eu_raw");
+    let eu = env.config(
+        json!({"dataset_location": "EU", "dataset_id": unique("check_eu"),
+        "raw_data_dataset": eu_raw}),
+    );
+    let r = run(&["check", "--config", &eu], "");
+    assert_eq!(
+        r.stdout[0]["connectionStatus"]["status"], "SUCCEEDED",
+        "{}",
+        r.stdout_raw
+    );
+    let r = run(
+        &[
+            "check",
+            "--config",
+            &env.config(json!({"raw_data_dataset": eu_raw})),
+        ],
+        "",
+    );
+    assert_eq!(r.stdout[0]["connectionStatus"]["status"], "FAILED");
+    let msg = r.stdout[0]["connectionStatus"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("dataset {eu_raw}:")) && msg.contains("location"),
+        "{msg}"
     );
 }
 
@@ -877,4 +903,118 @@ async fn a_singer_schema_change_mid_stream_adds_the_column_and_keeps_deduplicati
         "{:?}",
         env.raw_tables().await
     );
+}
+
+#[tokio::test]
+async fn integer_to_number_is_widened_in_place_and_keeps_values() {
+    let Some(env) = Env::new("widen_numeric").await else {
+        return;
+    };
+    let s1 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "integer"}}});
+    let s2 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "number"}}});
+    let cfg = env.config(json!({}));
+    let cat1 = env.catalog(vec![configured("t", s1, "append", &[], &[])]);
+    let cat2 = env.catalog(vec![configured("t", s2, "append", &[], &[])]);
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat1],
+        &lines(&[record("t", json!({"id": "a", "n": 7}), 1)]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The default `schema_change: fail` does not stop this one: BigQuery widens INT64 to NUMERIC in place.
+    let r = run(
+        &["write", "--config", &cfg, "--catalog", &cat2],
+        &lines(&[
+            record("t", json!({"id": "b", "n": 1.5}), 2),
+            state("t", json!({})),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("widening in place"), "{}", r.stderr);
+    let types = env.query_types("SELECT n FROM $ds.t").await;
+    assert_eq!(types, [("n".to_string(), "NUMERIC".to_string())]);
+    let rows = env
+        .rows("SELECT id, CAST(n AS STRING) FROM $ds.t ORDER BY id")
+        .await;
+    let got: Vec<(&str, f64)> = rows
+        .iter()
+        .map(|r| (s(&r[0]), s(&r[1]).parse::<f64>().unwrap()))
+        .collect();
+    assert_eq!(got, [("a", 7.0), ("b", 1.5)]);
+}
+
+#[tokio::test]
+async fn overwrite_without_a_primary_key_replaces_the_table() {
+    let Some(env) = Env::new("overwrite_nopk").await else {
+        return;
+    };
+    let cfg = env.config(json!({}));
+    let cat = env.catalog(vec![configured(
+        "g",
+        groups_schema(),
+        "overwrite",
+        &[],
+        &[],
+    )]);
+    for (n, ids) in [(1, vec!["a", "b", "c"]), (2, vec!["d"])] {
+        let mut msgs: Vec<String> = ids
+            .iter()
+            .map(|id| record("g", json!({"id": id, "name": "x"}), n))
+            .collect();
+        msgs.push(state("g", json!({"n": n})));
+        let r = run(
+            &["write", "--config", &cfg, "--catalog", &cat],
+            &lines(&msgs),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.states().len(), 1);
+    }
+    assert_eq!(env.count("g").await, 1);
+}
+
+#[tokio::test]
+async fn time_without_timezone_and_type_unions_map_as_airbyte() {
+    let Some(env) = Env::new("time_union").await else {
+        return;
+    };
+    let schema = json!({"properties": {"id": {"type": "string"},
+        "at": {"type": "string", "format": "time", "airbyte_type": "time_without_timezone"},
+        "either": {"type": ["null", "string", "integer"]}}});
+    let cat = env.catalog(vec![configured("t", schema, "append", &[], &[])]);
+    let r = run(
+        &[
+            "write",
+            "--config",
+            &env.config(json!({})),
+            "--catalog",
+            &cat,
+        ],
+        &lines(&[
+            record("t", json!({"id": "a", "at": "13:45:06.5", "either": 5}), 1),
+            record("t", json!({"id": "b", "at": "07:08", "either": "x"}), 1),
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let types = env.query_types("SELECT `at`, `either` FROM $ds.t").await;
+    assert_eq!(
+        types,
+        [
+            ("at".to_string(), "TIME".to_string()),
+            ("either".to_string(), "STRING".to_string())
+        ]
+    );
+    let rows = env
+        .rows("SELECT id, CAST(`at` AS STRING), `either` FROM $ds.t ORDER BY id")
+        .await;
+    let got: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (s(&r[0]), s(&r[1]), s(&r[2])))
+        .collect();
+    // BigQuery prints six fraction digits, the emulator as few as needed: compare the times.
+    let t = |v: &str| chrono::NaiveTime::parse_from_str(v, "%H:%M:%S%.f").unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0].0, t(got[0].1), got[0].2),
+        ("a", t("13:45:06.5"), "5")
+    );
+    assert_eq!((got[1].0, t(got[1].1), got[1].2), ("b", t("07:08:00"), "x"));
 }

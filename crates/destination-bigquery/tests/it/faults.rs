@@ -19,7 +19,7 @@ pub struct Req {
 }
 
 impl Req {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -27,7 +27,7 @@ impl Req {
     }
 }
 
-type Handler = Arc<dyn Fn(&Req, usize) -> (u16, Vec<(String, String)>, String) + Send + Sync>;
+pub type Handler = Arc<dyn Fn(&Req, usize) -> (u16, Vec<(String, String)>, String) + Send + Sync>;
 
 /// A one-request-per-connection HTTP/1.1 server on 127.0.0.1; records every request.
 pub struct Fake {
@@ -357,4 +357,65 @@ async fn a_load_whose_job_already_exists_is_awaited_not_repeated() {
     assert!(reqs.iter().any(|r| r
         .path
         .starts_with("/bigquery/v2/projects/p/jobs/job-7?location=US")));
+}
+
+#[tokio::test]
+async fn a_401_on_an_upload_fetches_a_new_token_once() {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let inner = bigquery(false, Arc::default());
+    let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fake = Fake::start(Arc::new(move |req: &Req, n| {
+        if req.path.contains("uploadType=resumable")
+            && !refused.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return (
+                401,
+                vec![],
+                json!({"error": {"code": 401, "message": "expired",
+                "errors": [{"reason": "authError"}]}})
+                .to_string(),
+            );
+        }
+        inner(req, n)
+    }))
+    .await;
+    let pk = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
+    let key = json!({"type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com", "project_id": "p",
+        "private_key": pk.to_pkcs8_pem(LineEnding::LF).unwrap().as_str(), "token_uri": format!("{}/token", fake.base)});
+    let dir = tmpdir("fault-401");
+    let cfg = write_json(
+        &dir,
+        "config.json",
+        &json!({"project_id": "p", "dataset_id": "okta", "endpoint": fake.base,
+        "credentials_json": key.to_string(), "min_load_interval_seconds": 0}),
+    );
+    let cat = write_json(
+        &dir,
+        "catalog.json",
+        &catalog(vec![configured(
+            "users",
+            users_schema(),
+            "append",
+            &["id"],
+            &[],
+        )]),
+    );
+    let r = tokio::task::spawn_blocking(move || {
+        run(
+            &["write", "--config", &cfg, "--catalog", &cat],
+            &write_input(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout_raw, r.stderr);
+    assert_eq!(r.states().len(), 1);
+    let reqs = fake.requests();
+    let tokens = reqs.iter().filter(|q| q.path == "/token").count();
+    assert_eq!(tokens, 2, "the refused token is replaced once");
+    let uploads = reqs
+        .iter()
+        .filter(|q| q.path.contains("uploadType=resumable"))
+        .count();
+    assert_eq!(uploads, 2);
 }
