@@ -577,6 +577,21 @@ fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
+/// The row, when it is a scoped tombstone: `_ab_cdc_deleted_at` set and part of a composite key absent.
+fn scoped_row(line: &str, schema: &TableSchema) -> Option<Value> {
+    let d = schema.cdc_deleted_at()?;
+    if schema.primary_key.len() < 2 || !line.contains(d.name.as_str()) {
+        return None;
+    }
+    let v: Value = serde_json::from_str(line).ok()?;
+    let deleted = v.get(&d.name).is_some_and(|x| !x.is_null());
+    let partial = schema
+        .primary_key
+        .iter()
+        .any(|k| v.get(k).is_none_or(Value::is_null));
+    (deleted && partial).then_some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,19 +656,4 @@ mod tests {
         assert!(!root.join("d/t.merging").exists());
         let _ = std::fs::remove_dir_all(&root);
     }
-}
-
-/// The row, when it is a scoped tombstone: `_ab_cdc_deleted_at` set and part of a composite key absent.
-fn scoped_row(line: &str, schema: &TableSchema) -> Option<Value> {
-    let d = schema.cdc_deleted_at()?;
-    if schema.primary_key.len() < 2 || !line.contains(d.name.as_str()) {
-        return None;
-    }
-    let v: Value = serde_json::from_str(line).ok()?;
-    let deleted = v.get(&d.name).is_some_and(|x| !x.is_null());
-    let partial = schema
-        .primary_key
-        .iter()
-        .any(|k| v.get(k).is_none_or(Value::is_null));
-    (deleted && partial).then_some(v)
 }
