@@ -5,7 +5,11 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::output::{LogLayer, Output, Protocol};
 use crate::secret::{scrub, secrets_in};
-use airbyte_protocol::{AirbyteMessage, ConfiguredCatalog};
+use crate::streams::StreamDef;
+use airbyte_protocol::{
+    AirbyteMessage, ConfiguredCatalog, ConfiguredStream, ConfiguredStreamRef, DestinationSyncMode,
+    SyncMode,
+};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +19,7 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(name = "source-okta", version, about)]
 pub struct AirbyteArgs {
+    /// The protocol command to run.
     #[command(subcommand)]
     pub command: AirbyteCommand,
 }
@@ -25,20 +30,33 @@ pub enum AirbyteCommand {
     Spec,
     /// Check the credentials and print CONNECTION_STATUS.
     Check {
+        /// The config file (JSON; its schema is the `spec` output).
         #[arg(long)]
         config: PathBuf,
     },
     /// Print the catalog of streams.
     Discover {
+        /// The config file (JSON; its schema is the `spec` output).
         #[arg(long)]
         config: PathBuf,
     },
     /// Read the configured streams and print RECORD, STATE, LOG and TRACE messages.
+    #[command(group(clap::ArgGroup::new("selection").required(true).args(["catalog", "streams", "all_streams"])))]
     Read {
+        /// The config file (JSON; its schema is the `spec` output).
         #[arg(long)]
         config: PathBuf,
+        /// The configured catalog (JSON): which streams to read and how.
         #[arg(long)]
-        catalog: PathBuf,
+        catalog: Option<PathBuf>,
+        /// Read these streams (comma-separated names from `discover`) without writing a catalog:
+        /// incremental where the stream supports it, full refresh otherwise.
+        #[arg(long, value_delimiter = ',')]
+        streams: Vec<String>,
+        /// Read every stream `discover` lists (incremental where supported), without writing a catalog.
+        #[arg(long)]
+        all_streams: bool,
+        /// The state of the previous read (its STATE messages). A missing file is a first read.
         #[arg(long)]
         state: Option<PathBuf>,
     },
@@ -198,15 +216,98 @@ async fn run_airbyte(
         AirbyteCommand::Read {
             config,
             catalog,
+            streams,
+            all_streams,
             state,
         } => {
             let settings = load_config(&config, secrets)?;
-            let catalog = load_catalog(&catalog)?;
+            let catalog = match catalog {
+                Some(p) => load_catalog(&p)?,
+                None => catalog_of(&settings, &streams, all_streams)?,
+            };
             let states = match state {
-                Some(p) => crate::state::read_file(&p)?,
+                Some(p) => load_state(&p)?,
                 None => Default::default(),
             };
             crate::sync::read(settings, &catalog, states, out.clone()).await
         }
+    }
+}
+
+/// Reads a state file; a file that does not exist yet is the first run.
+pub fn load_state(path: &Path) -> Result<crate::state::StreamStates> {
+    if !path.exists() {
+        tracing::info!(
+            path = %path.display(),
+            "the state file does not exist yet: this is a first run, every stream is read from the start"
+        );
+        return Ok(Default::default());
+    }
+    crate::state::read_file(path)
+}
+
+/// The configured catalog of `read --streams a,b` or `--all-streams`.
+fn catalog_of(settings: &Settings, names: &[String], all: bool) -> Result<ConfiguredCatalog> {
+    let defs: Vec<&'static StreamDef> = if all {
+        crate::discover::available(Some(settings)).collect()
+    } else {
+        names
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                crate::streams::find(n).ok_or_else(|| {
+                    Error::Input(format!(
+                        "--streams names {n:?}, which this connector does not have (run discover for the list)"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    if defs.is_empty() {
+        return Err(Error::Input("--streams names no stream".into()));
+    }
+    let streams = defs
+        .into_iter()
+        .map(|d| {
+            let mode = if d.supports_incremental() {
+                SyncMode::Incremental
+            } else {
+                SyncMode::FullRefresh
+            };
+            configured_stream(d, mode)
+        })
+        .collect();
+    Ok(ConfiguredCatalog { streams })
+}
+
+/// One stream of a configured catalog built by the connector itself (Singer mode, `--streams`).
+pub fn configured_stream(def: &StreamDef, mode: SyncMode) -> ConfiguredStream {
+    let incremental = mode == SyncMode::Incremental;
+    ConfiguredStream {
+        stream: ConfiguredStreamRef {
+            name: def.name.into(),
+            namespace: None,
+            json_schema: None,
+            supported_sync_modes: vec![],
+        },
+        sync_mode: mode,
+        cursor_field: match def.cursor_field {
+            Some(c) if incremental => vec![c.to_string()],
+            _ => vec![],
+        },
+        destination_sync_mode: Some(if incremental {
+            DestinationSyncMode::AppendDedup
+        } else {
+            DestinationSyncMode::Overwrite
+        }),
+        primary_key: def
+            .primary_key
+            .iter()
+            .map(|k| vec![(*k).to_string()])
+            .collect(),
+        generation_id: None,
+        minimum_generation_id: None,
+        sync_id: None,
     }
 }

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use url::Url;
 
+/// Default age a System Log event must reach before the change feed uses it.
+pub const DEFAULT_SYSTEM_LOG_SETTLE_SECS: u64 = 60;
 /// Default share of each Okta rate-limit bucket this sync may use.
 pub const DEFAULT_RATE_LIMIT_SHARE: f64 = 0.5;
 /// Default number of requests in flight at once (Okta's org-wide concurrency cap is 75).
@@ -45,11 +47,13 @@ pub struct ConfigDoc {
     pub domain: Option<String>,
 
     /// How to authenticate to Okta.
-    #[schemars(title = "Authorization method", extend("order" = 1))]
+    #[schemars(title = "Authorization method", extend("order" = 1, "type" = "object"))]
     pub credentials: Credentials,
 
-    /// UTC date and time (`2024-01-01T00:00:00Z`) from which incremental streams start on their first
-    /// sync. System Log reads are clamped to Okta's 90-day retention. Empty: everything Okta keeps.
+    /// UTC date and time (`2024-01-01T00:00:00Z`) from which the event streams (`system_log`,
+    /// `asa_audits`) start on their first sync; it bounds history only. Entity and relationship streams
+    /// always read everything that exists on their first sync. System Log reads are clamped to Okta's
+    /// 90-day retention. Empty: every event Okta keeps.
     #[serde(default)]
     #[schemars(title = "Start date", extend("order" = 2, "format" = "date-time",
         "examples" = ["2024-01-01T00:00:00Z"]))]
@@ -87,6 +91,11 @@ pub struct ConfigDoc {
     #[schemars(title = "Maximum rate-limit wait (seconds)", range(min = 1, max = 3600), extend("order" = 8))]
     pub max_rate_limit_wait_seconds: Option<u64>,
 
+    /// How old, in seconds, a System Log event must be before the change feed (deletions and removals)
+    /// uses it: the log is eventually consistent, so younger events are left to the next sync. Default 60.
+    #[serde(default)]
+    #[schemars(title = "System Log settling time (seconds)", range(min = 0, max = 3600), extend("order" = 9))]
+    pub system_log_settle_seconds: Option<u64>,
     /// Largest response body accepted, in MB after decompression; a larger page fails the stream
     /// instead of filling memory. Default 64 (real Okta pages are far smaller).
     #[serde(default)]
@@ -96,7 +105,7 @@ pub struct ConfigDoc {
     /// Okta Advanced Server Access (or its successor Okta Privileged Access): its streams appear only
     /// when this is set.
     #[serde(default)]
-    #[schemars(title = "Advanced Server Access", extend("order" = 9))]
+    #[schemars(title = "Advanced Server Access", extend("order" = 11))]
     pub asa: Option<AsaConfig>,
 }
 
@@ -155,7 +164,7 @@ pub enum Credentials {
         #[schemars(title = "Key ID")]
         key_id: Option<String>,
         /// The PEM private key (RSA or EC P-256) matching the registered public key.
-        #[schemars(title = "Private key")]
+        #[schemars(title = "Private key", extend("multiline" = true))]
         private_key: Secret,
         /// Space-separated `okta.*.read` scopes granted to the app.
         #[serde(default)]
@@ -207,6 +216,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub max_retries: u32,
     pub max_rate_limit_wait: Duration,
+    /// Events younger than this are left to the next sync's change feed.
+    pub system_log_settle: Duration,
     /// Largest decompressed response body, in bytes.
     pub max_response_bytes: usize,
     pub asa: Option<AsaSettings>,
@@ -540,6 +551,14 @@ impl ConfigDoc {
                 "max_rate_limit_wait_seconds must be between 1 and 3600, got {max_wait}"
             )));
         }
+        let settle = self
+            .system_log_settle_seconds
+            .unwrap_or(DEFAULT_SYSTEM_LOG_SETTLE_SECS);
+        if settle > 3600 {
+            return Err(Error::Config(format!(
+                "system_log_settle_seconds must be between 0 and 3600, got {settle}"
+            )));
+        }
         let max_response_mb = self.max_response_mb.unwrap_or(DEFAULT_MAX_RESPONSE_MB);
         if !(1..=4096).contains(&max_response_mb) {
             return Err(Error::Config(format!(
@@ -580,6 +599,7 @@ impl ConfigDoc {
             request_timeout: Duration::from_secs(timeout),
             max_retries,
             max_rate_limit_wait: Duration::from_secs(max_wait),
+            system_log_settle: Duration::from_secs(settle),
             max_response_bytes: usize::try_from(max_response_mb * 1024 * 1024)
                 .unwrap_or(usize::MAX),
         })

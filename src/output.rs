@@ -12,7 +12,7 @@ use airbyte_protocol::{
     StreamStatus, StreamStatusTrace, TraceBody, TraceMessage,
 };
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -23,24 +23,36 @@ pub struct Row<'a> {
     pub prefix: Option<&'a str>,
 }
 
+/// Rewrites a Singer record before it is printed (field selection, stream maps, flattening).
+pub type RecordTransform = Arc<dyn Fn(Map<String, Value>) -> Map<String, Value> + Send + Sync>;
+
 /// What Singer mode needs per stream.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SingerStream {
     pub schema: Value,
     pub key_properties: Vec<String>,
     pub bookmark_properties: Vec<String>,
-    /// Fields to keep; `None` keeps all.
-    pub selected_fields: Option<HashSet<String>>,
+    /// Applied to every record; `None` prints records as Okta sent them (no re-encoding).
+    pub transform: Option<RecordTransform>,
+    /// The table version of a FULL_TABLE stream: announced by ACTIVATE_VERSION before its first record
+    /// and again after its last, and carried on each RECORD. `None` for incremental streams.
+    pub version: Option<i64>,
 }
+
+/// The selected Singer streams, by name (SCHEMA messages go out in this order).
+pub type SingerStreams = BTreeMap<String, SingerStream>;
 
 pub enum Protocol {
     Airbyte,
-    Singer(HashMap<String, SingerStream>),
+    Singer(SingerStreams),
 }
 
 struct Inner {
     w: MessageWriter<Box<dyn Write + Send>>,
     schemas_sent: HashSet<String>,
+    /// FULL_TABLE streams whose opening ACTIVATE_VERSION went out, and those whose closing one did.
+    versions_opened: HashSet<String>,
+    versions_closed: HashSet<String>,
     bookmarks: Map<String, Value>,
     closed: bool,
 }
@@ -63,6 +75,8 @@ impl Output {
             inner: Mutex::new(Inner {
                 w: MessageWriter::new(sink),
                 schemas_sent: HashSet::new(),
+                versions_opened: HashSet::new(),
+                versions_closed: HashSet::new(),
                 bookmarks: Map::new(),
                 closed: false,
             }),
@@ -128,49 +142,40 @@ impl Output {
             }
             Protocol::Singer(streams) => {
                 let meta = streams.get(stream);
-                if !inner.schemas_sent.contains(stream) {
-                    if let Some(m) = meta {
-                        let msg = SingerMessage::Schema {
-                            stream: stream.to_string(),
-                            schema: m.schema.clone(),
-                            key_properties: m.key_properties.clone(),
-                            bookmark_properties: m.bookmark_properties.clone(),
-                        };
-                        let r = inner.w.write(&msg);
-                        Self::guard(&mut inner, r)?;
-                    }
-                    inner.schemas_sent.insert(stream.to_string());
+                if let Some(m) = meta {
+                    Self::singer_schema(&mut inner, stream, m)?;
+                    Self::open_version(&mut inner, stream, m)?;
                 }
                 let head = format!(
                     "{{\"type\":\"RECORD\",\"stream\":{},\"record\":",
                     json_str(stream)
                 );
+                let version = meta
+                    .and_then(|m| m.version)
+                    .map(|v| format!(",\"version\":{v}"))
+                    .unwrap_or_default();
                 let tail = format!(
-                    ",\"time_extracted\":{}}}",
+                    "{version},\"time_extracted\":{}}}",
                     json_str(
                         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
                     )
                 );
-                let selected = meta.and_then(|m| m.selected_fields.as_ref());
+                let transform = meta.and_then(|m| m.transform.as_ref());
                 for row in rows {
-                    let r = match selected {
+                    let r = match transform {
                         None => write_spliced(&mut inner.w, head.as_bytes(), row, tail.as_bytes()),
-                        Some(keep) => match project(row, keep) {
-                            Ok(text) => write_spliced(
-                                &mut inner.w,
-                                head.as_bytes(),
-                                Row {
-                                    raw: &text,
-                                    prefix: None,
-                                },
-                                tail.as_bytes(),
-                            ),
-                            Err(e) => {
-                                return Err(Error::Output(format!(
-                                    "cannot project a {stream} record: {e}"
-                                )))
-                            }
-                        },
+                        Some(f) => {
+                            let text = parse_row(row)
+                                .and_then(|obj| serde_json::to_string(&f(obj)))
+                                .map_err(|e| {
+                                    Error::Output(format!("cannot rewrite a {stream} record: {e}"))
+                                })?;
+                            let row = Row {
+                                raw: &text,
+                                prefix: None,
+                            };
+                            write_spliced(&mut inner.w, head.as_bytes(), row, tail.as_bytes())
+                        }
                     };
                     Self::guard(&mut inner, r)?;
                     n += 1;
@@ -199,7 +204,12 @@ impl Output {
                     }),
                 },
             }),
-            Protocol::Singer(_) => {
+            Protocol::Singer(streams) => {
+                // A FULL_TABLE stream writes its one STATE when its read is complete
+                // (`StreamRun::finish_full_refresh`): that is when its version becomes current.
+                if let Some(m) = streams.get(stream) {
+                    Self::close_version(&mut inner, stream, m)?;
+                }
                 inner.bookmarks.insert(stream.to_string(), state.clone());
                 let value = serde_json::json!({"bookmarks": inner.bookmarks.clone()});
                 inner.w.write(&SingerMessage::State { value })
@@ -208,6 +218,67 @@ impl Output {
         Self::guard(&mut inner, r)?;
         let r = inner.w.flush();
         Self::guard(&mut inner, r)
+    }
+
+    /// Prints the SCHEMA of every selected Singer stream, so targets create a table for each one,
+    /// also for streams that turn out to have no records.
+    pub fn singer_schemas(&self) -> Result<()> {
+        let Protocol::Singer(streams) = &self.protocol else {
+            return Ok(());
+        };
+        let mut inner = self.lock();
+        for (name, m) in streams {
+            Self::singer_schema(&mut inner, name, m)?;
+        }
+        let r = inner.w.flush();
+        Self::guard(&mut inner, r)
+    }
+
+    fn singer_schema(inner: &mut Inner, stream: &str, m: &SingerStream) -> Result<()> {
+        if inner.schemas_sent.contains(stream) {
+            return Ok(());
+        }
+        let r = inner.w.write(&SingerMessage::Schema {
+            stream: stream.to_string(),
+            schema: m.schema.clone(),
+            key_properties: m.key_properties.clone(),
+            bookmark_properties: m.bookmark_properties.clone(),
+        });
+        Self::guard(inner, r)?;
+        inner.schemas_sent.insert(stream.to_string());
+        Ok(())
+    }
+
+    /// The ACTIVATE_VERSION before a FULL_TABLE stream's first record (once).
+    fn open_version(inner: &mut Inner, stream: &str, m: &SingerStream) -> Result<()> {
+        let Some(version) = m.version else {
+            return Ok(());
+        };
+        if !inner.versions_opened.insert(stream.to_string()) {
+            return Ok(());
+        }
+        let r = inner.w.write(&SingerMessage::ActivateVersion {
+            stream: stream.to_string(),
+            version,
+        });
+        Self::guard(inner, r)
+    }
+
+    /// The ACTIVATE_VERSION after a FULL_TABLE stream's last record (once; opened first if it had none).
+    fn close_version(inner: &mut Inner, stream: &str, m: &SingerStream) -> Result<()> {
+        let Some(version) = m.version else {
+            return Ok(());
+        };
+        Self::singer_schema(inner, stream, m)?;
+        Self::open_version(inner, stream, m)?;
+        if !inner.versions_closed.insert(stream.to_string()) {
+            return Ok(());
+        }
+        let r = inner.w.write(&SingerMessage::ActivateVersion {
+            stream: stream.to_string(),
+            version,
+        });
+        Self::guard(inner, r)
     }
 
     /// Seeds Singer bookmarks with the input state so every STATE carries all streams.
@@ -326,10 +397,10 @@ fn write_spliced(
     }
 }
 
-/// Re-encodes a row keeping only the selected top-level fields.
-fn project(row: Row<'_>, keep: &HashSet<String>) -> serde_json::Result<String> {
-    let full = match row.prefix {
-        None => row.raw.to_string(),
+/// Parses a row (with its spliced-in columns) into an object.
+fn parse_row(row: Row<'_>) -> serde_json::Result<Map<String, Value>> {
+    match row.prefix {
+        None => serde_json::from_str(row.raw),
         Some(p) => {
             let body = row.raw.trim().strip_prefix('{').unwrap_or(row.raw);
             let sep = if body.trim_start().starts_with('}') {
@@ -337,12 +408,9 @@ fn project(row: Row<'_>, keep: &HashSet<String>) -> serde_json::Result<String> {
             } else {
                 ","
             };
-            format!("{{{p}{sep}{body}")
+            serde_json::from_str(&format!("{{{p}{sep}{body}"))
         }
-    };
-    let mut obj: Map<String, Value> = serde_json::from_str(&full)?;
-    obj.retain(|k, _| keep.contains(k));
-    serde_json::to_string(&obj)
+    }
 }
 
 /// A `tracing` layer that forwards INFO and above as Airbyte LOG messages.
@@ -454,20 +522,36 @@ mod tests {
         assert_eq!(record.data, serde_json::json!({"app_id":"0oa2"}));
     }
 
+    fn singer_out(stream: &str, s: SingerStream) -> (Buf, Arc<Output>) {
+        let buf = Buf::default();
+        let streams = SingerStreams::from([(stream.to_string(), s)]);
+        let out = Output::new(Protocol::Singer(streams), Box::new(buf.clone()));
+        (buf, out)
+    }
+
+    fn messages(buf: &Buf) -> Vec<SingerMessage> {
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     #[test]
     fn singer_schema_precedes_records_and_state_holds_all_bookmarks() {
-        let buf = Buf::default();
-        let mut streams = HashMap::new();
-        streams.insert(
-            "users".to_string(),
+        let keep_id: RecordTransform = Arc::new(|mut m: Map<String, Value>| {
+            m.retain(|k, _| k == "id");
+            m
+        });
+        let (buf, out) = singer_out(
+            "users",
             SingerStream {
                 schema: serde_json::json!({"type":"object"}),
                 key_properties: vec!["id".into()],
                 bookmark_properties: vec![],
-                selected_fields: Some(["id".to_string()].into_iter().collect()),
+                transform: Some(keep_id),
+                version: None,
             },
         );
-        let out = Output::new(Protocol::Singer(streams), Box::new(buf.clone()));
         out.seed_bookmarks(
             serde_json::json!({"groups": {"x": 1}})
                 .as_object()
@@ -483,16 +567,89 @@ mod tests {
         )
         .unwrap();
         out.state("users", &serde_json::json!({"c": 2}), 1).unwrap();
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(lines[0]["type"], "SCHEMA");
-        assert_eq!(lines[1]["record"], serde_json::json!({"id":"1"}));
+        let lines = messages(&buf);
+        assert!(matches!(&lines[0], SingerMessage::Schema { stream, .. } if stream == "users"));
+        let SingerMessage::Record {
+            record, version, ..
+        } = &lines[1]
+        else {
+            panic!("{:?}", lines[1])
+        };
+        assert_eq!(record, &serde_json::json!({"id":"1"}));
+        assert_eq!(*version, None, "incremental streams carry no version");
         assert_eq!(
-            lines[2]["value"]["bookmarks"],
-            serde_json::json!({"groups":{"x":1},"users":{"c":2}})
+            lines[2],
+            SingerMessage::State {
+                value: serde_json::json!({"bookmarks": {"groups":{"x":1},"users":{"c":2}}})
+            }
         );
+        assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn full_table_records_are_bracketed_by_activate_version() {
+        let stream = SingerStream {
+            schema: serde_json::json!({"type":"object"}),
+            key_properties: vec!["id".into()],
+            bookmark_properties: vec![],
+            transform: None,
+            version: Some(1_700_000_000_000),
+        };
+        let (buf, out) = singer_out("apps", stream.clone());
+        out.singer_schemas().unwrap();
+        for id in ["1", "2"] {
+            let raw = format!(r#"{{"id":"{id}"}}"#);
+            out.records(
+                "apps",
+                [Row {
+                    raw: &raw,
+                    prefix: None,
+                }],
+            )
+            .unwrap();
+        }
+        out.state("apps", &serde_json::json!({}), 2).unwrap();
+        let activate = SingerMessage::ActivateVersion {
+            stream: "apps".into(),
+            version: 1_700_000_000_000,
+        };
+        let lines = messages(&buf);
+        let kinds: Vec<&str> = lines
+            .iter()
+            .map(|m| match m {
+                SingerMessage::Schema { .. } => "SCHEMA",
+                SingerMessage::Record { version, .. } => {
+                    assert_eq!(*version, Some(1_700_000_000_000));
+                    "RECORD"
+                }
+                SingerMessage::ActivateVersion { .. } => {
+                    assert_eq!(m, &activate);
+                    "ACTIVATE_VERSION"
+                }
+                SingerMessage::State { .. } => "STATE",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "SCHEMA",
+                "ACTIVATE_VERSION",
+                "RECORD",
+                "RECORD",
+                "ACTIVATE_VERSION",
+                "STATE"
+            ]
+        );
+
+        // A stream with no records still opens and closes its (empty) version; a stream that never
+        // completes (skipped, failed) sends no ACTIVATE_VERSION at all.
+        let (buf, out) = singer_out("apps", stream.clone());
+        out.singer_schemas().unwrap();
+        out.state("apps", &serde_json::json!({}), 0).unwrap();
+        assert_eq!(messages(&buf).len(), 4);
+        let (buf, out) = singer_out("apps", stream);
+        out.singer_schemas().unwrap();
+        out.flush().unwrap();
+        assert_eq!(messages(&buf).len(), 1, "only the SCHEMA");
     }
 }

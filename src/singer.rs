@@ -7,16 +7,20 @@
 use crate::cli::{finish, runtime};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::output::{Output, Protocol, SingerStream};
+use crate::output::{Output, Protocol, RecordTransform, SingerStream, SingerStreams};
 use crate::secret::secrets_in;
 use crate::streams::StreamDef;
-use airbyte_protocol::{ConfiguredCatalog, ConfiguredStream, ConfiguredStreamRef, SyncMode};
+use airbyte_protocol::{ConfiguredCatalog, SyncMode};
 use clap::Parser;
+use maps::{MapConfig, Plan};
 use serde_json::{json, Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+pub mod maps;
 
 /// Prefix of environment variables that set config keys (`TAP_OKTA_API_TOKEN` → `api_token`).
 pub const ENV_PREFIX: &str = "TAP_OKTA_";
@@ -33,6 +37,19 @@ const TEXT_SETTINGS: &[&str] = &[
     "client_secret",
     "refresh_token",
     "start_date",
+    "asa_team",
+    "asa_key_id",
+    "asa_key_secret",
+    "asa_base_url",
+];
+/// Settings whose values are JSON objects.
+const OBJECT_SETTINGS: &[&str] = &["asa", "stream_maps", "stream_map_config"];
+/// Flat names of the `asa` settings (`TAP_OKTA_ASA_TEAM`, Meltano's `asa.team`) → keys of `asa`.
+const ASA_FLAT_KEYS: &[(&str, &str)] = &[
+    ("asa_team", "team"),
+    ("asa_key_id", "key_id"),
+    ("asa_key_secret", "key_secret"),
+    ("asa_base_url", "base_url"),
 ];
 /// The tap's name, as Meltano knows it.
 pub const TAP_NAME: &str = "tap-okta";
@@ -90,8 +107,9 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
             print_pretty(&about())
         };
     }
-    let doc = merged_config(&args.config)?;
+    let mut doc = merged_config(&args.config)?;
     secrets.extend(secrets_in(&doc));
+    let maps = MapConfig::take_from(&mut doc)?;
     let settings = Settings::from_singer_value(doc)?;
     if args.discover {
         return print_pretty(&catalog(&settings));
@@ -115,18 +133,44 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
             .collect(),
     };
     let states = match &args.state {
-        Some(p) => crate::state::read_file(p)?,
+        Some(p) => crate::cli::load_state(p)?,
         None => Default::default(),
     };
-    let mut streams = HashMap::new();
+    // One table version per run for every FULL_TABLE stream: milliseconds since the epoch, so a later run
+    // always has a higher version.
+    let version = crate::output::now_ms();
+    let mut streams = SingerStreams::new();
     let mut configured = Vec::new();
     for s in &selection {
         let incremental = s.mode == SyncMode::Incremental;
+        let key_properties: Vec<String> =
+            s.def.primary_key.iter().map(|k| (*k).to_string()).collect();
+        let selected_schema = project_schema(singer_schema(s.def), s.fields.as_ref());
+        let (schema, transform) = match maps.plan(
+            s.def.name,
+            &selected_schema,
+            &key_properties,
+            s.fields.clone(),
+        )? {
+            Plan::Dropped => {
+                tracing::info!(
+                    stream = s.def.name,
+                    "stream_maps removes this stream: not synced"
+                );
+                continue;
+            }
+            Plan::Keep(None) => (selected_schema, None),
+            Plan::Keep(Some(m)) => {
+                let schema = m.schema(&selected_schema)?;
+                let f: RecordTransform = Arc::new(move |r| m.apply(r));
+                (schema, Some(f))
+            }
+        };
         streams.insert(
             s.def.name.to_string(),
             SingerStream {
-                schema: project_schema(singer_schema(s.def), s.fields.as_ref()),
-                key_properties: s.def.primary_key.iter().map(|k| (*k).to_string()).collect(),
+                schema,
+                key_properties,
                 bookmark_properties: if incremental {
                     s.def
                         .cursor_field
@@ -135,27 +179,23 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
                 } else {
                     vec![]
                 },
-                selected_fields: s.fields.clone(),
+                transform,
+                version: (!incremental).then_some(version),
             },
         );
-        configured.push(ConfiguredStream {
-            stream: ConfiguredStreamRef {
-                name: s.def.name.into(),
-                namespace: None,
-                json_schema: None,
-                supported_sync_modes: vec![],
-            },
-            sync_mode: s.mode,
-            cursor_field: vec![],
-            destination_sync_mode: None,
-            primary_key: vec![],
-            generation_id: None,
-            minimum_generation_id: None,
-            sync_id: None,
-        });
+        configured.push(crate::cli::configured_stream(s.def, s.mode));
+    }
+    for name in maps.named_streams() {
+        if !name.contains(['*', '?']) && crate::streams::find(name).is_none() {
+            tracing::warn!(
+                stream = name,
+                "stream_maps names a stream this tap does not have"
+            );
+        }
     }
     let out = Output::new(Protocol::Singer(streams), Box::new(std::io::stdout()));
     out.seed_bookmarks(states.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    out.singer_schemas()?;
     let rt = runtime()?;
     rt.block_on(crate::sync::read(
         settings,
@@ -228,6 +268,8 @@ pub fn merged_config(paths: &[PathBuf]) -> Result<Value> {
             {
                 n
             }
+            // Object settings (`TAP_OKTA_STREAM_MAPS='{"users": {"email": null}}'`).
+            Ok(o @ Value::Object(_)) if OBJECT_SETTINGS.contains(&key.as_str()) => o,
             _ => Value::String(v),
         };
         doc[key] = value;
@@ -298,6 +340,17 @@ fn nest_flat_credentials(mut doc: Value) -> Value {
     if !creds.is_empty() {
         m.insert("credentials".into(), Value::Object(creds));
     }
+    for (flat, key) in ASA_FLAT_KEYS {
+        if let Some(v) = m.remove(*flat) {
+            if v.is_null() || v == "" {
+                continue;
+            }
+            let asa = m.entry("asa").or_insert_with(|| json!({}));
+            if let Some(asa) = asa.as_object_mut() {
+                asa.entry(key.to_string()).or_insert(v);
+            }
+        }
+    }
     doc
 }
 
@@ -307,11 +360,52 @@ struct Selection {
     fields: Option<HashSet<String>>,
 }
 
-/// The selected streams (and fields) of a Singer catalog.
+/// The `metadata` of a catalog entry at a breadcrumb.
+fn metadata_at<'a>(entry: &'a Value, breadcrumb: &[&str]) -> Option<&'a Value> {
+    entry["metadata"]
+        .as_array()?
+        .iter()
+        .find(|m| {
+            m["breadcrumb"].as_array().is_some_and(|b| {
+                b.iter()
+                    .map(Value::as_str)
+                    .eq(breadcrumb.iter().map(|s| Some(*s)))
+            })
+        })
+        .map(|m| &m["metadata"])
+}
+
+/// Whether a catalog says anything about selection (a `selected` key on a stream or in its metadata).
+fn has_selection(streams: &[Value]) -> bool {
+    streams.iter().any(|s| {
+        s.get("selected").is_some()
+            || s["metadata"]
+                .as_array()
+                .is_some_and(|md| md.iter().any(|m| m["metadata"].get("selected").is_some()))
+    })
+}
+
+/// The selected streams (and fields) of a Singer catalog. A catalog without any `selected` key (the raw
+/// `--discover` output) selects what its `selected-by-default` metadata says, with a notice.
 fn parse_selection(doc: &Value) -> Result<Vec<Selection>> {
     let streams = doc["streams"]
         .as_array()
         .ok_or_else(|| Error::Input("the catalog has no `streams` array".into()))?;
+    let by_default = !has_selection(streams);
+    if by_default {
+        tracing::warn!(
+            "the catalog selects nothing (no `selected` metadata): syncing the streams and properties \
+             marked `selected-by-default`. Mark streams `\"selected\": true` (Meltano: `select:`) to choose"
+        );
+    }
+    let flag = |m: Option<&Value>| {
+        let key = if by_default {
+            "selected-by-default"
+        } else {
+            "selected"
+        };
+        m.and_then(|m| m[key].as_bool())
+    };
     let mut out = Vec::new();
     for s in streams {
         let id = s["tap_stream_id"]
@@ -323,14 +417,9 @@ fn parse_selection(doc: &Value) -> Result<Vec<Selection>> {
                 "the catalog lists stream {id:?}, which this tap does not have (run --discover)"
             ))
         })?;
-        let metadata = s["metadata"].as_array().cloned().unwrap_or_default();
-        let stream_md = metadata
-            .iter()
-            .find(|m| m["breadcrumb"].as_array().is_some_and(Vec::is_empty))
-            .map(|m| &m["metadata"]);
-        let selected = stream_md
-            .and_then(|m| m["selected"].as_bool())
-            .or_else(|| s["selected"].as_bool())
+        let stream_md = metadata_at(s, &[]);
+        let selected = flag(stream_md)
+            .or_else(|| (!by_default).then(|| s["selected"].as_bool()).flatten())
             .unwrap_or(false);
         if !selected {
             continue;
@@ -349,12 +438,13 @@ fn parse_selection(doc: &Value) -> Result<Vec<Selection>> {
             }
         };
         let mut dropped = HashSet::new();
-        for m in &metadata {
+        for m in s["metadata"].as_array().into_iter().flatten() {
             let bc = m["breadcrumb"].as_array().cloned().unwrap_or_default();
+            let md = &m["metadata"];
             if bc.len() == 2
                 && bc[0] == "properties"
-                && m["metadata"]["selected"] == json!(false)
-                && m["metadata"]["inclusion"] != "automatic"
+                && (flag(Some(md)) == Some(false) || md["inclusion"] == "unsupported")
+                && md["inclusion"] != "automatic"
             {
                 if let Some(f) = bc[1].as_str() {
                     if !def.primary_key.contains(&f) && def.cursor_field != Some(f) {
@@ -445,13 +535,24 @@ pub fn catalog(settings: &Settings) -> Value {
     json!({ "streams": streams })
 }
 
+/// What the tap supports, in Meltano's words.
+pub const CAPABILITIES: &[&str] = &[
+    "catalog",
+    "state",
+    "discover",
+    "about",
+    "activate-version",
+    "stream-maps",
+    "schema-flattening",
+];
+
 /// `--about --format json`, as Meltano SDK taps print it.
 pub fn about() -> Value {
     json!({
         "name": TAP_NAME,
         "description": "Okta: users, groups, apps, roles, factors, devices, policies, the System Log and more.",
         "version": env!("CARGO_PKG_VERSION"),
-        "capabilities": ["catalog", "state", "discover", "about"],
+        "capabilities": CAPABILITIES,
         "settings": settings_schema(),
     })
 }
@@ -476,6 +577,9 @@ pub fn settings_schema() -> Value {
             }
         }
     }
+    for (k, v) in maps::settings() {
+        flat.insert(k, v);
+    }
     schema["properties"] = Value::Object(flat);
     schema["required"] = json!([]);
     schema
@@ -483,8 +587,13 @@ pub fn settings_schema() -> Value {
 
 fn about_markdown() -> String {
     let mut s = format!(
-        "# {TAP_NAME}\n\nOkta source as a Singer tap (version {}).\n\n## Capabilities\n\n- catalog\n- state\n- discover\n- about\n\n## Settings\n\n| Setting | Type | Description |\n|---|---|---|\n",
-        env!("CARGO_PKG_VERSION")
+        "# {TAP_NAME}\n\nOkta source as a Singer tap (version {}).\n\n## Capabilities\n\n{}\n\n## Settings\n\n| Setting | Type | Description |\n|---|---|---|\n",
+        env!("CARGO_PKG_VERSION"),
+        CAPABILITIES
+            .iter()
+            .map(|c| format!("- {c}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     if let Some(props) = settings_schema()["properties"].as_object() {
         for (k, v) in props {
@@ -521,6 +630,13 @@ mod tests {
             json!({"credentials": {"auth_type": "api_token", "api_token": "a"}}),
         );
         assert_eq!(v["credentials"]["api_token"], "a");
+        let v = nest_flat_credentials(
+            json!({"asa_team": "t", "asa_key_secret": "s", "asa": {"key_id": "k"}}),
+        );
+        assert_eq!(
+            v,
+            json!({"asa": {"key_id": "k", "team": "t", "key_secret": "s"}})
+        );
     }
 
     #[test]

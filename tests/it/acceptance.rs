@@ -59,3 +59,59 @@ fn states_are_read_and_an_abnormal_state_is_ignored() {
         assert!(r.stdout.contains("\"type\":\"STATE\""), "{state}");
     }
 }
+
+/// The streams `acceptance-test-config.yml` declares empty (`- name: X` under `empty_streams:`).
+fn declared_empty_streams() -> Vec<String> {
+    let text =
+        std::fs::read_to_string(repo_root().join("integration_tests/acceptance-test-config.yml"))
+            .unwrap();
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with("empty_streams:") {
+            inside = true;
+            assert!(!l.contains("[]"), "empty_streams is empty");
+            continue;
+        }
+        if inside {
+            if let Some(name) = l.strip_prefix("- name:") {
+                out.push(name.trim().trim_matches('"').to_string());
+            } else if !l.starts_with("bypass_reason:") && !l.starts_with('#') {
+                inside = false;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn empty_streams_of_the_acceptance_config_are_the_streams_without_records() {
+    let sim = sim();
+    let dir = Dir::new();
+    let mut cfg = load("sample_config.json");
+    cfg["base_url"] = sim.base_url().into();
+    let cfg = dir.write("config.json", &cfg);
+    let cat = repo_root().join("integration_tests/configured_catalog.json");
+    let r = run(&[
+        "read",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--catalog",
+        cat.to_str().unwrap(),
+    ])
+    .ok();
+    let with_records: std::collections::HashSet<String> =
+        r.all_records().into_iter().map(|(s, _)| s).collect();
+    let mut empty: Vec<String> = load("configured_catalog.json")["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stream"]["name"].as_str().unwrap().to_string())
+        .filter(|n| !with_records.contains(n))
+        .collect();
+    empty.sort();
+    let mut declared = declared_empty_streams();
+    declared.sort();
+    assert_eq!(declared, empty);
+}

@@ -1,9 +1,11 @@
 //! Integration tests: the real binaries against the simulated Okta org.
 
 mod acceptance;
+mod changes;
 mod check;
 mod errors;
 mod faults;
+mod first_run;
 mod harness;
 mod hostile;
 mod incremental;

@@ -27,7 +27,10 @@ fn singer_messages(stdout: &str) -> Vec<Value> {
             let v: Value = serde_json::from_str(l)
                 .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"));
             assert!(
-                matches!(v["type"].as_str(), Some("SCHEMA" | "RECORD" | "STATE")),
+                matches!(
+                    v["type"].as_str(),
+                    Some("SCHEMA" | "RECORD" | "STATE" | "ACTIVATE_VERSION")
+                ),
                 "not a Singer message: {l}"
             );
             v
@@ -671,6 +674,349 @@ fn a_bad_config_fails_on_stderr_without_the_token() {
     assert!(r.stderr.contains("nope"), "{}", r.stderr);
 }
 
+/// The message kinds of one stream, in order (`SCHEMA`, `ACTIVATE_VERSION`, `RECORD`…), with the version
+/// every RECORD and ACTIVATE_VERSION carries.
+fn sequence(msgs: &[Value], stream: &str) -> (Vec<String>, HashSet<Option<i64>>) {
+    let mut kinds: Vec<String> = Vec::new();
+    let mut versions = HashSet::new();
+    let mut previous_was_ours = false;
+    for m in msgs {
+        let t = m["type"].as_str().unwrap().to_string();
+        // STATE names no stream: it is this stream's when it follows this stream's last message.
+        let ours = if t == "STATE" {
+            previous_was_ours && m["value"]["bookmarks"].get(stream).is_some()
+        } else {
+            m["stream"] == stream
+        };
+        previous_was_ours = ours && t != "STATE";
+        if !ours {
+            continue;
+        }
+        if t == "RECORD" || t == "ACTIVATE_VERSION" {
+            versions.insert(m["version"].as_i64());
+        }
+        if kinds.last() != Some(&t) || t != "RECORD" {
+            kinds.push(t);
+        }
+    }
+    (kinds, versions)
+}
+
+#[test]
+fn full_table_streams_are_bracketed_by_activate_version() {
+    let sim = sim();
+    let dir = Dir::new();
+    let cfg = dir.write("config.json", &flat_config(&sim));
+    let mut cat = select(&discover(&dir), &["users", "groups", "applications"], &[]);
+    // groups is asked FULL_TABLE although it could be incremental.
+    for s in cat["streams"].as_array_mut().unwrap() {
+        if s["tap_stream_id"] == "groups" {
+            for m in s["metadata"].as_array_mut().unwrap() {
+                if m["breadcrumb"] == json!([]) {
+                    m["metadata"]["replication-method"] = json!("FULL_TABLE");
+                }
+            }
+        }
+    }
+    let cat = dir.write("catalog.json", &cat);
+    let args = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "--catalog",
+        cat.to_str().unwrap(),
+    ];
+    let r = tap(&args, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let msgs = singer_messages(&r.stdout);
+    let by_stream = records_by_stream(&msgs);
+    assert_eq!(by_stream["applications"].len(), sim.apps().len());
+    assert_eq!(by_stream["groups"].len(), sim.groups().len());
+    let mut first_versions = Vec::new();
+    for stream in ["applications", "groups"] {
+        let (kinds, versions) = sequence(&msgs, stream);
+        assert_eq!(
+            kinds,
+            [
+                "SCHEMA",
+                "ACTIVATE_VERSION",
+                "RECORD",
+                "ACTIVATE_VERSION",
+                "STATE"
+            ],
+            "{stream}"
+        );
+        assert_eq!(
+            versions.len(),
+            1,
+            "{stream}: one version, on every message: {versions:?}"
+        );
+        let v = versions.into_iter().next().unwrap();
+        assert!(v.is_some_and(|v| v > 0), "{stream}: {v:?}");
+        first_versions.push(v.unwrap());
+    }
+    // The STATE after the closing ACTIVATE_VERSION is the stream's own.
+    let (kinds, versions) = sequence(&msgs, "users");
+    assert_eq!(
+        kinds[..2],
+        ["SCHEMA", "RECORD"],
+        "incremental: no ACTIVATE_VERSION"
+    );
+    assert!(!kinds.iter().any(|k| k == "ACTIVATE_VERSION"), "{kinds:?}");
+    assert_eq!(
+        versions,
+        HashSet::from([None]),
+        "incremental records carry no version"
+    );
+
+    // The next run's version is higher, so targets drop the rows the first run loaded and this one did not.
+    let r = tap(&args, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let msgs = singer_messages(&r.stdout);
+    let (_, versions) = sequence(&msgs, "applications");
+    let v2 = versions.into_iter().next().flatten().unwrap();
+    assert!(v2 > first_versions[0], "{v2} after {}", first_versions[0]);
+
+    let about: Value = serde_json::from_str(&tap(&["--about"], &[]).stdout).unwrap();
+    assert!(
+        about["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("activate-version")),
+        "{about}"
+    );
+}
+
+/// Streams the simulated org has no rows for (risk_providers answers 404 and is skipped).
+fn empty_streams(msgs: &[Value], catalog: &Value) -> Vec<String> {
+    let by_stream = records_by_stream(msgs);
+    catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tap_stream_id"].as_str().unwrap().to_string())
+        .filter(|id| !by_stream.contains_key(id))
+        .collect()
+}
+
+#[test]
+fn a_catalog_without_selection_syncs_every_default_stream_with_a_schema_each() {
+    // A small org without System Log history: some streams have no rows at all.
+    let sim = crate::harness::sim_with(|c| {
+        c.users = 3;
+        c.log_days = 0;
+    });
+    let dir = Dir::new();
+    let cfg = dir.write("config.json", &flat_config(&sim));
+    // The raw --discover output: no `selected` anywhere.
+    let catalog = discover(&dir);
+    let cat = dir.write("catalog.json", &catalog);
+    let r = tap(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("selected-by-default"),
+        "no notice on stderr:\n{}",
+        r.stderr
+    );
+    let msgs = singer_messages(&r.stdout);
+    let by_stream = records_by_stream(&msgs);
+    for (stream, n) in truth(&sim) {
+        assert_eq!(by_stream.get(stream).map_or(0, Vec::len), n, "{stream}");
+    }
+    // Every stream gets its SCHEMA (targets create one table each), also those without records.
+    let schemas: HashSet<&str> = msgs
+        .iter()
+        .filter(|m| m["type"] == "SCHEMA")
+        .map(|m| m["stream"].as_str().unwrap())
+        .collect();
+    let all: HashSet<&str> = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tap_stream_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(schemas, all);
+    let empty = empty_streams(&msgs, &catalog);
+    assert!(
+        empty.iter().any(|s| s != "risk_providers"),
+        "the simulated org should have an empty stream besides risk_providers: {empty:?}"
+    );
+
+    // With a selection, only the selected streams are synced, and every one of them has a SCHEMA.
+    let some = dir.write(
+        "some.json",
+        &select(
+            &catalog,
+            &["users", empty[0].as_str(), "risk_providers"],
+            &[],
+        ),
+    );
+    let r = tap(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            some.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("selected-by-default"), "{}", r.stderr);
+    let msgs = singer_messages(&r.stdout);
+    let mut schemas: Vec<&str> = msgs
+        .iter()
+        .filter(|m| m["type"] == "SCHEMA")
+        .map(|m| m["stream"].as_str().unwrap())
+        .collect();
+    schemas.sort();
+    let mut want = vec!["users", empty[0].as_str(), "risk_providers"];
+    want.sort();
+    assert_eq!(schemas, want);
+}
+
+fn md5_hex(s: &str) -> String {
+    use md5::Digest;
+    format!("{:x}", md5::Md5::digest(s.as_bytes()))
+}
+
+#[test]
+fn stream_maps_drop_and_hash_properties_and_flattening_nests_columns() {
+    let sim = sim();
+    let dir = Dir::new();
+    let mut config = flat_config(&sim);
+    config["stream_maps"] = json!({
+        "users": {"credentials": null, "_links": "__NULL__", "status": "md5(status)", "id_md5": "md5(id)"},
+        "groups": null,
+    });
+    let cfg = dir.write("config.json", &config);
+    let cat = dir.write(
+        "catalog.json",
+        &select(&discover(&dir), &["users", "groups", "applications"], &[]),
+    );
+    let r = tap(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let msgs = singer_messages(&r.stdout);
+    let by_stream = records_by_stream(&msgs);
+    assert!(
+        !by_stream.contains_key("groups"),
+        "groups: null removes the stream"
+    );
+    assert!(!msgs.iter().any(|m| m["stream"] == "groups"));
+    let truth: HashMap<String, Value> = sim
+        .users()
+        .into_iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u))
+        .collect();
+    let users = &by_stream["users"];
+    assert_eq!(users.len(), truth.len());
+    for u in users {
+        let id = u["id"].as_str().unwrap();
+        let orig = &truth[id];
+        assert!(
+            u.get("credentials").is_none() && u.get("_links").is_none(),
+            "{u}"
+        );
+        assert!(u["profile"].is_object(), "untouched properties stay");
+        assert_eq!(u["status"], md5_hex(orig["status"].as_str().unwrap()));
+        assert_eq!(u["id_md5"], md5_hex(id));
+    }
+    let schema = msgs
+        .iter()
+        .find(|m| m["type"] == "SCHEMA" && m["stream"] == "users")
+        .unwrap();
+    let props = schema["schema"]["properties"].as_object().unwrap();
+    assert!(!props.contains_key("credentials") && !props.contains_key("_links"));
+    assert_eq!(props["id_md5"], json!({"type": ["null", "string"]}));
+    assert_eq!(
+        by_stream["applications"].len(),
+        sim.apps().len(),
+        "unmapped streams pass"
+    );
+
+    // Flattening: nested objects become parent__child columns, in the SCHEMA and the records.
+    let mut config = flat_config(&sim);
+    config["flattening_enabled"] = json!(true);
+    config["flattening_max_depth"] = json!(1);
+    let cfg = dir.write("flat.json", &config);
+    let r = tap(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let msgs = singer_messages(&r.stdout);
+    let users = &records_by_stream(&msgs)["users"];
+    for u in users {
+        let orig = &truth[u["id"].as_str().unwrap()];
+        assert!(u.get("profile").is_none(), "{u}");
+        assert_eq!(u["profile__login"], orig["profile"]["login"]);
+        assert!(
+            u.as_object()
+                .unwrap()
+                .values()
+                .all(|v| !v.is_object() && !v.is_array()),
+            "{u}"
+        );
+    }
+}
+
+#[test]
+fn unsupported_stream_maps_are_a_config_error() {
+    let sim = sim();
+    let dir = Dir::new();
+    for (maps, says) in [
+        (
+            json!({"stream_maps": {"users": {"email": "email.upper()"}}}),
+            "email.upper()",
+        ),
+        (
+            json!({"stream_maps": {"users": {"__filter__": "True"}}}),
+            "__filter__",
+        ),
+        (
+            json!({"stream_maps": {"users": {"id": null}}}),
+            "key property",
+        ),
+        (
+            json!({"stream_maps": {"users": {"x": "md5(nope)"}}}),
+            "nope",
+        ),
+        (json!({"flattening_enabled": true}), "flattening_max_depth"),
+    ] {
+        let mut config = flat_config(&sim);
+        for (k, v) in maps.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        let cfg = dir.write("config.json", &config);
+        let r = tap(&["--config", cfg.to_str().unwrap()], &[]);
+        assert_ne!(r.code, 0, "{maps}: accepted");
+        assert!(r.stderr.contains(says), "{maps}: {}", r.stderr);
+        assert!(
+            !r.stdout.contains("\"RECORD\""),
+            "{maps}: records were sent before the error"
+        );
+    }
+}
+
 // ---- (b) real Singer targets -------------------------------------------------------------------------
 
 #[test]
@@ -1031,4 +1377,140 @@ fn meltano_runs_tap_okta_into_target_jsonl_offline_and_keeps_state() {
         format!("{test}{log}").contains("Plugin configuration is valid"),
         "{test}\n{log}"
     );
+}
+
+/// Rows and header of a CSV file, read with Python's csv module (fields may hold newlines).
+fn csv_rows(python: &Path, file: &Path) -> (usize, Vec<String>) {
+    let o = Command::new(python)
+        .args(["-c", "import csv,sys,json; f=open(sys.argv[1], newline=''); r=csv.reader(f); h=next(r); print(json.dumps([sum(1 for _ in r), h]))"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}\n{}",
+            file.display(),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    let header = v[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    (v[0].as_u64().unwrap() as usize, header)
+}
+
+#[test]
+fn meltano_runs_tap_okta_into_target_csv_and_target_jsonl_with_a_table_per_selected_stream() {
+    let Some(exe) = venv_tool("MELTANO_VENV", ".venv-meltano", "meltano") else {
+        return;
+    };
+    let Some(csv_tool) = venv_tool("SINGER_VENV", ".venv-singer", "target-csv") else {
+        return;
+    };
+    let python = csv_tool
+        .canonicalize()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("python");
+    // No System Log history: system_log is selected but has no rows; risk_providers answers 404.
+    let sim = crate::harness::sim_with(|c| c.log_days = 0);
+    let mut m = Meltano::new(exe, &sim);
+    let selected = [
+        "users",
+        "groups",
+        "applications",
+        "group_members",
+        "system_log",
+        "risk_providers",
+    ];
+    let select: Vec<String> = selected.iter().map(|s| format!("{s}.*")).collect();
+    m.env.insert(
+        "TAP_OKTA__SELECT".into(),
+        serde_json::to_string(&select).unwrap(),
+    );
+    // PII rules as a Meltano user writes them, and flattening for a flat CSV.
+    m.env.insert(
+        "TAP_OKTA_STREAM_MAPS".into(),
+        json!({"users": {"credentials": null, "status": "md5(status)"}}).to_string(),
+    );
+    m.env
+        .insert("TAP_OKTA_FLATTENING_ENABLED".into(), "true".into());
+    m.env
+        .insert("TAP_OKTA_FLATTENING_MAX_DEPTH".into(), "1".into());
+
+    let csv_out = m.dir.0.path().join("csv");
+    std::fs::create_dir_all(&csv_out).unwrap();
+    let (_, log) = m.run(
+        &["run", "tap-okta", "target-csv"],
+        &[("TARGET_CSV_OUTPUT_PATH", &csv_out)],
+    );
+    assert!(
+        !log.contains(&sim.api_token()),
+        "Meltano's log shows the token"
+    );
+    let t = truth(&sim);
+    for stream in selected {
+        let file = csv_out.join(format!("{stream}.csv"));
+        assert!(
+            file.exists(),
+            "no table for the selected stream {stream}\n{log}"
+        );
+        let (rows, header) = csv_rows(&python, &file);
+        let want = t.get(stream).copied().unwrap_or(0);
+        assert_eq!(rows, want, "{stream}.csv rows");
+        if stream == "users" {
+            assert!(header.iter().any(|c| c == "profile__login"), "{header:?}");
+            assert!(
+                !header.iter().any(|c| c == "credentials" || c == "profile"),
+                "{header:?}"
+            );
+        }
+    }
+    let tables = std::fs::read_dir(&csv_out).unwrap().count();
+    assert_eq!(
+        tables,
+        selected.len(),
+        "one table per selected stream, no more"
+    );
+    let o = Command::new(&python)
+        .args(["-c", "import csv,sys,json; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))"])
+        .arg(csv_out.join("users.csv"))
+        .output()
+        .unwrap();
+    let users: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let status: HashMap<String, String> = sim
+        .users()
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap().to_string(),
+                u["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for u in &users {
+        let id = u["id"].as_str().unwrap();
+        assert_eq!(u["status"], md5_hex(&status[id]), "status hashed");
+    }
+
+    // The same project into target-jsonl: a file per selected stream with rows (target-jsonl opens a
+    // file at a stream's first RECORD, so streams without rows leave none).
+    let jsonl_out = m.dir.0.path().join("jsonl");
+    m.run(
+        &["run", "tap-okta", "target-jsonl"],
+        &[("TARGET_JSONL_DESTINATION_PATH", &jsonl_out)],
+    );
+    for stream in selected {
+        let rows = jsonl(&jsonl_out.join(format!("{stream}.jsonl")));
+        // Each pipeline has its own state in Meltano: this is a first run too.
+        assert_eq!(
+            rows.len(),
+            t.get(stream).copied().unwrap_or(0),
+            "{stream}.jsonl rows"
+        );
+    }
 }

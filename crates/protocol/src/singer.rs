@@ -1,4 +1,5 @@
-//! Singer specification messages (SCHEMA, RECORD, STATE) as a tap prints them and a target reads them.
+//! Singer specification messages (SCHEMA, RECORD, STATE, ACTIVATE_VERSION) as a tap prints them and a target
+//! reads them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -16,12 +17,17 @@ pub enum SingerMessage {
     Record {
         stream: String,
         record: Value,
+        /// The table version of a FULL_TABLE stream: the version its closing ACTIVATE_VERSION makes current.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         time_extracted: Option<String>,
     },
     State {
         value: Value,
     },
+    /// Sent before a FULL_TABLE stream's first record of a version and again after its last: targets
+    /// then drop (or mark deleted) the rows of older versions.
     #[serde(rename = "ACTIVATE_VERSION")]
     ActivateVersion {
         stream: String,
