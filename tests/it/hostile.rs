@@ -942,3 +942,27 @@ fn discover_fails_on_bad_credentials_but_falls_back_without_schema_permission() 
         .expect("a CATALOG");
     assert!(catalog.streams.iter().any(|s| s.name == "users"));
 }
+
+#[test]
+fn a_parent_without_a_usable_key_is_never_skipped_silently() {
+    let h = Hostile::start(|r| {
+        if r.target.starts_with("/api/v1/iam/roles?") || r.target == "/api/v1/iam/roles" {
+            Reply::json(
+                200,
+                &json!({"roles": [{"id": "cr1", "label": "a"}, {"id": 5, "label": "b"}], "_links": {}}),
+            )
+        } else {
+            Reply::json(200, &json!({"permissions": [], "_links": {}}))
+        }
+    });
+    let run = read_cfg(&h.config(), &["custom_role_permissions"], false, None);
+    let msg = run.failed_with(FailureType::SystemError);
+    for part in ["custom_roles", "`id`", "a number"] {
+        assert!(msg.contains(part), "{part}: {msg}");
+    }
+    assert_ne!(
+        last_status(&run, "custom_role_permissions"),
+        Some(StreamStatus::Complete)
+    );
+    run.assert_no_secret(&[TOKEN]);
+}
