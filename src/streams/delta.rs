@@ -44,9 +44,11 @@ pub enum Action {
     Remove(&'static [(&'static str, &'static str)]),
     /// Every row whose `column` is the target of this kind is gone.
     Scoped(&'static str, &'static str),
+    /// Replace the rows of every parent (Okta removed rows it does not log: a deleted group's app users).
+    ReplaceAll,
 }
 
-use Action::{Remove, Replace, Reread, Scoped};
+use Action::{Remove, Replace, ReplaceAll, Reread, Scoped};
 
 const USER_DELETED: (&str, Action) = (changes::USER_DELETED, Scoped("user_id", "User"));
 
@@ -102,6 +104,8 @@ pub fn rules(stream: &str) -> &'static [(&'static str, Action)] {
                 Scoped("app_id", "AppInstance"),
             ),
             (changes::USER_DELETED, Scoped("id", "User")),
+            // Users assigned to apps through a deleted group lose those assignments, unlogged.
+            (changes::GROUP_DELETED, ReplaceAll),
         ],
         "application_groups" => &[
             ("group.application_assignment.add", Reread("AppInstance")),
@@ -129,19 +133,41 @@ pub fn rules(stream: &str) -> &'static [(&'static str, Action)] {
     }
 }
 
+/// The feed-driven streams and their parent column.
+pub const STREAMS: &[(&str, &str)] = &[
+    ("user_factors", "user_id"),
+    ("user_role_assignments", "user_id"),
+    ("group_owners", "group_id"),
+    ("application_users", "app_id"),
+    ("application_groups", "app_id"),
+    ("device_users", "device_id"),
+];
+
 /// Every event type some feed-driven stream follows.
 pub fn event_types() -> BTreeSet<&'static str> {
-    [
-        "user_factors",
-        "user_role_assignments",
-        "group_owners",
-        "application_users",
-        "application_groups",
-        "device_users",
-    ]
-    .iter()
-    .flat_map(|s| rules(s).iter().map(|(e, _)| *e))
-    .collect()
+    STREAMS
+        .iter()
+        .flat_map(|(s, _)| rules(s).iter().map(|(e, _)| *e))
+        .collect()
+}
+
+/// What an action does, for the README's table.
+pub fn describe(action: Action, parent_col: &str) -> String {
+    match action {
+        Replace(kind) => format!(
+            "scoped tombstone on `{parent_col}` = the `{kind}` target, then that parent is read again"
+        ),
+        Reread(kind) => format!("the parent `{parent_col}` = the `{kind}` target is read again"),
+        Remove(cols) => {
+            let k: Vec<String> = cols
+                .iter()
+                .map(|(c, kind)| format!("`{c}` = `{kind}`"))
+                .collect();
+            format!("tombstone ({})", k.join(", "))
+        }
+        Scoped(col, kind) => format!("scoped tombstone: `{col}` = the `{kind}` target"),
+        ReplaceAll => format!("every `{parent_col}` is replaced and read again"),
+    }
 }
 
 /// The saved state of a feed-driven stream.
@@ -194,6 +220,12 @@ pub async fn read(
     let Some(since) = saved.since else {
         return read_all(run, parent, path, extract, col, saved.interrupted).await;
     };
+    let retained = Utc::now() - chrono::Duration::days(crate::config::SYSTEM_LOG_RETENTION_DAYS);
+    if since < retained {
+        // Changes in the gap cannot be known: read every parent again (rows deleted meanwhile can only
+        // go with a full refresh, which the change feed's warning recommends).
+        return read_all(run, parent, path, extract, col, None).await;
+    }
     let result = changes::feed(run.ctx).await;
     let feed = match result {
         Ok(f) => f,
@@ -213,6 +245,8 @@ pub async fn read(
     };
     let mut scoped: Vec<String> = Vec::new();
     let mut per_parent: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
+    // A ReplaceAll event replaces every parent the first time it is seen (resumes skip done parents).
+    let mut replace_all: Option<&Change> = None;
     // Removals, one per key. A key added again later is safe: its parent is then read again, after
     // the tombstone.
     let mut latest: HashMap<Vec<String>, (&Change, Action)> = HashMap::new();
@@ -247,6 +281,9 @@ pub async fn read(
                     }
                     latest.insert(values, (c, *action));
                 }
+                ReplaceAll => {
+                    replace_all = Some(c);
+                }
                 Scoped(column, kind) => {
                     if let Some(id) = c.target(kind) {
                         scoped.push(changes::tombstone(
@@ -257,6 +294,20 @@ pub async fn read(
                     }
                 }
             }
+        }
+    }
+    if let Some(c) = replace_all {
+        for p in parent_keys(run.ctx, parent).await?.iter() {
+            if skip(p, c) {
+                continue;
+            }
+            let entry = per_parent.entry(p.clone()).or_default();
+            entry.0 = true;
+            entry.1.push(changes::tombstone(
+                &[(col, p)],
+                Some(UPDATED_AT),
+                &c.published,
+            ));
         }
     }
     // Scoped tombstones of deleted entities first (they never come back), then per parent in key order:
