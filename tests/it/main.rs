@@ -8,6 +8,7 @@ mod first_run;
 mod harness;
 mod incremental;
 mod oauth;
+mod packaging;
 mod read;
 mod singer;
 mod snapshots;

@@ -134,7 +134,7 @@ fn truth(sim: &SimServer) -> BTreeMap<&'static str, usize> {
 
 /// A tool from a venv made by `scripts/singer-env.sh install`: the venv comes from `var` (default
 /// `<repo>/<default_dir>`). Missing: `None` with a note, or a failure under CI.
-fn venv_tool(var: &str, default_dir: &str, exe: &str) -> Option<PathBuf> {
+pub(crate) fn venv_tool(var: &str, default_dir: &str, exe: &str) -> Option<PathBuf> {
     let venv = std::env::var_os(var)
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(default_dir));
