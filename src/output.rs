@@ -286,6 +286,24 @@ impl Output {
         self.lock().bookmarks = bookmarks;
     }
 
+    /// Prints one document as indented JSON (Singer `--discover` and `--about`) and flushes.
+    pub fn document<T: serde::Serialize>(&self, doc: &T) -> Result<()> {
+        let mut inner = self.lock();
+        let r = inner.w.write_pretty(doc);
+        Self::guard(&mut inner, r)?;
+        let r = inner.w.flush();
+        Self::guard(&mut inner, r)
+    }
+
+    /// Prints text for people (`--about --format markdown`) and flushes.
+    pub fn text(&self, text: &str) -> Result<()> {
+        let mut inner = self.lock();
+        let r = inner.w.write_raw_line(&[text.trim_end().as_bytes()]);
+        Self::guard(&mut inner, r)?;
+        let r = inner.w.flush();
+        Self::guard(&mut inner, r)
+    }
+
     /// Prints any Airbyte message (SPEC, CATALOG, CONNECTION_STATUS…) and flushes.
     pub fn message(&self, msg: &AirbyteMessage) -> Result<()> {
         let mut inner = self.lock();

@@ -13,3 +13,4 @@ mod read;
 mod singer;
 mod snapshots;
 mod spec;
+mod stdout_owner;
