@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use url::Url;
 
+/// Default age a System Log event must reach before the change feed uses it.
+pub const DEFAULT_SYSTEM_LOG_SETTLE_SECS: u64 = 60;
 /// Default share of each Okta rate-limit bucket this sync may use.
 pub const DEFAULT_RATE_LIMIT_SHARE: f64 = 0.5;
 /// Default number of requests in flight at once (Okta's org-wide concurrency cap is 75).
@@ -43,8 +45,10 @@ pub struct ConfigDoc {
     #[schemars(title = "Authorization method", extend("order" = 1, "type" = "object"))]
     pub credentials: Credentials,
 
-    /// UTC date and time (`2024-01-01T00:00:00Z`) from which incremental streams start on their first
-    /// sync. System Log reads are clamped to Okta's 90-day retention. Empty: everything Okta keeps.
+    /// UTC date and time (`2024-01-01T00:00:00Z`) from which the event streams (`system_log`,
+    /// `asa_audits`) start on their first sync; it bounds history only. Entity and relationship streams
+    /// always read everything that exists on their first sync. System Log reads are clamped to Okta's
+    /// 90-day retention. Empty: every event Okta keeps.
     #[serde(default)]
     #[schemars(title = "Start date", extend("order" = 2, "format" = "date-time",
         "examples" = ["2024-01-01T00:00:00Z"]))]
@@ -82,10 +86,16 @@ pub struct ConfigDoc {
     #[schemars(title = "Maximum rate-limit wait (seconds)", range(min = 1, max = 3600), extend("order" = 8))]
     pub max_rate_limit_wait_seconds: Option<u64>,
 
+    /// How old, in seconds, a System Log event must be before the change feed (deletions and removals)
+    /// uses it: the log is eventually consistent, so younger events are left to the next sync. Default 60.
+    #[serde(default)]
+    #[schemars(title = "System Log settling time (seconds)", range(min = 0, max = 3600), extend("order" = 9))]
+    pub system_log_settle_seconds: Option<u64>,
+
     /// Okta Advanced Server Access (or its successor Okta Privileged Access): its streams appear only
     /// when this is set.
     #[serde(default)]
-    #[schemars(title = "Advanced Server Access", extend("order" = 9))]
+    #[schemars(title = "Advanced Server Access", extend("order" = 10))]
     pub asa: Option<AsaConfig>,
 }
 
@@ -196,6 +206,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub max_retries: u32,
     pub max_rate_limit_wait: Duration,
+    /// Events younger than this are left to the next sync's change feed.
+    pub system_log_settle: Duration,
     pub asa: Option<AsaSettings>,
 }
 
@@ -305,6 +317,14 @@ impl ConfigDoc {
                 "max_rate_limit_wait_seconds must be between 1 and 3600, got {max_wait}"
             )));
         }
+        let settle = self
+            .system_log_settle_seconds
+            .unwrap_or(DEFAULT_SYSTEM_LOG_SETTLE_SECS);
+        if settle > 3600 {
+            return Err(Error::Config(format!(
+                "system_log_settle_seconds must be between 0 and 3600, got {settle}"
+            )));
+        }
         let asa = match self.asa {
             None => None,
             Some(a) => {
@@ -339,6 +359,7 @@ impl ConfigDoc {
             request_timeout: Duration::from_secs(timeout),
             max_retries,
             max_rate_limit_wait: Duration::from_secs(max_wait),
+            system_log_settle: Duration::from_secs(settle),
         })
     }
 }

@@ -26,6 +26,14 @@ pub struct Ctx {
     pub out: Arc<Output>,
     pub settings: Settings,
     parents: Mutex<HashMap<&'static str, ParentIds>>,
+    /// The change feed, read once per sync by the first stream that needs it.
+    feed: OnceCell<streams::changes::FeedResult>,
+    /// The oldest saved feed position of the selected consumers (`None`: no consumer needs the log).
+    feed_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Where this sync's feed window ends.
+    feed_until: chrono::DateTime<chrono::Utc>,
+    /// The selected streams that take deletions from the feed.
+    feed_consumers: Vec<&'static str>,
 }
 
 impl Ctx {
@@ -38,13 +46,35 @@ impl Ctx {
             )?),
             None => None,
         };
+        let feed_until = chrono::Utc::now()
+            - chrono::Duration::from_std(settings.system_log_settle).unwrap_or_default();
         Ok(Self {
             client: OktaClient::new(&settings)?,
             asa,
             out,
             settings,
             parents: Mutex::new(HashMap::new()),
+            feed: OnceCell::new(),
+            feed_since: None,
+            feed_until,
+            feed_consumers: Vec::new(),
         })
+    }
+
+    pub fn feed_cell(&self) -> &OnceCell<streams::changes::FeedResult> {
+        &self.feed
+    }
+
+    pub fn feed_since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.feed_since
+    }
+
+    pub fn feed_until(&self) -> chrono::DateTime<chrono::Utc> {
+        self.feed_until
+    }
+
+    pub fn feed_consumers(&self) -> &[&'static str] {
+        &self.feed_consumers
     }
 
     /// The client of a stream's API.
@@ -90,6 +120,10 @@ pub struct StreamRun<'a> {
     /// The saved state this run started from (incremental only).
     pub state: Option<Value>,
     pub records: u64,
+    /// Why the stream, although read to its end, is not complete (it could not see deletions).
+    pub incomplete: Option<String>,
+    /// The `_ab_cdc_updated_at` every row of a feed-driven stream carries (when this sync read it).
+    pub stamp: Option<String>,
     since_checkpoint: u64,
     running: bool,
 }
@@ -107,6 +141,8 @@ impl<'a> StreamRun<'a> {
             mode,
             state,
             records: 0,
+            incomplete: None,
+            stamp: None,
             since_checkpoint: 0,
             running: false,
         }
@@ -203,7 +239,25 @@ pub async fn read(
     if let Some(start) = settings.start_date {
         tracing::info!(start_date = %start.to_rfc3339(), "start date");
     }
-    let ctx = Arc::new(Ctx::new(settings, out.clone())?);
+    let mut ctx = Ctx::new(settings, out.clone())?;
+    for s in &selected {
+        if s.def.cdc && s.mode == SyncMode::Incremental {
+            ctx.feed_consumers.push(s.def.name);
+            let state = states.get(s.def.name);
+            if let Some(since) = streams::changes::saved_since(
+                state,
+                s.def.cursor_field.and_then(|c| {
+                    state
+                        .and_then(|v| v.get(c))
+                        .and_then(Value::as_str)
+                        .and_then(streams::incremental::parse_ts)
+                }),
+            ) {
+                ctx.feed_since = Some(ctx.feed_since.map_or(since, |m| m.min(since)));
+            }
+        }
+    }
+    let ctx = Arc::new(ctx);
     let started = std::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let statuses: Arc<Mutex<HashMap<&'static str, StreamStatus>>> = Arc::default();
@@ -222,6 +276,7 @@ pub async fn read(
             let mut run = StreamRun::new(&ctx, s.def, s.mode, state);
             let result = read_stream(&mut run).await;
             let status = match &result {
+                Ok(()) if run.incomplete.is_some() => StreamStatus::Incomplete,
                 Ok(()) => StreamStatus::Complete,
                 Err(e) if e.is_stream_unavailable() => {
                     tracing::warn!(stream = name, error = %e, "skipping this stream: the org or the credentials do not allow reading it");
@@ -287,8 +342,15 @@ async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
             path,
             extract,
             types,
+            more_types,
             type_column,
-        } => list::read_list(run, path, extract, types, type_column).await,
+        } => list::read_list(run, path, extract, types, more_types, type_column).await,
+        Reader::FanOut {
+            parent,
+            path,
+            extract,
+            column: Some(column),
+        } if run.def.cdc => streams::delta::read(run, parent, path, extract, column).await,
         Reader::FanOut {
             parent,
             path,

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 /// How far before the saved cursor each incremental read starts.
 pub const CURSOR_OVERLAP: chrono::Duration = chrono::Duration::seconds(60);
-/// The cursor of a first read without a start date: the beginning of time, so search (which, unlike the
+/// The cursor of a first read (`start_date` does not apply to entities): the beginning of time, so search (which, unlike the
 /// plain list, includes DEPROVISIONED users) returns everything.
 pub const EPOCH_CURSOR: &str = "1970-01-01T00:00:00.000Z";
 
@@ -74,22 +74,23 @@ pub async fn read_search(
     } else {
         None
     };
-    let start = saved.or(if incremental {
-        run.ctx.settings.start_date
+    // `start_date` bounds history (event streams), never current state: an entity stream's first
+    // read is complete whatever it says.
+    let changes_since = if incremental && run.def.cdc {
+        crate::streams::changes::emit_entity_tombstones(run, saved).await?
     } else {
         None
-    });
+    };
     let mut recent: BTreeMap<String, String> = if incremental {
         saved_recent(run)
     } else {
         BTreeMap::new()
     };
-    let lower = match (saved, start) {
-        (Some(c), _) => format_ts(c - CURSOR_OVERLAP),
-        (None, Some(s)) => format_ts(s),
-        (None, None) => EPOCH_CURSOR.to_string(),
+    let lower = match saved {
+        Some(c) => format_ts(c - CURSOR_OVERLAP),
+        None => EPOCH_CURSOR.to_string(),
     };
-    let mut cursor = start;
+    let mut cursor: Option<DateTime<Utc>> = None;
     let search = format!("{FIELD} gt \"{lower}\"");
     let query = {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -135,12 +136,17 @@ pub async fn read_search(
         run.emit(rows)?;
         if incremental && sorted {
             prune(&mut recent, cursor);
-            run.checkpoint(&state_of(FIELD, cursor, &recent))?;
+            run.checkpoint(&state_of(FIELD, cursor, &recent, changes_since.as_deref()))?;
         }
     }
     if incremental {
         prune(&mut recent, cursor);
-        run.checkpoint(&state_of(FIELD, cursor.or(saved), &recent))
+        run.checkpoint(&state_of(
+            FIELD,
+            cursor.or(saved),
+            &recent,
+            changes_since.as_deref(),
+        ))
     } else {
         run.finish_full_refresh()
     }
@@ -171,10 +177,14 @@ fn state_of(
     field: &str,
     cursor: Option<DateTime<Utc>>,
     recent: &BTreeMap<String, String>,
+    changes_since: Option<&str>,
 ) -> Value {
     let mut m = Map::new();
     if let Some(c) = cursor {
         m.insert(field.to_string(), json!(format_ts(c)));
+    }
+    if let Some(c) = changes_since {
+        m.insert(crate::streams::changes::SINCE_KEY.into(), json!(c));
     }
     m.insert("recent".into(), json!(recent));
     Value::Object(m)

@@ -71,6 +71,13 @@ pub fn encode_segment(id: &str) -> String {
 /// Emits one page of a stream, adding `prefix` columns, the stream's constant column and derived columns.
 pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -> Result<()> {
     let mut prefix = prefix.map(str::to_string);
+    if let Some(stamp) = &run.stamp {
+        let c = column(crate::streams::delta::UPDATED_AT, stamp);
+        prefix = Some(match prefix {
+            Some(p) => format!("{p},{c}"),
+            None => c,
+        });
+    }
     if let Some((k, v)) = run.def.constant {
         let c = column(k, v);
         prefix = Some(match prefix {
@@ -134,26 +141,32 @@ fn is_absent(e: &Error) -> bool {
         || matches!(e, Error::Api { internal, .. } if internal.starts_with("HTTP 400"))
 }
 
-/// Reads a list or singleton; with `types`, one list per type (skipping types the org lacks).
+/// Reads a list or singleton; with `types` (and the keys of `more_types`, a parent list), one list per
+/// type, skipping types the org lacks.
 pub async fn read_list(
     run: &mut StreamRun<'_>,
     path: &str,
     extract: Extract,
     types: &[&str],
+    more_types: Option<Parent>,
     type_column: Option<&str>,
 ) -> Result<()> {
     let client = run.ctx.client_for(run.def.api)?;
     let path = run.ctx.expand(run.def.api, path);
-    if types.is_empty() {
+    if types.is_empty() && more_types.is_none() {
         pages(client, &path, extract, |page| {
             emit_page(run, &page.items, None)
         })
         .await?;
         return run.finish_full_refresh();
     }
+    let mut all: Vec<String> = types.iter().map(|t| (*t).to_string()).collect();
+    if let Some(parent) = more_types {
+        all.extend(parent_keys(run.ctx, parent).await?.iter().cloned());
+    }
     let mut readable = 0;
     let mut last_err = None;
-    for t in types {
+    for t in &all {
         let prefix = type_column.map(|c| column(c, t));
         let p = path.replace("{type}", &encode_segment(t));
         match pages(client, &p, extract, |page| {
@@ -163,7 +176,7 @@ pub async fn read_list(
         {
             Ok(()) => readable += 1,
             Err(e) if is_absent(&e) || e.is_stream_unavailable() => {
-                tracing::info!(stream = run.def.name, r#type = *t, error = %e, "this type is not available in the org; skipping it");
+                tracing::info!(stream = run.def.name, r#type = t.as_str(), error = %e, "this type is not available in the org; skipping it");
                 last_err = Some(e);
             }
             Err(e) => return Err(e),
@@ -185,6 +198,20 @@ pub async fn read_fan_out(
     col: Option<&str>,
 ) -> Result<()> {
     let keys = parent_keys(run.ctx, parent).await?;
+    fan_out_over(run, parent.name, &keys, path, extract, col, |_, _| Ok(())).await?;
+    run.finish_full_refresh()
+}
+
+/// Reads the children of `keys` in order, calling `done` after each parent's last page.
+pub async fn fan_out_over(
+    run: &mut StreamRun<'_>,
+    parent_name: &str,
+    keys: &[String],
+    path: &str,
+    extract: Extract,
+    col: Option<&str>,
+    mut done: impl FnMut(&mut StreamRun<'_>, &str) -> Result<()>,
+) -> Result<()> {
     let ctx = run.ctx;
     let client = ctx.client_for(run.def.api)?;
     let path = ctx.expand(run.def.api, path);
@@ -222,10 +249,11 @@ pub async fn read_fan_out(
             Err(Error::NotFound { .. }) => {
                 tracing::warn!(
                     stream = run.def.name,
-                    parent = parent.name,
+                    parent = parent_name,
                     key,
                     "parent no longer exists; skipping it"
                 );
+                done(run, key)?;
                 continue;
             }
             Err(e) => return Err(e),
@@ -241,8 +269,9 @@ pub async fn read_fan_out(
                 Err(e) => return Err(e),
             }
         }
+        done(run, key)?;
     }
-    run.finish_full_refresh()
+    Ok(())
 }
 
 /// First pages being fetched ahead; aborted if the stream stops early.

@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::okta::page::{Extract, Pager};
 use crate::output::Row;
+use crate::streams::changes::{self, Change};
 use crate::streams::incremental::{format_ts, parse_ts, saved_cursor};
 use crate::streams::list::{column, encode_segment, id_of};
 use crate::sync::StreamRun;
@@ -47,12 +48,13 @@ struct Group {
     lmu_raw: Option<String>,
 }
 
-/// The stream state: the cursor of fully read groups, the ids read at exactly that cursor value, and
-/// the group being read with its next page.
+/// The stream state: the cursor of fully read groups, the ids read at exactly that cursor value, the
+/// group being read with its next page, and the change-feed position.
 struct MembersState {
     cursor: Option<DateTime<Utc>>,
     done_at_cursor: Vec<String>,
     current: Option<(String, String)>,
+    changes_since: Option<String>,
 }
 
 impl MembersState {
@@ -77,11 +79,15 @@ impl MembersState {
             cursor: saved_cursor(run, FIELD)?,
             done_at_cursor: done,
             current,
+            changes_since: None,
         })
     }
 
     fn to_value(&self) -> Value {
         let mut v = json!({ "groups_at_cursor": self.done_at_cursor });
+        if let Some(c) = &self.changes_since {
+            v[changes::SINCE_KEY] = json!(c);
+        }
         if let Some(c) = self.cursor {
             v[FIELD] = json!(format_ts(c));
         }
@@ -119,8 +125,12 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
             cursor: None,
             done_at_cursor: Vec::new(),
             current: None,
+            changes_since: None,
         }
     };
+    if incremental {
+        emit_tombstones(run, &mut st).await?;
+    }
     let groups = list_groups(run, st.cursor).await?;
     // A group interrupted mid-way resumes from its saved next page.
     let resumed = st.current.clone().map(|(gid, _)| gid);
@@ -168,7 +178,8 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
             })?;
             estimate += p
                 .embedded
-                .and_then(|e| e.stats)
+                .as_ref()
+                .and_then(|e| e.stats.as_ref())
                 .and_then(|s| s.users_count)
                 .unwrap_or(0);
             let lmu_raw = p.last_membership_updated.map(Cow::into_owned);
@@ -239,4 +250,70 @@ pub fn relative(u: &url::Url) -> String {
         Some(q) => format!("{}?{q}", u.path()),
         None => u.path().to_string(),
     }
+}
+
+/// Emits the tombstones of removed memberships since the saved feed position, then sets the position to
+/// save. A removal whose key was added again later is safe: the add moved the group's
+/// `lastMembershipUpdated`, so the group is read again after its tombstones. Okta logs a user's or a
+/// group's deletion, not each membership it removed: those get one scoped tombstone (`user_id` or
+/// `group_id` alone) that removes every row of the deleted user or group.
+async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Result<()> {
+    let until = run.ctx.feed_until();
+    let Some(since) = changes::saved_since(run.state.as_ref(), st.cursor) else {
+        st.changes_since = changes::next_since(None, None, until);
+        return Ok(());
+    };
+    let result = changes::feed(run.ctx).await;
+    st.changes_since = changes::next_since(Some(&result), Some(since), until);
+    let feed = match result {
+        Ok(f) => f,
+        Err(reason) => {
+            run.incomplete = Some(reason);
+            return Ok(());
+        }
+    };
+    let window: Vec<&Change> = feed.since(since).collect();
+    let mut rows: Vec<String> = Vec::new();
+    for c in &window {
+        let scoped = match c.event_type.as_str() {
+            changes::USER_DELETED => c.target("User").map(|u| ("user_id", u)),
+            changes::GROUP_DELETED => c.target("UserGroup").map(|g| ("group_id", g)),
+            _ => None,
+        };
+        if let Some(key) = scoped {
+            rows.push(changes::tombstone(&[key], Some(FIELD), &c.published));
+        }
+    }
+    let mut removed: Vec<(String, String, &str)> = window
+        .iter()
+        .filter(|c| c.event_type == changes::MEMBERSHIP_REMOVED)
+        .filter_map(|c| {
+            Some((
+                c.target("UserGroup")?.to_string(),
+                c.target("User")?.to_string(),
+                c.published.as_str(),
+            ))
+        })
+        .collect();
+    removed.sort();
+    removed.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    for (g, u, at) in &removed {
+        rows.push(changes::tombstone(
+            &[("group_id", g), ("user_id", u)],
+            Some(FIELD),
+            at,
+        ));
+    }
+    if !rows.is_empty() {
+        tracing::info!(
+            stream = run.def.name,
+            tombstones = rows.len(),
+            "tombstones from the change feed"
+        );
+        run.emit(rows.iter().map(|r| Row {
+            raw: r,
+            prefix: None,
+        }))?;
+    }
+    Ok(())
 }

@@ -4,6 +4,8 @@
 //! records live (endpoint, paging shape, parents) and which columns the connector adds.
 
 pub mod asa;
+pub mod changes;
+pub mod delta;
 pub mod incremental;
 pub mod list;
 pub mod members;
@@ -80,7 +82,7 @@ pub const POLICY_TYPES: &[&str] = &[
     "IDENTITY_CLAIM_SOURCING",
 ];
 
-/// The standard admin role types whose notification subscriptions are read.
+/// The standard admin role types whose notification subscriptions are read (custom roles' too, by id).
 pub const ADMIN_ROLE_TYPES: &[&str] = &[
     "SUPER_ADMIN",
     "ORG_ADMIN",
@@ -97,7 +99,12 @@ pub const ADMIN_ROLE_TYPES: &[&str] = &[
 /// ASA user statuses (the list endpoint returns one status at a time).
 pub const ASA_USER_STATUSES: &[&str] = &["ACTIVE", "DISABLED", "DELETED"];
 
-pub const USERS: Parent = okta_parent("users", "/api/v1/users?limit=200", Extract::Array);
+/// Every user, DEPROVISIONED included: the plain list hides them, search does not.
+pub const USERS: Parent = okta_parent(
+    "users",
+    "/api/v1/users?search=lastUpdated%20gt%20%221970-01-01T00%3A00%3A00.000Z%22&limit=200",
+    Extract::Array,
+);
 pub const GROUPS: Parent = okta_parent("groups", "/api/v1/groups?limit=200", Extract::Array);
 pub const APPS: Parent = okta_parent("applications", "/api/v1/apps?limit=200", Extract::Array);
 pub const DEVICES: Parent = okta_parent("devices", "/api/v1/devices?limit=200", Extract::Array);
@@ -166,6 +173,8 @@ pub enum Reader {
         path: &'static str,
         extract: Extract,
         types: &'static [&'static str],
+        /// Further types: the keys of this parent list (custom role ids after the standard role types).
+        more_types: Option<Parent>,
         type_column: Option<&'static str>,
     },
     /// One list per parent: `{id}` in `path` is the parent key, written to `column` of each record.
@@ -209,6 +218,8 @@ pub struct StreamDef {
     pub derive: Derive,
     /// A constant column added to every record (the singleton `threat_insight` key).
     pub constant: Option<(&'static str, &'static str)>,
+    /// Incremental reads emit tombstones (`_ab_cdc_deleted_at`) from the change feed.
+    pub cdc: bool,
 }
 
 impl StreamDef {
@@ -218,7 +229,33 @@ impl StreamDef {
 
     /// The stream's JSON Schema, generated from its Rust record type.
     pub fn schema(&self) -> Value {
-        okta_records::stream_schema(self.name).unwrap_or_else(|| fallback_schema(self))
+        let mut schema =
+            okta_records::stream_schema(self.name).unwrap_or_else(|| fallback_schema(self));
+        if self.cdc {
+            if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+                if self.cursor_field == Some(delta::UPDATED_AT) {
+                    props.insert(
+                        delta::UPDATED_AT.into(),
+                        serde_json::json!({
+                            "description": "When the connector read this row, or (on a tombstone) when Okta removed it: the order in which a destination applies rows and tombstones.",
+                            "type": ["null", "string"],
+                            "format": "date-time",
+                            "airbyte_type": "timestamp_with_timezone"
+                        }),
+                    );
+                }
+                props.insert(
+                    changes::DELETED_AT.into(),
+                    serde_json::json!({
+                        "description": "When Okta deleted this row (a tombstone derived from the System Log); null on live rows.",
+                        "type": ["null", "string"],
+                        "format": "date-time",
+                        "airbyte_type": "timestamp_with_timezone"
+                    }),
+                );
+            }
+        }
+        schema
     }
 
     /// The stream as `discover` lists it (with `schema`, which discovery may have refined).
@@ -270,6 +307,7 @@ const fn base(
         api: Api::Okta,
         derive: Derive::None,
         constant: None,
+        cdc: false,
     }
 }
 
@@ -281,6 +319,7 @@ const fn list(name: &'static str, path: &'static str, extract: Extract) -> Strea
             path,
             extract,
             types: &[],
+            more_types: None,
             type_column: None,
         },
     )
@@ -339,6 +378,7 @@ use Extract::{Array, Field, Object};
 pub const STREAMS: &[StreamDef] = &[
     StreamDef {
         cursor_field: Some("lastUpdated"),
+        cdc: true,
         ..base(
             "users",
             &["id"],
@@ -350,24 +390,33 @@ pub const STREAMS: &[StreamDef] = &[
             },
         )
     },
-    fan_out(
-        "user_factors",
-        &["user_id", "id"],
-        USERS,
-        "/api/v1/users/{id}/factors",
-        Array,
-        "user_id",
-    ),
-    fan_out(
-        "user_role_assignments",
-        &["user_id", "id"],
-        ROLE_ASSIGNEES,
-        "/api/v1/users/{id}/roles",
-        Array,
-        "user_id",
-    ),
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "user_factors",
+            &["user_id", "id"],
+            USERS,
+            "/api/v1/users/{id}/factors",
+            Array,
+            "user_id",
+        )
+    },
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "user_role_assignments",
+            &["user_id", "id"],
+            ROLE_ASSIGNEES,
+            "/api/v1/users/{id}/roles",
+            Array,
+            "user_id",
+        )
+    },
     StreamDef {
         cursor_field: Some("lastUpdated"),
+        cdc: true,
         ..base(
             "groups",
             &["id"],
@@ -381,20 +430,25 @@ pub const STREAMS: &[StreamDef] = &[
     },
     StreamDef {
         cursor_field: Some("lastMembershipUpdated"),
+        cdc: true,
         ..base(
             "group_members",
             &["group_id", "user_id"],
             Reader::GroupMembers,
         )
     },
-    fan_out(
-        "group_owners",
-        &["group_id", "id"],
-        GROUPS,
-        "/api/v1/groups/{id}/owners",
-        Array,
-        "group_id",
-    ),
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "group_owners",
+            &["group_id", "id"],
+            GROUPS,
+            "/api/v1/groups/{id}/owners",
+            Array,
+            "group_id",
+        )
+    },
     list("group_rules", "/api/v1/groups/rules?limit=200", Array),
     fan_out(
         "group_role_assignments",
@@ -405,28 +459,37 @@ pub const STREAMS: &[StreamDef] = &[
         "group_id",
     ),
     list("applications", "/api/v1/apps?limit=200", Array),
-    fan_out(
-        "application_users",
-        &["app_id", "id"],
-        APPS,
-        "/api/v1/apps/{id}/users?limit=500",
-        Array,
-        "app_id",
-    ),
-    fan_out(
-        "application_groups",
-        &["app_id", "id"],
-        APPS,
-        "/api/v1/apps/{id}/groups?limit=200",
-        Array,
-        "app_id",
-    ),
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "application_users",
+            &["app_id", "id"],
+            APPS,
+            "/api/v1/apps/{id}/users?limit=500",
+            Array,
+            "app_id",
+        )
+    },
+    StreamDef {
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
+        ..fan_out(
+            "application_groups",
+            &["app_id", "id"],
+            APPS,
+            "/api/v1/apps/{id}/groups?limit=200",
+            Array,
+            "app_id",
+        )
+    },
     StreamDef {
         cursor_field: Some("published"),
         ..base("system_log", &["uuid"], Reader::SystemLog)
     },
     StreamDef {
         cursor_field: Some("lastUpdated"),
+        cdc: true,
         ..base(
             "devices",
             &["id"],
@@ -440,6 +503,8 @@ pub const STREAMS: &[StreamDef] = &[
     },
     StreamDef {
         derive: Derive::UserIdFromUser,
+        cursor_field: Some(delta::UPDATED_AT),
+        cdc: true,
         ..fan_out(
             "device_users",
             &["device_id", "user_id"],
@@ -514,6 +579,7 @@ pub const STREAMS: &[StreamDef] = &[
                 path: "/api/v1/roles/{type}/subscriptions",
                 extract: Array,
                 types: ADMIN_ROLE_TYPES,
+                more_types: Some(CUSTOM_ROLES),
                 type_column: Some("role_type"),
             },
         )
@@ -525,6 +591,7 @@ pub const STREAMS: &[StreamDef] = &[
             path: "/api/v1/policies?type={type}",
             extract: Array,
             types: POLICY_TYPES,
+            more_types: None,
             type_column: None,
         },
     ),
@@ -631,6 +698,7 @@ pub const STREAMS: &[StreamDef] = &[
                 path: "/v1/teams/{team}/users?count=100&status={type}",
                 extract: Field("list"),
                 types: ASA_USER_STATUSES,
+                more_types: None,
                 type_column: None,
             },
         )
@@ -704,7 +772,9 @@ mod tests {
         for (def, rec) in STREAMS.iter().zip(records) {
             assert_eq!(def.name, rec.name, "same order as STREAMS.md");
             assert_eq!(def.primary_key, rec.primary_key, "{}", def.name);
-            if def.name != "group_members" {
+            // The connector's own cursors (group memberships' `lastMembershipUpdated` of the group,
+            // feed-driven fan-outs' `_ab_cdc_updated_at`) are columns it adds, not fields of the type.
+            if def.name != "group_members" && def.cursor_field != Some(delta::UPDATED_AT) {
                 assert_eq!(def.cursor_field, rec.cursor_field, "{}", def.name);
             }
             assert!(

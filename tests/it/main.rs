@@ -1,6 +1,7 @@
 //! Integration tests: the real binaries against the simulated Okta org.
 
 mod acceptance;
+mod changes;
 mod check;
 mod errors;
 mod faults;

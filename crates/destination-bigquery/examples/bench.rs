@@ -105,6 +105,8 @@ async fn main() {
         raw_dataset: "airbyte_internal".into(),
         batching: Batching::default(),
         schema_change: SchemaChangePolicy::Fail,
+        deletes: destination_bigquery::sql::Deletes::Hard,
+        merge_interval: std::time::Duration::from_secs(3600),
         spool_dir: spool,
         run_id: "bench".into(),
     };

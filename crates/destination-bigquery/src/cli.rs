@@ -20,7 +20,6 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncBufReadExt;
 
 /// BigQuery destination: an Airbyte destination and a Singer target.
 #[derive(Debug, Parser)]
@@ -157,6 +156,11 @@ fn sink_options(settings: &Settings) -> SinkOptions {
         raw_dataset: settings.raw_dataset.clone(),
         batching: settings.batching.clone(),
         schema_change: settings.schema_change,
+        deletes: match settings.cdc_deletion {
+            crate::config::CdcDeletion::Hard => crate::sql::Deletes::Hard,
+            crate::config::CdcDeletion::Soft => crate::sql::Deletes::Soft,
+        },
+        merge_interval: settings.merge_interval,
         spool_dir,
         run_id,
     }
@@ -252,7 +256,7 @@ pub fn airbyte_specs(settings: &Settings, catalog: &ConfiguredCatalog) -> Result
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| settings.dataset_id.clone());
         let mode = mode_of(s);
-        let schema = TableSchema::from_json_schema(&json_schema, &s.primary_key, &s.cursor_field);
+        let schema = settings.table_schema(&json_schema, &s.primary_key, &s.cursor_field);
         if mode != Mode::Append && schema.primary_key.len() != s.primary_key.len() {
             return Err(Error::Catalog(format!(
                 "stream {}: primary key {:?} is not a top-level property of its schema",
@@ -285,24 +289,49 @@ fn print_summary(summary: &[TableSummary], sink: &Sink) {
             .map(|n| format!(", {n} rows in table"))
             .unwrap_or_default();
         eprintln!(
-            "destination-bigquery: {} ({mode}): {} rows loaded in {} load jobs{table_rows}{}",
+            "destination-bigquery: {} ({mode}): {} rows loaded in {} load jobs{}{table_rows}{}{}",
             t.table,
             t.rows,
             t.loads,
+            if t.merges > 0 {
+                format!(
+                    ", {} MERGE ({} bytes processed)",
+                    t.merges, t.bytes_processed
+                )
+            } else {
+                String::new()
+            },
             if t.nulled_values > 0 {
                 format!(", {} values nulled (see _airbyte_meta)", t.nulled_values)
+            } else {
+                String::new()
+            },
+            if t.additional_values > 0 {
+                format!(
+                    ", {} undeclared values kept in {}",
+                    t.additional_values,
+                    crate::schema::ADDITIONAL_PROPERTIES
+                )
             } else {
                 String::new()
             }
         );
     }
+    let (merges, bytes): (u32, u64) = summary
+        .iter()
+        .fold((0, 0), |(m, b), t| (m + t.merges, b + t.bytes_processed));
+    eprintln!(
+        "destination-bigquery: {merges} MERGE jobs, {bytes} bytes processed in total (what on-demand pricing bills)"
+    );
     if let Some((counts, root)) = local_counts {
         // A machine-readable copy for scripts (the demo prints it): rows per table as a reader would see them.
         let tables: serde_json::Map<String, Value> = summary
             .iter()
             .map(|t| {
                 let v = serde_json::json!({"mode": mode_name(t.mode), "rows_loaded": t.rows, "load_jobs": t.loads,
-                    "rows_in_table": counts.get(&t.table), "values_nulled": t.nulled_values});
+                    "rows_in_table": counts.get(&t.table), "values_nulled": t.nulled_values,
+                    "additional_values": t.additional_values, "merges": t.merges,
+                    "bytes_processed": t.bytes_processed});
                 (t.table.clone(), v)
             })
             .collect();
@@ -342,7 +371,7 @@ async fn write_airbyte(config: &Path, catalog: &Path, out: &mut Output) -> Resul
     for s in specs {
         sink.register(s).await?;
     }
-    let result = pump(&mut sink, Protocol::Airbyte).await;
+    let result = pump(&mut sink, &settings, Protocol::Airbyte).await;
     let result = match result {
         Ok(()) => sink
             .finish()
@@ -359,7 +388,7 @@ async fn write_singer(config: &Path, out: &mut Output) -> Result<()> {
     let wh = warehouse(&settings)?;
     let output = std::mem::replace(out, Output::stdout(Protocol::Singer));
     let mut sink = Sink::new(wh, output, sink_options(&settings))?;
-    let result = match pump_singer(&mut sink, &settings).await {
+    let result = match pump(&mut sink, &settings, Protocol::Singer).await {
         Ok(()) => sink
             .finish()
             .await
@@ -370,25 +399,55 @@ async fn write_singer(config: &Path, out: &mut Output) -> Result<()> {
     result
 }
 
-/// Reads stdin line by line, ticking the sink every second while input is idle.
-async fn pump(sink: &mut Sink, protocol: Protocol) -> Result<()> {
-    let mut lines = tokio::io::BufReader::with_capacity(1 << 20, tokio::io::stdin()).lines();
+/// Reads stdin line by line, ticking the sink every second while input is idle. The first bad line ends the
+/// run with its error: nothing after it is loaded, and no STATE from it on is echoed.
+async fn pump(sink: &mut Sink, settings: &Settings, protocol: Protocol) -> Result<()> {
+    let stdin = tokio::io::BufReader::with_capacity(1 << 20, tokio::io::stdin());
+    let mut lines = input::LineReader::new(stdin, settings.max_line_bytes);
     let mut line_no = 0u64;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             line = lines.next_line() => {
-                let line = line.map_err(|e| Error::Input { line: line_no + 1, message: e.to_string() })?;
-                let Some(line) = line else { return Ok(()) };
                 line_no += 1;
+                let line = line.map_err(|e| bad_line(line_no, None, e.to_string()))?;
+                let Some(line) = line else { return Ok(()) };
+                let text = std::str::from_utf8(line).map_err(|e| {
+                    bad_line(line_no, None, format!("not UTF-8 (invalid byte at offset {})", e.valid_up_to()))
+                })?;
                 match protocol {
-                    Protocol::Airbyte => handle_airbyte(sink, &line, line_no).await?,
-                    Protocol::Singer => unreachable!("Singer input goes through pump_singer"),
+                    Protocol::Airbyte => handle_airbyte(sink, text, line_no).await?,
+                    Protocol::Singer => handle_singer(sink, settings, text, line_no).await?,
                 }
             }
             _ = tick.tick() => sink.tick().await?,
         }
+    }
+}
+
+/// A broken input line (the source's fault): `system_error`.
+fn bad_line(line: u64, stream: Option<&str>, message: String) -> Error {
+    Error::Input {
+        line,
+        stream: stream.map(str::to_string),
+        message,
+        category: crate::error::Category::Internal,
+    }
+}
+
+/// Adds the line number to what the sink refused: an unconfigured stream (`config_error`) or a record it
+/// cannot take (`system_error`).
+fn at_line(line: u64, stream: &str, e: Error) -> Error {
+    match e {
+        Error::Catalog(message) => Error::Input {
+            line,
+            stream: Some(stream.to_string()),
+            message,
+            category: crate::error::Category::Config,
+        },
+        Error::Record { message, .. } => bad_line(line, Some(stream), message),
+        e => e,
     }
 }
 
@@ -402,24 +461,24 @@ async fn handle_airbyte(sink: &mut Sink, line: &str, line_no: u64) -> Result<()>
     if line.trim().is_empty() {
         return Ok(());
     }
-    let msg: AirbyteIn = match serde_json::from_str(line) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!("skipping line {line_no}: not an Airbyte message ({e})");
-            return Ok(());
-        }
-    };
+    let msg: AirbyteIn = serde_json::from_str(line).map_err(|e| {
+        bad_line(
+            line_no,
+            None,
+            input::describe_json_error(&e, "an Airbyte message"),
+        )
+    })?;
     match msg.kind.as_str() {
         "RECORD" => {
-            let r = msg.record.ok_or_else(|| Error::Input {
-                line: line_no,
-                message: "RECORD without `record`".into(),
-            })?;
+            let r = msg
+                .record
+                .ok_or_else(|| bad_line(line_no, None, "RECORD without `record`".into()))?;
             let Some(data) = crate::encoder::RawRecord::parse(r.data) else {
-                return Err(Error::Input {
-                    line: line_no,
-                    message: format!("record data of {} is not an object", r.stream),
-                });
+                return Err(bad_line(
+                    line_no,
+                    Some(&r.stream),
+                    "the record's `data` is not a JSON object".into(),
+                ));
             };
             let changes = r.meta.as_ref().and_then(|m| m.get("changes"));
             sink.record(
@@ -430,9 +489,13 @@ async fn handle_airbyte(sink: &mut Sink, line: &str, line_no: u64) -> Result<()>
                 changes,
             )
             .await
+            .map_err(|e| at_line(line_no, &r.stream, e))
         }
         "STATE" => {
-            let state = msg.state.unwrap_or(Value::Null);
+            let state = msg
+                .state
+                .filter(Value::is_object)
+                .ok_or_else(|| bad_line(line_no, None, "STATE without a `state` object".into()))?;
             let stream =
                 input::state_stream(&state).map(|(ns, n)| (ns.map(str::to_string), n.to_string()));
             sink.state(
@@ -462,26 +525,18 @@ async fn handle_airbyte(sink: &mut Sink, line: &str, line_no: u64) -> Result<()>
                 _ => Ok(()),
             }
         }
-        _ => Ok(()),
+        kind if input::AIRBYTE_IGNORED.contains(&kind) => Ok(()),
+        kind => Err(bad_line(
+            line_no,
+            None,
+            format!("unknown Airbyte message type {:?}", truncate(kind, 40)),
+        )),
     }
 }
 
-async fn pump_singer(sink: &mut Sink, settings: &Settings) -> Result<()> {
-    let mut lines = tokio::io::BufReader::with_capacity(1 << 20, tokio::io::stdin()).lines();
-    let mut line_no = 0u64;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            line = lines.next_line() => {
-                let line = line.map_err(|e| Error::Input { line: line_no + 1, message: e.to_string() })?;
-                let Some(line) = line else { return Ok(()) };
-                line_no += 1;
-                handle_singer(sink, settings, &line, line_no).await?;
-            }
-            _ = tick.tick() => sink.tick().await?,
-        }
-    }
+/// At most `n` characters of `s` (message types are short; a long one is not worth printing whole).
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
 }
 
 async fn handle_singer(
@@ -493,18 +548,17 @@ async fn handle_singer(
     if line.trim().is_empty() {
         return Ok(());
     }
-    let msg: SingerIn = match serde_json::from_str(line) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!("skipping line {line_no}: not a Singer message ({e})");
-            return Ok(());
-        }
-    };
+    let msg: SingerIn = serde_json::from_str(line).map_err(|e| {
+        bad_line(
+            line_no,
+            None,
+            input::describe_json_error(&e, "a Singer message"),
+        )
+    })?;
     let stream = || {
-        msg.stream.clone().ok_or_else(|| Error::Input {
-            line: line_no,
-            message: format!("{} without `stream`", msg.kind),
-        })
+        msg.stream
+            .clone()
+            .ok_or_else(|| bad_line(line_no, None, format!("{} without `stream`", msg.kind)))
     };
     match msg.kind.as_str() {
         "SCHEMA" => {
@@ -523,11 +577,24 @@ async fn handle_singer(
                 .into_iter()
                 .take(1)
                 .collect();
-            let schema = TableSchema::from_json_schema(
-                msg.schema.as_ref().unwrap_or(&Value::Null),
-                &keys,
-                &cursor,
-            );
+            let Some(json_schema) = msg.schema.as_ref().filter(|s| s.is_object()) else {
+                return Err(bad_line(
+                    line_no,
+                    Some(&name),
+                    "SCHEMA without a `schema` object".into(),
+                ));
+            };
+            let schema = settings.table_schema(json_schema, &keys, &cursor);
+            if schema.primary_key.len() != keys.len() {
+                return Err(bad_line(
+                    line_no,
+                    Some(&name),
+                    format!(
+                        "key_properties {:?} are not all properties of the schema",
+                        msg.key_properties.clone().unwrap_or_default()
+                    ),
+                ));
+            }
             let mode = if schema.primary_key.is_empty() {
                 Mode::Append
             } else {
@@ -539,7 +606,7 @@ async fn handle_singer(
                     &settings.dataset_id,
                     &table_name(&name),
                 ),
-                name,
+                name: name.clone(),
                 namespace: None,
                 schema,
                 mode,
@@ -547,12 +614,16 @@ async fn handle_singer(
                 sync_id: None,
             })
             .await
+            .map_err(|e| at_line(line_no, &name, e))
         }
         "RECORD" => {
             let name = stream()?;
-            let record = msg.record.as_ref().ok_or_else(|| Error::Input {
-                line: line_no,
-                message: "RECORD without `record`".into(),
+            let record = msg.record.as_ref().ok_or_else(|| {
+                bad_line(
+                    line_no,
+                    Some(&name),
+                    "RECORD without a `record` object".into(),
+                )
             })?;
             let ms = msg
                 .time_extracted
@@ -563,17 +634,26 @@ async fn handle_singer(
             sink.record(None, &name, record, ms, None)
                 .await
                 .map_err(|e| match e {
-                    Error::Catalog(_) => Error::Input {
-                        line: line_no,
-                        message: format!("RECORD for stream {name:?} before its SCHEMA"),
-                    },
-                    e => e,
+                    Error::Catalog(_) => bad_line(
+                        line_no,
+                        Some(&name),
+                        "RECORD before the stream's SCHEMA".into(),
+                    ),
+                    e => at_line(line_no, &name, e),
                 })
         }
         "STATE" => {
-            sink.state(msg.value.clone().unwrap_or(Value::Null), None)
-                .await
+            let value = msg
+                .value
+                .clone()
+                .ok_or_else(|| bad_line(line_no, None, "STATE without `value`".into()))?;
+            sink.state(value, None).await
         }
-        _ => Ok(()),
+        kind if input::SINGER_IGNORED.contains(&kind) => Ok(()),
+        kind => Err(bad_line(
+            line_no,
+            None,
+            format!("unknown Singer message type {:?}", truncate(kind, 40)),
+        )),
     }
 }

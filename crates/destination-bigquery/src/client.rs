@@ -57,6 +57,40 @@ pub struct LoadStats {
     pub output_rows: u64,
 }
 
+/// What a query job reports about itself.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct JobStats {
+    pub job_id: String,
+    /// `totalBytesProcessed` (a `jobs.query` answer's top level, or a job's `statistics`).
+    pub bytes_processed: u64,
+}
+
+impl JobStats {
+    fn of(v: &Value) -> Self {
+        let bytes = [
+            "/totalBytesProcessed",
+            "/statistics/totalBytesProcessed",
+            "/statistics/query/totalBytesProcessed",
+        ]
+        .iter()
+        .find_map(|p| v.pointer(p))
+        .and_then(|b| {
+            b.as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| b.as_u64())
+        })
+        .unwrap_or_default();
+        JobStats {
+            job_id: v
+                .pointer("/jobReference/jobId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            bytes_processed: bytes,
+        }
+    }
+}
+
 pub struct BigQuery {
     http: reqwest::Client,
     base: String,
@@ -360,8 +394,14 @@ impl BigQuery {
     /// Runs a transformation statement (MERGE, DDL, UPDATE): through `jobs.query`, or as a BATCH-priority
     /// query job through `jobs.insert` when `batch_priority` is set.
     pub async fn statement(&self, sql: &str) -> Result<()> {
+        self.statement_stats(sql).await.map(|_| ())
+    }
+
+    /// Like [`Self::statement`], returning the job's id and `totalBytesProcessed` (what on-demand pricing
+    /// bills).
+    pub async fn statement_stats(&self, sql: &str) -> Result<JobStats> {
         if !self.batch_priority {
-            return self.query(sql).await.map(|_| ());
+            return self.query(sql).await.map(|v| JobStats::of(&v));
         }
         let mut attempt = 0u32;
         loop {
@@ -379,7 +419,7 @@ impl BigQuery {
                 )
                 .await
             {
-                Ok((_, job)) => self.wait_job(&job).await.map(|_| ()),
+                Ok((_, job)) => self.wait_job(&job).await.map(|v| JobStats::of(&v)),
                 Err(e) => Err(e),
             };
             match result {

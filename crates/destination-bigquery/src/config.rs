@@ -78,6 +78,28 @@ pub struct RawConfig {
     pub schema_change: Option<String>,
     #[serde(default)]
     pub buffer_dir: Option<String>,
+    #[serde(default)]
+    pub cdc_deletion_mode: Option<String>,
+    #[serde(default)]
+    pub additional_properties_column: Option<bool>,
+    #[serde(default)]
+    pub max_record_size_mb: Option<f64>,
+    #[serde(default)]
+    pub merge_interval_seconds: Option<f64>,
+}
+
+/// Default commit window of a deduplicated stream: a MERGE scans the whole final table, so while a sync
+/// runs at most one MERGE per table per hour; a sync shorter than that merges once, at its end.
+pub const DEFAULT_MERGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// What a record with a non-null `_ab_cdc_deleted_at` does in a deduplicated table (Airbyte's option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CdcDeletion {
+    /// The row is deleted (Airbyte's default, "Hard delete").
+    #[default]
+    Hard,
+    /// The row is kept with `_ab_cdc_deleted_at` set ("Soft delete").
+    Soft,
 }
 
 /// Where loads go.
@@ -139,6 +161,13 @@ pub struct Settings {
     pub batching: Batching,
     pub schema_change: SchemaChangePolicy,
     pub buffer_dir: Option<PathBuf>,
+    pub cdc_deletion: CdcDeletion,
+    /// Keep fields a stream does not declare in the `_airbyte_additional_properties` JSON column.
+    pub additional_properties: bool,
+    /// The longest input line (one message) accepted.
+    pub max_line_bytes: usize,
+    /// The commit window of a deduplicated stream (the shortest time between two MERGEs into one table).
+    pub merge_interval: Duration,
     /// Accepted-but-ignored settings, to be logged once.
     pub warnings: Vec<String>,
 }
@@ -217,6 +246,29 @@ impl Settings {
                 )))
             }
         };
+        let cdc_deletion = match raw
+            .cdc_deletion_mode
+            .as_deref()
+            .map(|m| m.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("hard") | Some("hard delete") => CdcDeletion::Hard,
+            Some("soft") | Some("soft delete") => CdcDeletion::Soft,
+            Some(_) => {
+                return Err(Error::Config(
+                    "`cdc_deletion_mode` must be \"hard\" (\"Hard delete\") or \"soft\" (\"Soft delete\")"
+                        .into(),
+                ))
+            }
+        };
+        let max_line_bytes = match raw.max_record_size_mb {
+            None => crate::input::DEFAULT_MAX_LINE_BYTES,
+            Some(mb) => mb_to_bytes(mb, "max_record_size_mb")? as usize,
+        };
+        let merge_interval = match raw.merge_interval_seconds {
+            None => DEFAULT_MERGE_INTERVAL,
+            Some(s) => seconds(s, "merge_interval_seconds")?,
+        };
         let mut warnings = Vec::new();
         if raw.disable_type_dedupe == Some(true) {
             warnings.push(
@@ -240,7 +292,26 @@ impl Settings {
             batching,
             schema_change,
             buffer_dir: raw.buffer_dir.map(PathBuf::from),
+            cdc_deletion,
+            additional_properties: raw.additional_properties_column.unwrap_or(true),
+            max_line_bytes,
+            merge_interval,
         })
+    }
+
+    /// The table of a stream, with the `_airbyte_additional_properties` column when it is on.
+    pub fn table_schema(
+        &self,
+        json_schema: &Value,
+        primary_key: &[Vec<String>],
+        cursor: &[String],
+    ) -> crate::schema::TableSchema {
+        let t = crate::schema::TableSchema::from_json_schema(json_schema, primary_key, cursor);
+        if self.additional_properties {
+            t.with_additional_properties()
+        } else {
+            t
+        }
     }
 }
 

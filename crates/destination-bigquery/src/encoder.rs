@@ -2,8 +2,12 @@
 //!
 //! A value that cannot be cast is nulled and the row is kept, with an entry in `_airbyte_meta.changes`
 //! (`{"field", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}`), as Airbyte does.
+//! Fields the stream does not declare go, as they came, into the `_airbyte_additional_properties` JSON
+//! column when the table has it.
 
-use crate::schema::{BqType, TableSchema, EXTRACTED_AT, GENERATION_ID, META, RAW_ID};
+use crate::schema::{
+    BqType, TableSchema, ADDITIONAL_PROPERTIES, EXTRACTED_AT, GENERATION_ID, META, RAW_ID,
+};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::value::RawValue;
@@ -32,6 +36,8 @@ pub trait Fields {
     fn field(&self, name: &str) -> Option<Field<'_>>;
     fn field_count(&self) -> usize;
     fn field_names(&self) -> Vec<&str>;
+    /// Every field with its value.
+    fn entries(&self) -> Vec<(&str, Field<'_>)>;
 }
 
 impl Fields for Map<String, Value> {
@@ -43,6 +49,11 @@ impl Fields for Map<String, Value> {
     }
     fn field_names(&self) -> Vec<&str> {
         self.keys().map(String::as_str).collect()
+    }
+    fn entries(&self) -> Vec<(&str, Field<'_>)> {
+        self.iter()
+            .map(|(k, v)| (k.as_str(), Field::Value(v)))
+            .collect()
     }
 }
 
@@ -70,7 +81,16 @@ impl Fields for RawRecord<'_> {
     fn field_names(&self) -> Vec<&str> {
         self.0.keys().map(String::as_str).collect()
     }
+    fn entries(&self) -> Vec<(&str, Field<'_>)> {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.as_str(), Field::Raw(v)))
+            .collect()
+    }
 }
+
+/// Records encoded by this process: the arrival order inside `_airbyte_raw_id`.
+static RAW_ID_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The reason Airbyte uses for a value the destination could not write.
 pub const SERIALIZATION_ERROR: &str = "DESTINATION_SERIALIZATION_ERROR";
@@ -79,37 +99,80 @@ pub const SERIALIZATION_ERROR: &str = "DESTINATION_SERIALIZATION_ERROR";
 pub struct Encoder {
     /// `(column name, record field, type)` for every data column.
     columns: Vec<(String, String, BqType)>,
+    /// Indexes into `columns` of the primary-key columns.
+    key_columns: Vec<usize>,
+    /// Whether undeclared fields are kept in `_airbyte_additional_properties`.
+    keep_additional: bool,
+    declared: std::collections::HashSet<String>,
     generation_id: i64,
     sync_id: Option<i64>,
     rng: StdRng,
+    /// Milliseconds since the epoch when the encoder was made (the start of `_airbyte_raw_id`).
+    started_ms: u64,
     last_ms: i64,
     last_ts: String,
 }
 
 /// Result of encoding one record.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Encoded {
     /// How many values were nulled because they could not be cast.
     pub nulled: usize,
-    /// Whether the record has fields its schema does not declare (they are not loaded).
+    /// Whether the record has fields its schema does not declare.
     pub undeclared: bool,
+    /// How many undeclared fields were kept in `_airbyte_additional_properties`.
+    pub additional: usize,
+    /// The first primary-key field that is missing or null (after casting).
+    pub null_key: Option<String>,
 }
 
 impl Encoder {
     pub fn new(schema: &TableSchema, generation_id: i64, sync_id: Option<i64>) -> Self {
-        let columns = schema
+        let columns: Vec<(String, String, BqType)> = schema
             .columns
             .iter()
             .filter_map(|c| c.field.as_ref().map(|f| (c.name.clone(), f.clone(), c.ty)))
             .collect();
+        let key_columns = schema
+            .primary_key
+            .iter()
+            .filter_map(|k| {
+                columns
+                    .iter()
+                    .position(|(n, _, _)| n.eq_ignore_ascii_case(k))
+            })
+            .collect();
+        let declared = columns.iter().map(|(_, f, _)| f.clone()).collect();
+        let keep_additional = schema
+            .column(ADDITIONAL_PROPERTIES)
+            .is_some_and(|c| c.field.is_none());
         Encoder {
             columns,
+            key_columns,
+            keep_additional,
+            declared,
             generation_id,
             sync_id,
             rng: StdRng::from_entropy(),
+            started_ms: chrono::Utc::now().timestamp_millis().max(0) as u64,
             last_ms: i64::MIN,
             last_ts: String::new(),
         }
+    }
+
+    /// A time-ordered UUID (version 7 layout): the encoder's start time, then a counter, then random bits. Its
+    /// text order is the records' arrival order within a stream, the MERGE's last tie-breaker (a record and
+    /// its tombstone often share a cursor value and an extraction millisecond).
+    fn next_raw_id(&mut self) -> uuid::Uuid {
+        let n = RAW_ID_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut b = [0u8; 16];
+        b[..6].copy_from_slice(&self.started_ms.to_be_bytes()[2..]);
+        let hi = ((n >> 50) & 0xFFF) as u16;
+        b[6] = 0x70 | (hi >> 8) as u8;
+        b[7] = hi as u8;
+        let low = ((n & ((1u64 << 50) - 1)) << 12) | (self.rng.gen::<u64>() & 0xFFF);
+        b[8..].copy_from_slice(&(low | (0b10u64 << 62)).to_be_bytes());
+        uuid::Uuid::from_bytes(b)
     }
 
     /// Appends one NDJSON line (with its `\n`) for `data` to `out`.
@@ -123,7 +186,7 @@ impl Encoder {
         source_changes: Option<&Value>,
         out: &mut Vec<u8>,
     ) -> Encoded {
-        let raw_id = uuid::Builder::from_random_bytes(self.rng.gen()).into_uuid();
+        let raw_id = self.next_raw_id();
         if emitted_at_ms != self.last_ms {
             self.last_ms = emitted_at_ms;
             self.last_ts = DateTime::<Utc>::from_timestamp_millis(emitted_at_ms)
@@ -137,20 +200,57 @@ impl Encoder {
         );
         let mut changes: Vec<&str> = Vec::new();
         let mut present = 0usize;
-        for (name, field, ty) in &self.columns {
-            let Some(v) = data.field(field) else { continue };
-            present += 1;
-            if v.is_null() {
-                continue;
+        let mut null_key = None;
+        for (i, (name, field, ty)) in self.columns.iter().enumerate() {
+            let written = match data.field(field) {
+                None => false,
+                Some(v) => {
+                    present += 1;
+                    if v.is_null() {
+                        false
+                    } else {
+                        let start = out.len();
+                        out.push(b',');
+                        write_json_str(out, name);
+                        out.push(b':');
+                        let ok = write_field(out, v, *ty);
+                        if !ok {
+                            out.truncate(start);
+                            changes.push(field);
+                        }
+                        ok
+                    }
+                }
+            };
+            if !written && null_key.is_none() && self.key_columns.contains(&i) {
+                null_key = Some(field.clone());
             }
-            let start = out.len();
-            out.push(b',');
-            write_json_str(out, name);
-            out.push(b':');
-            if !write_field(out, v, *ty) {
-                out.truncate(start);
-                changes.push(field);
+        }
+        let undeclared = present < data.field_count();
+        let mut additional = 0;
+        if undeclared && self.keep_additional {
+            let mut extra: Vec<(&str, Field<'_>)> = data
+                .entries()
+                .into_iter()
+                .filter(|(k, _)| !self.declared.contains(*k))
+                .collect();
+            extra.sort_by(|a, b| a.0.cmp(b.0));
+            let _ = write!(out, ",\"{ADDITIONAL_PROPERTIES}\":{{");
+            for (n, (k, v)) in extra.iter().enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, k);
+                out.push(b':');
+                match v {
+                    Field::Value(v) => {
+                        let _ = serde_json::to_writer(&mut *out, v);
+                    }
+                    Field::Raw(r) => out.extend_from_slice(r.get().as_bytes()),
+                }
             }
+            out.push(b'}');
+            additional = extra.len();
         }
         let _ = write!(
             out,
@@ -186,7 +286,9 @@ impl Encoder {
         out.extend_from_slice(b"]}}\n");
         Encoded {
             nulled: changes.len(),
-            undeclared: present < data.field_count(),
+            undeclared,
+            additional,
+            null_key,
         }
     }
 }

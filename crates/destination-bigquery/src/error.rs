@@ -67,8 +67,19 @@ pub enum Error {
         wanted: String,
         hint: String,
     },
-    #[error("invalid input message on line {line}: {message}")]
-    Input { line: u64, message: String },
+    /// A bad input line. The message names what was wrong, never the record's content.
+    #[error("invalid input on line {line}{}: {message}; the sync stopped there and acknowledged no state from that line on", stream.as_ref().map(|s| format!(" (stream {s:?})")).unwrap_or_default())]
+    Input {
+        line: u64,
+        stream: Option<String>,
+        message: String,
+        /// `Config` when the catalog or config does not fit the input (an unconfigured stream), `Internal`
+        /// when the input itself is broken (a truncated line, a record without its key).
+        category: Category,
+    },
+    /// A record the sink cannot take (no primary key value); the caller adds the line number.
+    #[error("{message}")]
+    Record { stream: String, message: String },
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,
@@ -85,7 +96,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     pub fn category(&self) -> Category {
         match self {
-            Error::Config(_) | Error::Catalog(_) | Error::Input { .. } => Category::Config,
+            Error::Config(_) | Error::Catalog(_) => Category::Config,
+            Error::Input { category, .. } => *category,
+            Error::Record { .. } => Category::Internal,
             Error::Auth(_) => Category::Auth,
             Error::Api { status, reason, .. } => api_category(*status, reason),
             Error::Job { reason, .. } => api_category(400, reason),

@@ -16,7 +16,7 @@ use crate::schema::{Column, TableSchema};
 use crate::sql::TableRef;
 use crate::warehouse::Load;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -184,9 +184,144 @@ impl LocalWarehouse {
         self.log_op(target, json!({"query": stmt}))
     }
 
-    /// A MERGE: the staged rows become the target's (the row counts then count distinct keys).
-    pub fn adopt(&mut self, src: &TableRef, target: &TableRef) -> Result<()> {
-        self.move_files(src, target)
+    /// A MERGE, with the semantics of [`crate::sql::merge`]: the newest staged row per key replaces the
+    /// target's row when it is at least as new, and tombstones delete (or mark) rows. The target folder is
+    /// rewritten as one file holding exactly the table's rows (memory follows the table's size; local mode
+    /// is for demos and tests).
+    pub fn merge(
+        &mut self,
+        src: &TableRef,
+        target: &TableRef,
+        schema: &TableSchema,
+        deletes: crate::sql::Deletes,
+    ) -> Result<()> {
+        let ordering = crate::sql::Ordering::of(schema);
+        let deleted = schema.cdc_deleted_at().map(|c| c.name.clone());
+        let order_of = |row: &Value| -> (Value, String, String) {
+            let text = |k: &str| {
+                row.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let mut cursor = ordering
+                .cursor_column()
+                .and_then(|c| row.get(c))
+                .cloned()
+                .unwrap_or(Value::Null);
+            if ordering.orders_tombstones_by_deletion() {
+                if let Some(d) = deleted.as_ref().and_then(|d| row.get(d)) {
+                    if cmp_json(d, &cursor) == std::cmp::Ordering::Greater {
+                        cursor = d.clone();
+                    }
+                }
+            }
+            (
+                cursor,
+                text(crate::schema::EXTRACTED_AT),
+                text(crate::schema::RAW_ID),
+            )
+        };
+        let newer = |t: &Value, s: &Value| -> bool {
+            let (a, b) = (order_of(t), order_of(s));
+            match cmp_json(&a.0, &b.0) {
+                std::cmp::Ordering::Equal => (&a.1, &a.2) <= (&b.1, &b.2),
+                o => o == std::cmp::Ordering::Less,
+            }
+        };
+        let is_tombstone = |row: &Value| {
+            deleted
+                .as_ref()
+                .is_some_and(|d| row.get(d).is_some_and(|v| !v.is_null()))
+        };
+        let key_of = |row: &Value| -> String {
+            let key: Vec<&Value> = schema
+                .primary_key
+                .iter()
+                .map(|k| row.get(k).unwrap_or(&Value::Null))
+                .collect();
+            serde_json::to_string(&key).unwrap_or_default()
+        };
+        // The newest staged row per key.
+        let mut staged: BTreeMap<String, Value> = BTreeMap::new();
+        self.for_each_row(src, |row| {
+            let k = key_of(&row);
+            match staged.get(&k) {
+                Some(cur) if !newer(cur, &row) => {}
+                _ => {
+                    staged.insert(k, row);
+                }
+            }
+        })?;
+        let mut table: BTreeMap<String, Value> = BTreeMap::new();
+        self.for_each_row(target, |row| {
+            table.insert(key_of(&row), row);
+        })?;
+        for (k, s) in staged {
+            let tomb = is_tombstone(&s);
+            match table.get_mut(&k) {
+                Some(t) if newer(t, &s) => match (tomb, deletes) {
+                    (true, crate::sql::Deletes::Hard) => {
+                        table.remove(&k);
+                    }
+                    (true, crate::sql::Deletes::Soft) => {
+                        if let (Some(t), Some(s)) = (t.as_object_mut(), s.as_object()) {
+                            for (f, v) in s {
+                                if !v.is_null() {
+                                    t.insert(f.clone(), v.clone());
+                                }
+                            }
+                        }
+                    }
+                    (false, _) => *t = s,
+                },
+                Some(_) => {}
+                None if tomb && deletes == crate::sql::Deletes::Hard => {}
+                None => {
+                    table.insert(k, s);
+                }
+            }
+        }
+        let dir = self.data_dir(target);
+        let tmp = self
+            .root
+            .join(&target.dataset)
+            .join(format!("{}.merging.ndjson", target.table));
+        {
+            let f = std::fs::File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
+            let mut w = std::io::BufWriter::new(f);
+            for row in table.values() {
+                writeln!(w, "{row}").map_err(|e| Error::io(tmp.display(), e))?;
+            }
+            w.flush().map_err(|e| Error::io(tmp.display(), e))?;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(self.data_dir(src));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+        let dest = dir.join("000001-merged.ndjson");
+        std::fs::rename(&tmp, &dest).map_err(|e| Error::io(dest.display(), e))
+    }
+
+    /// Calls `f` with every row of a table's load files, in load order.
+    fn for_each_row(&self, t: &TableRef, mut f: impl FnMut(Value)) -> Result<()> {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(self.data_dir(t)) {
+            Ok(d) => d.flatten().map(|e| e.path()).collect(),
+            Err(_) => return Ok(()),
+        };
+        files.sort();
+        for p in files {
+            let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
+            for line in std::io::BufReader::new(file).lines() {
+                let line = line.map_err(|e| Error::io(p.display(), e))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let row: Value = serde_json::from_str(&line)
+                    .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
+                f(row);
+            }
+        }
+        Ok(())
     }
 
     /// A copy job with `WRITE_TRUNCATE`: `dst` holds exactly what `src` held, with its schema.
@@ -213,38 +348,42 @@ impl LocalWarehouse {
         Ok(())
     }
 
-    /// Rows per final table as a reader would see them: all load files, with dedup tables counted by
-    /// distinct primary key.
+    /// Rows per final table as a reader would see them: the lines of its load files (a MERGE leaves a
+    /// deduplicated table as exactly its rows).
     pub fn row_counts(&self, tables: &[(TableRef, TableSchema, bool)]) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
-        for (t, schema, dedup) in tables {
+        for (t, _, _) in tables {
             let mut rows = 0u64;
-            let mut keys: HashSet<String> = HashSet::new();
             if let Ok(entries) = std::fs::read_dir(self.data_dir(t)) {
                 for e in entries.flatten() {
-                    let Ok(f) = std::fs::File::open(e.path()) else {
-                        continue;
-                    };
-                    for line in std::io::BufReader::new(f).lines().map_while(|l| l.ok()) {
-                        if *dedup && !schema.primary_key.is_empty() {
-                            let v: Value = serde_json::from_str(&line).unwrap_or_default();
-                            let key: Vec<&Value> = schema
-                                .primary_key
-                                .iter()
-                                .map(|k| v.get(k).unwrap_or(&Value::Null))
-                                .collect();
-                            keys.insert(serde_json::to_string(&key).unwrap_or_default());
-                        } else {
-                            rows += 1;
-                        }
+                    if let Ok(f) = std::fs::File::open(e.path()) {
+                        rows += std::io::BufReader::new(f)
+                            .split(b'\n')
+                            .map_while(|l| l.ok())
+                            .filter(|l| !l.is_empty())
+                            .count() as u64;
                     }
                 }
             }
-            out.insert(
-                format!("{}.{}", t.dataset, t.table),
-                if *dedup { keys.len() as u64 } else { rows },
-            );
+            out.insert(format!("{}.{}", t.dataset, t.table), rows);
         }
         out
+    }
+}
+
+/// Orders JSON values as SQL orders a column: NULL first, numbers by value, strings by text (timestamps are
+/// written in one fixed format, so their text order is their time order).
+fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Less,
+        (_, Value::Null) => Ordering::Greater,
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        _ => a.to_string().cmp(&b.to_string()),
     }
 }

@@ -80,6 +80,10 @@ pub const RAW_ID: &str = "_airbyte_raw_id";
 pub const EXTRACTED_AT: &str = "_airbyte_extracted_at";
 pub const META: &str = "_airbyte_meta";
 pub const GENERATION_ID: &str = "_airbyte_generation_id";
+/// The JSON column that keeps the fields a stream does not declare (on by default).
+pub const ADDITIONAL_PROPERTIES: &str = "_airbyte_additional_properties";
+/// The CDC deletion marker: a record with it non-null is a tombstone.
+pub const CDC_DELETED_AT: &str = "_ab_cdc_deleted_at";
 
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +142,27 @@ impl TableSchema {
             primary_key,
             cursor,
         }
+    }
+
+    /// Adds the `_airbyte_additional_properties` JSON column (after the declared ones), unless a declared
+    /// field already took the name.
+    pub fn with_additional_properties(mut self) -> Self {
+        if self.column(ADDITIONAL_PROPERTIES).is_none() {
+            self.columns.push(Column {
+                name: ADDITIONAL_PROPERTIES.into(),
+                field: None,
+                ty: BqType::Json,
+                required: false,
+            });
+        }
+        self
+    }
+
+    /// The column filled from `_ab_cdc_deleted_at`, when the stream declares it.
+    pub fn cdc_deleted_at(&self) -> Option<&Column> {
+        self.columns
+            .iter()
+            .find(|c| c.field.as_deref() == Some(CDC_DELETED_AT))
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {

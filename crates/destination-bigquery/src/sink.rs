@@ -6,8 +6,11 @@
 //! `min_load_interval` per table (BigQuery allows 1,500 table modifications per table per day), unless it
 //! reaches `max_bytes`. Then, by mode:
 //! - append: load job into the final table (`WRITE_APPEND`); committed when the job is DONE;
-//! - append_dedup: load job into a per-run, expiring temporary table (`WRITE_TRUNCATE`), then one `MERGE`
-//!   into the final table on the primary key keeping the newest row by cursor; committed after the MERGE;
+//! - append_dedup: load jobs into a per-run, expiring temporary table (the first load of a commit window
+//!   truncates it), then one `MERGE` into the final table on the primary key keeping the newest row by cursor
+//!   and applying CDC tombstones; committed after the MERGE. A MERGE scans the final table, so it runs once
+//!   per stream at the end of the sync, or earlier only when a STATE waits on the stream and the commit
+//!   window (`merge_interval`, default one hour) has passed;
 //! - overwrite: load jobs into a temporary table; when the stream is complete, one copy job
 //!   (`WRITE_TRUNCATE`) swaps it into place, so readers never see an empty table; committed after the swap.
 //!
@@ -68,6 +71,10 @@ pub struct SinkOptions {
     pub raw_dataset: String,
     pub batching: Batching,
     pub schema_change: SchemaChangePolicy,
+    /// What a CDC tombstone does to a deduplicated table.
+    pub deletes: crate::sql::Deletes,
+    /// The shortest time between two MERGEs into one table while a STATE waits (the commit window).
+    pub merge_interval: Duration,
     pub spool_dir: PathBuf,
     /// Unique per process: makes temp-table names and job ids unique per run, deterministic within it.
     pub run_id: String,
@@ -80,6 +87,17 @@ struct Spool {
     bytes: u64,
     started: Instant,
     max_seq: u64,
+    /// The smallest and largest extraction time (ms) in the file.
+    extracted: Option<(i64, i64)>,
+}
+
+/// Rows loaded into a dedup stream's temp table and not merged yet (the open commit window).
+#[derive(Default)]
+struct Window {
+    open: bool,
+    rows: u64,
+    max_seq: u64,
+    extracted: Option<(i64, i64)>,
 }
 
 struct Prepared {
@@ -101,7 +119,13 @@ struct StreamRt {
     rows_received: u64,
     rows_committed: u64,
     loads: u32,
+    window: Window,
+    last_merge: Option<Instant>,
+    merges: u32,
+    bytes_processed: u64,
     nulled_values: u64,
+    /// Undeclared fields kept in `_airbyte_additional_properties`.
+    additional_values: u64,
     status_seen: bool,
     /// Undeclared fields already warned about.
     undeclared_warned: std::collections::HashSet<String>,
@@ -126,7 +150,11 @@ pub struct TableSummary {
     pub mode: Mode,
     pub rows: u64,
     pub loads: u32,
+    /// MERGE statements run, and the bytes the warehouse reported processing for them.
+    pub merges: u32,
+    pub bytes_processed: u64,
     pub nulled_values: u64,
+    pub additional_values: u64,
 }
 
 pub struct Sink {
@@ -141,6 +169,7 @@ pub struct Sink {
     datasets: BTreeSet<String>,
     line: Vec<u8>,
     source_failed: bool,
+    started: Instant,
 }
 
 impl Sink {
@@ -159,6 +188,7 @@ impl Sink {
             datasets: BTreeSet::new(),
             line: Vec::with_capacity(4096),
             source_failed: false,
+            started: Instant::now(),
         })
     }
 
@@ -185,7 +215,7 @@ impl Sink {
                     spec.name
                 )));
             }
-            self.flush_stream(i).await?;
+            self.commit_stream(i).await?;
             self.release_states()?;
             // The next record prepares the stream again (ALTER for new columns, a fresh temp table).
             if let Some(temp) = self.streams[i].prepared.take().and_then(|p| p.temp) {
@@ -208,7 +238,12 @@ impl Sink {
             rows_received: 0,
             rows_committed: 0,
             loads: 0,
+            window: Window::default(),
+            last_merge: None,
+            merges: 0,
+            bytes_processed: 0,
             nulled_values: 0,
+            additional_values: 0,
             status_seen: false,
             undeclared_warned: Default::default(),
             complete: false,
@@ -252,12 +287,24 @@ impl Sink {
         s.since_state += 1;
         s.rows_received += 1;
         self.line.clear();
-        let enc = s.prepared.as_mut().map(|p| {
-            p.encoder
-                .encode(data, emitted_at_ms, source_changes, &mut self.line)
-        });
-        s.nulled_values += enc.map(|e| e.nulled as u64).unwrap_or_default();
-        if enc.is_some_and(|e| e.undeclared) {
+        let enc = s.prepared.as_mut().expect("prepared above").encoder.encode(
+            data,
+            emitted_at_ms,
+            source_changes,
+            &mut self.line,
+        );
+        if let (Some(field), true) = (&enc.null_key, s.spec.mode != Mode::Append) {
+            return Err(Error::Record {
+                stream: s.spec.name.clone(),
+                message: format!(
+                    "primary key field {field:?} is missing or null (or not of its declared type); \
+                     a deduplicated stream cannot merge a row without its key"
+                ),
+            });
+        }
+        s.nulled_values += enc.nulled as u64;
+        s.additional_values += enc.additional as u64;
+        if enc.undeclared {
             for k in data.field_names() {
                 let declared = s
                     .spec
@@ -266,11 +313,19 @@ impl Sink {
                     .iter()
                     .any(|c| c.field.as_deref() == Some(k));
                 if !declared && s.undeclared_warned.insert(k.to_string()) {
-                    tracing::warn!(
-                        "stream {}: field {k:?} is not in the stream's schema and is not loaded; \
-                         add it to the schema (catalog) to load it",
-                        s.spec.name
-                    );
+                    if enc.additional > 0 {
+                        tracing::info!(
+                            "stream {}: field {k:?} is not in the stream's schema; it is kept in {}",
+                            s.spec.name,
+                            schema::ADDITIONAL_PROPERTIES
+                        );
+                    } else {
+                        tracing::warn!(
+                            "stream {}: field {k:?} is not in the stream's schema and is not loaded \
+                             (`additional_properties_column` is off); add it to the schema to load it",
+                            s.spec.name
+                        );
+                    }
                 }
             }
         }
@@ -285,6 +340,7 @@ impl Sink {
                 bytes: 0,
                 started: Instant::now(),
                 max_seq: 0,
+                extracted: None,
             });
         }
         let sp = s.spool.as_mut().expect("spool was just created");
@@ -294,6 +350,10 @@ impl Sink {
         sp.rows += 1;
         sp.bytes += self.line.len() as u64;
         sp.max_seq = seq;
+        sp.extracted = Some(match sp.extracted {
+            None => (emitted_at_ms, emitted_at_ms),
+            Some((lo, hi)) => (lo.min(emitted_at_ms), hi.max(emitted_at_ms)),
+        });
         let b = &self.opts.batching;
         if sp.bytes >= b.max_bytes || (sp.bytes >= b.target_bytes && s.may_load(b)) {
             self.flush_stream(i).await?;
@@ -376,13 +436,22 @@ impl Sink {
             .collect();
         for i in 0..self.streams.len() {
             let s = &self.streams[i];
+            let dedup = s.spec.mode == Mode::Dedup;
+            if dedup
+                && waiting.contains(&i)
+                && (s.window.open || s.spool.is_some())
+                && s.last_merge.unwrap_or(self.started).elapsed() >= self.opts.merge_interval
+            {
+                self.merge_stream(i).await?;
+                continue;
+            }
             let Some(sp) = &s.spool else { continue };
             let b = &self.opts.batching;
             let due = sp.bytes >= b.max_bytes
                 || (s.may_load(b)
                     && (sp.bytes >= b.target_bytes
                         || sp.started.elapsed() >= b.max_age
-                        || (waiting.contains(&i) && !s.spec.mode.swaps())));
+                        || (waiting.contains(&i) && s.spec.mode == Mode::Append)));
             if due {
                 self.flush_stream(i).await?;
             }
@@ -394,7 +463,7 @@ impl Sink {
     /// states that are committed. Returns the per-table summary.
     pub async fn finish(&mut self) -> Result<Vec<TableSummary>> {
         for i in 0..self.streams.len() {
-            self.flush_stream(i).await?;
+            self.commit_stream(i).await?;
         }
         self.release_states()?;
         for i in 0..self.streams.len() {
@@ -440,7 +509,10 @@ impl Sink {
                 mode: s.spec.mode,
                 rows: s.rows_committed,
                 loads: s.loads,
+                merges: s.merges,
+                bytes_processed: s.bytes_processed,
                 nulled_values: s.nulled_values,
+                additional_values: s.additional_values,
             })
             .collect())
     }
@@ -600,6 +672,7 @@ impl Sink {
             rows,
             bytes,
             max_seq,
+            extracted,
             ..
         } = sp;
         file.into_inner()
@@ -613,7 +686,8 @@ impl Sink {
         let mode = s.spec.mode;
         let target = prepared.temp.clone().unwrap_or_else(|| final_t.clone());
         let effective = prepared.effective.clone();
-        let disposition = if mode == Mode::Dedup {
+        // A dedup window starts with an empty temp table: its first load truncates what the last MERGE read.
+        let disposition = if mode == Mode::Dedup && !s.window.open {
             Disposition::Truncate
         } else {
             Disposition::Append
@@ -631,28 +705,101 @@ impl Sink {
                 disposition,
             })
             .await?;
-        if mode == Mode::Dedup {
-            self.wh.merge(&final_t, &target, &effective).await?;
-        }
         let _ = std::fs::remove_file(&path);
         let s = &mut self.streams[i];
         s.loads += 1;
         s.last_load = Some(Instant::now());
-        if !mode.swaps() {
-            s.committed_seq = max_seq;
-            s.rows_committed += loaded;
-        } else {
-            s.rows_committed += loaded;
+        match mode {
+            Mode::Append => {
+                s.committed_seq = max_seq;
+                s.rows_committed += loaded;
+            }
+            Mode::Dedup => {
+                let w = &mut s.window;
+                w.open = true;
+                w.rows += loaded;
+                w.max_seq = max_seq;
+                w.extracted = match (w.extracted, extracted) {
+                    (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+                    (a, b) => a.or(b),
+                };
+            }
+            Mode::Overwrite | Mode::OverwriteDedup => s.rows_committed += loaded,
         }
         let verb = match mode {
             Mode::Append => "appended to",
-            Mode::Dedup => "merged into",
-            Mode::Overwrite | Mode::OverwriteDedup => "staged for",
+            Mode::Dedup | Mode::Overwrite | Mode::OverwriteDedup => "staged for",
         };
         let msg = format!(
             "{verb} {final_t}: {loaded} rows, {:.1} MiB in {:.1}s (job {job_id})",
             bytes as f64 / 1048576.0,
             started.elapsed().as_secs_f64()
+        );
+        self.out.info(msg);
+        Ok(())
+    }
+
+    /// Loads the buffer and commits everything received so far: a MERGE for a dedup stream.
+    async fn commit_stream(&mut self, i: usize) -> Result<()> {
+        if self.streams[i].spec.mode == Mode::Dedup {
+            self.merge_stream(i).await
+        } else {
+            self.flush_stream(i).await
+        }
+    }
+
+    /// Dedup: loads the buffer, then merges the window's rows into the final table in one MERGE that reads
+    /// only the temp table's partitions of the window's extraction times.
+    async fn merge_stream(&mut self, i: usize) -> Result<()> {
+        self.flush_stream(i).await?;
+        let s = &self.streams[i];
+        if !s.window.open {
+            return Ok(());
+        }
+        let prepared = s.prepared.as_ref().expect("a stream with rows is prepared");
+        let temp = prepared
+            .temp
+            .clone()
+            .expect("dedup streams have a temp table");
+        let effective = prepared.effective.clone();
+        let final_t = s.spec.table.clone();
+        let filter = s.window.extracted.map(|(lo, hi)| {
+            format!(
+                "{} BETWEEN {} AND {}",
+                crate::sql::quote(schema::EXTRACTED_AT),
+                crate::sql::timestamp_literal(lo),
+                crate::sql::timestamp_literal(hi)
+            )
+        });
+        let started = Instant::now();
+        let stats = self
+            .wh
+            .merge(
+                &final_t,
+                &temp,
+                &effective,
+                self.opts.deletes,
+                filter.as_deref(),
+            )
+            .await?;
+        let s = &mut self.streams[i];
+        let rows = std::mem::take(&mut s.window.rows);
+        s.window.open = false;
+        s.window.extracted = None;
+        s.committed_seq = s.window.max_seq;
+        s.rows_committed += rows;
+        s.merges += 1;
+        s.bytes_processed += stats.bytes_processed;
+        s.last_merge = Some(Instant::now());
+        let msg = format!(
+            "merged into {final_t}: {rows} rows in {:.1}s, {} bytes processed (job {})",
+            started.elapsed().as_secs_f64(),
+            stats.bytes_processed,
+            if stats.job_id.is_empty() {
+                "local"
+            } else {
+                &stats.job_id
+            }
         );
         self.out.info(msg);
         Ok(())
@@ -686,7 +833,12 @@ impl Sink {
             self.wh
                 .create_table(&dedup, &effective, Some(TEMP_TABLE_TTL))
                 .await?;
-            self.wh.merge(&dedup, &temp, &effective).await?;
+            let stats = self
+                .wh
+                .merge(&dedup, &temp, &effective, self.opts.deletes, None)
+                .await?;
+            self.streams[i].merges += 1;
+            self.streams[i].bytes_processed += stats.bytes_processed;
             source = dedup;
         }
         let job_id = self.job_id(i, "swap");

@@ -68,7 +68,23 @@ pub fn specification() -> ConnectorSpecification {
                     "default": 300, "description": "The oldest buffered record waits at most this long."},
                 "min_load_interval_seconds": {"type": "number", "title": "Minimum Load Interval (s)", "order": 12,
                     "default": 60, "description": "At most one load per table per interval, far below BigQuery's \
-                                                   1,500 table modifications per table per day."}
+                                                   1,500 table modifications per table per day."},
+                "cdc_deletion_mode": {"type": "string", "title": "CDC Deletion Mode", "order": 13,
+                    "enum": ["Hard delete", "Soft delete"], "default": "Hard delete",
+                    "description": "What a record with `_ab_cdc_deleted_at` set does in an append_dedup stream: \
+                                    delete the row, or keep it with the column set (\"hard\"/\"soft\" also accepted)."},
+                "additional_properties_column": {"type": "boolean", "title": "Keep Undeclared Fields", "order": 14,
+                    "default": true,
+                    "description": "Keep fields a stream's schema does not declare in the \
+                                    `_airbyte_additional_properties` JSON column instead of dropping them."},
+                "merge_interval_seconds": {"type": "number", "title": "Dedup Commit Window (s)", "order": 15,
+                    "default": 3600,
+                    "description": "An append_dedup stream is merged into its table once per sync, or earlier when a \
+                                    STATE waits and this long has passed since the last MERGE. Each MERGE scans the \
+                                    table; 0 merges for every STATE."},
+                "max_record_size_mb": {"type": "number", "title": "Maximum Record Size (MiB)", "order": 16,
+                    "default": 100,
+                    "description": "A longer input line fails the sync (BigQuery's row limit for JSON loads is 100 MB)."}
             }
         }),
     }

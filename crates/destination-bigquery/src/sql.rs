@@ -3,7 +3,7 @@
 //! Every column is written qualified (`t.`x``, `s.`x``) so a column named like its table never resolves to
 //! the whole row (airbytehq/airbyte#71043).
 
-use crate::schema::{BqType, Column, TableSchema, EXTRACTED_AT};
+use crate::schema::{BqType, Column, TableSchema, EXTRACTED_AT, RAW_ID};
 
 /// A fully qualified table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +49,12 @@ pub fn quote(ident: &str) -> String {
     format!("`{}`", ident.replace('\\', "\\\\").replace('`', "\\`"))
 }
 
+/// A TIMESTAMP literal for milliseconds since the epoch (UTC).
+pub fn timestamp_literal(ms: i64) -> String {
+    let t = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default();
+    format!("TIMESTAMP '{}'", t.format("%Y-%m-%d %H:%M:%S%.3f+00"))
+}
+
 /// One statement that adds every missing column; `IF NOT EXISTS` makes a retried statement harmless.
 pub fn add_columns(table: &TableRef, columns: &[Column]) -> Option<String> {
     if columns.is_empty() {
@@ -92,39 +98,121 @@ pub fn widen_to_json(table: &TableRef, column: &str) -> Vec<String> {
     ]
 }
 
-/// The dedup `MERGE`: the newest row per primary key from `source` (by cursor, then extraction time) is
-/// inserted into `target`, or replaces the target row when it is at least as new.
-pub fn merge(target: &TableRef, source: &TableRef, schema: &TableSchema) -> String {
+/// How a MERGE treats CDC tombstones (rows whose `_ab_cdc_deleted_at` is set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletes {
+    /// A newer tombstone deletes the row; a tombstone for an unknown key inserts nothing.
+    Hard,
+    /// A newer tombstone sets `_ab_cdc_deleted_at` and the fields it carries; the row's other values stay.
+    Soft,
+}
+
+/// The ordering of rows of one key, newest first: the cursor (a tombstone without a cursor value is ordered
+/// by its deletion time when the cursor is a timestamp), then the extraction time, then arrival (the
+/// time-ordered `_airbyte_raw_id`). `prefix` is `""`, `"t."` or `"s."`.
+pub struct Ordering {
+    cursor: Option<String>,
+    deleted_at: Option<String>,
+    coalesce: bool,
+}
+
+impl Ordering {
+    pub fn of(schema: &TableSchema) -> Self {
+        let cursor = schema
+            .cursor
+            .as_ref()
+            .and_then(|c| schema.column(c))
+            .filter(|c| c.ty != BqType::Json);
+        let deleted_at = schema.cdc_deleted_at();
+        Ordering {
+            coalesce: cursor.is_some_and(|c| c.ty == BqType::Timestamp)
+                && deleted_at.is_some_and(|d| d.ty == BqType::Timestamp),
+            cursor: cursor.map(|c| c.name.clone()),
+            deleted_at: deleted_at.map(|c| c.name.clone()),
+        }
+    }
+
+    /// The cursor expression of a row, or `None` without a cursor.
+    pub fn cursor(&self, prefix: &str) -> Option<String> {
+        let c = self.cursor.as_ref()?;
+        Some(match (&self.deleted_at, self.coalesce) {
+            // The later of the two where both are set (a soft-deleted row keeps its cursor), else the one
+            // that is set (a tombstone carries no cursor value).
+            (Some(d), true) => {
+                let (c, d) = (
+                    format!("{prefix}{}", quote(c)),
+                    format!("{prefix}{}", quote(d)),
+                );
+                format!("COALESCE(GREATEST({c}, {d}), {c}, {d})")
+            }
+            _ => format!("{prefix}{}", quote(c)),
+        })
+    }
+
+    pub fn cursor_column(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Whether a tombstone without a cursor value is ordered by its deletion time.
+    pub fn orders_tombstones_by_deletion(&self) -> bool {
+        self.coalesce
+    }
+}
+
+/// The dedup `MERGE`: the newest row per primary key from `source` (by cursor, then extraction time, then
+/// arrival) is inserted into `target`, or replaces the target row when it is at least as new. A tombstone
+/// (`_ab_cdc_deleted_at` set) deletes the row (`Deletes::Hard`) or marks it (`Deletes::Soft`), as Airbyte's
+/// destinations do. `source_filter` narrows the source rows (a partition filter on the extraction time).
+pub fn merge(
+    target: &TableRef,
+    source: &TableRef,
+    schema: &TableSchema,
+    deletes: Deletes,
+    source_filter: Option<&str>,
+) -> String {
     let pk: Vec<String> = schema.primary_key.iter().map(|k| quote(k)).collect();
-    let cursor = schema
-        .cursor
-        .as_ref()
-        .filter(|c| schema.column(c).is_some_and(|c| c.ty != BqType::Json));
+    let ordering = Ordering::of(schema);
     let ts = quote(EXTRACTED_AT);
+    let raw_id = quote(RAW_ID);
     let mut order = Vec::new();
-    if let Some(c) = cursor {
-        order.push(format!("{} DESC NULLS LAST", quote(c)));
+    if let Some(c) = ordering.cursor("") {
+        order.push(format!("{c} DESC NULLS LAST"));
     }
     order.push(format!("{ts} DESC"));
+    order.push(format!("{raw_id} DESC"));
     let on: Vec<String> = pk
         .iter()
         .map(|k| format!("(t.{k} = s.{k} OR (t.{k} IS NULL AND s.{k} IS NULL))"))
         .collect();
-    let newer = match cursor {
-        Some(c) => {
-            let c = quote(c);
-            format!(
-                "(t.{c} < s.{c} OR (t.{c} = s.{c} AND t.{ts} <= s.{ts}) OR (t.{c} IS NULL AND s.{c} IS NOT NULL) \
-                 OR (t.{c} IS NULL AND s.{c} IS NULL AND t.{ts} <= s.{ts}))"
-            )
-        }
-        None => format!("t.{ts} <= s.{ts}"),
+    let newer = match (ordering.cursor("t."), ordering.cursor("s.")) {
+        (Some(tc), Some(sc)) => format!(
+            "({tc} < {sc} OR ({tc} = {sc} AND t.{ts} <= s.{ts}) OR ({tc} IS NULL AND {sc} IS NOT NULL) \
+             OR ({tc} IS NULL AND {sc} IS NULL AND t.{ts} <= s.{ts}))"
+        ),
+        _ => format!("t.{ts} <= s.{ts}"),
     };
+    let deleted = schema.cdc_deleted_at().map(|c| quote(&c.name));
     let cols: Vec<String> = schema.columns.iter().map(|c| quote(&c.name)).collect();
-    let set: Vec<String> = cols.iter().map(|c| format!("{c} = s.{c}")).collect();
+    let set: Vec<String> = match (&deleted, deletes) {
+        (Some(d), Deletes::Soft) => cols
+            .iter()
+            .map(|c| format!("{c} = IF(s.{d} IS NULL, s.{c}, COALESCE(s.{c}, t.{c}))"))
+            .collect(),
+        _ => cols.iter().map(|c| format!("{c} = s.{c}")).collect(),
+    };
     let values: Vec<String> = cols.iter().map(|c| format!("s.{c}")).collect();
+    let (delete_clause, insert_cond) = match (&deleted, deletes) {
+        (Some(d), Deletes::Hard) => (
+            format!("WHEN MATCHED AND s.{d} IS NOT NULL AND {newer} THEN DELETE\n"),
+            format!(" AND s.{d} IS NULL"),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    let filter = source_filter
+        .map(|f| format!("\n    WHERE {f}"))
+        .unwrap_or_default();
     format!(
-        "MERGE {target} AS t\nUSING (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY {pk} ORDER BY {order}) AS _airbyte_row_number\n    FROM {source}\n  ) WHERE _airbyte_row_number = 1\n) AS s\nON {on}\nWHEN MATCHED AND {newer} THEN UPDATE SET {set}\nWHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})",
+        "MERGE {target} AS t\nUSING (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY {pk} ORDER BY {order}) AS _airbyte_row_number\n    FROM {source}{filter}\n  ) WHERE _airbyte_row_number = 1\n) AS s\nON {on}\n{delete_clause}WHEN MATCHED AND {newer} THEN UPDATE SET {set}\nWHEN NOT MATCHED{insert_cond} THEN INSERT ({cols}) VALUES ({values})",
         target = target.sql(),
         source = source.sql(),
         pk = pk.join(", "),
@@ -162,13 +250,15 @@ mod tests {
             &TableRef::new("p", "d", "users"),
             &TableRef::new("p", "raw", "tmp"),
             &users(),
+            Deletes::Hard,
+            None,
         );
         assert!(
             sql.starts_with("MERGE `p`.`d`.`users` AS t\nUSING ("),
             "{sql}"
         );
         assert!(sql.contains(
-            "ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `lastUpdated` DESC NULLS LAST, `_airbyte_extracted_at` DESC)"
+            "ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `lastUpdated` DESC NULLS LAST, `_airbyte_extracted_at` DESC, `_airbyte_raw_id` DESC)"
         ));
         assert!(sql.contains("FROM `p`.`raw`.`tmp`"));
         assert!(sql.contains("ON (t.`id` = s.`id` OR (t.`id` IS NULL AND s.`id` IS NULL))"));
@@ -190,11 +280,59 @@ mod tests {
             &TableRef::new("p", "d", "users"),
             &TableRef::new("p", "raw", "tmp"),
             &s,
+            Deletes::Hard,
+            None,
         );
-        assert!(sql.contains("ORDER BY `_airbyte_extracted_at` DESC)"));
+        assert!(sql.contains("ORDER BY `_airbyte_extracted_at` DESC, `_airbyte_raw_id` DESC)"));
         assert!(sql.contains(
             "WHEN MATCHED AND t.`_airbyte_extracted_at` <= s.`_airbyte_extracted_at` THEN"
         ));
+    }
+
+    fn tombstoned() -> TableSchema {
+        TableSchema::from_json_schema(
+            &json!({"properties": {"id": {"type": "string"}, "lastUpdated": {"type": "string", "format": "date-time"},
+                "_ab_cdc_deleted_at": {"type": ["null", "string"], "format": "date-time",
+                    "airbyte_type": "timestamp_with_timezone"}}}),
+            &[vec!["id".into()]],
+            &["lastUpdated".into()],
+        )
+    }
+
+    #[test]
+    fn hard_delete_merge_deletes_and_never_inserts_tombstones() {
+        let sql = merge(
+            &TableRef::new("p", "d", "users"),
+            &TableRef::new("p", "raw", "tmp"),
+            &tombstoned(),
+            Deletes::Hard,
+            Some("`_airbyte_extracted_at` >= TIMESTAMP_MILLIS(5)"),
+        );
+        let c = "COALESCE(GREATEST(`lastUpdated`, `_ab_cdc_deleted_at`), `lastUpdated`, `_ab_cdc_deleted_at`)";
+        assert!(
+            sql.contains(&format!("ORDER BY {c} DESC NULLS LAST")),
+            "{sql}"
+        );
+        assert!(sql.contains(
+            "FROM `p`.`raw`.`tmp`\n    WHERE `_airbyte_extracted_at` >= TIMESTAMP_MILLIS(5)"
+        ));
+        assert!(sql.contains("WHEN MATCHED AND s.`_ab_cdc_deleted_at` IS NOT NULL AND (COALESCE(GREATEST(t.`lastUpdated`, t.`_ab_cdc_deleted_at`), t.`lastUpdated`, t.`_ab_cdc_deleted_at`) < COALESCE(GREATEST(s.`lastUpdated`"), "{sql}");
+        assert!(sql.contains(") THEN DELETE\nWHEN MATCHED AND ("));
+        assert!(sql.contains("WHEN NOT MATCHED AND s.`_ab_cdc_deleted_at` IS NULL THEN INSERT"));
+    }
+
+    #[test]
+    fn soft_delete_merge_keeps_the_row_and_its_values() {
+        let sql = merge(
+            &TableRef::new("p", "d", "users"),
+            &TableRef::new("p", "raw", "tmp"),
+            &tombstoned(),
+            Deletes::Soft,
+            None,
+        );
+        assert!(!sql.contains("DELETE"));
+        assert!(sql.contains("`lastUpdated` = IF(s.`_ab_cdc_deleted_at` IS NULL, s.`lastUpdated`, COALESCE(s.`lastUpdated`, t.`lastUpdated`))"), "{sql}");
+        assert!(sql.contains("WHEN NOT MATCHED THEN INSERT"));
     }
 
     #[test]

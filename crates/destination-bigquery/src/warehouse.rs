@@ -2,7 +2,7 @@
 //! (no BigQuery at hand: the exact load files and table schemas, one folder per dataset), and a null sink
 //! that only counts (for the benchmark).
 
-use crate::client::BigQuery;
+use crate::client::{BigQuery, JobStats};
 use crate::error::{Error, Result};
 use crate::local::LocalWarehouse;
 use crate::schema::{Column, TableSchema, EXTRACTED_AT};
@@ -201,21 +201,25 @@ impl Warehouse {
         }
     }
 
-    /// Dedup: merges `source` into `target` on the primary key, keeping the newest row.
+    /// Dedup: merges `source` into `target` on the primary key, keeping the newest row and applying CDC
+    /// tombstones as `deletes` says. `source_filter` narrows the source rows (partition pruning).
     pub async fn merge(
         &mut self,
         target: &TableRef,
         source: &TableRef,
         schema: &TableSchema,
-    ) -> Result<()> {
-        let stmt = sql::merge(target, source, schema);
+        deletes: sql::Deletes,
+        source_filter: Option<&str>,
+    ) -> Result<JobStats> {
+        let stmt = sql::merge(target, source, schema, deletes, source_filter);
         match self {
-            Warehouse::BigQuery(bq) => bq.statement(&stmt).await,
+            Warehouse::BigQuery(bq) => bq.statement_stats(&stmt).await,
             Warehouse::Local(l) => {
                 l.record_sql(target, &stmt)?;
-                l.adopt(source, target)
+                l.merge(source, target, schema, deletes)?;
+                Ok(JobStats::default())
             }
-            Warehouse::Null(_) => Ok(()),
+            Warehouse::Null(_) => Ok(JobStats::default()),
         }
     }
 

@@ -54,7 +54,7 @@ pub async fn emulator(test: &str) -> Option<String> {
     Some(endpoint)
 }
 
-struct Env {
+pub struct Env {
     endpoint: String,
     dataset: String,
     raw: String,
@@ -65,17 +65,21 @@ struct Env {
 impl Env {
     async fn new(test: &str) -> Option<Env> {
         let endpoint = emulator(test).await?;
+        Some(Self::with_endpoint(test, endpoint))
+    }
+
+    pub fn with_endpoint(test: &str, endpoint: String) -> Env {
         let bq = BigQuery::new(&endpoint, PROJECT, "US", Arc::new(TokenProvider::none())).unwrap();
-        Some(Env {
+        Env {
             dataset: unique(test),
             raw: unique(&format!("{test}_raw")),
             dir: tmpdir(test),
             endpoint,
             bq,
-        })
+        }
     }
 
-    fn config(&self, extra: Value) -> String {
+    pub fn config(&self, extra: Value) -> String {
         let mut cfg = json!({"project_id": PROJECT, "dataset_id": self.dataset, "dataset_location": "US",
             "raw_data_dataset": self.raw, "endpoint": self.endpoint, "loading_method": {"method": "Standard"},
             "min_load_interval_seconds": 0});
@@ -86,12 +90,12 @@ impl Env {
         write_json(&self.dir, &name, &cfg)
     }
 
-    fn catalog(&self, streams: Vec<Value>) -> String {
+    pub fn catalog(&self, streams: Vec<Value>) -> String {
         let name = format!("catalog-{}.json", uuid::Uuid::new_v4().simple());
         write_json(&self.dir, &name, &catalog(streams))
     }
 
-    async fn rows(&self, sql: &str) -> Vec<Vec<Value>> {
+    pub async fn rows(&self, sql: &str) -> Vec<Vec<Value>> {
         let sql = sql.replace("$ds", &format!("`{PROJECT}`.`{}`", self.dataset));
         self.bq
             .query_rows(&sql)

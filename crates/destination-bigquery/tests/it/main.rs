@@ -4,8 +4,11 @@
 //! `BQ_EMULATOR_ENDPOINT` (or http://127.0.0.1:9050 when `CI` is set); without either it prints a skip line,
 //! and with either but no answering emulator it fails.
 
+mod bad_input;
+mod cdc;
 mod cli;
 mod common;
+mod cost;
 mod emulator;
 mod faults;
 mod local;
