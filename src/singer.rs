@@ -115,6 +115,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     let mut doc = merged_config(&args.config)?;
     secrets.extend(secrets_in(&doc));
     let maps = MapConfig::take_from(&mut doc)?;
+    let activate_version = take_emit_activate_version(&mut doc)?;
     let settings = Settings::from_value(doc)?;
     if args.discover {
         return document_output().document(&catalog(&settings));
@@ -188,7 +189,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
                     vec![]
                 },
                 transform,
-                version: (!incremental).then_some(version),
+                version: (!incremental && activate_version).then_some(version),
             },
         );
         configured.push(crate::cli::configured_stream(s.def, s.mode));
@@ -216,6 +217,23 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
         states,
         out,
     ))
+}
+
+/// The Meltano SDK setting that turns ACTIVATE_VERSION off (tap-okta sends it unless this is `false`).
+pub const EMIT_ACTIVATE_VERSION: &str = "emit_activate_version_messages";
+
+/// Takes `emit_activate_version_messages` out of the config document (default true).
+fn take_emit_activate_version(doc: &mut Value) -> Result<bool> {
+    match doc
+        .as_object_mut()
+        .and_then(|m| m.remove(EMIT_ACTIVATE_VERSION))
+    {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(other) => Err(Error::Config(format!(
+            "{EMIT_ACTIVATE_VERSION} must be true or false, not {other}"
+        ))),
+    }
 }
 
 /// The output of `--discover` and `--about`: stdout, through the one protocol writer.
@@ -572,6 +590,11 @@ pub fn settings_schema() -> Value {
     for (k, v) in maps::settings() {
         flat.insert(k, v);
     }
+    flat.insert(
+        EMIT_ACTIVATE_VERSION.into(),
+        json!({"type": "boolean", "title": "Emit ACTIVATE_VERSION messages", "default": true,
+            "description": "Bracket FULL_TABLE streams with ACTIVATE_VERSION so targets drop rows that disappeared. Default true."}),
+    );
     schema["properties"] = Value::Object(flat);
     schema["required"] = json!([]);
     schema

@@ -734,17 +734,20 @@ fn full_table_streams_are_bracketed_by_activate_version() {
     let mut first_versions = Vec::new();
     for stream in ["applications", "groups"] {
         let (kinds, versions) = sequence(&msgs, stream);
+        // STATE lines name no stream; the stream's own messages in order:
+        let own: Vec<&str> = kinds
+            .iter()
+            .map(String::as_str)
+            .filter(|k| *k != "STATE")
+            .collect();
         assert_eq!(
-            kinds,
-            [
-                "SCHEMA",
-                "ACTIVATE_VERSION",
-                "RECORD",
-                "ACTIVATE_VERSION",
-                "STATE"
-            ],
-            "{stream}"
+            own,
+            ["SCHEMA", "ACTIVATE_VERSION", "RECORD", "ACTIVATE_VERSION"],
+            "{stream}: {kinds:?}"
         );
+        // The closing ACTIVATE_VERSION follows the stream's final STATE.
+        let last_av = kinds.iter().rposition(|k| k == "ACTIVATE_VERSION").unwrap();
+        assert_eq!(kinds[last_av - 1], "STATE", "{stream}: {kinds:?}");
         assert_eq!(
             versions.len(),
             1,
@@ -776,7 +779,30 @@ fn full_table_streams_are_bracketed_by_activate_version() {
     let v2 = versions.into_iter().next().flatten().unwrap();
     assert!(v2 > first_versions[0], "{v2} after {}", first_versions[0]);
 
+    // The Meltano SDK's switch turns them off.
+    let mut off = flat_config(&sim);
+    off["emit_activate_version_messages"] = json!(false);
+    let off = dir.write("off.json", &off);
+    let r = tap(
+        &[
+            "--config",
+            off.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let msgs = singer_messages(&r.stdout);
+    assert!(!msgs.iter().any(|m| m["type"] == "ACTIVATE_VERSION"));
+    assert!(msgs.iter().all(|m| m.get("version").is_none()));
+    assert_eq!(
+        records_by_stream(&msgs)["applications"].len(),
+        sim.apps().len()
+    );
+
     let about: Value = serde_json::from_str(&tap(&["--about"], &[]).stdout).unwrap();
+    assert!(about["settings"]["properties"]["emit_activate_version_messages"].is_object());
     assert!(
         about["capabilities"]
             .as_array()
