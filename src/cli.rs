@@ -129,11 +129,16 @@ pub fn read_config_doc(path: &Path) -> Result<serde_json::Value> {
     })
 }
 
+/// Exit status when the reader closed stdout: what a shell reports for a process killed by SIGPIPE
+/// (128 + 13), so a pipeline sees that the output was cut short.
+pub const EXIT_OUTPUT_CLOSED: u8 = 141;
+
 /// Prints the one TRACE error of a failed run and picks the exit code.
 pub fn finish(out: &Arc<Output>, result: Result<()>, secrets: &[String]) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Error::OutputClosed) => ExitCode::SUCCESS,
+        // Nobody is reading: nothing to print, but the output is incomplete.
+        Err(Error::OutputClosed) => ExitCode::from(EXIT_OUTPUT_CLOSED),
         Err(e) => {
             let message = scrub(&e.user_message(), secrets);
             let internal = scrub(&e.internal_message(), secrets);
@@ -205,7 +210,7 @@ async fn run_airbyte(
         }
         AirbyteCommand::Discover { config } => {
             let settings = load_config(&config, secrets)?;
-            let catalog = crate::discover::catalog(&settings).await;
+            let catalog = crate::discover::catalog(&settings).await?;
             out.message(&AirbyteMessage::Catalog { catalog })
         }
         AirbyteCommand::Read {

@@ -24,6 +24,11 @@ pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_MAX_RETRIES: u32 = 6;
 /// Default longest wait for a rate-limit window to reset before retrying anyway.
 pub const DEFAULT_MAX_RATE_LIMIT_WAIT_SECS: u64 = 120;
+/// Default largest decompressed response body, in MB (a real Okta page is well under 10 MB).
+pub const DEFAULT_MAX_RESPONSE_MB: u64 = 64;
+/// How far ahead of the local clock a start date or a saved cursor may be before it counts as "in the
+/// future" (clock skew between this machine, Okta and whoever wrote the state).
+pub const CLOCK_SKEW_ALLOWANCE: chrono::Duration = chrono::Duration::minutes(5);
 /// Okta keeps System Log events for 90 days.
 pub const SYSTEM_LOG_RETENTION_DAYS: i64 = 90;
 /// Default OAuth scopes requested for a service app when the config names none.
@@ -91,11 +96,16 @@ pub struct ConfigDoc {
     #[serde(default)]
     #[schemars(title = "System Log settling time (seconds)", range(min = 0, max = 3600), extend("order" = 9))]
     pub system_log_settle_seconds: Option<u64>,
+    /// Largest response body accepted, in MB after decompression; a larger page fails the stream
+    /// instead of filling memory. Default 64 (real Okta pages are far smaller).
+    #[serde(default)]
+    #[schemars(title = "Maximum response size (MB)", range(min = 1, max = 4096), extend("order" = 10))]
+    pub max_response_mb: Option<u64>,
 
     /// Okta Advanced Server Access (or its successor Okta Privileged Access): its streams appear only
     /// when this is set.
     #[serde(default)]
-    #[schemars(title = "Advanced Server Access", extend("order" = 10))]
+    #[schemars(title = "Advanced Server Access", extend("order" = 11))]
     pub asa: Option<AsaConfig>,
 }
 
@@ -208,29 +218,241 @@ pub struct Settings {
     pub max_rate_limit_wait: Duration,
     /// Events younger than this are left to the next sync's change feed.
     pub system_log_settle: Duration,
+    /// Largest decompressed response body, in bytes.
+    pub max_response_bytes: usize,
     pub asa: Option<AsaSettings>,
 }
 
-impl Settings {
-    /// Validates a config document already parsed as JSON.
-    pub fn from_value(doc: serde_json::Value) -> Result<Self> {
-        let secrets = secrets_in(&doc);
-        if !doc.is_object() {
-            return Err(Error::Config("the config must be a JSON object".into()));
+/// How the user wrote the config, so messages name the keys they wrote: Airbyte nests the credentials
+/// (`credentials.api_token`), Singer/Meltano configs are flat (`api_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStyle {
+    Airbyte,
+    Singer,
+}
+
+impl KeyStyle {
+    /// The name of a credentials field as the user wrote it.
+    fn cred(self, field: &str) -> String {
+        match self {
+            KeyStyle::Airbyte => format!("credentials.{field}"),
+            KeyStyle::Singer => field.to_string(),
         }
-        let parsed: ConfigDoc = serde_json::from_value(doc)
-            .map_err(|e| Error::Config(scrub(&format!("invalid config: {e}"), &secrets)))?;
-        parsed.validate()
     }
+}
+
+impl Settings {
+    /// Validates a config document already parsed as JSON (Airbyte's nested shape).
+    pub fn from_value(doc: serde_json::Value) -> Result<Self> {
+        Self::from_value_styled(doc, KeyStyle::Airbyte)
+    }
+
+    /// Validates a Singer config (flat keys already nested by the caller); messages use flat key names.
+    pub fn from_singer_value(doc: serde_json::Value) -> Result<Self> {
+        Self::from_value_styled(doc, KeyStyle::Singer)
+    }
+
+    /// Validates a config document. No message ever echoes a value of the document: a value of the wrong
+    /// type may be a token or a private key pasted into the wrong field.
+    pub fn from_value_styled(doc: serde_json::Value, style: KeyStyle) -> Result<Self> {
+        let secrets = secrets_in(&doc);
+        let serde_json::Value::Object(mut map) = doc else {
+            return Err(Error::Config("the config must be a JSON object".into()));
+        };
+        migrate_legacy(&mut map);
+        check_credentials(map.get("credentials"), style)?;
+        let parsed: ConfigDoc = serde_path_to_error::deserialize(serde_json::Value::Object(map))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let what = describe_serde_error(&e.inner().to_string());
+                Error::Config(scrub(&format!("invalid config: `{path}` {what}"), &secrets))
+            })?;
+        parsed.validate_styled(style)
+    }
+}
+
+/// Airbyte's own connector once took `{"base_url", "token"}`; it migrates that shape, and so do we.
+fn migrate_legacy(map: &mut serde_json::Map<String, serde_json::Value>) {
+    if map.contains_key("credentials") {
+        return;
+    }
+    if let Some(token) = map.remove("token") {
+        tracing::info!(
+            "migrating the legacy config (`token`) to `credentials` with auth_type api_token"
+        );
+        map.insert(
+            "credentials".into(),
+            serde_json::json!({"auth_type": "api_token", "api_token": token}),
+        );
+    }
+}
+
+/// What kind of JSON value this is, for messages that must not print the value itself.
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The fields of each `auth_type`: (name, required). All are strings.
+const AUTH_TYPES: &[(&str, &[(&str, bool)])] = &[
+    ("api_token", &[("api_token", true)]),
+    (
+        "oauth2.0_private_key",
+        &[
+            ("client_id", true),
+            ("key_id", false),
+            ("private_key", true),
+            ("scope", false),
+        ],
+    ),
+    (
+        "oauth2.0",
+        &[
+            ("client_id", true),
+            ("client_secret", true),
+            ("refresh_token", true),
+        ],
+    ),
+];
+
+/// Checks the shape of `credentials` before serde sees it, so every message names the field (as the
+/// user wrote it) and the kind of value, never the value.
+fn check_credentials(creds: Option<&serde_json::Value>, style: KeyStyle) -> Result<()> {
+    let types = AUTH_TYPES
+        .iter()
+        .map(|(t, _)| format!("`{t}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let creds = match creds {
+        None | Some(serde_json::Value::Null) => {
+            return Err(Error::Config(match style {
+                KeyStyle::Airbyte => "missing `credentials`: set credentials.auth_type and its fields \
+                    (api_token; or client_id and private_key; or client_id, client_secret and refresh_token)"
+                    .into(),
+                KeyStyle::Singer => "no credentials: set `api_token`; or `client_id` and `private_key`; \
+                    or `client_id`, `client_secret` and `refresh_token`"
+                    .into(),
+            }))
+        }
+        Some(serde_json::Value::Object(m)) => m,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "`credentials` must be an object with `auth_type` and its fields, not {}",
+                kind_of(other)
+            )))
+        }
+    };
+    let auth_type = style.cred("auth_type");
+    let fields = match creds.get("auth_type") {
+        None | Some(serde_json::Value::Null) => {
+            return Err(Error::Config(format!(
+                "`{auth_type}` is missing; it must be one of {types}"
+            )))
+        }
+        Some(serde_json::Value::String(t)) => AUTH_TYPES
+            .iter()
+            .find(|(name, _)| name == t)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "`{auth_type}` has an unknown value; it must be one of {types}"
+                ))
+            })?,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "`{auth_type}` must be one of {types}, not {}",
+                kind_of(other)
+            )))
+        }
+    };
+    for (field, required) in fields {
+        match creds.get(*field) {
+            Some(serde_json::Value::String(_)) => {}
+            None | Some(serde_json::Value::Null) if !required => {}
+            None | Some(serde_json::Value::Null) => {
+                return Err(Error::Config(format!("`{}` is missing", style.cred(field))))
+            }
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "`{}` must be a string, not {}",
+                    style.cred(field),
+                    kind_of(other)
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites a serde message so it says what was expected and what kind of value came, without the
+/// value (`invalid type: string "hunter2", expected u32` → `must be a whole number, not a string`).
+fn describe_serde_error(msg: &str) -> String {
+    let expected = |m: &str| {
+        m.rfind(", expected ").map(|i| {
+            let e = m[i + ", expected ".len()..].trim();
+            match e {
+                "u8" | "u16" | "u32" | "u64" | "usize" | "i32" | "i64" => "a whole number".into(),
+                "f32" | "f64" => "a number".into(),
+                other => other.to_string(),
+            }
+        })
+    };
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        let got = match rest.split([' ', ',']).next().unwrap_or_default() {
+            "string" => "a string",
+            "integer" | "floating" => "a number",
+            "sequence" => "an array",
+            "map" => "an object",
+            "boolean" => "a boolean",
+            "null" | "unit" => "null",
+            _ => "a value of another type",
+        };
+        return match expected(rest) {
+            Some(e) => format!("must be {e}, not {got}"),
+            None => format!("has the wrong type ({got})"),
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("invalid value: ") {
+        return match expected(rest) {
+            Some(e) => format!("has an invalid value; expected {e}"),
+            None => "has an invalid value".into(),
+        };
+    }
+    if msg.starts_with("unknown variant") {
+        return match msg.find("expected ") {
+            Some(i) => format!("has an unknown value; {}", &msg[i..]),
+            None => "has an unknown value".into(),
+        };
+    }
+    if msg.starts_with("missing field") {
+        return format!(
+            "is incomplete: {}",
+            msg.split(" at line").next().unwrap_or(msg)
+        );
+    }
+    "is invalid".into()
 }
 
 impl ConfigDoc {
     pub fn validate(self) -> Result<Settings> {
+        self.validate_styled(KeyStyle::Airbyte)
+    }
+
+    fn validate_styled(self, style: KeyStyle) -> Result<Settings> {
         let base_url = resolve_base_url(self.domain.as_deref(), self.base_url.as_deref())?;
         let auth = match self.credentials {
             Credentials::ApiToken { api_token } => {
                 if api_token.is_empty() {
-                    return Err(Error::Config("credentials.api_token is empty".into()));
+                    return Err(Error::Config(format!(
+                        "`{}` is empty",
+                        style.cred("api_token")
+                    )));
                 }
                 Auth::ApiToken(api_token)
             }
@@ -241,9 +463,11 @@ impl ConfigDoc {
                 scope,
             } => {
                 if client_id.trim().is_empty() || private_key.is_empty() {
-                    return Err(Error::Config(
-                        "credentials.client_id and credentials.private_key are required".into(),
-                    ));
+                    return Err(Error::Config(format!(
+                        "`{}` and `{}` are required",
+                        style.cred("client_id"),
+                        style.cred("private_key")
+                    )));
                 }
                 let scopes = scope
                     .filter(|s| !s.trim().is_empty())
@@ -264,10 +488,12 @@ impl ConfigDoc {
                     || client_secret.is_empty()
                     || refresh_token.is_empty()
                 {
-                    return Err(Error::Config(
-                        "credentials.client_id, client_secret and refresh_token are required"
-                            .into(),
-                    ));
+                    return Err(Error::Config(format!(
+                        "`{}`, `{}` and `{}` are required",
+                        style.cred("client_id"),
+                        style.cred("client_secret"),
+                        style.cred("refresh_token")
+                    )));
                 }
                 Auth::RefreshToken {
                     client_id,
@@ -283,6 +509,14 @@ impl ConfigDoc {
             .filter(|s| !s.is_empty())
             .map(parse_start_date)
             .transpose()?;
+        if let Some(s) = start_date {
+            if s > Utc::now() + CLOCK_SKEW_ALLOWANCE {
+                return Err(Error::Config(format!(
+                    "start_date {} is in the future; use a past date, or leave it empty to read everything",
+                    s.to_rfc3339()
+                )));
+            }
+        }
         let rate_limit_share = self.rate_limit_share.unwrap_or(DEFAULT_RATE_LIMIT_SHARE);
         if !(0.05..=1.0).contains(&rate_limit_share) {
             return Err(Error::Config(format!(
@@ -325,6 +559,12 @@ impl ConfigDoc {
                 "system_log_settle_seconds must be between 0 and 3600, got {settle}"
             )));
         }
+        let max_response_mb = self.max_response_mb.unwrap_or(DEFAULT_MAX_RESPONSE_MB);
+        if !(1..=4096).contains(&max_response_mb) {
+            return Err(Error::Config(format!(
+                "max_response_mb must be between 1 and 4096, got {max_response_mb}"
+            )));
+        }
         let asa = match self.asa {
             None => None,
             Some(a) => {
@@ -360,6 +600,8 @@ impl ConfigDoc {
             max_retries,
             max_rate_limit_wait: Duration::from_secs(max_wait),
             system_log_settle: Duration::from_secs(settle),
+            max_response_bytes: usize::try_from(max_response_mb * 1024 * 1024)
+                .unwrap_or(usize::MAX),
         })
     }
 }
@@ -387,6 +629,8 @@ pub fn parse_start_date(s: &str) -> Result<DateTime<Utc>> {
 }
 
 /// Turns `domain` (or `base_url`) into the org origin. `http` is allowed only for loopback hosts.
+/// A domain is a host name with an optional port, nothing else: `acme.okta.com@evil.example` would
+/// otherwise send the token to `evil.example`. Messages never print a user name or password.
 pub fn resolve_base_url(domain: Option<&str>, base_url: Option<&str>) -> Result<Url> {
     let raw = match (
         base_url.map(str::trim).filter(|s| !s.is_empty()),
@@ -398,11 +642,7 @@ pub fn resolve_base_url(domain: Option<&str>, base_url: Option<&str>) -> Result<
                 .trim_start_matches("https://")
                 .trim_start_matches("http://")
                 .trim_end_matches('/');
-            if host.contains('/') || host.contains(' ') || host.is_empty() {
-                return Err(Error::Config(format!(
-                    "domain {d:?} is not a host name such as acme or acme.okta.com"
-                )));
-            }
+            check_domain(host)?;
             if d.starts_with("http://") {
                 format!("http://{host}")
             } else if host.contains('.') || host.contains(':') {
@@ -417,27 +657,77 @@ pub fn resolve_base_url(domain: Option<&str>, base_url: Option<&str>) -> Result<
             ))
         }
     };
+    let shown = without_userinfo(&raw);
     let url = Url::parse(&raw)
-        .map_err(|e| Error::Config(format!("base URL {raw:?} is not a valid URL: {e}")))?;
+        .map_err(|e| Error::Config(format!("base URL {shown:?} is not a valid URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(format!(
+            "base URL {shown:?} contains a user name or password; put credentials in `credentials` only"
+        )));
+    }
     let host = url.host_str().unwrap_or_default().to_string();
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&host) => {}
         "http" => {
             return Err(Error::Config(format!(
-                "{raw} uses plain http; Okta is only reached over https (http is allowed for loopback hosts only)"
+                "{shown} uses plain http; Okta is only reached over https (http is allowed for loopback hosts only)"
             )))
         }
-        other => return Err(Error::Config(format!("{raw}: unsupported scheme {other}"))),
+        other => return Err(Error::Config(format!("{shown}: unsupported scheme {other}"))),
     }
     if host.is_empty() {
-        return Err(Error::Config(format!("{raw} has no host")));
+        return Err(Error::Config(format!("{shown} has no host")));
     }
     let mut origin = url.clone();
     origin.set_path("");
     origin.set_query(None);
     origin.set_fragment(None);
     Ok(origin)
+}
+
+/// A domain is letters, digits, `-` and `.`, with an optional `:port`; anything else is URL syntax
+/// (`@`, `\`, `/`, `?`, `#`, `%`, spaces…) that could change which host is reached.
+fn check_domain(host: &str) -> Result<()> {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (host, None),
+    };
+    let bad_char = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'));
+    let bad = if let Some(c) = bad_char {
+        Some(format!("it contains {c:?}"))
+    } else if name.is_empty() || name.starts_with(['.', '-']) || name.contains("..") {
+        Some("it is not a host name".to_string())
+    } else if port
+        .is_some_and(|p| p.is_empty() || p.len() > 5 || !p.chars().all(|c| c.is_ascii_digit()))
+    {
+        Some("its port is not a number".to_string())
+    } else {
+        None
+    };
+    match bad {
+        // The value itself is not printed: it may hold a password (`user:pass@host`).
+        Some(why) => Err(Error::Config(format!(
+            "domain must be a host name such as acme or acme.okta.com (optionally with :port), but {why}; \
+             use base_url for a full URL"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A URL as text with any `user:password@` removed from its authority.
+pub fn without_userinfo(raw: &str) -> String {
+    let Some(scheme_end) = raw.find("://") else {
+        return raw.to_string();
+    };
+    let rest = &raw[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}://***@{}", &raw[..scheme_end], &rest[at + 1..]),
+        None => raw.to_string(),
+    }
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -527,6 +817,118 @@ mod tests {
             err.to_string().contains("auth_type") || err.to_string().contains("variant"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn url_syntax_in_domain_is_rejected_without_echo() {
+        for d in [
+            "acme.okta.com@127.0.0.1:9",
+            "acme.okta.com\\@evil",
+            "user:hunter2-password@acme.okta.com",
+            "acme.okta.com?x=1",
+            "acme.okta.com#frag",
+            "acme okta",
+            "acme.okta.com:80x",
+            "%61cme",
+        ] {
+            let err = resolve_base_url(Some(d), None).unwrap_err().to_string();
+            assert!(err.contains("domain must be a host name"), "{d}: {err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        assert_eq!(
+            resolve_base_url(Some("localhost:8443"), None)
+                .unwrap()
+                .as_str(),
+            "https://localhost:8443/"
+        );
+        let err = resolve_base_url(None, Some("https://admin:hunter2-password@acme.okta.com"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("user name or password"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let err = resolve_base_url(None, Some("ftp://admin:hunter2-password@acme.okta.com/x"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_never_echo_values_and_name_the_field() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
+        for (doc, field) in [
+            (
+                json!({"domain": "acme", "credentials": "tok-secret-1234"}),
+                "credentials",
+            ),
+            (
+                json!({"domain": "acme", "credentials": ["tok-secret-1234"]}),
+                "credentials",
+            ),
+            (json!({"domain": "acme", "credentials": pem}), "credentials"),
+            (
+                json!({"domain": "acme", "credentials": {"auth_type": "api_token", "api_token": {"v": "tok-secret-1234"}}}),
+                "credentials.api_token",
+            ),
+            (
+                json!({"domain": "acme", "credentials": {"auth_type": "tok-secret-1234"}}),
+                "credentials.auth_type",
+            ),
+            (
+                json!({"domain": "acme", "credentials": {"auth_type": "api_token", "api_token": "xyz-other-token"},
+                    "max_retries": "tok-secret-1234"}),
+                "max_retries",
+            ),
+            (
+                json!({"domain": "acme", "credentials": {"auth_type": "api_token", "api_token": "xyz-other-token"},
+                    "asa": {"team": "t", "key_id": "k", "key_secret": ["tok-secret-1234"]}}),
+                "asa.key_secret",
+            ),
+            (
+                json!({"domain": ["tok-secret-1234"], "credentials": {"auth_type": "api_token", "api_token": "xyz-other-token"}}),
+                "domain",
+            ),
+        ] {
+            let err = Settings::from_value(doc.clone()).unwrap_err().to_string();
+            assert!(!err.contains("tok-secret"), "{doc}: {err}");
+            assert!(!err.contains("MIIEvQ"), "{doc}: {err}");
+            assert!(err.contains(field), "{doc}: {err}");
+        }
+    }
+
+    #[test]
+    fn singer_messages_use_flat_keys() {
+        let err = Settings::from_singer_value(json!({"domain": "acme"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`api_token`") && !err.contains("`credentials`"),
+            "{err}"
+        );
+        let err = Settings::from_singer_value(
+            json!({"domain": "acme", "credentials": {"auth_type": "api_token", "api_token": 5}}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`api_token` must be a string"), "{err}");
+    }
+
+    #[test]
+    fn the_legacy_airbyte_config_is_migrated() {
+        let s = Settings::from_value(
+            json!({"base_url": "https://acme.okta.com", "token": "tok-secret-1234"}),
+        )
+        .unwrap();
+        assert!(matches!(&s.auth, Auth::ApiToken(t) if t.expose() == "tok-secret-1234"));
+        assert_eq!(s.base_url.as_str(), "https://acme.okta.com/");
+    }
+
+    #[test]
+    fn a_future_start_date_is_rejected() {
+        let err = Settings::from_value(token_cfg(
+            json!({"domain": "acme", "start_date": "2999-01-01T00:00:00Z"}),
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("future"), "{err}");
     }
 
     #[test]

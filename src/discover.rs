@@ -1,11 +1,12 @@
 //! Discovery: the catalog of streams, with every custom profile attribute of the org typed in the
 //! `users`, `group_members` and `groups` schemas from the org's user types and profile schemas.
 //!
-//! Without permission to read schemas (or when the org cannot be reached) discovery falls back to
-//! the static schemas with a warning: it never fails because of typing.
+//! Without permission to read schemas discovery falls back to the static schemas with a warning. Wrong
+//! credentials, an address where no Okta answers, or a host that cannot be reached fail discovery with
+//! a `config_error`: a catalog printed then would hide a configuration that no sync can use.
 
 use crate::config::Settings;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::client::OktaClient;
 use crate::okta::page::{fetch, Extract, Pager};
 use crate::streams::{Api, StreamDef, STREAMS};
@@ -30,13 +31,30 @@ pub fn static_catalog() -> Catalog {
 }
 
 /// The catalog for this org: static schemas refined with the org's custom profile attributes.
-pub async fn catalog(settings: &Settings) -> Catalog {
+pub async fn catalog(settings: &Settings) -> Result<Catalog> {
     let custom = match custom_attributes(settings).await {
         Ok(c) => c,
-        Err(e) => {
+        Err(e @ (Error::Forbidden { .. } | Error::FeatureDisabled { .. })) => {
             tracing::warn!(error = %e, "cannot read the org's profile schemas; custom profile attributes stay untyped");
             CustomAttributes::default()
         }
+        Err(Error::NotFound { path, .. }) => {
+            return Err(Error::Config(format!(
+                "no Okta API answered at {} ({path} is not found): check `domain` or `base_url`",
+                crate::http::client::host_port(&settings.base_url)
+            )))
+        }
+        // No answer at all after the retries: the address is wrong or unreachable from here.
+        Err(Error::Exhausted { last, .. })
+            if last.starts_with("cannot connect") || last.starts_with("request to") =>
+        {
+            return Err(Error::Unreachable {
+                host: crate::http::client::host_port(&settings.base_url),
+                reason: last,
+                hint: "Check `domain` or `base_url`, the network and the proxy settings.".into(),
+            })
+        }
+        Err(e) => return Err(e),
     };
     let streams = available(Some(settings))
         .map(|d| {
@@ -52,7 +70,7 @@ pub async fn catalog(settings: &Settings) -> Catalog {
             d.airbyte_stream(schema)
         })
         .collect();
-    Catalog { streams }
+    Ok(Catalog { streams })
 }
 
 #[derive(Default)]

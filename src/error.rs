@@ -28,6 +28,57 @@ pub enum Error {
         internal: String,
     },
 
+    /// The org lacks the feature behind this endpoint (401 `E0000015`): there is nothing to read.
+    #[error("{path} needs a feature this org does not have: {message}")]
+    FeatureDisabled {
+        path: String,
+        message: String,
+        internal: String,
+    },
+
+    /// A child stream's parent list could not be read (completely), so the child cannot be complete.
+    #[error("its parent list {parent} could not be read completely: {source}")]
+    ParentUnavailable {
+        parent: &'static str,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// The stream was read except for parts the credentials or the org do not allow; its records are
+    /// emitted but it is not complete.
+    #[error("{0}")]
+    Partial(String),
+
+    /// Not one selected stream could be read: the credentials or the address are wrong for all of them.
+    #[error("no selected stream could be read ({count} skipped); the first reason: {first}")]
+    NothingReadable { count: usize, first: String },
+
+    /// The host cannot be reached at all (no such name, an untrusted or wrong certificate): retrying
+    /// cannot help, the configuration must change.
+    #[error("cannot connect to {host}: {reason}")]
+    Unreachable {
+        host: String,
+        reason: String,
+        hint: String,
+    },
+
+    /// Okta asked for a longer wait than the configuration allows.
+    #[error("Okta asked to wait {asked_secs}s for the rate-limit window of {bucket} ({path}) to reset, more than max_rate_limit_wait_seconds ({max_secs}s)")]
+    RateLimitWait {
+        path: String,
+        bucket: &'static str,
+        asked_secs: u64,
+        max_secs: u64,
+    },
+
+    /// A response body grew past the configured cap (`max_response_mb`), compressed or not.
+    #[error("the response for {path} is larger than max_response_mb ({limit_mb} MB); stopped reading it")]
+    TooLarge { path: String, limit_mb: u64 },
+
+    /// A list kept answering pages that add nothing new: a server bug or a hostile server.
+    #[error("pagination of {path} made no progress: {reason}")]
+    NoProgress { path: String, reason: String },
+
     /// The endpoint does not exist in this org (404/410 for the whole collection).
     #[error("{path} is not available in this org: {message}")]
     NotFound {
@@ -53,9 +104,10 @@ pub enum Error {
         internal: String,
     },
 
-    /// A `next` link pointed at another origin; following it would send the token elsewhere.
-    #[error("Okta returned a next link to another origin ({origin}); refusing to send credentials there")]
-    ForeignLink { origin: String },
+    /// A `next` link or a redirect pointed at another origin; following it would send the token (or
+    /// take records) elsewhere.
+    #[error("Okta returned a {kind} to another origin ({origin}); refusing to follow it")]
+    ForeignLink { kind: &'static str, origin: String },
 
     /// stdout was closed by the reader: end quietly.
     #[error("stdout closed")]
@@ -68,10 +120,15 @@ pub enum Error {
 impl Error {
     pub fn failure_type(&self) -> FailureType {
         match self {
-            Error::Config(_) | Error::Input(_) | Error::Auth { .. } | Error::Forbidden { .. } => {
-                FailureType::ConfigError
-            }
-            Error::Exhausted { .. } => FailureType::TransientError,
+            Error::Config(_)
+            | Error::Input(_)
+            | Error::Auth { .. }
+            | Error::Forbidden { .. }
+            | Error::FeatureDisabled { .. }
+            | Error::NothingReadable { .. }
+            | Error::Unreachable { .. } => FailureType::ConfigError,
+            Error::ParentUnavailable { source, .. } => source.failure_type(),
+            Error::Exhausted { .. } | Error::RateLimitWait { .. } => FailureType::TransientError,
             _ => FailureType::SystemError,
         }
     }
@@ -89,6 +146,16 @@ impl Error {
                  admin role to the token's owner or OAuth app."
             ),
             Error::Exhausted { .. } => format!("Okta did not answer successfully in time: {self}. Try again later."),
+            Error::Unreachable { host, reason, hint } => {
+                format!("Cannot connect to {host} ({reason}). {hint}")
+            }
+            Error::RateLimitWait { .. } => format!(
+                "{self}. Try again later, or raise max_rate_limit_wait_seconds if such waits are expected."
+            ),
+            Error::NothingReadable { .. } => format!(
+                "{self}. Check `domain`/`base_url` and that the credentials have a read-only admin role and \
+                 the okta.*.read scopes."
+            ),
             other => other.to_string(),
         }
     }
@@ -98,7 +165,9 @@ impl Error {
         match self {
             Error::Auth { internal, .. }
             | Error::Forbidden { internal, .. }
+            | Error::FeatureDisabled { internal, .. }
             | Error::NotFound { internal, .. } => internal.clone(),
+            Error::ParentUnavailable { source, .. } => source.internal_message(),
             Error::Api { internal, .. } => internal.clone(),
             other => format!("{other:?}"),
         }
@@ -106,7 +175,24 @@ impl Error {
 
     /// Whether this error means "this stream cannot be read in this org" rather than "the sync failed".
     pub fn is_stream_unavailable(&self) -> bool {
-        matches!(self, Error::Forbidden { .. } | Error::NotFound { .. })
+        matches!(
+            self,
+            Error::Forbidden { .. }
+                | Error::FeatureDisabled { .. }
+                | Error::NotFound { .. }
+                | Error::ParentUnavailable { .. }
+                | Error::Partial(_)
+        )
+    }
+
+    /// Whether this only means "this part does not exist in this org" (a 404, a type the org does not
+    /// know (400), a feature it lacks), as opposed to "the credentials may not read it".
+    pub fn is_absent(&self) -> bool {
+        match self {
+            Error::NotFound { .. } | Error::FeatureDisabled { .. } => true,
+            Error::Api { internal, .. } => internal.starts_with("HTTP 400"),
+            _ => false,
+        }
     }
 }
 

@@ -61,6 +61,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "credentials_json",
     "password",
     "access_token",
+    // Airbyte's legacy config: `{"base_url", "token"}`.
+    "token",
 ];
 
 /// Every secret string found in a raw config document, so error messages can be scrubbed of them.
@@ -77,7 +79,13 @@ fn collect(v: &serde_json::Value, secret: bool, out: &mut Vec<String>) {
         serde_json::Value::Object(m) => {
             for (k, v) in m {
                 let k = k.to_ascii_lowercase();
-                collect(v, secret || SECRET_KEYS.iter().any(|s| k.ends_with(s)), out);
+                // `credentials` that is not an object is a token or key pasted in the wrong place.
+                let pasted = k == "credentials" && !v.is_object();
+                collect(
+                    v,
+                    secret || pasted || SECRET_KEYS.iter().any(|s| k.ends_with(s)),
+                    out,
+                );
             }
         }
         serde_json::Value::Array(a) => a.iter().for_each(|v| collect(v, secret, out)),
@@ -119,5 +127,7 @@ mod tests {
         let found = secrets_in(&doc);
         assert_eq!(found, vec!["abc123secret".to_string(), "zzz".to_string()]);
         assert_eq!(scrub("bad token abc123secret", &found), "bad token ***");
+        let pasted = serde_json::json!({"credentials": ["tok-pasted"], "token": "legacy-tok"});
+        assert_eq!(secrets_in(&pasted), vec!["tok-pasted", "legacy-tok"]);
     }
 }

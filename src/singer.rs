@@ -116,7 +116,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     secrets.extend(secrets_in(&doc));
     let maps = MapConfig::take_from(&mut doc)?;
     let activate_version = take_emit_activate_version(&mut doc)?;
-    let settings = Settings::from_value(doc)?;
+    let settings = Settings::from_singer_value(doc)?;
     if args.discover {
         return document_output().document(&catalog(&settings));
     }

@@ -261,6 +261,9 @@ pub async fn read(
     let started = std::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let statuses: Arc<Mutex<HashMap<&'static str, StreamStatus>>> = Arc::default();
+    // Why each skipped stream was skipped: when every stream is, the sync fails as a whole.
+    let skipped: Arc<Mutex<Vec<String>>> = Arc::default();
+    let selected_count = selected.len();
     for s in selected {
         let ctx = ctx.clone();
         let state = if s.mode == SyncMode::Incremental {
@@ -269,6 +272,7 @@ pub async fn read(
             None
         };
         let statuses = statuses.clone();
+        let skipped = skipped.clone();
         tasks.spawn(async move {
             let name = s.def.name;
             statuses.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, StreamStatus::Started);
@@ -279,7 +283,10 @@ pub async fn read(
                 Ok(()) if run.incomplete.is_some() => StreamStatus::Incomplete,
                 Ok(()) => StreamStatus::Complete,
                 Err(e) if e.is_stream_unavailable() => {
-                    tracing::warn!(stream = name, error = %e, "skipping this stream: the org or the credentials do not allow reading it");
+                    tracing::warn!(stream = name, reason = %e, "stream INCOMPLETE: the org or the credentials do not allow reading all of it; skipping the rest");
+                    if !matches!(e, Error::Partial(_)) {
+                        skipped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(format!("{name}: {e}"));
+                    }
                     StreamStatus::Incomplete
                 }
                 Err(_) => StreamStatus::Incomplete,
@@ -331,6 +338,16 @@ pub async fn read(
             }
         }
         return Err(e);
+    }
+    let skipped = skipped
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if selected_count > 0 && skipped.len() == selected_count {
+        return Err(Error::NothingReadable {
+            count: skipped.len(),
+            first: skipped.first().cloned().unwrap_or_default(),
+        });
     }
     out.flush()
 }

@@ -28,6 +28,10 @@ pub const RATE_LIMIT_MAX_RETRIES: u32 = 20;
 pub const PACING_LOG_THRESHOLD: Duration = Duration::from_secs(1);
 /// Wait after a concurrency 429 (whose reset time is only an estimate).
 pub const CONCURRENCY_BACKOFF: Duration = Duration::from_millis(500);
+/// Redirects followed per request (all on the configured origin).
+pub const MAX_REDIRECTS: usize = 5;
+/// Largest body of an OAuth or ASA token answer.
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// A successful answer.
 #[derive(Debug)]
@@ -56,12 +60,15 @@ pub struct OktaClient {
     in_flight: Semaphore,
     max_retries: u32,
     max_rate_limit_wait: Duration,
+    max_response_bytes: usize,
     retry_base: Duration,
     pub stats: ClientStats,
 }
 
 enum Verdict {
     Success,
+    /// The request failed in a way the outcome itself describes (not retried).
+    Failed,
     Retry(String),
     RateLimited {
         wait: Duration,
@@ -83,7 +90,21 @@ impl OktaClient {
 
     /// A client of another API (ASA) sharing the settings' timeouts, retries and pacing share.
     pub fn with(settings: &Settings, base: Url, auth: Authenticator) -> Result<Self> {
+        let origin = base.origin();
+        // Redirects stay on the configured origin: records from elsewhere are not Okta's, and the
+        // credentials must not travel.
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.url().origin() != origin {
+                let to = attempt.url().origin().ascii_serialization();
+                attempt.error(ForeignRedirect(to))
+            } else if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+            } else {
+                attempt.follow()
+            }
+        });
         let http = reqwest::Client::builder()
+            .redirect(redirects)
             .user_agent(concat!("source-okta/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.request_timeout)
             .connect_timeout(Duration::from_secs(20))
@@ -105,6 +126,7 @@ impl OktaClient {
             in_flight: Semaphore::new(settings.max_concurrency),
             max_retries: settings.max_retries,
             max_rate_limit_wait: settings.max_rate_limit_wait,
+            max_response_bytes: settings.max_response_bytes,
             retry_base,
             stats: ClientStats::default(),
         })
@@ -123,6 +145,7 @@ impl OktaClient {
             Ok(())
         } else {
             Err(Error::ForeignLink {
+                kind: "next link",
                 origin: url.origin().ascii_serialization(),
             })
         }
@@ -150,6 +173,9 @@ impl OktaClient {
                 match self.pacer.try_acquire(bucket) {
                     Ok(slot) => break slot,
                     Err(wait) => {
+                        if wait > self.max_rate_limit_wait + crate::http::pacing::RESET_MARGIN {
+                            return Err(self.wait_too_long(url, bucket, wait));
+                        }
                         self.stats.paced_waits.fetch_add(1, Ordering::Relaxed);
                         if wait >= PACING_LOG_THRESHOLD {
                             tracing::info!(bucket, wait_ms = wait.as_millis() as u64, "pacing: this bucket's share is used up; waiting for its window to reset");
@@ -194,12 +220,19 @@ impl OktaClient {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    match resp.bytes().await {
+                    match read_capped(resp, self.max_response_bytes).await {
                         Ok(body) => Ok((status, headers, body)),
-                        Err(e) => Err(format!("reading the body failed: {}", without_url(&e))),
+                        Err(BodyError::TooLarge) => Err(SendFailure::Fatal(Error::TooLarge {
+                            path: url.path().to_string(),
+                            limit_mb: (self.max_response_bytes / (1024 * 1024)) as u64,
+                        })),
+                        Err(BodyError::Read(e)) => Err(SendFailure::Retry(format!(
+                            "reading the body failed: {}",
+                            without_url(&e)
+                        ))),
                     }
                 }
-                Err(e) => Err(format!("request failed: {}", without_url(&e))),
+                Err(e) => Err(classify_send_error(&e, url)),
             };
             drop(permit);
             let verdict = match &outcome {
@@ -207,14 +240,25 @@ impl OktaClient {
                     self.pacer.release(slot, RateLimitHeaders::parse(headers));
                     self.classify(*status, headers, body, url)
                 }
-                Err(reason) => {
+                Err(failure) => {
                     self.pacer.release(slot, None);
-                    Verdict::Retry(reason.clone())
+                    match failure {
+                        SendFailure::Retry(reason) => Verdict::Retry(reason.clone()),
+                        SendFailure::Fatal(_) => Verdict::Failed,
+                    }
                 }
             };
             match verdict {
+                Verdict::Failed => {
+                    return Err(match outcome {
+                        Err(SendFailure::Fatal(e)) => e,
+                        _ => Error::Output("inconsistent request outcome".into()),
+                    })
+                }
                 Verdict::Success => {
-                    let (_, headers, body) = outcome.map_err(Error::Output)?;
+                    let Ok((_, headers, body)) = outcome else {
+                        return Err(Error::Output("inconsistent request outcome".into()));
+                    };
                     let next = next_link(&headers, url);
                     if let Some(n) = &next {
                         self.check_origin(n)?;
@@ -279,6 +323,16 @@ impl OktaClient {
         }
     }
 
+    /// The error for a wait longer than `max_rate_limit_wait_seconds`.
+    fn wait_too_long(&self, url: &Url, bucket: &'static str, wait: Duration) -> Error {
+        Error::RateLimitWait {
+            path: url.path().to_string(),
+            bucket,
+            asked_secs: wait.as_secs(),
+            max_secs: self.max_rate_limit_wait.as_secs(),
+        }
+    }
+
     fn classify(
         &self,
         status: StatusCode,
@@ -311,27 +365,25 @@ impl OktaClient {
                     }) => d + crate::http::pacing::RESET_MARGIN,
                     _ => self.backoff(2),
                 };
+                if wait > self.max_rate_limit_wait + crate::http::pacing::RESET_MARGIN {
+                    return Verdict::Fatal(self.wait_too_long(url, bucket_of(url.path()), wait));
+                }
                 Verdict::RateLimited {
                     wait: wait.min(self.max_rate_limit_wait),
                     request_id,
                 }
             }
-            401 if err.code == "E0000015" => Verdict::Fatal(Error::Forbidden {
+            401 if err.code == "E0000015" => Verdict::Fatal(Error::FeatureDisabled {
                 path,
                 message: err.summary_or("feature not enabled for this org"),
                 internal,
             }),
-            401 => {
-                let message = err.summary_or("authentication failed");
-                Verdict::Reauthenticate(format!(
-                    "{message} ({})",
-                    if err.code.is_empty() {
-                        "401"
-                    } else {
-                        &err.code
-                    }
-                ))
-            }
+            401 => Verdict::Reauthenticate(if err.code.is_empty() {
+                format!("{} (HTTP 401)", err.summary_or("authentication failed"))
+            } else {
+                // `summary_or` already names the code once.
+                err.summary_or("authentication failed")
+            }),
             403 => Verdict::Fatal(Error::Forbidden {
                 path,
                 message: err.summary_or("access denied"),
@@ -352,6 +404,129 @@ impl OktaClient {
             }),
         }
     }
+}
+
+/// Why a response body could not be read.
+pub enum BodyError {
+    /// It grew past the cap (counted after decompression).
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// Reads a body chunk by chunk (decompressed when gzip), failing as soon as it exceeds `cap` bytes:
+/// memory never follows the server's choice.
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> std::result::Result<Bytes, BodyError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX))
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let hint = resp.content_length().map_or(0, |n| n as usize).min(cap);
+    let mut buf = bytes::BytesMut::with_capacity(hint.min(1024 * 1024));
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Read)? {
+        if buf.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// The error a redirect policy raises for a redirect off the configured origin.
+#[derive(Debug)]
+struct ForeignRedirect(String);
+
+impl std::fmt::Display for ForeignRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "redirect to another origin ({})", self.0)
+    }
+}
+
+impl std::error::Error for ForeignRedirect {}
+
+/// How a request that got no response failed.
+pub enum SendFailure {
+    /// Worth another attempt (refused, reset, timed out), with the reason to log.
+    Retry(String),
+    /// Retrying cannot help (no such host, an untrusted certificate, a foreign redirect).
+    Fatal(Error),
+}
+
+/// `host:port` of a URL, as the error messages name it.
+pub fn host_port(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
+/// Classifies a request that failed before any response: DNS and certificate failures are
+/// configuration errors (retrying for a minute helps nobody), the rest transient.
+pub fn classify_send_error(e: &reqwest::Error, url: &Url) -> SendFailure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(inner) = source {
+        if let Some(r) = inner.downcast_ref::<ForeignRedirect>() {
+            return SendFailure::Fatal(Error::ForeignLink {
+                kind: "redirect",
+                origin: r.0.clone(),
+            });
+        }
+        source = inner.source();
+    }
+    let chain = without_url(e);
+    let host = host_port(url);
+    let lower = chain.to_ascii_lowercase();
+    let unreachable = |reason: &str, hint: &str| {
+        SendFailure::Fatal(Error::Unreachable {
+            host: host.clone(),
+            reason: reason.to_string(),
+            hint: hint.to_string(),
+        })
+    };
+    if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        return unreachable(
+            "the host name does not resolve",
+            "Check `domain` (or `base_url`) for typos, and the DNS settings of this machine.",
+        );
+    }
+    if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        return unreachable(
+            "its TLS certificate is signed by an unknown issuer",
+            "If a proxy or a private CA signs the traffic, point SSL_CERT_FILE at a PEM bundle that \
+             includes its CA certificate.",
+        );
+    }
+    if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        return unreachable(
+            "its TLS certificate is not valid for this host name",
+            "Check `domain` (or `base_url`): use the org's own Okta host or its configured custom domain.",
+        );
+    }
+    if lower.contains("invalid peer certificate") || lower.contains("certificate") {
+        return unreachable(
+            "its TLS certificate is not trusted",
+            "Check the address, the system clock, and SSL_CERT_FILE if a private CA is in use.",
+        );
+    }
+    if e.is_redirect() {
+        return SendFailure::Fatal(Error::Api {
+            path: url.path().to_string(),
+            message: "too many redirects".into(),
+            internal: chain,
+        });
+    }
+    if e.is_connect() {
+        return SendFailure::Retry(format!("cannot connect to {host}: {chain}"));
+    }
+    if e.is_timeout() {
+        return SendFailure::Retry(format!("request to {host} timed out"));
+    }
+    SendFailure::Retry(format!("request to {host} failed: {chain}"))
 }
 
 /// Okta's error body: `errorCode`, `errorSummary`, `errorCauses` (may echo input; logged, never rendered as HTML).

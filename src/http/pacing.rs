@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 /// Margin added to every computed reset, covering the one-second granularity of `Reset` and `Date`.
 pub const RESET_MARGIN: Duration = Duration::from_millis(250);
+/// Longest reset believed from a response without a `Date` header: the reset is then measured against
+/// the local clock, which may be off by any amount, and Okta's windows last one minute.
+pub const UNDATED_RESET_MAX: Duration = Duration::from_secs(60);
 /// How long to wait when a window is exhausted but no reset time is known.
 pub const UNKNOWN_RESET_WAIT: Duration = Duration::from_secs(1);
 
@@ -54,21 +57,20 @@ impl RateLimitHeaders {
         let limit = num(&["x-rate-limit-limit", "x-ratelimit-limit"])?;
         let remaining = num(&["x-rate-limit-remaining", "x-ratelimit-remaining"]).unwrap_or(0);
         let reset = num(&["x-rate-limit-reset", "x-ratelimit-reset"]);
-        let now = headers
+        let date = headers
             .get(reqwest::header::DATE)
             .and_then(|d| d.to_str().ok())
             .and_then(|d| httpdate::parse_http_date(d).ok())
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs())
-            .or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .ok()
-                    .map(|d| d.as_secs())
-            });
-        let reset_in = match (reset, now) {
-            (Some(r), Some(n)) => Some(Duration::from_secs(r.saturating_sub(n))),
-            _ => None,
+            .map(|d| d.as_secs());
+        let reset_in = match (reset, date) {
+            (Some(r), Some(d)) => Some(Duration::from_secs(r.saturating_sub(d))),
+            // No `Date`: the local clock, and no more than one window, whatever the header says.
+            (Some(r), None) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|n| Duration::from_secs(r.saturating_sub(n.as_secs())).min(UNDATED_RESET_MAX)),
+            (None, _) => None,
         };
         Some(Self {
             limit: u32::try_from(limit).unwrap_or(u32::MAX),
@@ -263,5 +265,18 @@ mod tests {
             (r.limit, r.remaining, r.reset_in),
             (600, 599, Some(Duration::from_secs(60)))
         );
+        // Without a Date header, a reset an hour ahead of the local clock is not believed.
+        h.remove("date");
+        let in_an_hour = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        h.insert(
+            "x-rate-limit-reset",
+            in_an_hour.to_string().parse().unwrap(),
+        );
+        let r = RateLimitHeaders::parse(&h).unwrap();
+        assert_eq!(r.reset_in, Some(UNDATED_RESET_MAX));
     }
 }

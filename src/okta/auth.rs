@@ -3,6 +3,9 @@
 
 use crate::config::Auth;
 use crate::error::{Error, Result};
+use crate::http::client::{
+    classify_send_error, read_capped, SendFailure, MAX_TOKEN_RESPONSE_BYTES,
+};
 use crate::okta::jwt::{client_assertion, dpop_proof, SigningKey};
 use crate::secret::Secret;
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
@@ -260,20 +263,18 @@ impl OAuthSession {
                     dpop_proof(key, "POST", &self.token_url, st.nonce.as_deref(), None),
                 );
             }
-            let resp = req.form(&form).send().await.map_err(|e| Error::Exhausted {
-                path: self.token_url.path().into(),
-                attempts: 1,
-                elapsed_secs: 0,
-                last: format!("token request failed: {}", without_url(&e)),
-            })?;
+            let resp = req
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| token_send_error(&e, &self.token_url, "token request"))?;
             let status = resp.status();
             let nonce = resp
                 .headers()
                 .get("dpop-nonce")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let body: serde_json::Value = resp
-                .bytes()
+            let body: serde_json::Value = read_capped(resp, MAX_TOKEN_RESPONSE_BYTES)
                 .await
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
@@ -368,15 +369,9 @@ impl AsaSession {
             .json(&body)
             .send()
             .await
-            .map_err(|e| Error::Exhausted {
-                path: self.token_url.path().into(),
-                attempts: 1,
-                elapsed_secs: 0,
-                last: format!("ASA service token request failed: {}", without_url(&e)),
-            })?;
+            .map_err(|e| token_send_error(&e, &self.token_url, "ASA service token request"))?;
         let status = resp.status();
-        let v: serde_json::Value = resp
-            .bytes()
+        let v: serde_json::Value = read_capped(resp, MAX_TOKEN_RESPONSE_BYTES)
             .await
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -417,6 +412,20 @@ impl AsaSession {
             dpop: false,
             expires_at,
         })
+    }
+}
+
+/// A failed token request: DNS, certificate and redirect failures as the API client classifies them,
+/// anything else a transient failure.
+fn token_send_error(e: &reqwest::Error, url: &Url, what: &str) -> Error {
+    match classify_send_error(e, url) {
+        SendFailure::Fatal(e) => e,
+        SendFailure::Retry(reason) => Error::Exhausted {
+            path: url.path().into(),
+            attempts: 1,
+            elapsed_secs: 0,
+            last: format!("{what} failed: {reason}"),
+        },
     }
 }
 

@@ -1,12 +1,14 @@
 //! Okta pagination: `Link rel="next"` headers, body `_links.next.href`, wrapped lists (`{"roles":[…]}`),
-//! singletons; and the loop guard that stops on a missing `next`, `next == self`, an empty page or a
-//! cursor seen before.
+//! singletons; and the loop guard: a list ends on a missing `next`, `next == self` or an empty page, and
+//! fails after a few pages in a row that add no new record or hand out a cursor seen before.
 
 use crate::error::{Error, Result};
 use crate::http::client::OktaClient;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
 use url::Url;
 
@@ -14,6 +16,11 @@ use url::Url;
 pub const MALFORMED_BODY_RETRIES: u32 = 3;
 /// Hard cap on pages of one list, a last guard against a server that never stops.
 pub const MAX_PAGES_PER_LIST: u64 = 10_000_000;
+/// Pages in a row that add no new record (or repeat a cursor) before a list fails as making no progress.
+pub const NO_PROGRESS_LIMIT: u32 = 3;
+/// Record keys remembered per list (as 64-bit hashes); past it the memory starts over, so a list of
+/// millions stays within a few tens of MB and a short cycle is still caught.
+pub const KEY_MEMORY: usize = 1 << 21;
 
 /// Where the records are in a response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -207,11 +214,84 @@ impl<'a> IntoIterator for &'a Items {
     }
 }
 
+/// The key of a record for the progress check: its `id` when it has a string one, else its whole text.
+fn record_key(raw: &str) -> u64 {
+    #[derive(Deserialize)]
+    struct KeyProbe<'a> {
+        #[serde(borrow, default)]
+        id: Option<Cow<'a, str>>,
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    match serde_json::from_str::<KeyProbe<'_>>(raw) {
+        Ok(KeyProbe { id: Some(id) }) => id.hash(&mut h),
+        _ => raw.hash(&mut h),
+    }
+    h.finish()
+}
+
+/// Remembers the records and cursors of one list, and says when pages stop bringing anything new.
+#[derive(Default)]
+pub struct Progress {
+    keys: HashSet<u64>,
+    cursors: HashSet<String>,
+    stalled: u32,
+}
+
+impl Progress {
+    /// Notes a page; fails once [`NO_PROGRESS_LIMIT`] pages in a row added no new record or handed out
+    /// a cursor seen before.
+    pub fn note<'a>(
+        &mut self,
+        url: &Url,
+        items: impl IntoIterator<Item = &'a str>,
+        next: Option<&Url>,
+    ) -> Result<()> {
+        self.cursors.insert(url.as_str().to_string());
+        if self.keys.len() > KEY_MEMORY {
+            self.keys.clear();
+        }
+        let (mut any, mut fresh) = (false, false);
+        for raw in items {
+            any = true;
+            fresh |= self.keys.insert(record_key(raw));
+        }
+        let repeated = next.is_some_and(|n| n != url && self.cursors.contains(n.as_str()));
+        if !any {
+            return Ok(());
+        }
+        if fresh && !repeated {
+            self.stalled = 0;
+            return Ok(());
+        }
+        self.stalled += 1;
+        let why = if repeated {
+            "a next link seen before"
+        } else {
+            "only records already read"
+        };
+        tracing::warn!(
+            path = url.path(),
+            pages = self.stalled,
+            "Okta answered a page with {why}"
+        );
+        if self.stalled >= NO_PROGRESS_LIMIT {
+            return Err(Error::NoProgress {
+                path: url.path().to_string(),
+                reason: format!(
+                    "{} pages in a row brought {why}; stopping rather than looping forever",
+                    self.stalled
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Walks the pages of one list, guarding against loops.
 pub struct Pager {
     next: Option<Url>,
     extract: Extract,
-    seen: HashSet<String>,
+    progress: Progress,
     pages: u64,
 }
 
@@ -220,26 +300,30 @@ impl Pager {
         Self {
             next: Some(first),
             extract,
-            seen: HashSet::new(),
+            progress: Progress::default(),
             pages: 0,
         }
     }
 
     /// The pager of a list whose first page was fetched elsewhere (prefetched), continuing after it.
-    pub fn after(first: &Page, extract: Extract) -> Self {
-        let mut seen = HashSet::new();
-        seen.insert(first.url.as_str().to_string());
+    pub fn after(first: &Page, extract: Extract) -> Result<Self> {
+        let mut progress = Progress::default();
+        progress.note(
+            &first.url,
+            first.items.iter().map(|i| i.get()),
+            first.next.as_ref(),
+        )?;
         let next = match &first.next {
             _ if first.items.is_empty() => None,
             Some(n) if n == &first.url => None,
             other => other.clone(),
         };
-        Self {
+        Ok(Self {
             next,
             extract,
-            seen,
+            progress,
             pages: 1,
-        }
+        })
     }
 
     /// The next page, or `None` once the list is done.
@@ -248,25 +332,18 @@ impl Pager {
             return Ok(None);
         };
         if self.pages >= MAX_PAGES_PER_LIST {
-            return Err(Error::Api {
+            return Err(Error::NoProgress {
                 path: url.path().into(),
-                message: format!("more than {MAX_PAGES_PER_LIST} pages; stopping"),
-                internal: String::new(),
+                reason: format!("more than {MAX_PAGES_PER_LIST} pages"),
             });
         }
-        self.seen.insert(url.as_str().to_string());
         let page = fetch(client, &url, self.extract).await?;
         self.pages += 1;
+        self.progress
+            .note(&url, page.items.iter().map(|i| i.get()), page.next.as_ref())?;
         self.next = match &page.next {
             _ if page.items.is_empty() => None,
             Some(n) if n == &url => None,
-            Some(n) if self.seen.contains(n.as_str()) => {
-                tracing::warn!(
-                    path = url.path(),
-                    "Okta handed out a next link seen before; stopping this list"
-                );
-                None
-            }
             other => other.clone(),
         };
         Ok(Some(page))
@@ -302,5 +379,27 @@ mod tests {
         assert!(parse(b("<html>"), Extract::Array).is_err());
         assert!(parse(b(r#"{"other":[]}"#), Extract::Field("roles")).is_err());
         assert!(parse(b(r#"[1]"#), Extract::Object).is_err());
+    }
+
+    #[test]
+    fn pages_without_progress_fail_after_a_few() {
+        let u =
+            |s: &str| Url::parse(&format!("https://acme.okta.com/api/v1/users?after={s}")).unwrap();
+        let mut p = Progress::default();
+        p.note(&u("0"), [r#"{"id":"a"}"#, r#"{"id":"b"}"#], Some(&u("1")))
+            .unwrap();
+        // Same records under new cursors: two are tolerated, the third fails.
+        p.note(&u("1"), [r#"{"id":"a"}"#], Some(&u("2"))).unwrap();
+        p.note(&u("2"), [r#"{"id":"b"}"#], Some(&u("3"))).unwrap();
+        let err = p
+            .note(&u("3"), [r#"{"id":"a"}"#], Some(&u("4")))
+            .unwrap_err();
+        assert!(matches!(err, Error::NoProgress { .. }), "{err}");
+        // A new record resets the count; a cursor seen before counts as no progress.
+        let mut p = Progress::default();
+        p.note(&u("0"), [r#"{"id":"a"}"#], Some(&u("1"))).unwrap();
+        p.note(&u("1"), [r#"{"id":"b"}"#], Some(&u("0"))).unwrap();
+        p.note(&u("0"), [r#"{"id":"a"}"#], Some(&u("1"))).unwrap();
+        assert!(p.note(&u("1"), [r#"{"id":"b"}"#], Some(&u("0"))).is_err());
     }
 }

@@ -45,12 +45,24 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 pub fn saved_cursor(run: &StreamRun<'_>, field: &str) -> Result<Option<DateTime<Utc>>> {
     match run.state.as_ref().and_then(|s| s.get(field)) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse_ts(s).map(Some).ok_or_else(|| {
-            Error::Input(format!(
-                "the state of stream {} has an invalid {field}: {s:?}",
-                run.def.name
-            ))
-        }),
+        Some(Value::String(s)) => {
+            let t = parse_ts(s).ok_or_else(|| {
+                Error::Input(format!(
+                    "the state of stream {} has an invalid {field}: {s:?}",
+                    run.def.name
+                ))
+            })?;
+            // A cursor from the future would skip every change until then: ignore it.
+            if t > Utc::now() + crate::config::CLOCK_SKEW_ALLOWANCE {
+                tracing::warn!(
+                    stream = run.def.name,
+                    cursor = s.as_str(),
+                    "the saved {field} is in the future; ignoring it and reading as on a first sync"
+                );
+                return Ok(None);
+            }
+            Ok(Some(t))
+        }
         Some(other) => Err(Error::Input(format!(
             "the state of stream {} has an invalid {field}: {other}",
             run.def.name
@@ -109,10 +121,14 @@ pub async fn read_search(
     while let Some(page) = pager.next_page(&run.ctx.client).await? {
         let mut rows = Vec::with_capacity(page.items.len());
         for raw in &page.items {
-            let p: CursorProbe<'_> = serde_json::from_str(raw.get()).map_err(|e| Error::Api {
-                path: path.into(),
-                message: format!("a record has no id: {e}"),
-                internal: raw.get().chars().take(200).collect(),
+            let p: CursorProbe<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+                crate::streams::list::bad_record(
+                    run.def.name,
+                    path,
+                    raw.get(),
+                    "id",
+                    &["id", FIELD],
+                )
             })?;
             let ts = p.last_updated.as_deref().and_then(parse_ts);
             if let (Some(seen), Some(lu)) = (recent.get(p.id.as_ref()), p.last_updated.as_deref()) {

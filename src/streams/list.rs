@@ -27,6 +27,49 @@ fn not_an_object(raw: &str, e: &dyn std::fmt::Display) -> Error {
     }
 }
 
+/// Why a record's probe failed, in words a user can act on: the stream, the field of the wrong type (or
+/// missing), and the record's key. `fields` are the string fields the probe reads, `key` first; the
+/// record itself is never printed (it is customer data), only in the internal message's first bytes.
+pub fn bad_record(stream: &str, path: &str, raw: &str, key: &str, fields: &[&str]) -> Error {
+    let internal = raw.chars().take(200).collect();
+    let Ok(v) = serde_json::from_str::<Map<String, Value>>(raw) else {
+        return Error::Api {
+            path: path.into(),
+            message: format!("stream {stream}: a record is not a JSON object"),
+            internal,
+        };
+    };
+    let who = match v.get(key) {
+        Some(Value::String(k)) => format!("the record with {key} {k:?}"),
+        _ => "a record".to_string(),
+    };
+    let kind = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    let problem = fields.iter().find_map(|f| match v.get(*f) {
+        None if *f == key => Some(format!("has no `{f}`")),
+        Some(Value::Null) if *f == key => Some(format!("has a null `{f}`")),
+        Some(x) if !x.is_string() && !x.is_null() => Some(format!(
+            "has `{f}` of the wrong type ({}, expected a string)",
+            kind(x)
+        )),
+        _ => None,
+    });
+    Error::Api {
+        path: path.into(),
+        message: format!(
+            "stream {stream}: {who} {}",
+            problem.unwrap_or_else(|| "cannot be read".into())
+        ),
+        internal,
+    }
+}
+
 /// The `id` of a raw record.
 pub fn id_of(raw: &str) -> Result<String> {
     let p: Probe<'_> = serde_json::from_str(raw).map_err(|e| not_an_object(raw, &e))?;
@@ -135,12 +178,6 @@ async fn pages(
     Ok(())
 }
 
-/// Whether an error only means "this type (or parent) does not exist here".
-fn is_absent(e: &Error) -> bool {
-    matches!(e, Error::NotFound { .. })
-        || matches!(e, Error::Api { internal, .. } if internal.starts_with("HTTP 400"))
-}
-
 /// Reads a list or singleton; with `types` (and the keys of `more_types`, a parent list), one list per
 /// type, skipping types the org lacks.
 pub async fn read_list(
@@ -164,8 +201,10 @@ pub async fn read_list(
     if let Some(parent) = more_types {
         all.extend(parent_keys(run.ctx, parent).await?.iter().cloned());
     }
+    // A type the org does not have is skipped; a type the credentials may not read makes the stream
+    // incomplete (its records are still emitted), never silently complete.
     let mut readable = 0;
-    let mut last_err = None;
+    let mut denied: Vec<(&str, Error)> = Vec::new();
     for t in &all {
         let prefix = type_column.map(|c| column(c, t));
         let p = path.replace("{type}", &encode_segment(t));
@@ -175,21 +214,33 @@ pub async fn read_list(
         .await
         {
             Ok(()) => readable += 1,
-            Err(e) if is_absent(&e) || e.is_stream_unavailable() => {
+            Err(e) if e.is_absent() => {
                 tracing::info!(stream = run.def.name, r#type = t.as_str(), error = %e, "this type is not available in the org; skipping it");
-                last_err = Some(e);
+            }
+            Err(e) if e.is_stream_unavailable() => {
+                tracing::warn!(stream = run.def.name, r#type = t.as_str(), error = %e, "the credentials may not read this type; the stream will be incomplete");
+                denied.push((t.as_str(), e));
             }
             Err(e) => return Err(e),
         }
     }
-    match (readable, last_err) {
-        (0, Some(e)) if e.is_stream_unavailable() => Err(e),
-        _ => run.finish_full_refresh(),
+    if denied.is_empty() {
+        return run.finish_full_refresh();
     }
+    let names: Vec<&str> = denied.iter().map(|(t, _)| *t).collect();
+    let (_, first) = denied.swap_remove(0);
+    if readable == 0 {
+        return Err(first);
+    }
+    Err(Error::Partial(format!(
+        "types {} could not be read: {first}",
+        names.join(", ")
+    )))
 }
 
 /// Reads one list per parent key, adding the key as `column`. A parent deleted between the listing
-/// and its read (404) is skipped with a warning.
+/// and its read (404) is skipped with a warning; any other failure of the parent list or of a child
+/// list ends the stream incomplete.
 pub async fn read_fan_out(
     run: &mut StreamRun<'_>,
     parent: Parent,
@@ -259,7 +310,7 @@ pub async fn fan_out_over(
             Err(e) => return Err(e),
         };
         emit_page(run, &first.items, prefix.as_deref())?;
-        let mut pager = Pager::after(&first, extract);
+        let mut pager = Pager::after(&first, extract)?;
         drop(first);
         loop {
             match pager.next_page(client).await {
@@ -343,7 +394,15 @@ pub async fn parent_keys(ctx: &Ctx, parent: Parent) -> Result<Arc<Vec<String>>> 
             .await;
             match result {
                 Ok(()) => {}
-                Err(e) if t.is_some() && (is_absent(&e) || e.is_stream_unavailable()) => {}
+                // A type the org does not have: no parents of that type.
+                Err(e) if t.is_some() && e.is_absent() => {}
+                // Parents we may not list: the children cannot be complete (never "complete, 0 rows").
+                Err(e) if e.is_stream_unavailable() => {
+                    return Err(Error::ParentUnavailable {
+                        parent: parent.name,
+                        source: Box::new(e),
+                    })
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -171,10 +171,14 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
     let (mut groups, mut estimate) = (Vec::new(), 0u64);
     while let Some(page) = pager.next_page(&run.ctx.client).await? {
         for raw in &page.items {
-            let p: GroupProbe<'_> = serde_json::from_str(raw.get()).map_err(|e| Error::Api {
-                path: "/api/v1/groups".into(),
-                message: format!("a group has no id: {e}"),
-                internal: raw.get().chars().take(200).collect(),
+            let p: GroupProbe<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+                crate::streams::list::bad_record(
+                    "groups (for group_members)",
+                    "/api/v1/groups",
+                    raw.get(),
+                    "id",
+                    &["id", FIELD],
+                )
             })?;
             estimate += p
                 .embedded

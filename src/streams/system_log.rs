@@ -5,7 +5,7 @@
 
 use crate::config::SYSTEM_LOG_RETENTION_DAYS;
 use crate::error::{Error, Result};
-use crate::okta::page::{fetch, Extract};
+use crate::okta::page::{fetch, Extract, Progress};
 use crate::output::Row;
 use crate::streams::incremental::{format_ts, parse_ts, saved_cursor};
 use crate::streams::members::relative;
@@ -93,8 +93,16 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
             .finish();
         format!("/api/v1/logs?{q}")
     };
+    // A saved `next` must be a System Log link on the org; anything else is treated as rejected.
+    let saved_next = saved_next.and_then(|n| match run.ctx.client.url(&n) {
+        Ok(u) if u.path() == "/api/v1/logs" && run.ctx.client.check_origin(&u).is_ok() => Some(u),
+        _ => {
+            tracing::warn!("the saved System Log `next` is not a System Log link; re-reading from shortly before the last event");
+            None
+        }
+    });
     let (mut url, resumed) = match (&saved_next, saved_published) {
-        (Some(next), _) => (run.ctx.client.url(next)?, true),
+        (Some(next), _) => (next.clone(), true),
         (None, Some(p)) => (
             run.ctx
                 .client
@@ -111,9 +119,13 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
         order: VecDeque::new(),
     };
     let mut first = true;
+    let mut progress = Progress::default();
     loop {
         let page = match fetch(&run.ctx.client, &url, Extract::Array).await {
-            Err(Error::Api { message, .. }) if first && resumed => {
+            // Okta rejects a cursor it no longer knows (400), or a garbage one (404…): restart from the
+            // saved timestamp minus the overlap rather than skip the stream on every later run.
+            Err(e) if first && resumed && !fatal_for_fallback(&e) => {
+                let message = e.to_string();
                 let since = saved_published.unwrap_or_else(|| first_since(run, now))
                     - CURSOR_FALLBACK_OVERLAP;
                 tracing::warn!(%message, since = %format_ts(since), "Okta rejected the saved System Log cursor; re-reading from shortly before the last event");
@@ -126,10 +138,14 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
         first = false;
         let mut rows = Vec::with_capacity(page.items.len());
         for raw in &page.items {
-            let p: EventProbe<'_> = serde_json::from_str(raw.get()).map_err(|e| Error::Api {
-                path: "/api/v1/logs".into(),
-                message: format!("an event has no uuid: {e}"),
-                internal: raw.get().chars().take(200).collect(),
+            let p: EventProbe<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+                crate::streams::list::bad_record(
+                    run.def.name,
+                    "/api/v1/logs",
+                    raw.get(),
+                    "uuid",
+                    &["uuid", "published"],
+                )
             })?;
             if !dedupe.first_time(&p.uuid) {
                 continue;
@@ -144,6 +160,11 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
                 prefix: None,
             });
         }
+        progress.note(
+            &page.url,
+            page.items.iter().map(|i| i.get()),
+            page.next.as_ref(),
+        )?;
         run.emit(rows)?;
         // Resume from the next link, or from this very page when Okta gave none.
         let resume = page.next.clone().unwrap_or_else(|| page.url.clone());
@@ -160,6 +181,20 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
     } else {
         run.finish_full_refresh()
     }
+}
+
+/// Errors a restart from the saved timestamp cannot cure (the whole sync fails on them anyway).
+fn fatal_for_fallback(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Auth { .. }
+            | Error::Exhausted { .. }
+            | Error::RateLimitWait { .. }
+            | Error::Unreachable { .. }
+            | Error::TooLarge { .. }
+            | Error::OutputClosed
+            | Error::Output(_)
+    )
 }
 
 /// The `since` of a first read: the start date, clamped to the 90-day retention with a warning.

@@ -7,6 +7,7 @@ mod errors;
 mod faults;
 mod first_run;
 mod harness;
+mod hostile;
 mod incremental;
 mod oauth;
 mod packaging;
