@@ -44,9 +44,11 @@ pub enum Action {
     Remove(&'static [(&'static str, &'static str)]),
     /// Every row whose `column` is the target of this kind is gone.
     Scoped(&'static str, &'static str),
+    /// Replace the rows of every parent (Okta removed rows it does not log: a deleted group's app users).
+    ReplaceAll,
 }
 
-use Action::{Remove, Replace, Reread, Scoped};
+use Action::{Remove, Replace, ReplaceAll, Reread, Scoped};
 
 const USER_DELETED: (&str, Action) = (changes::USER_DELETED, Scoped("user_id", "User"));
 
@@ -102,6 +104,8 @@ pub fn rules(stream: &str) -> &'static [(&'static str, Action)] {
                 Scoped("app_id", "AppInstance"),
             ),
             (changes::USER_DELETED, Scoped("id", "User")),
+            // Users assigned to apps through a deleted group lose those assignments, unlogged.
+            (changes::GROUP_DELETED, ReplaceAll),
         ],
         "application_groups" => &[
             ("group.application_assignment.add", Reread("AppInstance")),
@@ -213,6 +217,8 @@ pub async fn read(
     };
     let mut scoped: Vec<String> = Vec::new();
     let mut per_parent: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
+    // A ReplaceAll event replaces every parent the first time it is seen (resumes skip done parents).
+    let mut replace_all: Option<&Change> = None;
     // Removals, one per key. A key added again later is safe: its parent is then read again, after
     // the tombstone.
     let mut latest: HashMap<Vec<String>, (&Change, Action)> = HashMap::new();
@@ -247,6 +253,9 @@ pub async fn read(
                     }
                     latest.insert(values, (c, *action));
                 }
+                ReplaceAll => {
+                    replace_all = Some(c);
+                }
                 Scoped(column, kind) => {
                     if let Some(id) = c.target(kind) {
                         scoped.push(changes::tombstone(
@@ -257,6 +266,20 @@ pub async fn read(
                     }
                 }
             }
+        }
+    }
+    if let Some(c) = replace_all {
+        for p in parent_keys(run.ctx, parent).await?.iter() {
+            if skip(p, c) {
+                continue;
+            }
+            let entry = per_parent.entry(p.clone()).or_default();
+            entry.0 = true;
+            entry.1.push(changes::tombstone(
+                &[(col, p)],
+                Some(UPDATED_AT),
+                &c.published,
+            ));
         }
     }
     // Scoped tombstones of deleted entities first (they never come back), then per parent in key order:

@@ -23,7 +23,7 @@ pub enum Field<'a> {
 }
 
 impl Field<'_> {
-    fn is_null(&self) -> bool {
+    pub fn is_null(&self) -> bool {
         match self {
             Field::Value(v) => v.is_null(),
             Field::Raw(r) => r.get() == "null",

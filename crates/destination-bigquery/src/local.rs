@@ -242,9 +242,37 @@ impl LocalWarehouse {
                 .collect();
             serde_json::to_string(&key).unwrap_or_default()
         };
+        // Scoped tombstones (part of a composite key absent) delete every older row whose present key
+        // columns match, in the table and in this batch (see `crate::sql::scoped_deletes`).
+        let composite = schema.primary_key.len() > 1;
+        let is_scoped = |row: &Value| {
+            composite
+                && is_tombstone(row)
+                && schema
+                    .primary_key
+                    .iter()
+                    .any(|k| row.get(k).is_none_or(Value::is_null))
+        };
+        let matches = |scope: &Value, row: &Value| {
+            schema.primary_key.iter().all(|k| match scope.get(k) {
+                None | Some(Value::Null) => true,
+                Some(v) => row.get(k) == Some(v),
+            })
+        };
+        let mut rows: Vec<Value> = Vec::new();
+        self.for_each_row(src, |row| rows.push(row))?;
+        let scopes: Vec<Value> = rows.iter().filter(|r| is_scoped(r)).cloned().collect();
+        let superseded = |row: &Value| {
+            scopes
+                .iter()
+                .any(|x| matches(x, row) && newer(row, x) && order_of(row) != order_of(x))
+        };
         // The newest staged row per key.
         let mut staged: BTreeMap<String, Value> = BTreeMap::new();
-        self.for_each_row(src, |row| {
+        for row in rows {
+            if is_scoped(&row) || superseded(&row) {
+                continue;
+            }
             let k = key_of(&row);
             match staged.get(&k) {
                 Some(cur) if !newer(cur, &row) => {}
@@ -252,11 +280,35 @@ impl LocalWarehouse {
                     staged.insert(k, row);
                 }
             }
-        })?;
+        }
         let mut table: BTreeMap<String, Value> = BTreeMap::new();
         self.for_each_row(target, |row| {
             table.insert(key_of(&row), row);
         })?;
+        for x in &scopes {
+            let hit: Vec<String> = table
+                .iter()
+                .filter(|(_, t)| matches(x, t) && newer(t, x))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in hit {
+                match deletes {
+                    crate::sql::Deletes::Hard => {
+                        table.remove(&k);
+                    }
+                    crate::sql::Deletes::Soft => {
+                        if let (Some(t), Some(d)) = (
+                            table.get_mut(&k).and_then(Value::as_object_mut),
+                            deleted.as_ref(),
+                        ) {
+                            if let Some(v) = x.get(d) {
+                                t.insert(d.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
         for (k, s) in staged {
             let tomb = is_tombstone(&s);
             match table.get_mut(&k) {

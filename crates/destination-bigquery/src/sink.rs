@@ -293,7 +293,19 @@ impl Sink {
             source_changes,
             &mut self.line,
         );
-        if let (Some(field), true) = (&enc.null_key, s.spec.mode != Mode::Append) {
+        // A scoped tombstone (Okta logged the deletion of a parent, not each row it removed) names only
+        // part of the key: it deletes every row whose present key columns match.
+        let scoped_tombstone = data
+            .field(schema::CDC_DELETED_AT)
+            .is_some_and(|f| !f.is_null())
+            && s.spec
+                .schema
+                .primary_key
+                .iter()
+                .any(|k| data.field(k).is_some_and(|f| !f.is_null()));
+        if let (Some(field), true, false) =
+            (&enc.null_key, s.spec.mode != Mode::Append, scoped_tombstone)
+        {
             return Err(Error::Record {
                 stream: s.spec.name.clone(),
                 message: format!(

@@ -184,13 +184,7 @@ pub fn merge(
         .iter()
         .map(|k| format!("(t.{k} = s.{k} OR (t.{k} IS NULL AND s.{k} IS NULL))"))
         .collect();
-    let newer = match (ordering.cursor("t."), ordering.cursor("s.")) {
-        (Some(tc), Some(sc)) => format!(
-            "({tc} < {sc} OR ({tc} = {sc} AND t.{ts} <= s.{ts}) OR ({tc} IS NULL AND {sc} IS NOT NULL) \
-             OR ({tc} IS NULL AND {sc} IS NULL AND t.{ts} <= s.{ts}))"
-        ),
-        _ => format!("t.{ts} <= s.{ts}"),
-    };
+    let newer = not_newer(&ordering, "t.", "s.");
     let deleted = schema.cdc_deleted_at().map(|c| quote(&c.name));
     let cols: Vec<String> = schema.columns.iter().map(|c| quote(&c.name)).collect();
     let set: Vec<String> = match (&deleted, deletes) {
@@ -208,9 +202,23 @@ pub fn merge(
         ),
         _ => (String::new(), String::new()),
     };
-    let filter = source_filter
-        .map(|f| format!("\n    WHERE {f}"))
-        .unwrap_or_default();
+    let mut conds: Vec<String> = source_filter.map(str::to_string).into_iter().collect();
+    if let Some(scoped) = scoped_tombstone(schema, "r.") {
+        // Scoped tombstones delete in `scoped_deletes`; rows they supersede in this batch are dropped.
+        let x_scoped = scoped_tombstone(schema, "x.").unwrap_or_default();
+        let matches = key_matches(schema, "x.", "r.");
+        let older = strictly_older(&ordering, "r.", "x.");
+        conds.push(format!("NOT ({scoped})"));
+        conds.push(format!(
+            "NOT EXISTS (SELECT 1 FROM {src} AS x WHERE {x_scoped} AND {matches} AND {older})",
+            src = source.sql()
+        ));
+    }
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" AS r\n    WHERE {}", conds.join(" AND "))
+    };
     format!(
         "MERGE {target} AS t\nUSING (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY {pk} ORDER BY {order}) AS _airbyte_row_number\n    FROM {source}{filter}\n  ) WHERE _airbyte_row_number = 1\n) AS s\nON {on}\n{delete_clause}WHEN MATCHED AND {newer} THEN UPDATE SET {set}\nWHEN NOT MATCHED{insert_cond} THEN INSERT ({cols}) VALUES ({values})",
         target = target.sql(),
@@ -222,6 +230,97 @@ pub fn merge(
         cols = cols.join(", "),
         values = values.join(", "),
     )
+}
+
+/// `a` is not newer than `b` (by cursor, then extraction time): a row `a` that `b` replaces.
+fn not_newer(ordering: &Ordering, a: &str, b: &str) -> String {
+    let ts = quote(EXTRACTED_AT);
+    match (ordering.cursor(a), ordering.cursor(b)) {
+        (Some(ac), Some(bc)) => format!(
+            "({ac} < {bc} OR ({ac} = {bc} AND {a}{ts} <= {b}{ts}) OR ({ac} IS NULL AND {bc} IS NOT NULL) \
+             OR ({ac} IS NULL AND {bc} IS NULL AND {a}{ts} <= {b}{ts}))"
+        ),
+        _ => format!("{a}{ts} <= {b}{ts}"),
+    }
+}
+
+/// `a` comes strictly before `b` (cursor, extraction time, then arrival).
+fn strictly_older(ordering: &Ordering, a: &str, b: &str) -> String {
+    let (ts, id) = (quote(EXTRACTED_AT), quote(RAW_ID));
+    let tie = format!("({a}{ts} < {b}{ts} OR ({a}{ts} = {b}{ts} AND {a}{id} < {b}{id}))");
+    match (ordering.cursor(a), ordering.cursor(b)) {
+        (Some(ac), Some(bc)) => format!(
+            "({ac} < {bc} OR ({ac} = {bc} AND {tie}) OR ({ac} IS NULL AND {bc} IS NOT NULL) \
+             OR ({ac} IS NULL AND {bc} IS NULL AND {tie}))"
+        ),
+        _ => tie,
+    }
+}
+
+/// The condition that row `p` is a scoped tombstone: deleted, with part of a composite key absent.
+/// `None` when the table cannot have one (no `_ab_cdc_deleted_at`, or a one-column key).
+pub fn scoped_tombstone(schema: &TableSchema, p: &str) -> Option<String> {
+    let d = schema.cdc_deleted_at()?;
+    if schema.primary_key.len() < 2 {
+        return None;
+    }
+    let any_null: Vec<String> = schema
+        .primary_key
+        .iter()
+        .map(|k| format!("{p}{} IS NULL", quote(k)))
+        .collect();
+    Some(format!(
+        "{p}{} IS NOT NULL AND ({})",
+        quote(&d.name),
+        any_null.join(" OR ")
+    ))
+}
+
+/// Row `r` has the key columns that scoped tombstone `s` names.
+fn key_matches(schema: &TableSchema, s: &str, r: &str) -> String {
+    schema
+        .primary_key
+        .iter()
+        .map(|k| {
+            let k = quote(k);
+            format!("({s}{k} IS NULL OR {r}{k} = {s}{k})")
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// The statement that applies scoped tombstones of `source` to `target` before the MERGE: a hard delete
+/// removes every older row whose present key columns match; a soft delete sets their
+/// `_ab_cdc_deleted_at`. `None` when the table cannot have scoped tombstones.
+pub fn scoped_deletes(
+    target: &TableRef,
+    source: &TableRef,
+    schema: &TableSchema,
+    deletes: Deletes,
+    source_filter: Option<&str>,
+) -> Option<String> {
+    let scoped = scoped_tombstone(schema, "s.")?;
+    let d = quote(&schema.cdc_deleted_at()?.name);
+    let ordering = Ordering::of(schema);
+    let matches = key_matches(schema, "s.", "t.");
+    let newer = not_newer(&ordering, "t.", "s.");
+    let filter = source_filter
+        .map(|f| format!(" AND {f}"))
+        .unwrap_or_default();
+    let hit = format!(
+        "FROM {src} AS s WHERE {scoped} AND {matches} AND {newer}{filter}",
+        src = source.sql()
+    );
+    Some(match deletes {
+        Deletes::Hard => format!(
+            "DELETE FROM {tgt} AS t WHERE EXISTS (SELECT 1 {hit})",
+            tgt = target.sql()
+        ),
+        Deletes::Soft => format!(
+            "UPDATE {tgt} AS t SET {d} = (SELECT MAX(s.{d}) {hit}) WHERE EXISTS (SELECT 1 {hit})",
+            tgt = target.sql()
+        ),
+    })
 }
 
 #[cfg(test)]

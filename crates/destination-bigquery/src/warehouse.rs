@@ -212,6 +212,16 @@ impl Warehouse {
         source_filter: Option<&str>,
     ) -> Result<JobStats> {
         let stmt = sql::merge(target, source, schema, deletes, source_filter);
+        let scoped = sql::scoped_deletes(target, source, schema, deletes, source_filter);
+        if let (Some(pre), Warehouse::BigQuery(bq)) = (&scoped, &mut *self) {
+            let first = bq.statement_stats(pre).await?;
+            let mut stats = bq.statement_stats(&stmt).await?;
+            stats.bytes_processed += first.bytes_processed;
+            return Ok(stats);
+        }
+        if let (Some(pre), Warehouse::Local(l)) = (&scoped, &mut *self) {
+            l.record_sql(target, pre)?;
+        }
         match self {
             Warehouse::BigQuery(bq) => bq.statement_stats(&stmt).await,
             Warehouse::Local(l) => {

@@ -654,6 +654,34 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
             .collect();
         subs.insert((*rt).to_string(), items);
     }
+    // Custom roles have subscriptions too (`roleRef` is a role type or a custom role id).
+    let custom_roles: Vec<String> = org
+        .lists
+        .get("custom_roles")
+        .map(|v| v.iter().map(|i| i.id.clone()).collect())
+        .unwrap_or_default();
+    for (i, rid) in custom_roles.iter().enumerate() {
+        let items = NOTIFICATION_TYPES
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| (i + j) % 4 != 3)
+            .map(|(j, nt)| {
+                item(
+                    *nt,
+                    &json!({
+                        "notificationType": nt,
+                        "channels": ["email"],
+                        "status": if (i + j) % 2 == 0 { "subscribed" } else { "unsubscribed" },
+                        "_links": {
+                            "self": {"href": format!("{base}/api/v1/roles/{rid}/subscriptions/{nt}")},
+                            "subscribe": {"href": format!("{base}/api/v1/roles/{rid}/subscriptions/{nt}/subscribe"), "method": "POST"}
+                        }
+                    }),
+                )
+            })
+            .collect();
+        subs.insert(rid.clone(), items);
+    }
     children.push(("role_subscriptions", subs));
 
     // Policies and their rules.
@@ -1109,7 +1137,7 @@ fn fix_user_links(v: &mut Value, base: &str, uid: &str) {
 // ---------------------------------------------------------------------------------------------
 // Rendered on demand
 
-fn id_hash(id: &str) -> u64 {
+pub(crate) fn id_hash(id: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in id.bytes() {
         h ^= u64::from(b);
@@ -1118,12 +1146,17 @@ fn id_hash(id: &str) -> u64 {
     h
 }
 
-/// The factors of user `uid` (1–3 for ACTIVE users, none otherwise).
+/// The factors of user `uid`: the changed ones ([`Org::factor_overrides`]) when its factors were
+/// changed, else 1–3 generated ones for an ACTIVE or DEPROVISIONED user (deactivating a user
+/// keeps its enrollments) and none otherwise.
 pub fn user_factors(org: &Org, uid: &str) -> Vec<Value> {
     let Some(u) = org.users.by_id.get(uid) else {
         return Vec::new();
     };
-    if u.status != "ACTIVE" {
+    if let Some(f) = org.factor_overrides.get(uid) {
+        return f.clone();
+    }
+    if !matches!(u.status, "ACTIVE" | "DEPROVISIONED") {
         return Vec::new();
     }
     let tpls = list_examples("user_factors");
@@ -1446,7 +1479,6 @@ pub fn collection(org: &Org, now_ms: i64, stream: &str) -> Option<Vec<Value>> {
             .users
             .by_id
             .values()
-            .filter(|u| u.status != "DEPROVISIONED")
             .flat_map(|u| {
                 user_factors(org, &u.id)
                     .into_iter()

@@ -32,6 +32,15 @@ pub struct SimConfig {
     pub asa: Option<AsaConfig>,
     /// Serve `/api/v1/risk/providers` (deprecated: by default it answers 404 `E0000007`).
     pub risk_providers: bool,
+    /// The System Log's eventual consistency: an event written by a mutation becomes visible in
+    /// `/api/v1/logs` (and in the ground truth) this long after its `published` time. Default
+    /// zero: at once. See [`crate::SimServer::set_log_delay`] and
+    /// [`crate::SimServer::release_logs`].
+    pub log_delay: Duration,
+    /// Serve the admin endpoints `POST /__sim/churn`, `POST /__sim/release-logs` and
+    /// `GET /__sim/stats` (no authentication; the binary turns them on, it listens on loopback).
+    /// Default off: they answer 404 like any unknown path.
+    pub admin: bool,
 }
 
 /// The Advanced Server Access team and its service user's API key.
@@ -68,6 +77,8 @@ impl Default for SimConfig {
             log_days: 100,
             asa: Some(AsaConfig::default()),
             risk_providers: false,
+            log_delay: Duration::ZERO,
+            admin: false,
         }
     }
 }

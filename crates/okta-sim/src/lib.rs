@@ -19,6 +19,7 @@
 
 pub mod asa;
 pub mod catalog;
+pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod fault;
@@ -40,6 +41,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+pub use changes::ChurnReport;
 pub use config::{
     all_read_scopes, AsaConfig, BucketLimits, LinkStyle, OAuthConfig, RateLimitMode, SimConfig,
     DEFAULT_API_TOKEN,
@@ -225,6 +227,21 @@ impl SimServer {
         }
     }
 
+    /// The org, after committing the System Log events whose delay has passed.
+    fn org_now(&self) -> (std::sync::RwLockReadGuard<'_, org::Org>, i64) {
+        let now = self.shared.clock.now();
+        if self.org().logs_due(now) {
+            self.org_mut().flush_logs(now);
+        }
+        (self.org(), now)
+    }
+
+    /// Apply `f` to the org at the next instant of the clock.
+    fn mutate<R>(&self, f: impl FnOnce(&mut org::Org, i64) -> R) -> R {
+        let now = self.shared.clock.tick();
+        f(&mut self.org_mut(), now)
+    }
+
     // ---- ground truth -------------------------------------------------------------------
 
     /// Every user as the API serves it, DEPROVISIONED included, by id.
@@ -260,8 +277,23 @@ impl SimServer {
     /// The System Log events the API can return now (inside the 90-day retention), in
     /// persistence (polling) order.
     pub fn log_events(&self) -> Vec<Value> {
-        let now = self.shared.clock.now();
-        self.org().log_events_json(now)
+        let (org, now) = self.org_now();
+        org.log_events_json(now)
+    }
+
+    /// The System Log events written but not visible yet ([`SimConfig::log_delay`]), in the order
+    /// they will become visible.
+    pub fn pending_log_events(&self) -> Vec<Value> {
+        let (org, _) = self.org_now();
+        let mut scratch = logs::Scratch::default();
+        org.pending_logs
+            .iter()
+            .map(|e| {
+                let mut buf = Vec::new();
+                org.log_templates.write(e, &mut scratch, &mut buf);
+                serde_json::from_slice(&buf).unwrap_or(Value::Null)
+            })
+            .collect()
     }
 
     /// Every user type.
@@ -283,8 +315,8 @@ impl SimServer {
     /// `okta_records::streams()`), with the columns it adds (parent ids, derived keys); empty for
     /// an unknown stream. ASA streams describe the configured team.
     pub fn collection(&self, stream: &str) -> Vec<Value> {
-        let now = self.shared.clock.now();
-        catalog::collection(&self.org(), now, stream).unwrap_or_default()
+        let (org, now) = self.org_now();
+        catalog::collection(&org, now, stream).unwrap_or_default()
     }
 
     /// The primary-key tuples of [`SimServer::collection`] (keys from `okta_records::streams()`).
@@ -322,49 +354,173 @@ impl SimServer {
     }
 
     // ---- mutations ----------------------------------------------------------------------
+    //
+    // Each applies at its own instant (the clock's next tick), updates every affected collection
+    // and writes the System Log events Okta writes for it (see `changes.rs` and the README).
+    // Those returning `bool` say whether anything changed; nothing is logged when not.
 
-    /// Change a profile field (`title`) of user `id` and bump its `lastUpdated`; the new object,
-    /// or `Value::Null` when there is no such user.
+    /// Change a profile field (`title`) of user `id` and move its `lastUpdated`; the new object,
+    /// or `Value::Null` when there is no such user. Logs `user.account.update_profile`.
     pub fn update_user(&self, id: &str) -> Value {
-        let now = self.shared.clock.tick();
-        self.org_mut().update_user(id, now).unwrap_or(Value::Null)
+        self.mutate(|o, now| o.update_user(id, now))
+            .unwrap_or(Value::Null)
     }
 
-    /// Create an ACTIVE user (in no group, no app) created and updated now; the new object.
+    /// Create an ACTIVE user (in no group, no app) created and updated now; the new object. Logs
+    /// `user.lifecycle.create` and `user.lifecycle.activate`.
     pub fn create_user(&self) -> Value {
-        let now = self.shared.clock.tick();
-        self.org_mut().create_user(now)
+        self.mutate(|o, now| o.create_user(now))
     }
 
-    /// Set user `id` to DEPROVISIONED and bump its `lastUpdated` (no-op for unknown ids).
-    pub fn deactivate_user(&self, id: &str) {
-        let now = self.shared.clock.tick();
-        self.org_mut().deactivate_user(id, now);
+    /// Set user `id` to DEPROVISIONED and move its `lastUpdated`. Logs
+    /// `user.lifecycle.deactivate`.
+    pub fn deactivate_user(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.deactivate_user(id, now))
     }
 
-    /// Delete user `id` everywhere: users, group memberships (bumping those groups'
-    /// `lastMembershipUpdated`) and app assignments.
-    pub fn delete_user(&self, id: &str) {
-        let now = self.shared.clock.tick();
-        self.org_mut().delete_user(id, now);
+    /// Delete user `id` (deactivating it first when needed): it leaves users, memberships, app
+    /// assignments, factors, role assignments, device users and group owners. Logs
+    /// `user.lifecycle.delete.initiated` and `.completed` only; groups' `lastMembershipUpdated`
+    /// does not move.
+    pub fn delete_user(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.delete_user(id, now))
     }
 
-    /// Change group `id`'s description and bump its `lastUpdated`.
-    pub fn update_group(&self, id: &str) {
-        let now = self.shared.clock.tick();
-        self.org_mut().update_group(id, now);
+    /// Change group `id`'s description and move its `lastUpdated`. Logs `group.profile.update`.
+    pub fn update_group(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.update_group(id, now))
     }
 
-    /// Add user `user_id` to group `group_id`, bumping the group's `lastMembershipUpdated`.
-    pub fn add_group_member(&self, group_id: &str, user_id: &str) {
-        let now = self.shared.clock.tick();
-        self.org_mut().add_group_member(group_id, user_id, now);
+    /// Delete group `id` with its memberships, owners, roles, app assignments and the app users
+    /// assigned through it. Logs `group.lifecycle.delete` only.
+    pub fn delete_group(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.delete_group(id, now))
     }
 
-    /// Remove user `user_id` from group `group_id`, bumping the group's `lastMembershipUpdated`.
-    pub fn remove_group_member(&self, group_id: &str, user_id: &str) {
-        let now = self.shared.clock.tick();
-        self.org_mut().remove_group_member(group_id, user_id, now);
+    /// Add user `user_id` to group `group_id`, moving the group's `lastMembershipUpdated`. Logs
+    /// `group.user_membership.add`.
+    pub fn add_group_member(&self, group_id: &str, user_id: &str) -> bool {
+        self.mutate(|o, now| o.add_group_member(group_id, user_id, now))
+    }
+
+    /// Remove user `user_id` from group `group_id`, moving the group's `lastMembershipUpdated`.
+    /// Logs `group.user_membership.remove`.
+    pub fn remove_group_member(&self, group_id: &str, user_id: &str) -> bool {
+        self.mutate(|o, now| o.remove_group_member(group_id, user_id, now))
+    }
+
+    /// Deactivate app `id` (INACTIVE). Logs `application.lifecycle.deactivate`.
+    pub fn deactivate_app(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.deactivate_app(id, now))
+    }
+
+    /// Delete app `id` (deactivated first) with its user and group assignments. Logs
+    /// `application.lifecycle.deactivate` (if it was active) and `application.lifecycle.delete`.
+    pub fn delete_app(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.delete_app(id, now))
+    }
+
+    /// Assign user `user_id` to app `app_id` (scope USER). Logs
+    /// `application.user_membership.add`.
+    pub fn assign_app_user(&self, app_id: &str, user_id: &str) -> bool {
+        self.mutate(|o, now| o.assign_app_user(app_id, user_id, now))
+    }
+
+    /// Remove user `user_id`'s assignment to app `app_id`. Logs
+    /// `application.user_membership.remove`.
+    pub fn unassign_app_user(&self, app_id: &str, user_id: &str) -> bool {
+        self.mutate(|o, now| o.unassign_app_user(app_id, user_id, now))
+    }
+
+    /// Assign group `group_id` to app `app_id`. Logs `group.application_assignment.add`.
+    pub fn assign_app_group(&self, app_id: &str, group_id: &str) -> bool {
+        self.mutate(|o, now| o.assign_app_group(app_id, group_id, now))
+    }
+
+    /// Remove group `group_id`'s assignment to app `app_id`. Logs
+    /// `group.application_assignment.remove`.
+    pub fn unassign_app_group(&self, app_id: &str, group_id: &str) -> bool {
+        self.mutate(|o, now| o.unassign_app_group(app_id, group_id, now))
+    }
+
+    /// Deactivate (remove) factor `factor_id` of user `user_id`. Logs
+    /// `user.mfa.factor.deactivate`.
+    pub fn deactivate_factor(&self, user_id: &str, factor_id: &str) -> bool {
+        self.mutate(|o, now| o.deactivate_factor(user_id, factor_id, now))
+    }
+
+    /// Reset every factor of user `user_id`. Logs `user.mfa.factor.reset_all`.
+    pub fn reset_factors(&self, user_id: &str) -> bool {
+        self.mutate(|o, now| o.reset_factors(user_id, now))
+    }
+
+    /// Enroll user `user_id` in a factor type it lacks; the new factor (`None` when it has them
+    /// all or doesn't exist). Logs `user.mfa.factor.activate`.
+    pub fn enroll_factor(&self, user_id: &str) -> Option<Value> {
+        self.mutate(|o, now| o.enroll_factor(user_id, now))
+    }
+
+    /// Delete device `id` (deactivated first). Logs `device.lifecycle.deactivate` (if it was
+    /// active) and `device.lifecycle.delete`.
+    pub fn delete_device(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.delete_device(id, now))
+    }
+
+    /// Remove user `user_id` from device `device_id`. Logs `device.user.remove`.
+    pub fn remove_device_user(&self, device_id: &str, user_id: &str) -> bool {
+        self.mutate(|o, now| o.remove_device_user(device_id, user_id, now))
+    }
+
+    /// Delete policy `id` and its rules. Logs `policy.lifecycle.delete`.
+    pub fn delete_policy(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.delete_policy(id, now))
+    }
+
+    /// Delete rule `rule_id` of policy `policy_id`. Logs `policy.rule.delete`.
+    pub fn delete_policy_rule(&self, policy_id: &str, rule_id: &str) -> bool {
+        self.mutate(|o, now| o.delete_policy_rule(policy_id, rule_id, now))
+    }
+
+    /// Delete network zone `id` (deactivated first). Logs `zone.deactivate` (if it was active)
+    /// and `zone.delete`.
+    pub fn delete_zone(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.delete_zone(id, now))
+    }
+
+    /// Delete custom role `id` with its permissions and subscriptions. Logs `iam.role.delete`.
+    pub fn delete_custom_role(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.delete_custom_role(id, now))
+    }
+
+    /// Delete resource set `id` with its resources. Logs `iam.resourceset.delete`.
+    pub fn delete_resource_set(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.delete_resource_set(id, now))
+    }
+
+    /// Delete identity provider `id`. Logs `system.idp.lifecycle.delete`.
+    pub fn delete_idp(&self, id: &str) -> bool {
+        self.mutate(|o, now| o.delete_idp(id, now))
+    }
+
+    /// Change about `fraction` of the org (seeded by `seed`): profile updates, a few
+    /// deactivations, deletions and creations, membership adds and removes, app assignments added
+    /// and removed, factors deactivated, reset and enrolled, each with its events (see
+    /// [`org::Org::churn`]).
+    pub fn churn(&self, fraction: f64, seed: u64) -> ChurnReport {
+        churn(&self.shared, fraction, seed)
+    }
+
+    /// From now on, new System Log events become visible `delay` after their `published` time
+    /// (events already held keep their time). With a long delay and [`SimServer::release_logs`],
+    /// a test decides exactly when an event arrives, e.g. after later events are already visible.
+    pub fn set_log_delay(&self, delay: std::time::Duration) {
+        self.org_mut().log_delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4);
+    }
+
+    /// Make every held System Log event visible now (committed after the visible ones, with its
+    /// original `published`); how many.
+    pub fn release_logs(&self) -> usize {
+        release_logs(&self.shared)
     }
 
     /// Publish `n` new System Log events now (each committed at its own instant; every fifth
@@ -372,6 +528,15 @@ impl SimServer {
     pub fn append_log_events(&self, n: usize) -> Vec<Value> {
         let clock = &self.shared.clock;
         self.org_mut().append_log_events(n, || clock.tick())
+    }
+
+    /// Publish `n` new System Log events with `published` `lag` before now: late arrivals, older
+    /// than events already visible (committed now, or after [`SimConfig::log_delay`]).
+    pub fn append_late_log_events(&self, n: usize, lag: std::time::Duration) -> Vec<Value> {
+        let clock = &self.shared.clock;
+        let lag = i64::try_from(lag.as_millis()).unwrap_or(0);
+        self.org_mut()
+            .append_late_log_events(n, lag, || clock.tick())
     }
 
     /// From now on every API request with the API token or an OAuth token gets 401 `E0000011`.
@@ -403,6 +568,26 @@ impl SimServer {
     pub fn stats(&self) -> SimStats {
         self.shared.stats()
     }
+}
+
+/// [`SimServer::churn`], also served as `POST /__sim/churn`.
+pub(crate) fn churn(shared: &Shared, fraction: f64, seed: u64) -> ChurnReport {
+    let clock = &shared.clock;
+    let mut org = match shared.org.write() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    org.churn(fraction, seed, || clock.tick())
+}
+
+/// [`SimServer::release_logs`], also served as `POST /__sim/release-logs`.
+pub(crate) fn release_logs(shared: &Shared) -> usize {
+    let now = shared.clock.tick();
+    let mut org = match shared.org.write() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    org.release_logs(now)
 }
 
 impl Drop for SimServer {

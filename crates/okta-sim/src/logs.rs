@@ -182,6 +182,10 @@ impl LogTemplates {
 
     /// Append the JSON of `e` to `out` (regenerated from its random stream).
     pub fn write(&self, e: &LogEvent, scratch: &mut Scratch, out: &mut Vec<u8>) {
+        if let Some(c) = &e.custom {
+            out.extend_from_slice(&c.json);
+            return;
+        }
         let mut rng = Rng::from_state(e.rng);
         self.event(e.n, e.published, e.persisted, &mut rng, scratch, Some(out));
     }
@@ -259,6 +263,7 @@ impl LogTemplates {
             targets,
             n,
             rng: state,
+            custom: None,
         };
         let Some(out) = out else {
             return event;

@@ -1,7 +1,8 @@
 //! `okta-sim`: serve a simulated Okta org until killed (SIGTERM/SIGINT), for demos and benchmarks.
 //!
 //! Prints one JSON line `{"base_url":…,"api_token":…}` to stdout once listening; everything else
-//! goes to stderr.
+//! goes to stderr. Serves the admin endpoints (`POST /__sim/churn?fraction=F&seed=S`,
+//! `POST /__sim/release-logs`, `GET /__sim/stats`) unless `--no-admin`; it listens on loopback only.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,6 +68,13 @@ struct Args {
     /// Granted scopes, space-separated (default: every okta.*.read scope served).
     #[arg(long)]
     oauth_scopes: Option<String>,
+    /// System Log eventual consistency: new events become visible this many ms after `published`.
+    #[arg(long, default_value_t = 0)]
+    log_delay_ms: u64,
+    /// Don't serve the admin endpoints (`POST /__sim/churn`, `POST /__sim/release-logs`,
+    /// `GET /__sim/stats`).
+    #[arg(long)]
+    no_admin: bool,
 }
 
 fn config(a: &Args) -> Result<SimConfig, String> {
@@ -105,6 +113,8 @@ fn config(a: &Args) -> Result<SimConfig, String> {
         concurrency_limit: a.concurrency_limit,
         link_style: okta_sim::LinkStyle::Separate,
         log_days: a.log_days,
+        log_delay: Duration::from_millis(a.log_delay_ms),
+        admin: !a.no_admin,
         ..SimConfig::default()
     })
 }

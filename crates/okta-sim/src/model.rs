@@ -1071,6 +1071,68 @@ pub struct LogEvent {
     /// State of the random stream its details are drawn from: the JSON is regenerated from it on
     /// demand instead of being held in memory (a large org has millions of events).
     pub rng: u64,
+    /// An event written by a mutation (see [`crate::changes`]): its own type, actor, targets and
+    /// JSON, instead of the generated ones.
+    pub custom: Option<Box<CustomEvent>>,
+}
+
+/// An actor or a target of a System Log event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Party {
+    /// `id`.
+    pub id: String,
+    /// `type` (`User`, `UserGroup`, `AppInstance`, …).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `alternateId`.
+    pub alternate_id: String,
+    /// `displayName`.
+    pub display_name: String,
+    /// `detailEntry`.
+    pub detail_entry: Option<serde_json::Value>,
+}
+
+impl Party {
+    /// A party without `detailEntry`.
+    pub fn new(
+        id: impl Into<String>,
+        kind: &'static str,
+        alternate_id: impl Into<String>,
+        display_name: impl Into<String>,
+    ) -> Party {
+        Party {
+            id: id.into(),
+            kind,
+            alternate_id: alternate_id.into(),
+            display_name: display_name.into(),
+            detail_entry: None,
+        }
+    }
+
+    /// With a `detailEntry`.
+    #[must_use]
+    pub fn detail(mut self, v: serde_json::Value) -> Party {
+        self.detail_entry = Some(v);
+        self
+    }
+}
+
+/// The parts of a mutation's event that filters need, and its JSON as served.
+#[derive(Debug, Clone)]
+pub struct CustomEvent {
+    /// `eventType`.
+    pub event_type: &'static str,
+    /// `legacyEventType`.
+    pub legacy: Option<&'static str>,
+    /// `severity`.
+    pub severity: &'static str,
+    /// `actor`.
+    pub actor: Party,
+    /// `target[]`.
+    pub targets: Vec<Party>,
+    /// The event's JSON.
+    pub json: Bytes,
 }
 
 impl LogEvent {
@@ -1081,7 +1143,10 @@ impl LogEvent {
 
     /// `eventType`.
     pub fn event_type(&self) -> &'static str {
-        EVENT_TYPES[self.kind as usize % EVENT_TYPES.len()].0
+        match &self.custom {
+            Some(c) => c.event_type,
+            None => EVENT_TYPES[self.kind as usize % EVENT_TYPES.len()].0,
+        }
     }
 }
 
@@ -1111,6 +1176,20 @@ pub fn log_filter_rules(attr: &str, op: Op) -> Result<AttrKind, String> {
 impl Subject for LogView<'_> {
     fn value(&self, attr: &str) -> Val<'_> {
         let e = self.event;
+        if let Some(c) = &e.custom {
+            return match attr {
+                "eventType" => Val::Str(c.event_type),
+                "legacyEventType" => c.legacy.map_or(Val::Missing, Val::Str),
+                "uuid" => Val::Str(e.uuid()),
+                "severity" => Val::Str(c.severity),
+                "outcome.result" => Val::Str(e.outcome),
+                "actor.id" => Val::Str(&c.actor.id),
+                "actor.alternateId" => Val::Str(&c.actor.alternate_id),
+                "actor.type" => Val::Str(c.actor.kind),
+                "target.id" => Val::Strs(c.targets.iter().map(|t| t.id.as_str()).collect()),
+                _ => Val::Missing,
+            };
+        }
         let spec = &EVENT_TYPES[e.kind as usize % EVENT_TYPES.len()];
         let actor = self.refs.people.get(e.actor as usize);
         match attr {

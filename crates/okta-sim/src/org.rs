@@ -1,5 +1,5 @@
-//! The simulated org: seeded data, its indexes, the mutations tests drive, and the ground truth
-//! they compare against.
+//! The simulated org: seeded data, its indexes, the System Log's commit path, and the ground
+//! truth tests compare against (the mutations tests drive are in [`crate::changes`]).
 //!
 //! Seeding is a pure function of the config's seed and size (plus the start time and base URL,
 //! which timestamps and links are relative to). Large collections are generated in independent
@@ -329,8 +329,16 @@ pub struct Org {
     pub log_templates: LogTemplates,
     user_type_ids: Vec<(String, String)>,
     next_user_n: u64,
-    mutations: u64,
-    next_log_n: u64,
+    pub(crate) mutations: u64,
+    pub(crate) next_log_n: u64,
+    /// Events written but not visible yet ([`SimConfig::log_delay`]), by `persisted` time.
+    pub pending_logs: Vec<LogEvent>,
+    /// How long after `published` a new event becomes visible, in ms.
+    pub log_delay_ms: i64,
+    /// Factors of users whose factors changed (replacing the generated ones), by user id.
+    pub factor_overrides: HashMap<String, Vec<Value>>,
+    /// Counter of ids minted by mutations.
+    pub(crate) minted: u64,
     /// The rest of the catalog (devices, policies, ASA, …; see [`crate::catalog`]).
     pub catalog: crate::catalog::Catalog,
 }
@@ -1366,6 +1374,10 @@ impl Org {
             next_user_n: n_users as u64,
             mutations: 0,
             next_log_n: n_logs as u64,
+            pending_logs: Vec::new(),
+            log_delay_ms: i64::try_from(cfg.log_delay.as_millis()).unwrap_or(i64::MAX / 4),
+            factor_overrides: HashMap::new(),
+            minted: 0,
             catalog: Default::default(),
         };
         crate::catalog::seed(&mut org, cfg);
@@ -1435,30 +1447,10 @@ impl Org {
     }
 
     // -----------------------------------------------------------------------------------------
-    // Mutations
+    // Mutations (the rest are in crate::changes)
 
-    /// Change a profile field of user `id` (its title) at `now`; the new object.
-    pub fn update_user(&mut self, id: &str, now: i64) -> Option<Value> {
-        self.mutations += 1;
-        let m = self.mutations as usize;
-        let base = self.base.clone();
-        let u = self.users.update(id, |u| {
-            let cur = TITLES
-                .iter()
-                .position(|t| *t == u.profile.title)
-                .unwrap_or(0);
-            u.profile.title = TITLES[(cur + 1 + m % (TITLES.len() - 1)) % TITLES.len()].to_string();
-            if u.profile.title == TITLES[cur] {
-                u.profile.title = TITLES[(cur + 1) % TITLES.len()].to_string();
-            }
-            u.last_updated = now;
-            u.render(&base);
-        })?;
-        Some(parse(&u.json))
-    }
-
-    /// Create an ACTIVE user at `now`; the new object.
-    pub fn create_user(&mut self, now: i64) -> Value {
+    /// A new ACTIVE user created at `now` (not yet inserted).
+    pub(crate) fn generate_user(&mut self, now: i64) -> User {
         let n = self.next_user_n;
         self.next_user_n += 1;
         let mut rng = Rng::derive(self.seed, S_MUTATE, n);
@@ -1477,113 +1469,95 @@ impl Org {
         u.password_changed = Some(now);
         u.last_updated = now;
         u.render(&self.base);
-        let v = parse(&u.json);
-        self.user_groups.insert(u.id.clone(), BTreeSet::new());
-        self.users.insert(u);
-        v
+        u
     }
 
-    /// Deactivate user `id` (status DEPROVISIONED) at `now`.
-    pub fn deactivate_user(&mut self, id: &str, now: i64) -> bool {
-        let base = self.base.clone();
-        self.users
-            .update(id, |u| {
-                u.status = "DEPROVISIONED";
-                u.status_changed = Some(now);
-                u.last_updated = now;
-                u.render(&base);
-            })
-            .is_some()
+    /// Append `e` to the log in persistence order (its `persisted` is at or after every
+    /// committed event's).
+    fn commit_event(&mut self, e: LogEvent) {
+        let pos = self.logs.len() as u32;
+        let key = (e.published, pos);
+        let at = self.logs_by_published.partition_point(|x| *x < key);
+        self.logs_by_published.insert(at, key);
+        self.logs.push(e);
     }
 
-    /// Delete user `id` everywhere (memberships, app assignments) at `now`; the groups it was
-    /// in get `lastMembershipUpdated = now`.
-    pub fn delete_user(&mut self, id: &str, now: i64) -> bool {
-        if self.users.remove(id).is_none() {
-            return false;
+    /// Write `e` to the System Log: committed now when its `persisted` time has come, else held
+    /// until then (eventual consistency).
+    pub(crate) fn publish_event(&mut self, e: LogEvent, now: i64) {
+        self.flush_logs(now);
+        if e.persisted <= now {
+            self.commit_event(e);
+        } else {
+            let at = self
+                .pending_logs
+                .partition_point(|p| p.persisted <= e.persisted);
+            self.pending_logs.insert(at, e);
         }
-        let groups = self.user_groups.remove(id).unwrap_or_default();
-        for gid in groups {
-            if let Some(m) = self.members.get_mut(&gid) {
-                m.remove(id);
-            }
-            self.touch_membership(&gid, now);
+    }
+
+    /// Whether held events are due at `now`.
+    pub fn logs_due(&self, now: i64) -> bool {
+        self.pending_logs
+            .first()
+            .is_some_and(|e| e.persisted <= now)
+    }
+
+    /// Commit the held events that are due at `now`.
+    pub fn flush_logs(&mut self, now: i64) {
+        let due = self.pending_logs.partition_point(|e| e.persisted <= now);
+        let ready: Vec<LogEvent> = self.pending_logs.drain(..due).collect();
+        for e in ready {
+            self.commit_event(e);
         }
-        if let Some(apps) = self.children.get_mut("app_users") {
-            for items in apps.values_mut() {
-                if let Ok(pos) = items.binary_search_by(|i| i.id.as_str().cmp(id)) {
-                    items.remove(pos);
-                }
-            }
+    }
+
+    /// Commit every held event at `now` (in the order they were due); how many.
+    pub fn release_logs(&mut self, now: i64) -> usize {
+        self.flush_logs(now);
+        let held: Vec<LogEvent> = std::mem::take(&mut self.pending_logs);
+        let n = held.len();
+        for mut e in held {
+            e.persisted = now;
+            self.commit_event(e);
         }
-        true
+        n
     }
 
-    fn touch_membership(&mut self, gid: &str, now: i64) {
-        let base = self.base.clone();
-        self.groups.update(gid, |g| {
-            g.last_membership_updated = now;
-            g.render(&base);
-        });
+    /// Publish `n` new events, each committed at the next instant of `tick` (plus
+    /// [`Org::log_delay_ms`]); every fifth is published 3 s before it is committed (late commit,
+    /// out of `published` order).
+    pub fn append_log_events(&mut self, n: usize, tick: impl FnMut() -> i64) -> Vec<Value> {
+        self.append_generated(n, None, tick)
     }
 
-    /// Change group `id`'s description at `now`.
-    pub fn update_group(&mut self, id: &str, now: i64) -> bool {
-        self.mutations += 1;
-        let m = self.mutations;
-        let base = self.base.clone();
-        self.groups
-            .update(id, |g| {
-                g.profile.description = format!("{} (edited {m})", g.profile.name);
-                g.last_updated = now;
-                g.render(&base);
-            })
-            .is_some()
+    /// Publish `n` new events `lag` ms older than the next instants of `tick`: they arrive
+    /// after events published later than them.
+    pub fn append_late_log_events(
+        &mut self,
+        n: usize,
+        lag: i64,
+        tick: impl FnMut() -> i64,
+    ) -> Vec<Value> {
+        self.append_generated(n, Some(lag), tick)
     }
 
-    /// Add user `uid` to group `gid` at `now`.
-    pub fn add_group_member(&mut self, gid: &str, uid: &str, now: i64) -> bool {
-        if !self.users.by_id.contains_key(uid) {
-            return false;
-        }
-        let Some(m) = self.members.get_mut(gid) else {
-            return false;
-        };
-        m.insert(uid.to_string());
-        self.user_groups
-            .entry(uid.to_string())
-            .or_default()
-            .insert(gid.to_string());
-        self.touch_membership(gid, now);
-        true
-    }
-
-    /// Remove user `uid` from group `gid` at `now`.
-    pub fn remove_group_member(&mut self, gid: &str, uid: &str, now: i64) -> bool {
-        let Some(m) = self.members.get_mut(gid) else {
-            return false;
-        };
-        m.remove(uid);
-        if let Some(s) = self.user_groups.get_mut(uid) {
-            s.remove(gid);
-        }
-        self.touch_membership(gid, now);
-        true
-    }
-
-    /// Publish `n` new events, each committed at the next instant of `tick`; every fifth is
-    /// published 3 s before it is committed (late commit, out of `published` order).
-    pub fn append_log_events(&mut self, n: usize, mut tick: impl FnMut() -> i64) -> Vec<Value> {
+    fn append_generated(
+        &mut self,
+        n: usize,
+        lag: Option<i64>,
+        mut tick: impl FnMut() -> i64,
+    ) -> Vec<Value> {
         let mut out = Vec::with_capacity(n);
         let mut scratch = Scratch::default();
         for _ in 0..n {
             let k = self.next_log_n;
             self.next_log_n += 1;
             let persisted = tick();
-            let published = if k % 5 == 3 {
-                persisted - 3_000
-            } else {
-                persisted
+            let published = match lag {
+                Some(l) => persisted - l,
+                None if k % 5 == 3 => persisted - 3_000,
+                None => persisted,
             };
             let mut rng = Rng::derive(self.seed, S_LOGS, k);
             let mut buf = Vec::with_capacity(2048);
@@ -1596,11 +1570,9 @@ impl Org {
                 Some(&mut buf),
             );
             out.push(serde_json::from_slice(&buf).unwrap_or(Value::Null));
-            let pos = self.logs.len() as u32;
-            let key = (e.published, pos);
-            let at = self.logs_by_published.partition_point(|x| *x < key);
-            self.logs_by_published.insert(at, key);
-            self.logs.push(e);
+            let mut e = e;
+            e.persisted += self.log_delay_ms;
+            self.publish_event(e, persisted);
         }
         out
     }
@@ -1731,11 +1703,12 @@ mod tests {
             .next()
             .cloned()
             .unwrap_or_default();
+        let before = o.groups.by_id[&gid].last_membership_updated;
         assert!(o.delete_user(&id, o.start_ms + 20));
         assert!(!o.members[&gid].contains(&id));
         assert_eq!(
-            o.groups.by_id[&gid].last_membership_updated,
-            o.start_ms + 20
+            o.groups.by_id[&gid].last_membership_updated, before,
+            "Okta logs the deletion, not each removed membership"
         );
         assert!(o
             .children_json("app_users")

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::clock::Clock;
 use crate::config::{LinkStyle, SimConfig};
@@ -216,6 +216,10 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp,
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let raw_query = req.uri().query().unwrap_or("").to_string();
+    if shared.cfg.admin && path.starts_with("/__sim/") {
+        // Test-harness endpoints: not logged, counted or rate limited.
+        return Ok(admin(&shared, &method, &path, &raw_query));
+    }
     let mut headers = BTreeMap::new();
     for (k, v) in req.headers() {
         let name = k.as_str();
@@ -585,6 +589,16 @@ fn api(
     }
 
     let query = Query::parse(raw_query);
+    let due = match shared.org.read() {
+        Ok(g) => g.logs_due(now_ms),
+        Err(p) => p.into_inner().logs_due(now_ms),
+    };
+    if due {
+        match shared.org.write() {
+            Ok(mut g) => g.flush_logs(now_ms),
+            Err(p) => p.into_inner().flush_logs(now_ms),
+        }
+    }
     let result = {
         let org = match shared.org.read() {
             Ok(g) => g,
@@ -614,5 +628,51 @@ fn api(
             p.response(200, reply.body, Some(d), &links, &[])
         }
         Err(e) => p.error(&e, Some(d)),
+    }
+}
+
+/// `POST /__sim/churn?fraction=F[&seed=S]` (default 0.01 and 1): [`crate::SimServer::churn`], the
+/// report as JSON. `POST /__sim/release-logs`: [`crate::SimServer::release_logs`]. `GET
+/// /__sim/stats`: the request counters.
+fn admin(shared: &Shared, method: &str, path: &str, raw_query: &str) -> Resp {
+    let query = Query::parse(raw_query);
+    let reply = |status: u16, body: Value| {
+        let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+        *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    match (method, path) {
+        ("POST", "/__sim/churn") => {
+            let fraction = match query.get("fraction").map(str::parse::<f64>) {
+                None => 0.01,
+                Some(Ok(f)) if (0.0..=1.0).contains(&f) => f,
+                Some(_) => return reply(400, json!({"error": "fraction must be in [0, 1]"})),
+            };
+            let seed = match query.get("seed").map(str::parse::<u64>) {
+                None => 1,
+                Some(Ok(s)) => s,
+                Some(Err(_)) => return reply(400, json!({"error": "seed must be an integer"})),
+            };
+            let report = crate::churn(shared, fraction, seed);
+            reply(200, serde_json::to_value(report).unwrap_or(Value::Null))
+        }
+        ("POST", "/__sim/release-logs") => {
+            reply(200, json!({"released": crate::release_logs(shared)}))
+        }
+        ("GET", "/__sim/stats") => {
+            let s = shared.stats();
+            reply(
+                200,
+                json!({"requests": s.requests, "rate_limited": s.rate_limited, "by_bucket": s.by_bucket}),
+            )
+        }
+        _ => reply(
+            404,
+            json!({"error": format!("no admin endpoint {method} {path}")}),
+        ),
     }
 }

@@ -342,14 +342,15 @@ async fn body_wrapped_and_whole_lists_serve_exactly_the_truth() {
         .await
         .json();
     assert_eq!(linked[0]["primary"]["name"], "manager");
-    // Factors: none for a non-ACTIVE user, 1–3 for an ACTIVE one, 404 for an unknown user.
+    // Factors: 1–3 for an ACTIVE or DEPROVISIONED user (deactivation keeps enrollments), none
+    // for the others, 404 for an unknown user.
     for u in sim.users() {
         let uid = u["id"].as_str().unwrap_or("");
         let f = get(&sim, &format!("/api/v1/users/{uid}/factors"))
             .await
             .json();
         let n = f.as_array().map_or(0, Vec::len);
-        if u["status"] == "ACTIVE" {
+        if u["status"] == "ACTIVE" || u["status"] == "DEPROVISIONED" {
             assert!((1..=3).contains(&n), "{n}");
         } else {
             assert_eq!(n, 0);

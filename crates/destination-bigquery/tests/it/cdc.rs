@@ -313,3 +313,149 @@ async fn emulator_keeps_undeclared_fields_as_json() {
     let v: Value = serde_json::from_str(rows[0][0].as_str().unwrap()).unwrap();
     assert_eq!(v, json!({"zNew": {"a": [1, "x"]}}));
 }
+
+/// A membership stream: key (group_id, user_id), cursor `c`.
+fn members_schema() -> Value {
+    json!({"type": "object", "properties": {
+        "group_id": {"type": "string"}, "user_id": {"type": "string"},
+        "c": {"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"},
+        "_ab_cdc_deleted_at": {"type": ["null", "string"], "format": "date-time",
+            "airbyte_type": "timestamp_with_timezone"}}})
+}
+
+fn member(g: &str, u: &str, c: &str) -> Value {
+    json!({"group_id": g, "user_id": u, "c": c})
+}
+
+/// Two syncs: memberships; then a deleted user and a deleted group, which Okta logs as one event each,
+/// arrive as scoped tombstones (`user_id` or `group_id` alone). An older row of the deleted user in the
+/// same batch goes too; a newer one (added again after the deletion event) stays.
+fn scoped_runs() -> Vec<String> {
+    let t1 = "2024-01-01T00:00:00Z";
+    let t2 = "2024-02-01T00:00:00Z";
+    vec![
+        lines(&[
+            record("members", member("g1", "u1", t1), 1_000),
+            record("members", member("g1", "u2", t1), 1_000),
+            record("members", member("g2", "u1", t1), 1_000),
+            record("members", member("g2", "u3", t1), 1_000),
+            state("members", json!({"n": 1})),
+        ]),
+        lines(&[
+            record("members", member("g4", "u1", "2024-01-15T00:00:00Z"), 2_000),
+            record(
+                "members",
+                json!({"user_id": "u1", "c": t2, "_ab_cdc_deleted_at": t2}),
+                2_000,
+            ),
+            record("members", member("g3", "u1", "2024-03-01T00:00:00Z"), 2_000),
+            record(
+                "members",
+                json!({"group_id": "g2", "c": t2, "_ab_cdc_deleted_at": t2}),
+                2_000,
+            ),
+            state("members", json!({"n": 2})),
+        ]),
+    ]
+}
+
+fn scoped_expected(mode: &str) -> Vec<(String, String, bool)> {
+    let v: &[(&str, &str, bool)] = match mode {
+        "hard" => &[("g1", "u2", false), ("g3", "u1", false)],
+        _ => &[
+            ("g1", "u1", true),
+            ("g1", "u2", false),
+            ("g2", "u1", true),
+            ("g2", "u3", true),
+            ("g3", "u1", false),
+        ],
+    };
+    owned(v)
+}
+
+fn member_rows(rows: impl Iterator<Item = (String, String, bool)>) -> Vec<(String, String, bool)> {
+    let mut v: Vec<_> = rows.collect();
+    v.sort();
+    v
+}
+
+fn scoped_local(mode: &str) {
+    let dir = tmpdir(&format!("cdc-scoped-{mode}"));
+    let cfg = local_cfg(&dir, json!({"cdc_deletion_mode": mode}));
+    let cat = write_json(
+        &dir,
+        "catalog.json",
+        &catalog(vec![configured(
+            "members",
+            members_schema(),
+            "append_dedup",
+            &["group_id", "user_id"],
+            &["c"],
+        )]),
+    );
+    for (i, input) in scoped_runs().iter().enumerate() {
+        let r = run(&["write", "--config", &cfg, "--catalog", &cat], input);
+        assert_eq!(r.code, 0, "run {i}: {}", r.stderr);
+        assert_eq!(r.states().len(), 1, "run {i}");
+    }
+    let rows = read_dir_rows(&dir.join("out/okta/members"));
+    let got = member_rows(rows.iter().map(|r| {
+        (
+            r["group_id"].as_str().unwrap().to_string(),
+            r["user_id"].as_str().unwrap().to_string(),
+            !r["_ab_cdc_deleted_at"].is_null(),
+        )
+    }));
+    assert_eq!(got, scoped_expected(mode));
+}
+
+#[test]
+fn local_scoped_tombstones_delete_every_row_of_a_deleted_parent() {
+    scoped_local("hard");
+}
+
+#[test]
+fn local_soft_scoped_tombstones_mark_every_row_of_a_deleted_parent() {
+    scoped_local("soft");
+}
+
+async fn scoped_emulator(mode: &str) {
+    let test = format!("cdc_scoped_{mode}");
+    let Some(endpoint) = emulator(&test).await else {
+        return;
+    };
+    let env = crate::emulator::Env::with_endpoint(&test, endpoint);
+    let cfg = env.config(json!({"cdc_deletion_mode": mode}));
+    let cat = env.catalog(vec![configured(
+        "members",
+        members_schema(),
+        "append_dedup",
+        &["group_id", "user_id"],
+        &["c"],
+    )]);
+    for (i, input) in scoped_runs().iter().enumerate() {
+        let r = run(&["write", "--config", &cfg, "--catalog", &cat], input);
+        assert_eq!(r.code, 0, "run {i}: {}", r.stderr);
+    }
+    let rows = env
+        .rows("SELECT group_id, user_id, _ab_cdc_deleted_at IS NOT NULL FROM $ds.members")
+        .await;
+    let got = member_rows(rows.iter().map(|r| {
+        (
+            r[0].as_str().unwrap().to_string(),
+            r[1].as_str().unwrap().to_string(),
+            r[2].as_str() == Some("true") || r[2] == json!(true),
+        )
+    }));
+    assert_eq!(got, scoped_expected(mode));
+}
+
+#[tokio::test]
+async fn emulator_scoped_tombstones_delete_every_row_of_a_deleted_parent() {
+    scoped_emulator("hard").await;
+}
+
+#[tokio::test]
+async fn emulator_soft_scoped_tombstones_mark_every_row_of_a_deleted_parent() {
+    scoped_emulator("soft").await;
+}
