@@ -1121,10 +1121,19 @@ fn piped_into_target_jsonl_rows_match_and_the_state_resumes() {
         .iter()
         .map(|e| e["uuid"].as_str().unwrap().to_string())
         .collect();
-    let want: HashSet<String> = new_events
-        .iter()
-        .map(|e| e["uuid"].as_str().unwrap().to_string())
+    // The new events: the appended ones and those the simulator logged for the update and the creation.
+    let uuids = |events: &[Value]| -> HashSet<String> {
+        events
+            .iter()
+            .map(|e| e["uuid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first: HashSet<String> = uuids(&jsonl(&out1.join("system_log.jsonl")));
+    let want: HashSet<String> = uuids(&sim.log_events())
+        .difference(&first)
+        .cloned()
         .collect();
+    assert!(uuids(&new_events).is_subset(&want));
     assert_eq!(logs, want, "only the new System Log events");
     // Full-refresh streams are read whole again.
     assert_eq!(
