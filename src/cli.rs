@@ -93,7 +93,7 @@ pub fn main_with(args: Vec<std::ffi::OsString>, force_singer: bool) -> ExitCode 
         Ok(p) => p,
         Err(code) => return code,
     };
-    let out = Output::new(Protocol::Airbyte, Box::new(std::io::stdout()));
+    let out = Output::new(Protocol::Airbyte, airbyte_protocol::writer::stdout());
     out.install_global();
     let mut secrets = Vec::new();
     let result =

@@ -204,12 +204,7 @@ impl Output {
                     }),
                 },
             }),
-            Protocol::Singer(streams) => {
-                // A FULL_TABLE stream writes its one STATE when its read is complete
-                // (`StreamRun::finish_full_refresh`): that is when its version becomes current.
-                if let Some(m) = streams.get(stream) {
-                    Self::close_version(&mut inner, stream, m)?;
-                }
+            Protocol::Singer(_) => {
                 inner.bookmarks.insert(stream.to_string(), state.clone());
                 let value = serde_json::json!({"bookmarks": inner.bookmarks.clone()});
                 inner.w.write(&SingerMessage::State { value })
@@ -286,6 +281,24 @@ impl Output {
         self.lock().bookmarks = bookmarks;
     }
 
+    /// Prints one document as indented JSON (Singer `--discover` and `--about`) and flushes.
+    pub fn document<T: serde::Serialize>(&self, doc: &T) -> Result<()> {
+        let mut inner = self.lock();
+        let r = inner.w.write_pretty(doc);
+        Self::guard(&mut inner, r)?;
+        let r = inner.w.flush();
+        Self::guard(&mut inner, r)
+    }
+
+    /// Prints text for people (`--about --format markdown`) and flushes.
+    pub fn text(&self, text: &str) -> Result<()> {
+        let mut inner = self.lock();
+        let r = inner.w.write_raw_line(&[text.trim_end().as_bytes()]);
+        Self::guard(&mut inner, r)?;
+        let r = inner.w.flush();
+        Self::guard(&mut inner, r)
+    }
+
     /// Prints any Airbyte message (SPEC, CATALOG, CONNECTION_STATUS…) and flushes.
     pub fn message(&self, msg: &AirbyteMessage) -> Result<()> {
         let mut inner = self.lock();
@@ -307,7 +320,20 @@ impl Output {
         })
     }
 
+    /// A stream's status: a TRACE in Airbyte mode. In Singer mode a FULL_TABLE stream whose read is
+    /// complete makes its version current (the closing ACTIVATE_VERSION); a skipped or failed one does not.
     pub fn stream_status(&self, stream: &str, status: StreamStatus) -> Result<()> {
+        if let (Protocol::Singer(streams), StreamStatus::Complete) = (&self.protocol, status) {
+            if let Some(m) = streams.get(stream) {
+                let mut inner = self.lock();
+                if inner.closed {
+                    return Err(Error::OutputClosed);
+                }
+                Self::close_version(&mut inner, stream, m)?;
+                let r = inner.w.flush();
+                return Self::guard(&mut inner, r);
+            }
+        }
         self.trace(TraceBody::StreamStatus {
             stream_status: StreamStatusTrace {
                 stream_descriptor: StreamDescriptor::named(stream),
@@ -609,6 +635,7 @@ mod tests {
             .unwrap();
         }
         out.state("apps", &serde_json::json!({}), 2).unwrap();
+        out.stream_status("apps", StreamStatus::Complete).unwrap();
         let activate = SingerMessage::ActivateVersion {
             stream: "apps".into(),
             version: 1_700_000_000_000,
@@ -636,20 +663,40 @@ mod tests {
                 "ACTIVATE_VERSION",
                 "RECORD",
                 "RECORD",
-                "ACTIVATE_VERSION",
-                "STATE"
+                "STATE",
+                "ACTIVATE_VERSION"
             ]
         );
 
-        // A stream with no records still opens and closes its (empty) version; a stream that never
-        // completes (skipped, failed) sends no ACTIVATE_VERSION at all.
+        // A stream with no records still opens and closes its (empty) version; a stream that does not
+        // complete (skipped, failed, checkpointed part-way) sends no closing ACTIVATE_VERSION.
         let (buf, out) = singer_out("apps", stream.clone());
         out.singer_schemas().unwrap();
         out.state("apps", &serde_json::json!({}), 0).unwrap();
+        out.stream_status("apps", StreamStatus::Complete).unwrap();
         assert_eq!(messages(&buf).len(), 4);
         let (buf, out) = singer_out("apps", stream);
         out.singer_schemas().unwrap();
-        out.flush().unwrap();
-        assert_eq!(messages(&buf).len(), 1, "only the SCHEMA");
+        out.records(
+            "apps",
+            [Row {
+                raw: "{}",
+                prefix: None,
+            }],
+        )
+        .unwrap();
+        out.state("apps", &serde_json::json!({"part": 1}), 1)
+            .unwrap();
+        out.stream_status("apps", StreamStatus::Incomplete).unwrap();
+        let kinds: Vec<String> = messages(&buf)
+            .iter()
+            .map(|m| {
+                serde_json::to_value(m).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(kinds, ["SCHEMA", "ACTIVATE_VERSION", "RECORD", "STATE"]);
     }
 }

@@ -10,6 +10,10 @@ use crate::error::{Error, Result};
 use crate::output::{Output, Protocol, RecordTransform, SingerStream, SingerStreams};
 use crate::secret::secrets_in;
 use crate::streams::StreamDef;
+use airbyte_protocol::singer::{
+    About, Capability, Catalog as SingerCatalog, CatalogEntry, Inclusion, Metadata, MetadataEntry,
+    ReplicationMethod,
+};
 use airbyte_protocol::{ConfiguredCatalog, SyncMode};
 use clap::Parser;
 use maps::{MapConfig, Plan};
@@ -101,26 +105,31 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 
 fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     if args.about {
+        let out = document_output();
         return if args.format == "markdown" {
-            write_stdout(about_markdown().as_bytes())
+            out.text(&about_markdown())
         } else {
-            print_pretty(&about())
+            out.document(&about())
         };
     }
     let mut doc = merged_config(&args.config)?;
     secrets.extend(secrets_in(&doc));
     let maps = MapConfig::take_from(&mut doc)?;
+    let activate_version = take_emit_activate_version(&mut doc)?;
     let settings = Settings::from_singer_value(doc)?;
     if args.discover {
-        return print_pretty(&catalog(&settings));
+        return document_output().document(&catalog(&settings));
     }
     let selection = match args.catalog.as_ref().or(args.properties.as_ref()) {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
                 Error::Input(format!("cannot read the catalog file {}: {e}", p.display()))
             })?;
-            let doc: Value = serde_json::from_str(&text).map_err(|e| {
-                Error::Input(format!("the catalog file {} is not JSON: {e}", p.display()))
+            let doc: SingerCatalog = serde_json::from_str(&text).map_err(|e| {
+                Error::Input(format!(
+                    "the catalog file {} is not a Singer catalog: {e}",
+                    p.display()
+                ))
             })?;
             parse_selection(&doc)?
         }
@@ -180,7 +189,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
                     vec![]
                 },
                 transform,
-                version: (!incremental).then_some(version),
+                version: (!incremental && activate_version).then_some(version),
             },
         );
         configured.push(crate::cli::configured_stream(s.def, s.mode));
@@ -193,7 +202,10 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
             );
         }
     }
-    let out = Output::new(Protocol::Singer(streams), Box::new(std::io::stdout()));
+    let out = Output::new(
+        Protocol::Singer(streams),
+        airbyte_protocol::writer::stdout(),
+    );
     out.seed_bookmarks(states.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
     out.singer_schemas()?;
     let rt = runtime()?;
@@ -207,22 +219,29 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     ))
 }
 
-/// Prints a document as indented JSON, as Singer SDK taps do. Hosts read `--discover` output line by
-/// line with a bounded buffer (Meltano: 64 KiB per line), so the catalog must not be one huge line.
-fn print_pretty(doc: &Value) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(doc).map_err(|e| Error::Output(e.to_string()))?;
-    text.push('\n');
-    write_stdout(text.as_bytes())
+/// The Meltano SDK setting that turns ACTIVATE_VERSION off (tap-okta sends it unless this is `false`).
+pub const EMIT_ACTIVATE_VERSION: &str = "emit_activate_version_messages";
+
+/// Takes `emit_activate_version_messages` out of the config document (default true).
+fn take_emit_activate_version(doc: &mut Value) -> Result<bool> {
+    match doc
+        .as_object_mut()
+        .and_then(|m| m.remove(EMIT_ACTIVATE_VERSION))
+    {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(other) => Err(Error::Config(format!(
+            "{EMIT_ACTIVATE_VERSION} must be true or false, not {other}"
+        ))),
+    }
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::OutputClosed),
-        Err(e) => Err(Error::Output(format!("cannot write to stdout: {e}"))),
-    }
+/// The output of `--discover` and `--about`: stdout, through the one protocol writer.
+fn document_output() -> std::sync::Arc<Output> {
+    Output::new(
+        Protocol::Singer(SingerStreams::new()),
+        airbyte_protocol::writer::stdout(),
+    )
 }
 
 fn default_mode(d: &StreamDef) -> SyncMode {
@@ -360,97 +379,66 @@ struct Selection {
     fields: Option<HashSet<String>>,
 }
 
-/// The `metadata` of a catalog entry at a breadcrumb.
-fn metadata_at<'a>(entry: &'a Value, breadcrumb: &[&str]) -> Option<&'a Value> {
-    entry["metadata"]
-        .as_array()?
-        .iter()
-        .find(|m| {
-            m["breadcrumb"].as_array().is_some_and(|b| {
-                b.iter()
-                    .map(Value::as_str)
-                    .eq(breadcrumb.iter().map(|s| Some(*s)))
-            })
-        })
-        .map(|m| &m["metadata"])
-}
-
 /// Whether a catalog says anything about selection (a `selected` key on a stream or in its metadata).
-fn has_selection(streams: &[Value]) -> bool {
-    streams.iter().any(|s| {
-        s.get("selected").is_some()
-            || s["metadata"]
-                .as_array()
-                .is_some_and(|md| md.iter().any(|m| m["metadata"].get("selected").is_some()))
-    })
+fn has_selection(catalog: &SingerCatalog) -> bool {
+    catalog
+        .streams
+        .iter()
+        .any(|s| s.selected.is_some() || s.metadata.iter().any(|m| m.metadata.selected.is_some()))
 }
 
 /// The selected streams (and fields) of a Singer catalog. A catalog without any `selected` key (the raw
 /// `--discover` output) selects what its `selected-by-default` metadata says, with a notice.
-fn parse_selection(doc: &Value) -> Result<Vec<Selection>> {
-    let streams = doc["streams"]
-        .as_array()
-        .ok_or_else(|| Error::Input("the catalog has no `streams` array".into()))?;
-    let by_default = !has_selection(streams);
+fn parse_selection(catalog: &SingerCatalog) -> Result<Vec<Selection>> {
+    let by_default = !has_selection(catalog);
     if by_default {
         tracing::warn!(
             "the catalog selects nothing (no `selected` metadata): syncing the streams and properties \
              marked `selected-by-default`. Mark streams `\"selected\": true` (Meltano: `select:`) to choose"
         );
     }
-    let flag = |m: Option<&Value>| {
-        let key = if by_default {
-            "selected-by-default"
+    let flag = |m: &Metadata| {
+        if by_default {
+            m.selected_by_default
         } else {
-            "selected"
-        };
-        m.and_then(|m| m[key].as_bool())
+            m.selected
+        }
     };
     let mut out = Vec::new();
-    for s in streams {
-        let id = s["tap_stream_id"]
-            .as_str()
-            .or_else(|| s["stream"].as_str())
-            .unwrap_or_default();
+    for s in &catalog.streams {
+        let id = s.id();
         let def = crate::streams::find(id).ok_or_else(|| {
             Error::Input(format!(
                 "the catalog lists stream {id:?}, which this tap does not have (run --discover)"
             ))
         })?;
-        let stream_md = metadata_at(s, &[]);
-        let selected = flag(stream_md)
-            .or_else(|| (!by_default).then(|| s["selected"].as_bool()).flatten())
+        let stream_md = s.stream_metadata();
+        let selected = stream_md
+            .and_then(flag)
+            .or(if by_default { None } else { s.selected })
             .unwrap_or(false);
         if !selected {
             continue;
         }
         let method = stream_md
-            .and_then(|m| m["replication-method"].as_str())
-            .or_else(|| s["replication_method"].as_str())
-            .map(str::to_ascii_uppercase);
-        let mode = match method.as_deref() {
-            Some("FULL_TABLE") => SyncMode::FullRefresh,
-            Some("INCREMENTAL") | Some("LOG_BASED") | None => default_mode(def),
-            Some(other) => {
-                return Err(Error::Input(format!(
-                    "stream {id}: unknown replication-method {other}"
-                )))
+            .and_then(|m| m.replication_method)
+            .or(s.replication_method);
+        let mode = match method {
+            Some(ReplicationMethod::FullTable) => SyncMode::FullRefresh,
+            Some(ReplicationMethod::Incremental | ReplicationMethod::LogBased) | None => {
+                default_mode(def)
             }
         };
         let mut dropped = HashSet::new();
-        for m in s["metadata"].as_array().into_iter().flatten() {
-            let bc = m["breadcrumb"].as_array().cloned().unwrap_or_default();
-            let md = &m["metadata"];
-            if bc.len() == 2
-                && bc[0] == "properties"
-                && (flag(Some(md)) == Some(false) || md["inclusion"] == "unsupported")
-                && md["inclusion"] != "automatic"
+        for m in &s.metadata {
+            let Some(f) = m.property_name() else { continue };
+            let md = &m.metadata;
+            if (flag(md) == Some(false) || md.inclusion == Some(Inclusion::Unsupported))
+                && md.inclusion != Some(Inclusion::Automatic)
+                && !def.primary_key.contains(&f)
+                && def.cursor_field != Some(f)
             {
-                if let Some(f) = bc[1].as_str() {
-                    if !def.primary_key.contains(&f) && def.cursor_field != Some(f) {
-                        dropped.insert(f.to_string());
-                    }
-                }
+                dropped.insert(f.to_string());
             }
         }
         let fields = if dropped.is_empty() {
@@ -498,63 +486,85 @@ fn project_schema(mut schema: Value, fields: Option<&HashSet<String>>) -> Value 
 }
 
 /// The Singer catalog `--discover` prints.
-pub fn catalog(settings: &Settings) -> Value {
-    let streams: Vec<Value> = crate::discover::available(Some(settings))
+pub fn catalog(settings: &Settings) -> SingerCatalog {
+    let streams = crate::discover::available(Some(settings))
         .map(|d| {
             let schema = singer_schema(d);
-            let incremental = d.supports_incremental();
-            let mut metadata = vec![json!({"breadcrumb": [], "metadata": {
-                "inclusion": "available",
-                "selected-by-default": true,
-                "forced-replication-method": if incremental { "INCREMENTAL" } else { "FULL_TABLE" },
-                "valid-replication-keys": d.cursor_field.map(|c| vec![c]).unwrap_or_default(),
-                "table-key-properties": d.primary_key,
-            }})];
-            if let Some(props) = schema["properties"].as_object() {
-                for name in props.keys() {
-                    let automatic = d.primary_key.contains(&name.as_str())
-                        || d.cursor_field == Some(name.as_str());
-                    metadata.push(json!({"breadcrumb": ["properties", name], "metadata": {
-                        "inclusion": if automatic { "automatic" } else { "available" },
-                        "selected-by-default": true,
-                    }}));
-                }
+            let method = if d.supports_incremental() {
+                ReplicationMethod::Incremental
+            } else {
+                ReplicationMethod::FullTable
+            };
+            let keys: Vec<String> = d.primary_key.iter().map(|k| (*k).to_string()).collect();
+            let mut metadata = vec![MetadataEntry::stream(Metadata {
+                inclusion: Some(Inclusion::Available),
+                selected_by_default: Some(true),
+                forced_replication_method: Some(method),
+                valid_replication_keys: Some(
+                    d.cursor_field
+                        .map(|c| vec![c.to_string()])
+                        .unwrap_or_default(),
+                ),
+                table_key_properties: Some(keys.clone()),
+                ..Metadata::default()
+            })];
+            for name in schema["properties"]
+                .as_object()
+                .into_iter()
+                .flat_map(|p| p.keys())
+            {
+                let automatic =
+                    d.primary_key.contains(&name.as_str()) || d.cursor_field == Some(name.as_str());
+                metadata.push(MetadataEntry::property(
+                    name,
+                    Metadata {
+                        inclusion: Some(if automatic {
+                            Inclusion::Automatic
+                        } else {
+                            Inclusion::Available
+                        }),
+                        selected_by_default: Some(true),
+                        ..Metadata::default()
+                    },
+                ));
             }
-            let mut s = json!({
-                "tap_stream_id": d.name, "stream": d.name, "schema": schema,
-                "key_properties": d.primary_key,
-                "replication_method": if incremental { "INCREMENTAL" } else { "FULL_TABLE" },
-                "metadata": metadata,
-            });
-            if let Some(c) = d.cursor_field {
-                s["replication_key"] = json!(c);
+            CatalogEntry {
+                tap_stream_id: d.name.to_string(),
+                stream: Some(d.name.to_string()),
+                schema,
+                key_properties: keys,
+                replication_method: Some(method),
+                replication_key: d.cursor_field.map(str::to_string),
+                selected: None,
+                metadata,
             }
-            s
         })
         .collect();
-    json!({ "streams": streams })
+    SingerCatalog { streams }
 }
 
 /// What the tap supports, in Meltano's words.
-pub const CAPABILITIES: &[&str] = &[
-    "catalog",
-    "state",
-    "discover",
-    "about",
-    "activate-version",
-    "stream-maps",
-    "schema-flattening",
+pub const CAPABILITIES: &[Capability] = &[
+    Capability::Catalog,
+    Capability::State,
+    Capability::Discover,
+    Capability::About,
+    Capability::ActivateVersion,
+    Capability::StreamMaps,
+    Capability::SchemaFlattening,
 ];
 
 /// `--about --format json`, as Meltano SDK taps print it.
-pub fn about() -> Value {
-    json!({
-        "name": TAP_NAME,
-        "description": "Okta: users, groups, apps, roles, factors, devices, policies, the System Log and more.",
-        "version": env!("CARGO_PKG_VERSION"),
-        "capabilities": CAPABILITIES,
-        "settings": settings_schema(),
-    })
+pub fn about() -> About {
+    About {
+        name: TAP_NAME.into(),
+        description:
+            "Okta: users, groups, apps, roles, factors, devices, policies, the System Log and more."
+                .into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        capabilities: CAPABILITIES.to_vec(),
+        settings: settings_schema(),
+    }
 }
 
 /// The settings as Meltano declares them: the config schema with `credentials` flattened.
@@ -580,6 +590,11 @@ pub fn settings_schema() -> Value {
     for (k, v) in maps::settings() {
         flat.insert(k, v);
     }
+    flat.insert(
+        EMIT_ACTIVATE_VERSION.into(),
+        json!({"type": "boolean", "title": "Emit ACTIVATE_VERSION messages", "default": true,
+            "description": "Bracket FULL_TABLE streams with ACTIVATE_VERSION so targets drop rows that disappeared. Default true."}),
+    );
     schema["properties"] = Value::Object(flat);
     schema["required"] = json!([]);
     schema
@@ -591,7 +606,7 @@ fn about_markdown() -> String {
         env!("CARGO_PKG_VERSION"),
         CAPABILITIES
             .iter()
-            .map(|c| format!("- {c}"))
+            .map(|c| format!("- {}", c.as_str()))
             .collect::<Vec<_>>()
             .join("\n")
     );
@@ -661,7 +676,7 @@ mod tests {
                 {"breadcrumb": ["properties", "id"], "metadata": {"selected": false, "inclusion": "automatic"}}]},
             {"tap_stream_id": "groups", "metadata": [{"breadcrumb": [], "metadata": {"selected": false}}]},
             {"tap_stream_id": "applications", "selected": true, "metadata": []}]});
-        let s = parse_selection(&cat).unwrap();
+        let s = parse_selection(&serde_json::from_value(cat).unwrap()).unwrap();
         assert_eq!(s.len(), 2);
         let users = s[0].fields.as_ref().unwrap();
         assert!(users.contains("id") && !users.contains("profile"));

@@ -480,38 +480,8 @@ pub fn classify_send_error(e: &reqwest::Error, url: &Url) -> SendFailure {
     }
     let chain = without_url(e);
     let host = host_port(url);
-    let lower = chain.to_ascii_lowercase();
-    let unreachable = |reason: &str, hint: &str| {
-        SendFailure::Fatal(Error::Unreachable {
-            host: host.clone(),
-            reason: reason.to_string(),
-            hint: hint.to_string(),
-        })
-    };
-    if lower.contains("dns error") || lower.contains("failed to lookup address") {
-        return unreachable(
-            "the host name does not resolve",
-            "Check `domain` (or `base_url`) for typos, and the DNS settings of this machine.",
-        );
-    }
-    if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
-        return unreachable(
-            "its TLS certificate is signed by an unknown issuer",
-            "If a proxy or a private CA signs the traffic, point SSL_CERT_FILE at a PEM bundle that \
-             includes its CA certificate.",
-        );
-    }
-    if lower.contains("notvalidforname") || lower.contains("not valid for name") {
-        return unreachable(
-            "its TLS certificate is not valid for this host name",
-            "Check `domain` (or `base_url`): use the org's own Okta host or its configured custom domain.",
-        );
-    }
-    if lower.contains("invalid peer certificate") || lower.contains("certificate") {
-        return unreachable(
-            "its TLS certificate is not trusted",
-            "Check the address, the system clock, and SSL_CERT_FILE if a private CA is in use.",
-        );
+    if let Some(fatal) = unreachable_from_chain(&chain, &host) {
+        return SendFailure::Fatal(fatal);
     }
     if e.is_redirect() {
         return SendFailure::Fatal(Error::Api {
@@ -527,6 +497,43 @@ pub fn classify_send_error(e: &reqwest::Error, url: &Url) -> SendFailure {
         return SendFailure::Retry(format!("request to {host} timed out"));
     }
     SendFailure::Retry(format!("request to {host} failed: {chain}"))
+}
+
+/// DNS and certificate failures, recognised in the text of an error chain (hyper and rustls do not
+/// expose them as types through reqwest).
+fn unreachable_from_chain(chain: &str, host: &str) -> Option<Error> {
+    let lower = chain.to_ascii_lowercase();
+    let (reason, hint) = if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+    {
+        (
+            "the host name does not resolve",
+            "Check `domain` (or `base_url`) for typos, and the DNS settings of this machine.",
+        )
+    } else if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        (
+            "its TLS certificate is signed by an unknown issuer",
+            "If a proxy or a private CA signs the traffic, point SSL_CERT_FILE at a PEM bundle that \
+             includes its CA certificate.",
+        )
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        (
+            "its TLS certificate is not valid for this host name",
+            "Check `domain` (or `base_url`): use the org's own Okta host or its configured custom domain.",
+        )
+    } else if lower.contains("invalid peer certificate") || lower.contains("certificate") {
+        (
+            "its TLS certificate is not trusted",
+            "Check the address, the system clock, and SSL_CERT_FILE if a private CA is in use.",
+        )
+    } else {
+        return None;
+    };
+    Some(Error::Unreachable {
+        host: host.to_string(),
+        reason: reason.to_string(),
+        hint: hint.to_string(),
+    })
 }
 
 /// Okta's error body: `errorCode`, `errorSummary`, `errorCauses` (may echo input; logged, never rendered as HTML).
@@ -573,5 +580,48 @@ impl OktaErrorBody {
         } else {
             self.summary_or("")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_and_certificate_failures_are_config_errors() {
+        let cases = [
+            (
+                "error sending request: client error (Connect): dns error: failed to lookup address \
+                 information: Name or service not known",
+                "does not resolve",
+            ),
+            (
+                "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer",
+                "SSL_CERT_FILE",
+            ),
+            (
+                "error sending request: client error (Connect): invalid peer certificate: \
+                 NotValidForName",
+                "not valid for this host name",
+            ),
+            (
+                "error sending request: client error (Connect): invalid peer certificate: Expired",
+                "not trusted",
+            ),
+        ];
+        for (chain, want) in cases {
+            let e = unreachable_from_chain(chain, "acme.okta.com:443").expect(chain);
+            assert_eq!(e.failure_type(), airbyte_protocol::FailureType::ConfigError);
+            let msg = e.user_message();
+            assert!(
+                msg.contains(want) && msg.contains("acme.okta.com:443"),
+                "{msg}"
+            );
+        }
+        assert!(unreachable_from_chain(
+            "error sending request: client error (Connect): tcp connect error: Connection refused",
+            "h:1"
+        )
+        .is_none());
     }
 }

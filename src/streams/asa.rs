@@ -60,10 +60,14 @@ pub async fn read_audits(run: &mut StreamRun<'_>) -> Result<()> {
     'pages: while let Some(page) = pager.next_page(client).await? {
         let mut rows = Vec::with_capacity(page.items.len());
         for raw in &page.items {
-            let p: AuditProbe<'_> = serde_json::from_str(raw.get()).map_err(|e| Error::Api {
-                path: "auditsV2".into(),
-                message: format!("an audit event has no id: {e}"),
-                internal: raw.get().chars().take(200).collect(),
+            let p: AuditProbe<'_> = serde_json::from_str(raw.get()).map_err(|_| {
+                crate::streams::list::bad_record(
+                    run.def.name,
+                    "auditsV2",
+                    raw.get(),
+                    "id",
+                    &["id", "timestamp"],
+                )
             })?;
             let ts = p.timestamp.as_deref().and_then(parse_ts);
             if let (Some(t), Some(stop)) = (ts, stop_at) {

@@ -46,8 +46,8 @@ pub const DEVICE_DELETED: &str = "device.lifecycle.delete";
 pub const MEMBERSHIP_ADDED: &str = "group.user_membership.add";
 pub const MEMBERSHIP_REMOVED: &str = "group.user_membership.remove";
 
-/// Which deletion events remove a row of a stream, keyed by the primary key of that row: the README's
-/// mapping table is generated from this.
+/// Which deletion events remove a row of an entity stream or of `group_members`: the README's mapping
+/// table is generated from this and from the feed-driven fan-outs' rules ([`crate::streams::delta`]).
 pub const MAPPING: &[(&str, &str, &str)] = &[
     ("users", USER_DELETED, "`id` = the `User` target"),
     ("groups", GROUP_DELETED, "`id` = the `UserGroup` target"),
@@ -71,9 +71,17 @@ pub const MAPPING: &[(&str, &str, &str)] = &[
 
 /// The README's table of [`MAPPING`].
 pub fn mapping_table() -> String {
-    let mut t = String::from("| stream | System Log event | tombstone key |\n|---|---|---|\n");
+    let mut t = String::from("| stream | System Log event | effect |\n|---|---|---|\n");
     for (stream, event, key) in MAPPING {
-        t.push_str(&format!("| {stream} | `{event}` | {key} |\n"));
+        t.push_str(&format!("| {stream} | `{event}` | tombstone {key} |\n"));
+    }
+    for (stream, parent_col) in crate::streams::delta::STREAMS {
+        for (event, action) in crate::streams::delta::rules(stream) {
+            t.push_str(&format!(
+                "| {stream} | `{event}` | {} |\n",
+                crate::streams::delta::describe(*action, parent_col)
+            ));
+        }
     }
     t
 }

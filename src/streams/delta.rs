@@ -133,19 +133,41 @@ pub fn rules(stream: &str) -> &'static [(&'static str, Action)] {
     }
 }
 
+/// The feed-driven streams and their parent column.
+pub const STREAMS: &[(&str, &str)] = &[
+    ("user_factors", "user_id"),
+    ("user_role_assignments", "user_id"),
+    ("group_owners", "group_id"),
+    ("application_users", "app_id"),
+    ("application_groups", "app_id"),
+    ("device_users", "device_id"),
+];
+
 /// Every event type some feed-driven stream follows.
 pub fn event_types() -> BTreeSet<&'static str> {
-    [
-        "user_factors",
-        "user_role_assignments",
-        "group_owners",
-        "application_users",
-        "application_groups",
-        "device_users",
-    ]
-    .iter()
-    .flat_map(|s| rules(s).iter().map(|(e, _)| *e))
-    .collect()
+    STREAMS
+        .iter()
+        .flat_map(|(s, _)| rules(s).iter().map(|(e, _)| *e))
+        .collect()
+}
+
+/// What an action does, for the README's table.
+pub fn describe(action: Action, parent_col: &str) -> String {
+    match action {
+        Replace(kind) => format!(
+            "scoped tombstone on `{parent_col}` = the `{kind}` target, then that parent is read again"
+        ),
+        Reread(kind) => format!("the parent `{parent_col}` = the `{kind}` target is read again"),
+        Remove(cols) => {
+            let k: Vec<String> = cols
+                .iter()
+                .map(|(c, kind)| format!("`{c}` = `{kind}`"))
+                .collect();
+            format!("tombstone ({})", k.join(", "))
+        }
+        Scoped(col, kind) => format!("scoped tombstone: `{col}` = the `{kind}` target"),
+        ReplaceAll => format!("every `{parent_col}` is replaced and read again"),
+    }
 }
 
 /// The saved state of a feed-driven stream.
@@ -198,6 +220,12 @@ pub async fn read(
     let Some(since) = saved.since else {
         return read_all(run, parent, path, extract, col, saved.interrupted).await;
     };
+    let retained = Utc::now() - chrono::Duration::days(crate::config::SYSTEM_LOG_RETENTION_DAYS);
+    if since < retained {
+        // Changes in the gap cannot be known: read every parent again (rows deleted meanwhile can only
+        // go with a full refresh, which the change feed's warning recommends).
+        return read_all(run, parent, path, extract, col, None).await;
+    }
     let result = changes::feed(run.ctx).await;
     let feed = match result {
         Ok(f) => f,

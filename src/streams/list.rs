@@ -385,8 +385,16 @@ pub async fn parent_keys(ctx: &Ctx, parent: Parent) -> Result<Arc<Vec<String>>> 
             };
             let result = pages(client, &p, parent.extract, |page| {
                 for raw in &page.items {
-                    if let Some(k) = key_of(raw.get(), parent.id)? {
-                        keys.push(k);
+                    // A parent without its key is never skipped silently: its children would be missing.
+                    match key_of(raw.get(), parent.id)? {
+                        Some(k) => keys.push(k),
+                        None => {
+                            let field = match parent.id {
+                                IdFrom::Field(f) => f,
+                                IdFrom::SchemaLink => "_links.schema.href",
+                            };
+                            return Err(bad_record(parent.name, &p, raw.get(), field, &[field]));
+                        }
                     }
                 }
                 Ok(())

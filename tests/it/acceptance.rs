@@ -34,14 +34,16 @@ fn sample_and_invalid_configs_check_as_declared() {
 }
 
 #[test]
-fn states_read_and_abnormal_state_emits_no_records() {
+fn states_are_read_and_an_abnormal_state_is_ignored() {
     let sim = sim();
     let dir = Dir::new();
     let mut cfg = load("sample_config.json");
     cfg["base_url"] = sim.base_url().into();
     let cfg = dir.write("config.json", &cfg);
     let cat = repo_root().join("integration_tests/configured_catalog_incremental.json");
-    for (state, expect_records) in [("sample_state.json", true), ("abnormal_state.json", false)] {
+    // A far-future (abnormal) state is ignored with a warning and read as a first sync (issue 11), so
+    // both states give records; CAT's `future_state` test is bypassed for that reason.
+    for (state, expect_records) in [("sample_state.json", true), ("abnormal_state.json", true)] {
         let st = repo_root().join("integration_tests").join(state);
         let r = run(&[
             "read",

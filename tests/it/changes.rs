@@ -294,3 +294,57 @@ fn without_the_log_scope_streams_read_but_end_incomplete_and_keep_their_position
         second.stderr
     );
 }
+
+/// The seam between two syncs: an event Okta makes visible only after the sync that should have seen
+/// it (eventual consistency) is still applied by the next one, because each feed read starts a few
+/// minutes before the previous one ended.
+#[test]
+fn an_event_that_arrives_late_is_applied_by_the_next_sync() {
+    let sim = sim_with(|c| {
+        c.users = 100;
+        c.rate_limits = okta_sim::RateLimitMode::Unlimited;
+    });
+    let cfg = config(&sim);
+    let streams = ["users", "group_members"];
+    let first = read_cfg(&cfg, &streams, true, None).ok();
+    let state = |run: &Run| {
+        state_file(
+            &streams
+                .iter()
+                .map(|s| (*s, run.last_state(s)))
+                .collect::<Vec<_>>(),
+        )
+    };
+    // The deletion happens now, but its events stay invisible until released.
+    sim.set_log_delay(std::time::Duration::from_secs(3600));
+    let (_, victim) = sim.group_members()[0].clone();
+    assert!(sim.delete_user(&victim));
+    let second = read_cfg(&cfg, &streams, true, Some(&state(&first))).ok();
+    let tombstones = |run: &Run, s: &str| {
+        run.records(s)
+            .into_iter()
+            .filter(|r| r["_ab_cdc_deleted_at"].is_string())
+            .count()
+    };
+    assert_eq!(
+        tombstones(&second, "users"),
+        0,
+        "the event is not visible yet"
+    );
+    assert!(sim.release_logs() > 0);
+    sim.set_log_delay(std::time::Duration::ZERO);
+    let third = read_cfg(&cfg, &streams, true, Some(&state(&second))).ok();
+    assert!(third
+        .records("users")
+        .iter()
+        .any(|u| u["id"] == victim.as_str() && u["_ab_cdc_deleted_at"].is_string()));
+    assert!(third
+        .records("group_members")
+        .iter()
+        .any(|m| m["user_id"] == victim.as_str() && m["_ab_cdc_deleted_at"].is_string()));
+    let mut users = Table::default();
+    for run in [&first, &second, &third] {
+        users.apply(&run.records("users"), &["id"]);
+    }
+    assert_same(&users.keys(), &sim.keys("users"), "users");
+}

@@ -436,8 +436,10 @@ fn a_gzip_bomb_stops_at_the_cap_and_memory_stays_low() {
     let msg = run.failed_with(FailureType::SystemError);
     assert!(msg.contains("max_response_mb (64 MB)"), "{msg}");
     let peak = peak_rss_mib(&run);
+    eprintln!("gzip bomb (1 GiB inflated, default cap 64 MB): peak RSS {peak} MiB");
     assert!(peak < 200, "peak RSS {peak} MiB for a 1 GiB gzip bomb");
     assert_eq!(h.hits(), 1, "a body over the cap is not fetched again");
+    run.assert_no_secret(&[TOKEN]);
 }
 
 #[test]
@@ -449,7 +451,9 @@ fn an_endless_body_stops_at_the_configured_cap() {
     let msg = run.failed_with(FailureType::SystemError);
     assert!(msg.contains("max_response_mb (2 MB)"), "{msg}");
     let peak = peak_rss_mib(&run);
+    eprintln!("endless chunked body (cap 2 MB): peak RSS {peak} MiB");
     assert!(peak < 100, "peak RSS {peak} MiB");
+    run.assert_no_secret(&[TOKEN]);
     // A declared length over the cap fails before reading anything.
     let h = Hostile::start(|_| {
         Reply::new(200, Body::Bytes(Vec::new())).header("content-length", "10000000000")
@@ -583,6 +587,7 @@ fn new_cursors_over_the_same_records_stop_with_an_error() {
     let msg = run.failed_with(FailureType::SystemError);
     assert!(msg.contains("no progress"), "{msg}");
     assert!(h.hits() <= 5, "{} requests", h.hits());
+    run.assert_no_secret(&[TOKEN]);
     assert!(
         run.states("users").is_empty(),
         "no STATE for an endless list"
@@ -614,6 +619,7 @@ fn a_next_link_seen_before_is_an_error_not_the_end() {
     let msg = run.failed_with(FailureType::SystemError);
     assert!(msg.contains("no progress"), "{msg}");
     assert!(h.hits() <= 6, "{} requests", h.hits());
+    run.assert_no_secret(&[TOKEN]);
 }
 
 // ---- 6. the smaller ones -----------------------------------------------------------------------------
@@ -846,6 +852,7 @@ fn an_unreachable_host_is_named_with_its_port() {
     let d = discover(&cfg);
     let msg = d.failed_with(FailureType::ConfigError);
     assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+    d.assert_no_secret(&[TOKEN]);
     let (_, status, msg) = check_status(&cfg);
     assert_eq!(status, ConnectionStatusKind::Failed);
     assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
@@ -865,6 +872,7 @@ fn a_field_of_the_wrong_type_names_the_stream_the_field_and_the_key() {
     for part in ["users", "lastUpdated", "00u2", "a number"] {
         assert!(msg.contains(part), "{part}: {msg}");
     }
+    run.assert_no_secret(&[TOKEN]);
 }
 
 #[test]
@@ -933,4 +941,28 @@ fn discover_fails_on_bad_credentials_but_falls_back_without_schema_permission() 
         })
         .expect("a CATALOG");
     assert!(catalog.streams.iter().any(|s| s.name == "users"));
+}
+
+#[test]
+fn a_parent_without_a_usable_key_is_never_skipped_silently() {
+    let h = Hostile::start(|r| {
+        if r.target.starts_with("/api/v1/iam/roles?") || r.target == "/api/v1/iam/roles" {
+            Reply::json(
+                200,
+                &json!({"roles": [{"id": "cr1", "label": "a"}, {"id": 5, "label": "b"}], "_links": {}}),
+            )
+        } else {
+            Reply::json(200, &json!({"permissions": [], "_links": {}}))
+        }
+    });
+    let run = read_cfg(&h.config(), &["custom_role_permissions"], false, None);
+    let msg = run.failed_with(FailureType::SystemError);
+    for part in ["custom_roles", "`id`", "a number"] {
+        assert!(msg.contains(part), "{part}: {msg}");
+    }
+    assert_ne!(
+        last_status(&run, "custom_role_permissions"),
+        Some(StreamStatus::Complete)
+    );
+    run.assert_no_secret(&[TOKEN]);
 }

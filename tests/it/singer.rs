@@ -134,7 +134,7 @@ fn truth(sim: &SimServer) -> BTreeMap<&'static str, usize> {
 
 /// A tool from a venv made by `scripts/singer-env.sh install`: the venv comes from `var` (default
 /// `<repo>/<default_dir>`). Missing: `None` with a note, or a failure under CI.
-fn venv_tool(var: &str, default_dir: &str, exe: &str) -> Option<PathBuf> {
+pub(crate) fn venv_tool(var: &str, default_dir: &str, exe: &str) -> Option<PathBuf> {
     let venv = std::env::var_os(var)
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(default_dir));
@@ -734,17 +734,20 @@ fn full_table_streams_are_bracketed_by_activate_version() {
     let mut first_versions = Vec::new();
     for stream in ["applications", "groups"] {
         let (kinds, versions) = sequence(&msgs, stream);
+        // STATE lines name no stream; the stream's own messages in order:
+        let own: Vec<&str> = kinds
+            .iter()
+            .map(String::as_str)
+            .filter(|k| *k != "STATE")
+            .collect();
         assert_eq!(
-            kinds,
-            [
-                "SCHEMA",
-                "ACTIVATE_VERSION",
-                "RECORD",
-                "ACTIVATE_VERSION",
-                "STATE"
-            ],
-            "{stream}"
+            own,
+            ["SCHEMA", "ACTIVATE_VERSION", "RECORD", "ACTIVATE_VERSION"],
+            "{stream}: {kinds:?}"
         );
+        // The closing ACTIVATE_VERSION follows the stream's final STATE.
+        let last_av = kinds.iter().rposition(|k| k == "ACTIVATE_VERSION").unwrap();
+        assert_eq!(kinds[last_av - 1], "STATE", "{stream}: {kinds:?}");
         assert_eq!(
             versions.len(),
             1,
@@ -776,7 +779,30 @@ fn full_table_streams_are_bracketed_by_activate_version() {
     let v2 = versions.into_iter().next().flatten().unwrap();
     assert!(v2 > first_versions[0], "{v2} after {}", first_versions[0]);
 
+    // The Meltano SDK's switch turns them off.
+    let mut off = flat_config(&sim);
+    off["emit_activate_version_messages"] = json!(false);
+    let off = dir.write("off.json", &off);
+    let r = tap(
+        &[
+            "--config",
+            off.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let msgs = singer_messages(&r.stdout);
+    assert!(!msgs.iter().any(|m| m["type"] == "ACTIVATE_VERSION"));
+    assert!(msgs.iter().all(|m| m.get("version").is_none()));
+    assert_eq!(
+        records_by_stream(&msgs)["applications"].len(),
+        sim.apps().len()
+    );
+
     let about: Value = serde_json::from_str(&tap(&["--about"], &[]).stdout).unwrap();
+    assert!(about["settings"]["properties"]["emit_activate_version_messages"].is_object());
     assert!(
         about["capabilities"]
             .as_array()
@@ -1095,10 +1121,19 @@ fn piped_into_target_jsonl_rows_match_and_the_state_resumes() {
         .iter()
         .map(|e| e["uuid"].as_str().unwrap().to_string())
         .collect();
-    let want: HashSet<String> = new_events
-        .iter()
-        .map(|e| e["uuid"].as_str().unwrap().to_string())
+    // The new events: the appended ones and those the simulator logged for the update and the creation.
+    let uuids = |events: &[Value]| -> HashSet<String> {
+        events
+            .iter()
+            .map(|e| e["uuid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first: HashSet<String> = uuids(&jsonl(&out1.join("system_log.jsonl")));
+    let want: HashSet<String> = uuids(&sim.log_events())
+        .difference(&first)
+        .cloned()
         .collect();
+    assert!(uuids(&new_events).is_subset(&want));
     assert_eq!(logs, want, "only the new System Log events");
     // Full-refresh streams are read whole again.
     assert_eq!(

@@ -220,11 +220,14 @@ impl LocalWarehouse {
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).map_err(|e| Error::io(work.display(), e))?;
         // 1. Sorted runs of (key, side, arrival, row): side 0 is the target's rows, 1 the staged ones.
+        // Scoped tombstones (part of a composite key absent; see `crate::sql::scoped_deletes`) match
+        // many keys: they are held apart (there are as many as the source's deletions) and applied to
+        // every key group.
+        let scopes = self.scoped_tombstones(src, schema)?;
         let mut runs: Vec<PathBuf> = Vec::new();
         let mut chunk: Vec<(String, u8, u64, String)> = Vec::new();
         let mut chunk_bytes = 0usize;
         let mut seq = 0u64;
-        let mut scopes: Vec<Value> = Vec::new();
         for (side, t) in [(0u8, target), (1u8, src)] {
             for p in self.load_files(t) {
                 let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
@@ -233,16 +236,11 @@ impl LocalWarehouse {
                     if line.trim().is_empty() {
                         continue;
                     }
-                    let (key, scoped) = raw_key(&line, schema)
-                        .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
-                    if scoped && side == 1 {
-                        // A scoped tombstone is applied to every key it names, not stored (few per batch).
-                        scopes.push(
-                            serde_json::from_str(&line)
-                                .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?,
-                        );
+                    if side == 1 && !scopes.is_empty() && scoped_row(&line, schema).is_some() {
                         continue;
                     }
+                    let key = raw_key(&line, &schema.primary_key)
+                        .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
                     chunk_bytes += line.len() + key.len() + 32;
                     chunk.push((key, side, seq, line));
                     seq += 1;
@@ -277,7 +275,7 @@ impl LocalWarehouse {
             while let Some(std::cmp::Reverse(((key, side, _, row), i))) = heap.pop() {
                 if group_key.as_deref() != Some(key.as_str()) {
                     if !group.is_empty() {
-                        write_group(&mut out, &group, &scopes, schema, deletes)
+                        write_group(&mut out, &group, schema, deletes, &scopes)
                             .map_err(|e| Error::io(tmp.display(), e))?;
                         group.clear();
                     }
@@ -289,7 +287,7 @@ impl LocalWarehouse {
                 }
             }
             if !group.is_empty() {
-                write_group(&mut out, &group, &scopes, schema, deletes)
+                write_group(&mut out, &group, schema, deletes, &scopes)
                     .map_err(|e| Error::io(tmp.display(), e))?;
             }
             out.flush().map_err(|e| Error::io(tmp.display(), e))?;
@@ -302,6 +300,24 @@ impl LocalWarehouse {
         std::fs::rename(&tmp, &dest).map_err(|e| Error::io(dest.display(), e))?;
         let _ = std::fs::remove_dir_all(&work);
         Ok(())
+    }
+
+    /// The scoped tombstones among `src`'s rows.
+    fn scoped_tombstones(&self, src: &TableRef, schema: &TableSchema) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        if crate::sql::scoped_tombstone(schema, "").is_none() {
+            return Ok(out);
+        }
+        for p in self.load_files(src) {
+            let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
+            for line in std::io::BufReader::new(file).lines() {
+                let line = line.map_err(|e| Error::io(p.display(), e))?;
+                if let Some(v) = scoped_row(&line, schema) {
+                    out.push(v);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// A table's load files, in load order.
@@ -389,26 +405,15 @@ impl LocalWarehouse {
 pub const MERGE_RUN_BYTES: usize = 16 * 1024 * 1024;
 
 /// The primary key of an encoded row as text (the JSON of its key values, in key order), without building
-/// the row: the encoder writes every value in one canonical form, so equal keys have equal text. Also
-/// whether the row is a scoped tombstone (`_ab_cdc_deleted_at` set, part of a composite key absent).
-fn raw_key(
-    line: &str,
-    schema: &TableSchema,
-) -> std::result::Result<(String, bool), serde_json::Error> {
+/// the row: the encoder writes every value in one canonical form, so equal keys have equal text.
+fn raw_key(line: &str, pk: &[String]) -> std::result::Result<String, serde_json::Error> {
     let row: std::collections::HashMap<&str, &serde_json::value::RawValue> =
         serde_json::from_str(line)?;
-    let present = |k: &str| row.get(k).is_some_and(|v| v.get() != "null");
-    let parts: Vec<&str> = schema
-        .primary_key
+    let parts: Vec<&str> = pk
         .iter()
         .map(|k| row.get(k.as_str()).map(|v| v.get()).unwrap_or("null"))
         .collect();
-    let scoped = schema.primary_key.len() > 1
-        && schema
-            .cdc_deleted_at()
-            .is_some_and(|d| present(d.name.as_str()))
-        && schema.primary_key.iter().any(|k| !present(k));
-    Ok((format!("[{}]", parts.join(",")), scoped))
+    Ok(format!("[{}]", parts.join(",")))
 }
 
 /// Sorts a chunk by (key, side, arrival) and writes it as a run: `key \t side \t arrival \t row` lines (the
@@ -457,9 +462,9 @@ fn next_entry(
 fn write_group(
     out: &mut impl Write,
     group: &[(u8, String)],
-    scopes: &[Value],
     schema: &TableSchema,
     deletes: crate::sql::Deletes,
+    scopes: &[Value],
 ) -> std::io::Result<()> {
     let ordering = crate::sql::Ordering::of(schema);
     let deleted = schema.cdc_deleted_at().map(|c| c.name.clone());
@@ -501,54 +506,34 @@ fn write_group(
             .is_some_and(|d| row.get(d).is_some_and(|v| !v.is_null()))
     };
     let parse = |row: &str| serde_json::from_str::<Value>(row).unwrap_or(Value::Null);
-    // A scoped tombstone `x` names part of the key: it covers every row whose present key columns match.
-    let covers = |x: &Value, row: &Value| {
-        schema.primary_key.iter().all(|k| match x.get(k) {
-            None | Some(Value::Null) => true,
-            Some(v) => row.get(k) == Some(v),
-        })
-    };
-    // The newest row of each side (a table written by an older version may hold several per key); a
-    // staged row older than a scoped tombstone covering it is dropped (see `crate::sql::scoped_deletes`).
+    // The newest row of each side (a table written by an older version may hold several per key).
     let mut table: Option<Value> = None;
     let mut staged: Option<Value> = None;
+    let scoped_by = |row: &Value| {
+        scopes.iter().find(|x| {
+            schema.primary_key.iter().all(|k| match x.get(k) {
+                None | Some(Value::Null) => true,
+                Some(v) => row.get(k) == Some(v),
+            }) && newer(row, x)
+        })
+    };
     for (side, row) in group {
-        let row = parse(row);
-        if *side == 1
-            && scopes
-                .iter()
-                .any(|x| covers(x, &row) && newer(&row, x) && order_of(&row) != order_of(x))
-        {
-            continue;
+        let mut row = parse(row);
+        if let Some(x) = scoped_by(&row) {
+            // A scoped tombstone newer than the row deletes it (hard) or marks it (soft, table rows).
+            match (deletes, *side, deleted.as_ref()) {
+                (crate::sql::Deletes::Soft, 0, Some(d)) => {
+                    if let (Some(o), Some(v)) = (row.as_object_mut(), x.get(d)) {
+                        o.insert(d.clone(), v.clone());
+                    }
+                }
+                _ => continue,
+            }
         }
         let slot = if *side == 0 { &mut table } else { &mut staged };
         match slot {
             Some(cur) if !newer(cur, &row) => {}
             _ => *slot = Some(row),
-        }
-    }
-    // Scoped tombstones apply to the table's row first: a hard delete removes it, a soft one marks it with
-    // the latest deletion time.
-    if let Some(t) = &mut table {
-        let hits: Vec<&Value> = scopes
-            .iter()
-            .filter(|x| covers(x, t) && newer(t, x))
-            .collect();
-        if !hits.is_empty() {
-            match (deletes, deleted.as_ref()) {
-                (crate::sql::Deletes::Hard, _) => table = None,
-                (crate::sql::Deletes::Soft, Some(d)) => {
-                    let latest = hits
-                        .iter()
-                        .filter_map(|x| x.get(d))
-                        .max_by(|a, b| cmp_json(a, b))
-                        .cloned();
-                    if let (Some(o), Some(v)) = (t.as_object_mut(), latest) {
-                        o.insert(d.clone(), v);
-                    }
-                }
-                (crate::sql::Deletes::Soft, None) => {}
-            }
         }
     }
     let keep = match (table, staged) {
@@ -590,6 +575,21 @@ fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
         (Value::String(x), Value::String(y)) => x.cmp(y),
         _ => a.to_string().cmp(&b.to_string()),
     }
+}
+
+/// The row, when it is a scoped tombstone: `_ab_cdc_deleted_at` set and part of a composite key absent.
+fn scoped_row(line: &str, schema: &TableSchema) -> Option<Value> {
+    let d = schema.cdc_deleted_at()?;
+    if schema.primary_key.len() < 2 || !line.contains(d.name.as_str()) {
+        return None;
+    }
+    let v: Value = serde_json::from_str(line).ok()?;
+    let deleted = v.get(&d.name).is_some_and(|x| !x.is_null());
+    let partial = schema
+        .primary_key
+        .iter()
+        .any(|k| v.get(k).is_none_or(Value::is_null));
+    (deleted && partial).then_some(v)
 }
 
 #[cfg(test)]

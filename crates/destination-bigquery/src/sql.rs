@@ -211,7 +211,8 @@ pub fn merge(
         _ => (String::new(), String::new()),
     };
     let mut conds: Vec<String> = source_filter.map(str::to_string).into_iter().collect();
-    if let Some(scoped) = scoped_tombstone(schema, "r.") {
+    let scoped_rows = scoped_tombstone(schema, "r.");
+    if let Some(scoped) = &scoped_rows {
         // Scoped tombstones delete in `scoped_deletes`; rows they supersede in this batch are dropped.
         let x_scoped = scoped_tombstone(schema, "x.").unwrap_or_default();
         let matches = key_matches(schema, "x.", "r.");
@@ -222,10 +223,11 @@ pub fn merge(
             src = source.sql()
         ));
     }
+    let alias = if scoped_rows.is_some() { " AS r" } else { "" };
     let filter = if conds.is_empty() {
         String::new()
     } else {
-        format!(" AS r\n    WHERE {}", conds.join(" AND "))
+        format!("{alias}\n    WHERE {}", conds.join(" AND "))
     };
     format!(
         "MERGE {target} AS t\nUSING (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY {pk} ORDER BY {order}) AS _airbyte_row_number\n    FROM {source}{filter}\n  ) WHERE _airbyte_row_number = 1\n) AS s\nON {on}\n{delete_clause}WHEN MATCHED AND {newer} THEN UPDATE SET {set}\nWHEN NOT MATCHED{insert_cond} THEN INSERT ({cols}) VALUES ({values})",
@@ -421,7 +423,7 @@ mod tests {
             "{sql}"
         );
         assert!(sql.contains(
-            "FROM `p`.`raw`.`tmp` AS r\n    WHERE `_airbyte_extracted_at` >= TIMESTAMP_MILLIS(5)"
+            "FROM `p`.`raw`.`tmp`\n    WHERE `_airbyte_extracted_at` >= TIMESTAMP_MILLIS(5)"
         ));
         assert!(sql.contains("WHEN MATCHED AND s.`_ab_cdc_deleted_at` IS NOT NULL AND (COALESCE(GREATEST(t.`lastUpdated`, t.`_ab_cdc_deleted_at`), t.`lastUpdated`, t.`_ab_cdc_deleted_at`) < COALESCE(GREATEST(s.`lastUpdated`"), "{sql}");
         assert!(sql.contains(") THEN DELETE\nWHEN MATCHED AND ("));

@@ -568,7 +568,7 @@ pub async fn handle(
     if method != "GET" {
         return error(405, "invalid_request", "Method not allowed", &[]);
     }
-    let d = shared.limiter.check(
+    let d = shared.limiter().check(
         &format!("asa:{}", cfg.key_id),
         "asa",
         Instant::now(),

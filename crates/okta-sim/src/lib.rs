@@ -539,6 +539,17 @@ impl SimServer {
             .append_late_log_events(n, lag, || clock.tick())
     }
 
+    /// Replaces the rate-limit mode for later requests (a benchmark seeds and reads a large org
+    /// unlimited, then measures an incremental sync under real limits).
+    pub fn set_rate_limits(&self, mode: RateLimitMode) {
+        *self
+            .shared
+            .limiter
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            std::sync::Arc::new(crate::ratelimit::RateLimiter::new(&mode));
+    }
+
     /// From now on every API request with the API token or an OAuth token gets 401 `E0000011`.
     pub fn revoke_token(&self) {
         self.shared

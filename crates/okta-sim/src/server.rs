@@ -40,8 +40,8 @@ pub struct Shared {
     pub org: RwLock<Org>,
     /// Mutation clock.
     pub clock: Clock,
-    /// Rate limiter.
-    pub limiter: RateLimiter,
+    /// Rate limiter (replaceable at run time, for benchmarks that change the limits between syncs).
+    pub limiter: RwLock<Arc<RateLimiter>>,
     /// Active faults.
     pub faults: Faults,
     /// OAuth app, when configured.
@@ -67,6 +67,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// The rate limiter in force.
+    pub fn limiter(&self) -> Arc<RateLimiter> {
+        self.limiter
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// New shared state.
     pub fn new(
         cfg: SimConfig,
@@ -76,7 +84,7 @@ impl Shared {
         oauth: Option<OAuthState>,
     ) -> Self {
         Shared {
-            limiter: RateLimiter::new(&cfg.rate_limits),
+            limiter: RwLock::new(Arc::new(RateLimiter::new(&cfg.rate_limits))),
             cfg,
             base_url,
             org: RwLock::new(org),
@@ -375,7 +383,7 @@ struct Pipeline<'a> {
 
 impl Pipeline<'_> {
     fn peek_rl(&self) -> Decision {
-        self.shared.limiter.check(
+        self.shared.limiter().check(
             "anonymous",
             self.bucket,
             Instant::now(),
@@ -577,7 +585,7 @@ fn api(
     }
 
     // Rate limit.
-    let d = shared.limiter.check(
+    let d = shared.limiter().check(
         &principal,
         p.bucket,
         Instant::now(),

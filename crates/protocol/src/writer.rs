@@ -1,6 +1,8 @@
 //! The one writer of stdout: one JSON document and `\n` per message, buffered, flushed on demand.
 //!
 //! A closed pipe (the reader went away) is reported as [`WriteError::Closed`] so the program can end quietly.
+//! [`stdout`] is the only place the connector obtains its stdout (`tests/it/stdout_owner.rs` fails on any
+//! other).
 
 use serde::Serialize;
 use std::io::{self, Write};
@@ -43,6 +45,11 @@ pub struct MessageWriter<W: Write> {
     out: io::BufWriter<W>,
 }
 
+/// The process's stdout, for the one [`MessageWriter`] of a run.
+pub fn stdout() -> Box<dyn Write + Send> {
+    Box::new(io::stdout())
+}
+
 impl MessageWriter<io::Stdout> {
     pub fn stdout() -> Self {
         Self::new(io::stdout())
@@ -59,6 +66,20 @@ impl<W: Write> MessageWriter<W> {
     /// Serialises one message as a line. Encoding goes straight into the buffer (no intermediate String).
     pub fn write<M: Serialize>(&mut self, message: &M) -> Result<(), WriteError> {
         serde_json::to_writer(&mut self.out, message).map_err(|e| {
+            if e.is_io() {
+                WriteError::from(io::Error::from(e))
+            } else {
+                WriteError::Encode(e)
+            }
+        })?;
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// Serialises one document as indented JSON and `\n` (Singer `--discover` and `--about` output, which
+    /// hosts read line by line with bounded buffers, so it must not be one huge line).
+    pub fn write_pretty<M: Serialize>(&mut self, document: &M) -> Result<(), WriteError> {
+        serde_json::to_writer_pretty(&mut self.out, document).map_err(|e| {
             if e.is_io() {
                 WriteError::from(io::Error::from(e))
             } else {
