@@ -147,7 +147,8 @@ struct StreamRt {
 }
 
 struct PendingState {
-    state: Value,
+    /// The state as JSON text: thousands may wait for one MERGE, and text is a tenth of a parsed tree.
+    state: String,
     count: u64,
     /// The stream of a per-stream state; `None` for a global, legacy or Singer state (covers every stream).
     stream: Option<usize>,
@@ -419,7 +420,7 @@ impl Sink {
             .map(|(i, s)| (i, s.last_seq))
             .collect();
         self.pending.push_back(PendingState {
-            state,
+            state: state.to_string(),
             count,
             stream: owner,
             needs,
@@ -582,7 +583,9 @@ impl Sink {
             };
             if committed && in_order {
                 let p = self.pending.remove(i).expect("index is in range");
-                self.out.state(&p.state, p.count)?;
+                let state: Value = serde_json::from_str(&p.state)
+                    .map_err(|e| Error::Internal(format!("a held state: {e}")))?;
+                self.out.state(&state, p.count)?;
                 continue;
             }
             match p.stream {
