@@ -18,9 +18,9 @@ if [ -f scripts/singer-env.sh ]; then
 fi
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 set +e
-cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/okta-connector-test.log"
+cargo test --locked --workspace --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/okta-connector-test.log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole workspace.
