@@ -50,6 +50,9 @@ pub enum Action {
 
 use Action::{Remove, Replace, ReplaceAll, Reread, Scoped};
 
+/// (column, target kind) for each key column of a removed row.
+type KeyTargets = &'static [(&'static str, &'static str)];
+
 const USER_DELETED: (&str, Action) = (changes::USER_DELETED, Scoped("user_id", "User"));
 
 /// The events each feed-driven stream follows.
@@ -249,7 +252,7 @@ pub async fn read(
     let mut replace_all: Option<&Change> = None;
     // Removals, one per key. A key added again later is safe: its parent is then read again, after
     // the tombstone.
-    let mut latest: HashMap<Vec<String>, (&Change, Action)> = HashMap::new();
+    let mut removed: HashMap<Vec<String>, (&Change, KeyTargets)> = HashMap::new();
     for c in &window {
         for (_, action) in rules.iter().filter(|(e, _)| *e == c.event_type) {
             match *action {
@@ -279,7 +282,7 @@ pub async fn read(
                     if skip(&values[0], c) {
                         continue;
                     }
-                    latest.insert(values, (c, *action));
+                    removed.insert(values, (c, key));
                 }
                 ReplaceAll => {
                     replace_all = Some(c);
@@ -313,18 +316,16 @@ pub async fn read(
     // Scoped tombstones of deleted entities first (they never come back), then per parent in key order:
     // its removals and replacement tombstones, then its current rows.
     let mut removals: BTreeMap<Vec<String>, String> = BTreeMap::new();
-    for (k, (c, action)) in &latest {
-        if let Remove(cols) = action {
-            let key: Vec<(&str, &str)> = cols
-                .iter()
-                .zip(k)
-                .map(|((col, _), v)| (*col, v.as_str()))
-                .collect();
-            removals.insert(
-                k.clone(),
-                changes::tombstone(&key, Some(UPDATED_AT), &c.published),
-            );
-        }
+    for (k, (c, cols)) in &removed {
+        let key: Vec<(&str, &str)> = cols
+            .iter()
+            .zip(k)
+            .map(|((col, _), v)| (*col, v.as_str()))
+            .collect();
+        removals.insert(
+            k.clone(),
+            changes::tombstone(&key, Some(UPDATED_AT), &c.published),
+        );
     }
     emit_raw(run, &scoped)?;
     let mut parents: BTreeSet<String> = per_parent.keys().cloned().collect();

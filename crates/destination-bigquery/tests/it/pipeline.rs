@@ -56,6 +56,39 @@ fn record_counts(messages: &str) -> BTreeMap<String, i64> {
     counts
 }
 
+/// The discovered catalog configured as a host would (incremental + dedup where supported, else
+/// overwrite; risk_providers, skipped by design, left out), and each stream's primary-key columns.
+fn configured_streams(catalog: &Value) -> (Vec<Value>, BTreeMap<String, Vec<String>>) {
+    let mut keys = BTreeMap::new();
+    let streams = catalog["catalog"]["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] != "risk_providers")
+        .map(|s| {
+            let inc = s["supported_sync_modes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "incremental");
+            keys.insert(
+                s["name"].as_str().unwrap().to_string(),
+                s["source_defined_primary_key"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k[0].as_str().unwrap().to_string())
+                    .collect(),
+            );
+            json!({"stream": s, "sync_mode": if inc { "incremental" } else { "full_refresh" },
+                "destination_sync_mode": if inc { "append_dedup" } else { "overwrite" },
+                "cursor_field": s.get("default_cursor_field").cloned().unwrap_or(json!([])),
+                "primary_key": s["source_defined_primary_key"]})
+        })
+        .collect();
+    (streams, keys)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_simulated_org_lands_in_bigquery_and_resyncs_without_duplicates() {
     let Some(endpoint) = emulator("pipeline").await else {
@@ -78,23 +111,7 @@ async fn the_simulated_org_lands_in_bigquery_and_resyncs_without_duplicates() {
             .unwrap(),
     )
     .unwrap();
-    let streams: Vec<Value> = catalog["catalog"]["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["name"] != "risk_providers")
-        .map(|s| {
-            let inc = s["supported_sync_modes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m == "incremental");
-            json!({"stream": s, "sync_mode": if inc { "incremental" } else { "full_refresh" },
-                "destination_sync_mode": if inc { "append_dedup" } else { "overwrite" },
-                "cursor_field": s.get("default_cursor_field").cloned().unwrap_or(json!([])),
-                "primary_key": s["source_defined_primary_key"]})
-        })
-        .collect();
+    let (streams, _) = configured_streams(&catalog);
     let catalog_path = write_json(&dir, "catalog.json", &json!({"streams": streams}));
     let dataset = unique("okta_pipeline");
     let dest_cfg = write_json(
@@ -239,33 +256,7 @@ async fn after_deletions_and_an_incremental_sync_every_table_equals_the_org() {
             .unwrap(),
     )
     .unwrap();
-    let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let streams: Vec<Value> = catalog["catalog"]["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["name"] != "risk_providers")
-        .map(|s| {
-            let inc = s["supported_sync_modes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m == "incremental");
-            keys.insert(
-                s["name"].as_str().unwrap().to_string(),
-                s["source_defined_primary_key"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|k| k[0].as_str().unwrap().to_string())
-                    .collect(),
-            );
-            json!({"stream": s, "sync_mode": if inc { "incremental" } else { "full_refresh" },
-                "destination_sync_mode": if inc { "append_dedup" } else { "overwrite" },
-                "cursor_field": s.get("default_cursor_field").cloned().unwrap_or(json!([])),
-                "primary_key": s["source_defined_primary_key"]})
-        })
-        .collect();
+    let (streams, keys) = configured_streams(&catalog);
     let catalog_path = write_json(&dir, "catalog.json", &json!({"streams": streams}));
     let dataset = unique("okta_changes");
     let dest_cfg = write_json(
