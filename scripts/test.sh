@@ -18,6 +18,8 @@ if [ -f scripts/singer-env.sh ]; then
 fi
 
 cargo fmt --all -- --check
+# Everything generated from the stream manifest and the vendored specs is committed and current.
+bash scripts/generate.sh --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 set +e
 cargo test --locked --workspace --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/okta-connector-test.log"

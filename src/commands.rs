@@ -99,20 +99,22 @@ fn failed(e: &Error) -> ConnectionStatus {
 /// The top-level Okta streams whose first page answers 403/401 E0000015/404 (fan-out streams share
 /// their parent's verdict).
 async fn unreadable_streams(client: &OktaClient) -> Vec<String> {
-    use crate::streams::{Api, Reader, STREAMS};
-    let probes = STREAMS
-        .iter()
+    use crate::streams::{Api, Catalogued, Reader};
+    let probes = crate::streams::all()
         .filter(|d| d.api == Api::Okta)
         .filter_map(|d| {
             let path = match d.reader {
-                Reader::List {
-                    path, types: [], ..
-                } => path.to_string(),
-                Reader::List { path, types, .. } => path.replace("{type}", types[0]),
-                Reader::Search { path, .. } => format!("{path}?limit=1"),
-                Reader::ListThenDetail { path, .. } => path.to_string(),
-                Reader::SystemLog => "/api/v1/logs?limit=1".into(),
-                Reader::FanOut { parent, .. } if parent.types.is_empty() => parent.path.to_string(),
+                Reader::List => match d.types.first() {
+                    None => d.endpoint.to_string(),
+                    Some(t) => d.endpoint.replace("{type}", t),
+                },
+                Reader::Search { .. } => format!("{}?limit=1", d.endpoint),
+                Reader::ListThenDetail { .. } => d.endpoint.to_string(),
+                Reader::SystemLog => format!("{}?limit=1", d.endpoint),
+                Reader::FanOut => match d.parent_list() {
+                    Some(parent) if parent.types.is_empty() => parent.path.to_string(),
+                    _ => return None,
+                },
                 _ => return None,
             };
             Some((d.name, path))

@@ -9,22 +9,20 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::http::client::OktaClient;
 use crate::okta::page::{fetch, Extract, Pager};
-use crate::streams::{Api, StreamDef, STREAMS};
+use crate::streams::{Api, Catalogued, StreamDef};
 use airbyte_protocol::Catalog;
 use serde_json::{json, Map, Value};
 
 /// The streams available with this configuration (ASA streams only when ASA is configured).
 pub fn available(settings: Option<&Settings>) -> impl Iterator<Item = &'static StreamDef> + '_ {
-    STREAMS
-        .iter()
+    crate::streams::all()
         .filter(move |d| d.api == Api::Okta || settings.is_some_and(|s| s.asa.is_some()))
 }
 
 /// The catalog from the Rust types alone, every stream included (what `catalogs/` holds).
 pub fn static_catalog() -> Catalog {
     Catalog {
-        streams: STREAMS
-            .iter()
+        streams: crate::streams::all()
             .map(|d| d.airbyte_stream(d.schema()))
             .collect(),
     }

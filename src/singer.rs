@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::output::{Output, Protocol, RecordTransform, SingerStream, SingerStreams};
 use crate::secret::secrets_in;
-use crate::streams::StreamDef;
+use crate::streams::{Catalogued, StreamDef};
 use airbyte_protocol::singer::{
     About, Capability, Catalog as SingerCatalog, CatalogEntry, Inclusion, Metadata, MetadataEntry,
     ReplicationMethod,

@@ -353,32 +353,30 @@ pub async fn read(
 }
 
 async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
-    use streams::{asa, incremental, list, members, system_log};
-    match run.def.reader {
-        Reader::List {
-            path,
-            extract,
-            types,
-            more_types,
-            type_column,
-        } => list::read_list(run, path, extract, types, more_types, type_column).await,
-        Reader::FanOut {
-            parent,
-            path,
-            extract,
-            column: Some(column),
-        } if run.def.cdc => streams::delta::read(run, parent, path, extract, column).await,
-        Reader::FanOut {
-            parent,
-            path,
-            extract,
-            column,
-        } => list::read_fan_out(run, parent, path, extract, column).await,
-        Reader::ListThenDetail { path, detail } => {
-            list::read_list_then_detail(run, path, detail).await
+    use streams::{asa, incremental, list, members, system_log, Catalogued};
+    let def = run.def;
+    let (path, extract) = (def.endpoint, def.extract);
+    match def.reader {
+        Reader::List => {
+            let more_types = def.more_types_list();
+            list::read_list(run, path, extract, def.types, more_types, def.type_column).await
         }
+        Reader::FanOut => {
+            let parent = def.parent_list().ok_or_else(|| {
+                Error::Config(format!(
+                    "{}: its parent stream is not in the manifest",
+                    def.name
+                ))
+            })?;
+            match def.parent_column {
+                Some(column) if def.cdc => {
+                    streams::delta::read(run, parent, path, extract, column).await
+                }
+                column => list::read_fan_out(run, parent, path, extract, column).await,
+            }
+        }
+        Reader::ListThenDetail { detail } => list::read_list_then_detail(run, path, detail).await,
         Reader::Search {
-            path,
             limit,
             sorted,
             extra,

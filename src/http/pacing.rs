@@ -19,23 +19,8 @@ pub const UNDATED_RESET_MAX: Duration = Duration::from_secs(60);
 /// How long to wait when a window is exhausted but no reset time is known.
 pub const UNKNOWN_RESET_WAIT: Duration = Duration::from_secs(1);
 
-/// Okta's bucket families for the endpoints we read (API.md §3), by longest-prefix rules.
-pub fn bucket_of(path: &str) -> &'static str {
-    let p = path.trim_end_matches('/');
-    let seg: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
-    match seg.as_slice() {
-        ["api", "v1", "apps", ..] => "apps",
-        ["api", "v1", "groups"] => "groups",
-        ["api", "v1", "groups", ..] => "groups/{id}",
-        ["api", "v1", "users"] => "users",
-        ["api", "v1", "users", ..] => "users/{id}",
-        ["api", "v1", "logs", ..] => "logs",
-        ["api", "v1", "devices", ..] => "devices",
-        ["oauth2", "v1", "clients", ..] => "oauth2/clients",
-        ["oauth2", "v1", "token"] => "oauth2/token",
-        _ => "other",
-    }
-}
+/// Okta's bucket families, by longest-prefix rules: declared beside the streams, in the manifest.
+pub use okta_manifest::bucket_of;
 
 /// What the last response of a bucket said about its window.
 #[derive(Debug, Clone, Copy)]
@@ -196,16 +181,6 @@ mod tests {
             remaining,
             reset_in: Some(Duration::from_secs(reset_in)),
         }
-    }
-
-    #[test]
-    fn buckets_follow_okta_prefix_rules() {
-        assert_eq!(bucket_of("/api/v1/apps/0oa1/users"), "apps");
-        assert_eq!(bucket_of("/api/v1/users"), "users");
-        assert_eq!(bucket_of("/api/v1/users/00u1/factors"), "users/{id}");
-        assert_eq!(bucket_of("/api/v1/groups/00g1/users"), "groups/{id}");
-        assert_eq!(bucket_of("/api/v1/logs"), "logs");
-        assert_eq!(bucket_of("/api/v1/meta/types/user"), "other");
     }
 
     #[test]

@@ -22,16 +22,7 @@ pub const NO_PROGRESS_LIMIT: u32 = 3;
 /// millions stays within a few tens of MB and a short cycle is still caught.
 pub const KEY_MEMORY: usize = 1 << 21;
 
-/// Where the records are in a response body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Extract {
-    /// The body is a JSON array of records.
-    Array,
-    /// The body is an object whose named field holds the array; `_links.next.href` pages it.
-    Field(&'static str),
-    /// The body is one record.
-    Object,
-}
+pub use okta_manifest::Extract;
 
 /// One page of records, each kept as its raw JSON text.
 #[derive(Debug)]

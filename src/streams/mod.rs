@@ -1,7 +1,8 @@
-//! The stream registry: every stream the connector reads, its key, cursor, schema and how it is read.
+//! The stream registry: the manifest's streams (`okta-manifest`) as the connector reads them.
 //!
-//! Schemas come from the Rust record types in `okta-records`; this module says where each stream's
-//! records live (endpoint, paging shape, parents) and which columns the connector adds.
+//! Every stream is declared once, in the manifest; this module adds what the connector derives from
+//! an entry: its published JSON Schema (the record type's, from `okta-records`, plus the change
+//! columns), its catalog entry, and its parent resolved by name.
 
 pub mod asa;
 pub mod changes;
@@ -11,32 +12,19 @@ pub mod list;
 pub mod members;
 pub mod system_log;
 
-use crate::okta::page::Extract;
 use airbyte_protocol::{AirbyteStream, SyncMode};
+pub use okta_manifest::{
+    Api, Derive, Extract, IdFrom, Reader, Stream as StreamDef, ADMIN_ROLE_TYPES, ASA_USER_STATUSES,
+    POLICY_TYPES,
+};
 use serde_json::Value;
 
-/// Which API a stream reads: the Okta org, or Advanced Server Access (its own base URL and token).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Api {
-    Okta,
-    Asa,
-}
-
-/// Where a parent's key is found in its record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IdFrom {
-    /// A top-level string field (`id`, or `name` for ASA).
-    Field(&'static str),
-    /// The last path segment of `_links.schema.href` (user types → their schema id).
-    SchemaLink,
-}
-
-/// A list of parent objects whose keys drive a fan-out stream.
+/// A list of parent objects whose keys drive a fan-out stream: a manifest stream read as a parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Parent {
-    /// Name used in logs and in the per-sync parent cache.
+    /// The parent stream's name, used in logs and in the per-sync parent cache.
     pub name: &'static str,
-    /// The list's path; `{type}` is replaced by each of `types` in turn when there are any.
+    /// The request listing every parent; `{type}` is replaced by each of `types` in turn.
     pub path: &'static str,
     pub extract: Extract,
     pub id: IdFrom,
@@ -44,191 +32,42 @@ pub struct Parent {
     pub api: Api,
 }
 
-const fn okta_parent(name: &'static str, path: &'static str, extract: Extract) -> Parent {
-    Parent {
-        name,
-        path,
-        extract,
-        id: IdFrom::Field("id"),
-        types: &[],
-        api: Api::Okta,
+impl Parent {
+    /// The manifest stream `name` as a parent list.
+    pub fn named(name: &str) -> Option<Parent> {
+        okta_manifest::stream(name).map(|s| Parent {
+            name: s.name,
+            path: s.parent_listing(),
+            extract: s.extract,
+            id: s.key_from,
+            types: s.types,
+            api: s.api,
+        })
     }
 }
 
-const fn asa_parent(name: &'static str, path: &'static str) -> Parent {
-    Parent {
-        name,
-        path,
-        extract: Extract::Field("list"),
-        id: IdFrom::Field("name"),
-        types: &[],
-        api: Api::Asa,
-    }
+/// What the connector derives from a manifest entry.
+pub trait Catalogued {
+    /// The stream's parent list, resolved by name.
+    fn parent_list(&self) -> Option<Parent>;
+    /// The list whose keys extend `types` (custom role ids after the standard role types).
+    fn more_types_list(&self) -> Option<Parent>;
+    /// The stream's JSON Schema, generated from its Rust record type, with the change columns.
+    fn schema(&self) -> Value;
+    /// The stream as `discover` lists it (with `schema`, which discovery may have refined).
+    fn airbyte_stream(&self, schema: Value) -> AirbyteStream;
 }
 
-/// Every policy type `GET /api/v1/policies?type=` accepts; types an org lacks are skipped.
-pub const POLICY_TYPES: &[&str] = &[
-    "OKTA_SIGN_ON",
-    "PASSWORD",
-    "MFA_ENROLL",
-    "IDP_DISCOVERY",
-    "ACCESS_POLICY",
-    "PROFILE_ENROLLMENT",
-    "POST_AUTH_SESSION",
-    "ENTITY_RISK",
-    "DEVICE_SIGNAL_COLLECTION",
-    "SESSION_VIOLATION_DETECTION",
-    "CLIENT_UPDATE",
-    "IDENTITY_CLAIM_SOURCING",
-];
-
-/// The standard admin role types whose notification subscriptions are read (custom roles' too, by id).
-pub const ADMIN_ROLE_TYPES: &[&str] = &[
-    "SUPER_ADMIN",
-    "ORG_ADMIN",
-    "APP_ADMIN",
-    "USER_ADMIN",
-    "HELP_DESK_ADMIN",
-    "READ_ONLY_ADMIN",
-    "MOBILE_ADMIN",
-    "API_ACCESS_MANAGEMENT_ADMIN",
-    "REPORT_ADMIN",
-    "GROUP_MEMBERSHIP_ADMIN",
-];
-
-/// ASA user statuses (the list endpoint returns one status at a time).
-pub const ASA_USER_STATUSES: &[&str] = &["ACTIVE", "DISABLED", "DELETED"];
-
-/// Every user, DEPROVISIONED included: the plain list hides them, search does not.
-pub const USERS: Parent = okta_parent(
-    "users",
-    "/api/v1/users?search=lastUpdated%20gt%20%221970-01-01T00%3A00%3A00.000Z%22&limit=200",
-    Extract::Array,
-);
-pub const GROUPS: Parent = okta_parent("groups", "/api/v1/groups?limit=200", Extract::Array);
-pub const APPS: Parent = okta_parent("applications", "/api/v1/apps?limit=200", Extract::Array);
-pub const DEVICES: Parent = okta_parent("devices", "/api/v1/devices?limit=200", Extract::Array);
-pub const CUSTOM_ROLES: Parent =
-    okta_parent("custom_roles", "/api/v1/iam/roles", Extract::Field("roles"));
-pub const RESOURCE_SETS: Parent = okta_parent(
-    "resource_sets",
-    "/api/v1/iam/resource-sets",
-    Extract::Field("resource-sets"),
-);
-pub const ROLE_ASSIGNEES: Parent = okta_parent(
-    "role_assignees",
-    "/api/v1/iam/assignees/users",
-    Extract::Field("value"),
-);
-pub const AUTH_SERVERS: Parent = okta_parent(
-    "authorization_servers",
-    "/api/v1/authorizationServers?limit=200",
-    Extract::Array,
-);
-pub const BRANDS: Parent = okta_parent("brands", "/api/v1/brands?limit=200", Extract::Array);
-pub const USER_TYPES: Parent = Parent {
-    name: "user_types",
-    path: "/api/v1/meta/types/user",
-    extract: Extract::Array,
-    id: IdFrom::SchemaLink,
-    types: &[],
-    api: Api::Okta,
-};
-pub const POLICIES: Parent = Parent {
-    name: "policies",
-    path: "/api/v1/policies?type={type}",
-    extract: Extract::Array,
-    id: IdFrom::Field("id"),
-    types: POLICY_TYPES,
-    api: Api::Okta,
-};
-pub const ASA_USERS: Parent = Parent {
-    name: "asa_users",
-    path: "/v1/teams/{team}/users?count=100&status={type}",
-    extract: Extract::Field("list"),
-    id: IdFrom::Field("name"),
-    types: ASA_USER_STATUSES,
-    api: Api::Asa,
-};
-pub const ASA_GROUPS: Parent = asa_parent("asa_groups", "/v1/teams/{team}/groups?count=100");
-pub const ASA_PROJECTS: Parent = asa_parent("asa_projects", "/v1/teams/{team}/projects?count=100");
-
-/// Columns a record's own fields give it (besides parent ids).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Derive {
-    None,
-    /// `user_id` from `user.id` (device users).
-    UserIdFromUser,
-    /// `primary_name` from `primary.name` (linked object definitions).
-    PrimaryName,
-    /// `notification_type` from `notificationType` (role subscriptions).
-    NotificationType,
-}
-
-/// How a stream is read.
-#[derive(Debug, Clone, Copy)]
-pub enum Reader {
-    /// A list (or singleton) read whole; `{type}` loops over `types` when there are any.
-    List {
-        path: &'static str,
-        extract: Extract,
-        types: &'static [&'static str],
-        /// Further types: the keys of this parent list (custom role ids after the standard role types).
-        more_types: Option<Parent>,
-        type_column: Option<&'static str>,
-    },
-    /// One list per parent: `{id}` in `path` is the parent key, written to `column` of each record.
-    FanOut {
-        parent: Parent,
-        path: &'static str,
-        extract: Extract,
-        column: Option<&'static str>,
-    },
-    /// A list whose every item is read again by id for its full form (profile mappings).
-    ListThenDetail {
-        path: &'static str,
-        detail: &'static str,
-    },
-    /// `search=lastUpdated gt "…"`; `sorted` adds `sortBy=lastUpdated` so every page can be checkpointed.
-    Search {
-        path: &'static str,
-        limit: u32,
-        sorted: bool,
-        extra: &'static str,
-    },
-    /// Group memberships, re-read only for groups whose `lastMembershipUpdated` moved.
-    GroupMembers,
-    /// The System Log polling cursor.
-    SystemLog,
-    /// ASA audit events, newest first down to the saved cursor.
-    AsaAudits,
-    /// The ASA team: settings and statistics as one record.
-    AsaTeam,
-}
-
-/// One stream of the catalog.
-#[derive(Debug, Clone, Copy)]
-pub struct StreamDef {
-    pub name: &'static str,
-    pub primary_key: &'static [&'static str],
-    /// The cursor of incremental streams; `None`: full refresh only.
-    pub cursor_field: Option<&'static str>,
-    pub reader: Reader,
-    pub api: Api,
-    pub derive: Derive,
-    /// A constant column added to every record (the singleton `threat_insight` key).
-    pub constant: Option<(&'static str, &'static str)>,
-    /// Incremental reads emit tombstones (`_ab_cdc_deleted_at`) from the change feed.
-    pub cdc: bool,
-}
-
-impl StreamDef {
-    pub fn supports_incremental(&self) -> bool {
-        self.cursor_field.is_some()
+impl Catalogued for StreamDef {
+    fn parent_list(&self) -> Option<Parent> {
+        self.parent.and_then(Parent::named)
     }
 
-    /// The stream's JSON Schema, generated from its Rust record type.
-    pub fn schema(&self) -> Value {
+    fn more_types_list(&self) -> Option<Parent> {
+        self.more_types.and_then(Parent::named)
+    }
+
+    fn schema(&self) -> Value {
         let mut schema =
             okta_records::stream_schema(self.name).unwrap_or_else(|| fallback_schema(self));
         if self.cdc {
@@ -258,8 +97,7 @@ impl StreamDef {
         schema
     }
 
-    /// The stream as `discover` lists it (with `schema`, which discovery may have refined).
-    pub fn airbyte_stream(&self, schema: Value) -> AirbyteStream {
+    fn airbyte_stream(&self, schema: Value) -> AirbyteStream {
         let mut modes = vec![SyncMode::FullRefresh];
         if self.supports_incremental() {
             modes.push(SyncMode::Incremental);
@@ -294,467 +132,51 @@ fn fallback_schema(def: &StreamDef) -> Value {
         "additionalProperties": true, "properties": props})
 }
 
-const fn base(
-    name: &'static str,
-    primary_key: &'static [&'static str],
-    reader: Reader,
-) -> StreamDef {
-    StreamDef {
-        name,
-        primary_key,
-        cursor_field: None,
-        reader,
-        api: Api::Okta,
-        derive: Derive::None,
-        constant: None,
-        cdc: false,
-    }
+/// Every stream of the catalog, in catalog order.
+pub fn all() -> impl Iterator<Item = &'static StreamDef> {
+    okta_manifest::catalog()
 }
 
-const fn list(name: &'static str, path: &'static str, extract: Extract) -> StreamDef {
-    base(
-        name,
-        &["id"],
-        Reader::List {
-            path,
-            extract,
-            types: &[],
-            more_types: None,
-            type_column: None,
-        },
-    )
-}
-
-const fn fan_out(
-    name: &'static str,
-    primary_key: &'static [&'static str],
-    parent: Parent,
-    path: &'static str,
-    extract: Extract,
-    column: &'static str,
-) -> StreamDef {
-    base(
-        name,
-        primary_key,
-        Reader::FanOut {
-            parent,
-            path,
-            extract,
-            column: Some(column),
-        },
-    )
-}
-
-const fn asa_list(name: &'static str, path: &'static str) -> StreamDef {
-    StreamDef {
-        api: Api::Asa,
-        ..list(name, path, Extract::Field("list"))
-    }
-}
-
-const fn asa_fan_out(
-    name: &'static str,
-    primary_key: &'static [&'static str],
-    parent: Parent,
-    path: &'static str,
-    column: &'static str,
-) -> StreamDef {
-    StreamDef {
-        api: Api::Asa,
-        ..fan_out(
-            name,
-            primary_key,
-            parent,
-            path,
-            Extract::Field("list"),
-            column,
-        )
-    }
-}
-
-use Extract::{Array, Field, Object};
-
-/// Every stream the connector reads, in catalog order (STREAMS.md's).
-pub const STREAMS: &[StreamDef] = &[
-    StreamDef {
-        cursor_field: Some("lastUpdated"),
-        cdc: true,
-        ..base(
-            "users",
-            &["id"],
-            Reader::Search {
-                path: "/api/v1/users",
-                limit: 200,
-                sorted: true,
-                extra: "",
-            },
-        )
-    },
-    StreamDef {
-        cursor_field: Some(delta::UPDATED_AT),
-        cdc: true,
-        ..fan_out(
-            "user_factors",
-            &["user_id", "id"],
-            USERS,
-            "/api/v1/users/{id}/factors",
-            Array,
-            "user_id",
-        )
-    },
-    StreamDef {
-        cursor_field: Some(delta::UPDATED_AT),
-        cdc: true,
-        ..fan_out(
-            "user_role_assignments",
-            &["user_id", "id"],
-            ROLE_ASSIGNEES,
-            "/api/v1/users/{id}/roles",
-            Array,
-            "user_id",
-        )
-    },
-    StreamDef {
-        cursor_field: Some("lastUpdated"),
-        cdc: true,
-        ..base(
-            "groups",
-            &["id"],
-            Reader::Search {
-                path: "/api/v1/groups",
-                limit: 200,
-                sorted: true,
-                extra: "",
-            },
-        )
-    },
-    StreamDef {
-        cursor_field: Some("lastMembershipUpdated"),
-        cdc: true,
-        ..base(
-            "group_members",
-            &["group_id", "user_id"],
-            Reader::GroupMembers,
-        )
-    },
-    StreamDef {
-        cursor_field: Some(delta::UPDATED_AT),
-        cdc: true,
-        ..fan_out(
-            "group_owners",
-            &["group_id", "id"],
-            GROUPS,
-            "/api/v1/groups/{id}/owners",
-            Array,
-            "group_id",
-        )
-    },
-    list("group_rules", "/api/v1/groups/rules?limit=200", Array),
-    fan_out(
-        "group_role_assignments",
-        &["group_id", "id"],
-        GROUPS,
-        "/api/v1/groups/{id}/roles",
-        Array,
-        "group_id",
-    ),
-    list("applications", "/api/v1/apps?limit=200", Array),
-    StreamDef {
-        cursor_field: Some(delta::UPDATED_AT),
-        cdc: true,
-        ..fan_out(
-            "application_users",
-            &["app_id", "id"],
-            APPS,
-            "/api/v1/apps/{id}/users?limit=500",
-            Array,
-            "app_id",
-        )
-    },
-    StreamDef {
-        cursor_field: Some(delta::UPDATED_AT),
-        cdc: true,
-        ..fan_out(
-            "application_groups",
-            &["app_id", "id"],
-            APPS,
-            "/api/v1/apps/{id}/groups?limit=200",
-            Array,
-            "app_id",
-        )
-    },
-    StreamDef {
-        cursor_field: Some("published"),
-        ..base("system_log", &["uuid"], Reader::SystemLog)
-    },
-    StreamDef {
-        cursor_field: Some("lastUpdated"),
-        cdc: true,
-        ..base(
-            "devices",
-            &["id"],
-            Reader::Search {
-                path: "/api/v1/devices",
-                limit: 200,
-                sorted: false,
-                extra: "&expand=userSummary",
-            },
-        )
-    },
-    StreamDef {
-        derive: Derive::UserIdFromUser,
-        cursor_field: Some(delta::UPDATED_AT),
-        cdc: true,
-        ..fan_out(
-            "device_users",
-            &["device_id", "user_id"],
-            DEVICES,
-            "/api/v1/devices/{id}/users",
-            Array,
-            "device_id",
-        )
-    },
-    list("user_types", "/api/v1/meta/types/user", Array),
-    base(
-        "user_schemas",
-        &["id"],
-        Reader::FanOut {
-            parent: USER_TYPES,
-            path: "/api/v1/meta/schemas/user/{id}",
-            extract: Object,
-            column: None,
-        },
-    ),
-    list(
-        "group_schemas",
-        "/api/v1/meta/schemas/group/default",
-        Object,
-    ),
-    fan_out(
-        "app_user_schemas",
-        &["app_id", "id"],
-        APPS,
-        "/api/v1/meta/schemas/apps/{id}/default",
-        Object,
-        "app_id",
-    ),
-    list("ui_schemas", "/api/v1/meta/uischemas", Array),
-    StreamDef {
-        primary_key: &["primary_name"],
-        derive: Derive::PrimaryName,
-        ..list(
-            "linked_object_definitions",
-            "/api/v1/meta/schemas/user/linkedObjects",
-            Array,
-        )
-    },
-    list("custom_roles", "/api/v1/iam/roles", Field("roles")),
-    fan_out(
-        "custom_role_permissions",
-        &["role_id", "label"],
-        CUSTOM_ROLES,
-        "/api/v1/iam/roles/{id}/permissions",
-        Field("permissions"),
-        "role_id",
-    ),
-    list(
-        "resource_sets",
-        "/api/v1/iam/resource-sets",
-        Field("resource-sets"),
-    ),
-    fan_out(
-        "resource_set_resources",
-        &["resource_set_id", "id"],
-        RESOURCE_SETS,
-        "/api/v1/iam/resource-sets/{id}/resources",
-        Field("resources"),
-        "resource_set_id",
-    ),
-    StreamDef {
-        derive: Derive::NotificationType,
-        ..base(
-            "role_subscriptions",
-            &["role_type", "notification_type"],
-            Reader::List {
-                path: "/api/v1/roles/{type}/subscriptions",
-                extract: Array,
-                types: ADMIN_ROLE_TYPES,
-                more_types: Some(CUSTOM_ROLES),
-                type_column: Some("role_type"),
-            },
-        )
-    },
-    base(
-        "policies",
-        &["id"],
-        Reader::List {
-            path: "/api/v1/policies?type={type}",
-            extract: Array,
-            types: POLICY_TYPES,
-            more_types: None,
-            type_column: None,
-        },
-    ),
-    fan_out(
-        "policy_rules",
-        &["policy_id", "id"],
-        POLICIES,
-        "/api/v1/policies/{id}/rules",
-        Array,
-        "policy_id",
-    ),
-    list("authenticators", "/api/v1/authenticators", Array),
-    list(
-        "authorization_servers",
-        "/api/v1/authorizationServers?limit=200",
-        Array,
-    ),
-    fan_out(
-        "authorization_server_scopes",
-        &["auth_server_id", "id"],
-        AUTH_SERVERS,
-        "/api/v1/authorizationServers/{id}/scopes?limit=200",
-        Array,
-        "auth_server_id",
-    ),
-    fan_out(
-        "authorization_server_claims",
-        &["auth_server_id", "id"],
-        AUTH_SERVERS,
-        "/api/v1/authorizationServers/{id}/claims",
-        Array,
-        "auth_server_id",
-    ),
-    fan_out(
-        "authorization_server_policies",
-        &["auth_server_id", "id"],
-        AUTH_SERVERS,
-        "/api/v1/authorizationServers/{id}/policies",
-        Array,
-        "auth_server_id",
-    ),
-    list("identity_providers", "/api/v1/idps?limit=200", Array),
-    list("network_zones", "/api/v1/zones", Array),
-    list("trusted_origins", "/api/v1/trustedOrigins?limit=200", Array),
-    list("behaviors", "/api/v1/behaviors", Array),
-    list("brands", "/api/v1/brands?limit=200", Array),
-    fan_out(
-        "brand_themes",
-        &["brand_id", "id"],
-        BRANDS,
-        "/api/v1/brands/{id}/themes",
-        Array,
-        "brand_id",
-    ),
-    fan_out(
-        "email_templates",
-        &["brand_id", "name"],
-        BRANDS,
-        "/api/v1/brands/{id}/templates/email?limit=200",
-        Array,
-        "brand_id",
-    ),
-    list("domains", "/api/v1/domains", Field("domains")),
-    list("email_domains", "/api/v1/email-domains", Array),
-    list("sms_templates", "/api/v1/templates/sms", Array),
-    StreamDef {
-        primary_key: &["client_id"],
-        ..list("oauth_clients", "/oauth2/v1/clients?limit=200", Array)
-    },
-    list("event_hooks", "/api/v1/eventHooks", Array),
-    list("inline_hooks", "/api/v1/inlineHooks", Array),
-    list("hook_keys", "/api/v1/hook-keys", Array),
-    list("features", "/api/v1/features", Array),
-    list("log_streams", "/api/v1/logStreams?limit=200", Array),
-    base(
-        "profile_mappings",
-        &["id"],
-        Reader::ListThenDetail {
-            path: "/api/v1/mappings?limit=200",
-            detail: "/api/v1/mappings/{id}",
-        },
-    ),
-    list("org", "/api/v1/org", Object),
-    list("push_providers", "/api/v1/push-providers", Array),
-    list("risk_providers", "/api/v1/risk/providers", Array),
-    list(
-        "security_events_providers",
-        "/api/v1/security-events-providers",
-        Array,
-    ),
-    StreamDef {
-        constant: Some(("id", okta_records::derived::THREAT_INSIGHT_ID)),
-        ..list("threat_insight", "/api/v1/threats/configuration", Object)
-    },
-    list("api_tokens", "/api/v1/api-tokens", Array),
-    list("realms", "/api/v1/realms?limit=200", Array),
-    // Advanced Server Access
-    StreamDef {
-        api: Api::Asa,
-        ..base(
-            "asa_users",
-            &["id"],
-            Reader::List {
-                path: "/v1/teams/{team}/users?count=100&status={type}",
-                extract: Field("list"),
-                types: ASA_USER_STATUSES,
-                more_types: None,
-                type_column: None,
-            },
-        )
-    },
-    asa_list("asa_groups", "/v1/teams/{team}/groups?count=100"),
-    asa_fan_out(
-        "asa_group_members",
-        &["group_name", "id"],
-        ASA_GROUPS,
-        "/v1/teams/{team}/groups/{id}/users?count=100",
-        "group_name",
-    ),
-    asa_fan_out(
-        "asa_user_attributes",
-        &["user_name", "id"],
-        ASA_USERS,
-        "/v1/teams/{team}/users/{id}/attributes?count=100",
-        "user_name",
-    ),
-    asa_fan_out(
-        "asa_group_attributes",
-        &["group_name", "id"],
-        ASA_GROUPS,
-        "/v1/teams/{team}/groups/{id}/attributes?count=100",
-        "group_name",
-    ),
-    asa_list("asa_projects", "/v1/teams/{team}/projects?count=100"),
-    asa_fan_out(
-        "asa_project_servers",
-        &["project_name", "id"],
-        ASA_PROJECTS,
-        "/v1/teams/{team}/projects/{id}/servers?count=100",
-        "project_name",
-    ),
-    asa_list("asa_clients", "/v1/teams/{team}/clients?count=100"),
-    asa_list(
-        "asa_service_users",
-        "/v1/teams/{team}/service_users?count=100",
-    ),
-    asa_list(
-        "asa_entitlements",
-        "/v1/teams/{team}/entitlements/sudo?count=100",
-    ),
-    StreamDef {
-        api: Api::Asa,
-        cursor_field: Some("timestamp"),
-        ..base("asa_audits", &["id"], Reader::AsaAudits)
-    },
-    StreamDef {
-        api: Api::Asa,
-        ..base("asa_teams", &["team_name"], Reader::AsaTeam)
-    },
-];
-
+/// A catalog stream by name.
 pub fn find(name: &str) -> Option<&'static StreamDef> {
-    STREAMS.iter().find(|s| s.name == name)
+    okta_manifest::find(name)
+}
+
+/// The README's stream table, one row per catalog stream, from the manifest.
+pub fn stream_table() -> String {
+    let mut t = String::from(
+        "| stream | endpoint | primary key | sync | scope | rate-limit bucket |\n|---|---|---|---|---|---|\n",
+    );
+    for s in all() {
+        let mut endpoint = format!("`GET {}`", s.endpoint);
+        if let Some(parent) = s.parent {
+            endpoint.push_str(&format!(" for every `{parent}` row"));
+        }
+        if !s.notes.is_empty() {
+            endpoint.push_str(&format!(" ({})", s.notes));
+        }
+        let sync = match s.cursor_field {
+            None => "full refresh".to_string(),
+            Some(c) if c == delta::UPDATED_AT => format!("incremental on `{c}` (change feed)"),
+            Some(c) if s.cdc => format!("incremental on `{c}`, deletions from the change feed"),
+            Some(c) => format!("incremental on `{c}`"),
+        };
+        let scope = if s.scope.is_empty() {
+            "ASA API key".to_string()
+        } else {
+            format!("`{}`", s.scope)
+        };
+        let bucket = match s.api {
+            Api::Okta => format!("`{}`", s.bucket()),
+            Api::Asa => "ASA".to_string(),
+        };
+        t.push_str(&format!(
+            "| {} | {endpoint} | {} | {sync} | {scope} | {bucket} |\n",
+            s.name,
+            s.primary_key.join(", "),
+        ));
+    }
+    t
 }
 
 #[cfg(test)]
@@ -762,26 +184,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn registry_matches_the_record_types() {
-        let records = okta_records::streams();
-        assert_eq!(
-            STREAMS.len(),
-            records.len(),
-            "every record type has a stream and back"
-        );
-        for (def, rec) in STREAMS.iter().zip(records) {
-            assert_eq!(def.name, rec.name, "same order as STREAMS.md");
-            assert_eq!(def.primary_key, rec.primary_key, "{}", def.name);
-            // The connector's own cursors (group memberships' `lastMembershipUpdated` of the group,
-            // feed-driven fan-outs' `_ab_cdc_updated_at`) are columns it adds, not fields of the type.
-            if def.name != "group_members" && def.cursor_field != Some(delta::UPDATED_AT) {
-                assert_eq!(def.cursor_field, rec.cursor_field, "{}", def.name);
+    fn every_stream_resolves_its_parents_and_has_a_schema() {
+        for def in all() {
+            if def.parent.is_some() {
+                assert!(def.parent_list().is_some(), "{}", def.name);
+            }
+            if def.more_types.is_some() {
+                assert!(def.more_types_list().is_some(), "{}", def.name);
             }
             assert!(
                 okta_records::stream_schema(def.name).is_some(),
                 "{}",
                 def.name
             );
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_stream() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let (begin, end) = ("<!-- streams:begin -->\n", "<!-- streams:end -->");
+        let (Some(a), Some(b)) = (readme.find(begin), readme.find(end)) else {
+            panic!("README.md lacks the {begin:?} … {end:?} markers");
+        };
+        let table = stream_table();
+        if readme[a + begin.len()..b] != table {
+            if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+                let new = format!("{}{table}{}", &readme[..a + begin.len()], &readme[b..]);
+                std::fs::write(path, new).unwrap();
+            } else {
+                panic!(
+                    "README.md's stream table is stale; run UPDATE_SNAPSHOTS=1 cargo test --lib"
+                );
+            }
         }
     }
 }

@@ -8,7 +8,8 @@
 //! * Child streams are wrapper records (`GroupMemberRecord`, `PolicyRuleRecord`, ...): the parent
 //!   key column(s) plus the API object flattened in. [`derived`] builds the records whose key
 //!   columns are derived from the object itself.
-//! * [`streams`] is the registry (names, keys, cursors, schemas) in `STREAMS.md` order;
+//! * [`streams`] pairs each stream of the manifest (`okta-manifest`) with its record type's schema
+//!   (the dispatch in `registry.rs` is generated from the manifest);
 //!   [`schema::airbyte_schema`] turns a record type into its published JSON Schema.
 
 pub mod apps;
@@ -25,6 +26,7 @@ pub mod logs;
 pub mod meta;
 pub mod org;
 pub mod policies;
+mod registry;
 pub mod schema;
 pub mod security;
 pub mod types;
@@ -34,11 +36,12 @@ pub use derived::THREAT_INSIGHT_ID;
 pub use types::{Date, StringOrNumber, Timestamp};
 
 use serde_json::Value;
+use std::sync::LazyLock;
 
-/// One stream of the catalog.
+/// One stream of the catalog: its manifest entry's key and cursor, and its record type's schema.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamSchema {
-    /// Stream name, as in `STREAMS.md`.
+    /// Stream name, as in the manifest.
     pub name: &'static str,
     /// Primary-key columns (top-level properties of the record).
     pub primary_key: &'static [&'static str],
@@ -48,120 +51,29 @@ pub struct StreamSchema {
     pub schema: fn() -> Value,
 }
 
-/// Declares the registry once: the `STREAMS` table and (for tests) the name -> type dispatch.
-macro_rules! registry {
-    ($($name:literal => [$($key:literal),+], $cursor:expr, $ty:ty;)*) => {
-        static STREAMS: &[StreamSchema] = &[$(
-            StreamSchema {
-                name: $name,
-                primary_key: &[$($key),+],
-                cursor_field: $cursor,
-                schema: schema::airbyte_schema::<$ty>,
-            },
-        )*];
+static STREAMS: LazyLock<Vec<StreamSchema>> = LazyLock::new(|| {
+    okta_manifest::catalog()
+        .filter_map(|s| {
+            Some(StreamSchema {
+                name: s.name,
+                primary_key: s.primary_key,
+                cursor_field: s.cursor_field,
+                schema: registry::schema_of(s.name)?,
+            })
+        })
+        .collect()
+});
 
-        /// Deserialises `record` into the stream's record type and serialises it back.
-        #[cfg(test)]
-        pub(crate) fn roundtrip(
-            name: &str,
-            record: Value,
-        ) -> Option<Result<Value, serde_json::Error>> {
-            match name {
-                $($name => Some(
-                    serde_json::from_value::<$ty>(record).and_then(|r| serde_json::to_value(&r)),
-                ),)*
-                _ => None,
-            }
-        }
-    };
-}
-
-registry! {
-    // Okta core
-    "users" => ["id"], Some("lastUpdated"), users::User;
-    "user_factors" => ["user_id", "id"], None, users::UserFactorRecord;
-    "user_role_assignments" => ["user_id", "id"], None, iam::UserRoleAssignmentRecord;
-    "groups" => ["id"], Some("lastUpdated"), groups::Group;
-    "group_members" => ["group_id", "user_id"], None, groups::GroupMemberRecord;
-    "group_owners" => ["group_id", "id"], None, groups::GroupOwnerRecord;
-    "group_rules" => ["id"], None, groups::GroupRule;
-    "group_role_assignments" => ["group_id", "id"], None, iam::GroupRoleAssignmentRecord;
-    "applications" => ["id"], None, apps::Application;
-    "application_users" => ["app_id", "id"], None, apps::ApplicationUserRecord;
-    "application_groups" => ["app_id", "id"], None, apps::ApplicationGroupRecord;
-    "system_log" => ["uuid"], Some("published"), logs::LogEvent;
-    "devices" => ["id"], Some("lastUpdated"), devices::Device;
-    "device_users" => ["device_id", "user_id"], None, devices::DeviceUserRecord;
-    "user_types" => ["id"], None, meta::UserType;
-    "user_schemas" => ["id"], None, meta::UserSchema;
-    "group_schemas" => ["id"], None, meta::GroupSchema;
-    "app_user_schemas" => ["app_id", "id"], None, meta::AppUserSchemaRecord;
-    "ui_schemas" => ["id"], None, meta::UiSchema;
-    "linked_object_definitions" => ["primary_name"], None, meta::LinkedObjectDefinitionRecord;
-    "custom_roles" => ["id"], None, iam::IamRole;
-    "custom_role_permissions" => ["role_id", "label"], None, iam::CustomRolePermissionRecord;
-    "resource_sets" => ["id"], None, iam::ResourceSet;
-    "resource_set_resources" => ["resource_set_id", "id"], None, iam::ResourceSetResourceRecord;
-    "role_subscriptions" => ["role_type", "notification_type"], None, iam::RoleSubscriptionRecord;
-    "policies" => ["id"], None, policies::Policy;
-    "policy_rules" => ["policy_id", "id"], None, policies::PolicyRuleRecord;
-    "authenticators" => ["id"], None, security::Authenticator;
-    "authorization_servers" => ["id"], None, authz::AuthorizationServer;
-    "authorization_server_scopes" => ["auth_server_id", "id"], None, authz::AuthorizationServerScopeRecord;
-    "authorization_server_claims" => ["auth_server_id", "id"], None, authz::AuthorizationServerClaimRecord;
-    "authorization_server_policies" => ["auth_server_id", "id"], None, authz::AuthorizationServerPolicyRecord;
-    "identity_providers" => ["id"], None, security::IdentityProvider;
-    "network_zones" => ["id"], None, security::NetworkZone;
-    "trusted_origins" => ["id"], None, security::TrustedOrigin;
-    "behaviors" => ["id"], None, security::Behavior;
-    "brands" => ["id"], None, branding::Brand;
-    "brand_themes" => ["brand_id", "id"], None, branding::BrandThemeRecord;
-    "email_templates" => ["brand_id", "name"], None, branding::EmailTemplateRecord;
-    "domains" => ["id"], None, org::Domain;
-    "email_domains" => ["id"], None, org::EmailDomain;
-    "sms_templates" => ["id"], None, org::SmsTemplate;
-    "oauth_clients" => ["client_id"], None, authz::OAuthClient;
-    "event_hooks" => ["id"], None, hooks::EventHook;
-    "inline_hooks" => ["id"], None, hooks::InlineHook;
-    "hook_keys" => ["id"], None, hooks::HookKey;
-    "features" => ["id"], None, org::Feature;
-    "log_streams" => ["id"], None, org::LogStream;
-    "profile_mappings" => ["id"], None, org::ProfileMapping;
-    "org" => ["id"], None, org::OrgSetting;
-    "push_providers" => ["id"], None, org::PushProvider;
-    "risk_providers" => ["id"], None, security::RiskProvider;
-    "security_events_providers" => ["id"], None, security::SecurityEventsProvider;
-    "threat_insight" => ["id"], None, security::ThreatInsightRecord;
-    "api_tokens" => ["id"], None, security::ApiToken;
-    "realms" => ["id"], None, org::Realm;
-    // Advanced Server Access
-    "asa_users" => ["id"], None, asa::AsaUser;
-    "asa_groups" => ["id"], None, asa::AsaGroup;
-    "asa_group_members" => ["group_name", "id"], None, asa::AsaGroupMemberRecord;
-    "asa_user_attributes" => ["user_name", "id"], None, asa::AsaUserAttributeRecord;
-    "asa_group_attributes" => ["group_name", "id"], None, asa::AsaGroupAttributeRecord;
-    "asa_projects" => ["id"], None, asa::AsaProject;
-    "asa_project_servers" => ["project_name", "id"], None, asa::AsaProjectServerRecord;
-    "asa_clients" => ["id"], None, asa::AsaClient;
-    "asa_service_users" => ["id"], None, asa::AsaUser;
-    "asa_entitlements" => ["id"], None, asa::AsaEntitlementSudo;
-    "asa_audits" => ["id"], Some("timestamp"), asa::AsaAuditEvent;
-    "asa_teams" => ["team_name"], None, asa::AsaTeamRecord;
-}
-
-/// Every stream, in `STREAMS.md` order (Okta core, then ASA).
+/// Every catalog stream that has a record type, in manifest order (Okta core, then ASA).
 #[must_use]
 pub fn streams() -> &'static [StreamSchema] {
-    STREAMS
+    &STREAMS
 }
 
 /// The stream's final Airbyte JSON Schema (draft-07), or `None` for an unknown stream.
 #[must_use]
 pub fn stream_schema(name: &str) -> Option<Value> {
-    STREAMS
-        .iter()
-        .find(|s| s.name == name)
-        .map(|s| (s.schema)())
+    registry::schema_of(name).map(|schema| schema())
 }
 
 #[cfg(test)]

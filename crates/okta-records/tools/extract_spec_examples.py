@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Extract the examples of Okta's OpenAPI specs into test fixtures, one file per stream.
 
-    python3 crates/okta-records/tools/extract_spec_examples.py [--shared ../shared]
+    python3 crates/okta-records/tools/extract_spec_examples.py [--specs crates/okta-records/spec]
 
-Writes `tests/fixtures/spec-examples/<stream>.json` (and copies `shared/okta/examples/*.json` to
-`tests/fixtures/examples/`) so the crate's tests are meaningful without the `shared/` checkout:
+Writes `tests/fixtures/spec-examples/<stream>.json` from the vendored specs (`spec/`); Okta's
+official payloads are vendored in `tests/fixtures/examples/`:
 
     {
       "stream": "users",
@@ -13,7 +13,7 @@ Writes `tests/fixtures/spec-examples/<stream>.json` (and copies `shared/okta/exa
     }
 
 * `records` are the API objects found in the `examples`/`example` of the 200 responses of the
-  stream's list endpoint and of its get-by-id endpoints (`streams.py`), one per array element,
+  stream's list endpoint and of its get-by-id endpoints (the manifest's `gets`), one per array element,
   taken out of their envelope ({"roles": [...]}, {"list": [...]}). The test adds the parent-key
   columns of child streams and validates each against the stream's schema and Rust type.
 * `values` are the `example`/`examples` of every schema reachable from the stream's object
@@ -25,12 +25,11 @@ Needs PyYAML (`pip install pyyaml`).
 import argparse
 import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_records import CRATE, Specs, structural  # noqa: E402
-from streams import STREAMS  # noqa: E402
+from streams import STREAMS, resolve_lists  # noqa: E402
 
 
 def response_examples(specs, spec, path):
@@ -101,9 +100,10 @@ class Walker:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=os.path.join(CRATE, "..", "..", "..", "shared"))
+    ap.add_argument("--specs", default=os.path.join(CRATE, "spec"), help="the vendored OpenAPI specs")
     args = ap.parse_args()
-    specs = Specs(args.shared)
+    specs = Specs(args.specs)
+    resolve_lists(STREAMS, specs.docs)
 
     fixtures = os.path.join(CRATE, "tests", "fixtures")
     out_dir = os.path.join(fixtures, "spec-examples")
@@ -148,12 +148,6 @@ def main():
             f.write("\n")
         print(f"{st.name}: {len(records)} records, {len(values)} values", file=sys.stderr)
 
-    ex_dir = os.path.join(fixtures, "examples")
-    os.makedirs(ex_dir, exist_ok=True)
-    src = os.path.join(args.shared, "okta", "examples")
-    for name in sorted(os.listdir(src)):
-        if name.endswith(".json"):
-            shutil.copyfile(os.path.join(src, name), os.path.join(ex_dir, name))
     print(f"total: {total_records} records, {total_values} values", file=sys.stderr)
 
 

@@ -77,7 +77,7 @@ fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
 /// Deserialises `record` into its Rust type and back; the result must equal the input up to
 /// nulls (absent `Option`s are skipped) and number spelling (`1` vs `1.0`).
 fn check_roundtrip(stream: &str, record: &Value) -> Result<(), String> {
-    let back = crate::roundtrip(stream, record.clone())
+    let back = crate::registry::roundtrip(stream, record.clone())
         .ok_or_else(|| format!("no type for {stream}"))?
         .map_err(|e| format!("does not deserialise: {e}"))?;
     let (a, b) = (strip_nulls(record), strip_nulls(&back));

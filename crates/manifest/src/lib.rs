@@ -1,0 +1,218 @@
+//! The stream manifest: the one declaration of every stream the connector reads.
+//!
+//! Each [`Stream`] says where its records live (API, endpoint, extraction, parent by stream name),
+//! how they are keyed and read (primary key, cursor, reader kind, derived columns), what they need
+//! (OAuth scope; the rate-limit bucket follows from the endpoint through [`bucket_of`]) and which
+//! generated record type describes them (`module`, `item`, `record`, `columns`).
+//!
+//! Everything else derives from this table: the connector's registry and catalog, the record types
+//! and their JSON Schemas (`crates/okta-records/tools/gen_records.py` reads [`STREAMS`] through the
+//! `dump` example), the registry of `okta-records`, the README's stream table, the default OAuth
+//! scopes and the pacing families. CI regenerates them all and fails on any difference.
+//!
+//! This crate depends on nothing of the workspace: it is the bottom layer.
+
+mod buckets;
+mod table;
+
+pub use buckets::{bucket_of, BUCKETS};
+pub use table::{ADMIN_ROLE_TYPES, ASA_USER_STATUSES, POLICY_TYPES, STREAMS, UPDATED_AT};
+
+use serde::Serialize;
+
+/// Which API a stream reads: the Okta org, or Advanced Server Access (its own base URL and token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Api {
+    Okta,
+    Asa,
+}
+
+/// Where the records sit in a response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Extract {
+    /// The body is a JSON array of records.
+    Array,
+    /// The body is an object whose named field holds the array; `_links.next.href` pages it.
+    Field(&'static str),
+    /// The body is one record.
+    Object,
+}
+
+/// Where a stream's key is found in its records, when other streams fan out over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum IdFrom {
+    /// A top-level string field (`id`, or `name` for ASA).
+    Field(&'static str),
+    /// The last path segment of `_links.schema.href` (user types → their schema id).
+    SchemaLink,
+}
+
+/// Columns a record's own fields give it (besides parent ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Derive {
+    None,
+    /// `user_id` from `user.id` (device users).
+    UserIdFromUser,
+    /// `primary_name` from `primary.name` (linked object definitions).
+    PrimaryName,
+    /// `notification_type` from `notificationType` (role subscriptions).
+    NotificationType,
+}
+
+/// How a stream is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Reader {
+    /// The endpoint read whole (a list or a singleton); `{type}` loops over the stream's `types`
+    /// and the keys of `more_types`.
+    List,
+    /// One list per key of the `parent` stream: `{id}` in the endpoint is the parent key, written
+    /// to `parent_column` of each record.
+    FanOut,
+    /// A list whose every item is read again by id for its full form (profile mappings).
+    ListThenDetail { detail: &'static str },
+    /// `search=lastUpdated gt "…"`; `sorted` adds `sortBy=lastUpdated` so every page can be
+    /// checkpointed; `extra` is appended to every query.
+    Search {
+        limit: u32,
+        sorted: bool,
+        extra: &'static str,
+    },
+    /// Group memberships, following the System Log and each group's `lastMembershipUpdated`.
+    GroupMembers,
+    /// The System Log polling cursor.
+    SystemLog,
+    /// ASA audit events, newest first down to the saved cursor.
+    AsaAudits,
+    /// The ASA team: settings and statistics as one record.
+    AsaTeam,
+}
+
+/// Which OpenAPI spec describes a stream's records (the generator reads the vendored copy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Spec {
+    Management,
+    OAuth,
+    Asa,
+    /// Written by hand in the generator's `CUSTOM_SCHEMAS` (the spec lacks or misdescribes it).
+    Custom,
+}
+
+/// A column the connector adds to the API object (a parent key, a derived or a constant column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Column {
+    pub name: &'static str,
+    pub doc: &'static str,
+    /// The Rust type of an optional column; `None`: a required string key column.
+    pub rust: Option<&'static str>,
+}
+
+/// One stream: everything the connector, the generators and the docs know about it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Stream {
+    pub name: &'static str,
+    pub api: Api,
+    /// The path read (with its query). `{id}`: the parent key; `{type}`: each of `types`;
+    /// `{team}`: the ASA team.
+    pub endpoint: &'static str,
+    pub extract: Extract,
+    pub reader: Reader,
+    pub primary_key: &'static [&'static str],
+    /// The cursor of incremental streams; `None`: full refresh only.
+    pub cursor_field: Option<&'static str>,
+    /// The stream whose keys drive this fan-out, by name.
+    pub parent: Option<&'static str>,
+    /// The column that receives the parent key.
+    pub parent_column: Option<&'static str>,
+    /// Values of `{type}`.
+    pub types: &'static [&'static str],
+    /// Further `{type}` values: the keys of this stream (custom role ids after the standard types).
+    pub more_types: Option<&'static str>,
+    /// The column that receives the `{type}` value.
+    pub type_column: Option<&'static str>,
+    pub derive: Derive,
+    /// A constant column added to every record (the singleton `threat_insight` key).
+    pub constant: Option<(&'static str, &'static str)>,
+    /// Incremental reads emit tombstones (`_ab_cdc_deleted_at`) from the change feed.
+    pub cdc: bool,
+    /// The OAuth scope that grants reading it (empty for ASA, which has its own API keys).
+    pub scope: &'static str,
+    /// Whether the catalog lists it; `false` for a list read only as another stream's parent.
+    pub in_catalog: bool,
+    /// Where children find this stream's key.
+    pub key_from: IdFrom,
+    /// The request listing every row when this stream is a parent, if not `endpoint`.
+    pub list_all: Option<&'static str>,
+    /// The record-type module of `okta-records` (an area: `users`, `groups`, ...).
+    pub module: &'static str,
+    pub spec: Spec,
+    /// The API object's type name (as the spec calls it).
+    pub item: &'static str,
+    /// The wrapper record's type name, when the connector adds columns.
+    pub record: Option<&'static str>,
+    /// Further GET endpoints of the spec answering the same object (their examples feed tests).
+    pub gets: &'static [&'static str],
+    /// Further spec schemas merged into the item.
+    pub merge: &'static [&'static str],
+    /// The columns the connector adds.
+    pub columns: &'static [Column],
+    /// A remark for the README's stream table (what a reader should know beyond the endpoint).
+    pub notes: &'static str,
+}
+
+impl Stream {
+    /// Whether the stream has an incremental mode.
+    #[must_use]
+    pub const fn supports_incremental(&self) -> bool {
+        self.cursor_field.is_some()
+    }
+
+    /// The record type's Rust path inside `okta-records` (`users::UserFactorRecord`).
+    #[must_use]
+    pub fn record_type(&self) -> String {
+        format!("{}::{}", self.module, self.record.unwrap_or(self.item))
+    }
+
+    /// The request listing every row of this stream, for the children that fan out over it.
+    #[must_use]
+    pub fn parent_listing(&self) -> &'static str {
+        self.list_all.unwrap_or(self.endpoint)
+    }
+
+    /// The rate-limit bucket family of its endpoint.
+    #[must_use]
+    pub fn bucket(&self) -> &'static str {
+        bucket_of(self.endpoint.split('?').next().unwrap_or(self.endpoint))
+    }
+}
+
+/// Every stream the catalog lists, in catalog order.
+pub fn catalog() -> impl Iterator<Item = &'static Stream> {
+    STREAMS.iter().filter(|s| s.in_catalog)
+}
+
+/// A stream the catalog lists, by name.
+#[must_use]
+pub fn find(name: &str) -> Option<&'static Stream> {
+    catalog().find(|s| s.name == name)
+}
+
+/// Any stream of the manifest by name, parent-only lists included.
+#[must_use]
+pub fn stream(name: &str) -> Option<&'static Stream> {
+    STREAMS.iter().find(|s| s.name == name)
+}
+
+/// The OAuth scopes every catalog stream of the Okta API needs, deduplicated, in catalog order.
+#[must_use]
+pub fn scopes() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for s in STREAMS.iter().filter(|s| s.api == Api::Okta) {
+        if !s.scope.is_empty() && !out.contains(&s.scope) {
+            out.push(s.scope);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

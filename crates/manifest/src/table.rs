@@ -1,0 +1,1123 @@
+//! The table of streams, in catalog order (`STREAMS.md`'s: Okta core, then Advanced Server Access).
+
+use crate::{Api, Column, Derive, Extract, IdFrom, Reader, Spec, Stream};
+use Extract::{Array, Field, Object};
+
+/// The default of every field; entries override what differs.
+const BASE: Stream = Stream {
+    name: "",
+    api: Api::Okta,
+    endpoint: "",
+    extract: Array,
+    reader: Reader::List,
+    primary_key: &["id"],
+    cursor_field: None,
+    parent: None,
+    parent_column: None,
+    types: &[],
+    more_types: None,
+    type_column: None,
+    derive: Derive::None,
+    constant: None,
+    cdc: false,
+    scope: "",
+    in_catalog: true,
+    key_from: IdFrom::Field("id"),
+    list_all: None,
+    module: "",
+    spec: Spec::Management,
+    item: "",
+    record: None,
+    gets: &[],
+    merge: &[],
+    columns: &[],
+    notes: "",
+};
+
+/// A list (or singleton) read whole.
+const fn list(
+    name: &'static str,
+    endpoint: &'static str,
+    extract: Extract,
+    scope: &'static str,
+    module: &'static str,
+    item: &'static str,
+) -> Stream {
+    Stream {
+        name,
+        endpoint,
+        extract,
+        scope,
+        module,
+        item,
+        ..BASE
+    }
+}
+
+/// One list per key of `parent`, the key written to `column`.
+#[allow(clippy::too_many_arguments)]
+const fn child(
+    name: &'static str,
+    primary_key: &'static [&'static str],
+    parent: &'static str,
+    endpoint: &'static str,
+    extract: Extract,
+    column: &'static Column,
+    scope: &'static str,
+    module: &'static str,
+    item: &'static str,
+    record: &'static str,
+) -> Stream {
+    Stream {
+        name,
+        primary_key,
+        endpoint,
+        extract,
+        reader: Reader::FanOut,
+        parent: Some(parent),
+        parent_column: Some(column.name),
+        scope,
+        module,
+        item,
+        record: Some(record),
+        columns: std::slice::from_ref(column),
+        ..BASE
+    }
+}
+
+/// An ASA list of one team.
+const fn asa(name: &'static str, endpoint: &'static str, item: &'static str) -> Stream {
+    Stream {
+        api: Api::Asa,
+        spec: Spec::Asa,
+        key_from: IdFrom::Field("name"),
+        ..list(name, endpoint, Field("list"), "", "asa", item)
+    }
+}
+
+/// An ASA list per key of an ASA `parent`.
+const fn asa_child(
+    name: &'static str,
+    primary_key: &'static [&'static str],
+    parent: &'static str,
+    endpoint: &'static str,
+    column: &'static Column,
+    item: &'static str,
+    record: &'static str,
+) -> Stream {
+    Stream {
+        api: Api::Asa,
+        spec: Spec::Asa,
+        key_from: IdFrom::Field("name"),
+        ..child(
+            name,
+            primary_key,
+            parent,
+            endpoint,
+            Field("list"),
+            column,
+            "",
+            "asa",
+            item,
+            record,
+        )
+    }
+}
+
+const fn key(name: &'static str, doc: &'static str) -> Column {
+    Column {
+        name,
+        doc,
+        rust: None,
+    }
+}
+
+const USER_ID: Column = key(
+    "user_id",
+    "The `id` of the user this row belongs to (added by the connector).",
+);
+const GROUP_ID: Column = key(
+    "group_id",
+    "The `id` of the group this row belongs to (added by the connector).",
+);
+const APP_ID: Column = key(
+    "app_id",
+    "The `id` of the application this row belongs to (added by the connector).",
+);
+const BRAND_ID: Column = key(
+    "brand_id",
+    "The `id` of the brand this row belongs to (added by the connector).",
+);
+const AUTH_SERVER_ID: Column = key(
+    "auth_server_id",
+    "The `id` of the authorization server this row belongs to (added by the connector).",
+);
+const DEVICE_ID: Column = key(
+    "device_id",
+    "The `id` of the device this row belongs to (added by the connector).",
+);
+const ROLE_ID: Column = key(
+    "role_id",
+    "The `id` of the custom role this permission belongs to (added by the connector).",
+);
+const RESOURCE_SET_ID: Column = key(
+    "resource_set_id",
+    "The `id` of the resource set this resource belongs to (added by the connector).",
+);
+const POLICY_ID: Column = key(
+    "policy_id",
+    "The `id` of the policy this rule belongs to (added by the connector).",
+);
+const ASA_GROUP_MEMBER: Column = key(
+    "group_name",
+    "The name of the ASA group this member belongs to (added by the connector).",
+);
+const ASA_USER_NAME: Column = key(
+    "user_name",
+    "The name of the ASA user owning this attribute (added by the connector).",
+);
+const ASA_GROUP_NAME: Column = key(
+    "group_name",
+    "The name of the ASA group owning this attribute (added by the connector).",
+);
+const ASA_PROJECT_NAME: Column = key(
+    "project_name",
+    "The name of the ASA project this server is enrolled in (added by the connector).",
+);
+
+/// Every policy type `GET /api/v1/policies?type=` accepts; types an org lacks are skipped.
+pub const POLICY_TYPES: &[&str] = &[
+    "OKTA_SIGN_ON",
+    "PASSWORD",
+    "MFA_ENROLL",
+    "IDP_DISCOVERY",
+    "ACCESS_POLICY",
+    "PROFILE_ENROLLMENT",
+    "POST_AUTH_SESSION",
+    "ENTITY_RISK",
+    "DEVICE_SIGNAL_COLLECTION",
+    "SESSION_VIOLATION_DETECTION",
+    "CLIENT_UPDATE",
+    "IDENTITY_CLAIM_SOURCING",
+];
+
+/// The standard admin role types whose notification subscriptions are read (custom roles' too, by id).
+pub const ADMIN_ROLE_TYPES: &[&str] = &[
+    "SUPER_ADMIN",
+    "ORG_ADMIN",
+    "APP_ADMIN",
+    "USER_ADMIN",
+    "HELP_DESK_ADMIN",
+    "READ_ONLY_ADMIN",
+    "MOBILE_ADMIN",
+    "API_ACCESS_MANAGEMENT_ADMIN",
+    "REPORT_ADMIN",
+    "GROUP_MEMBERSHIP_ADMIN",
+];
+
+/// ASA user statuses (the list endpoint returns one status at a time).
+pub const ASA_USER_STATUSES: &[&str] = &["ACTIVE", "DISABLED", "DELETED"];
+
+/// The cursor of feed-driven fan-outs: when the connector read the row (or Okta removed it).
+pub const UPDATED_AT: &str = "_ab_cdc_updated_at";
+
+/// Every stream, in catalog order; parent-only lists at the end.
+pub static STREAMS: &[Stream] = &[
+    // ---------------------------------------------------------------- Okta core
+    Stream {
+        notes: "search sorted by `lastUpdated`; DEPROVISIONED users included",
+        cursor_field: Some("lastUpdated"),
+        cdc: true,
+        reader: Reader::Search {
+            limit: 200,
+            sorted: true,
+            extra: "",
+        },
+        // Every user, DEPROVISIONED included: the plain list hides them, search does not.
+        list_all: Some(
+            "/api/v1/users?search=lastUpdated%20gt%20%221970-01-01T00%3A00%3A00.000Z%22&limit=200",
+        ),
+        gets: &["/api/v1/users/{id}"],
+        ..list("users", "/api/v1/users", Array, "okta.users.read", "users", "User")
+    },
+    Stream {
+        cursor_field: Some(UPDATED_AT),
+        cdc: true,
+        gets: &["/api/v1/users/{userId}/factors/{factorId}"],
+        ..child(
+            "user_factors",
+            &["user_id", "id"],
+            "users",
+            "/api/v1/users/{id}/factors",
+            Array,
+            &USER_ID,
+            "okta.users.read",
+            "users",
+            "UserFactor",
+            "UserFactorRecord",
+        )
+    },
+    Stream {
+        cursor_field: Some(UPDATED_AT),
+        cdc: true,
+        gets: &["/api/v1/users/{userId}/roles/{roleAssignmentId}"],
+        ..child(
+            "user_role_assignments",
+            &["user_id", "id"],
+            "role_assignees",
+            "/api/v1/users/{id}/roles",
+            Array,
+            &USER_ID,
+            "okta.roles.read",
+            "iam",
+            "RoleAssignment",
+            "UserRoleAssignmentRecord",
+        )
+    },
+    Stream {
+        notes: "search on `lastUpdated`",
+        cursor_field: Some("lastUpdated"),
+        cdc: true,
+        reader: Reader::Search {
+            limit: 200,
+            sorted: true,
+            extra: "",
+        },
+        list_all: Some("/api/v1/groups?limit=200"),
+        gets: &["/api/v1/groups/{groupId}"],
+        ..list("groups", "/api/v1/groups", Array, "okta.groups.read", "groups", "Group")
+    },
+    Stream {
+        notes: "only groups the change feed or `lastMembershipUpdated` names are re-read",
+        primary_key: &["group_id", "user_id"],
+        cursor_field: Some("lastMembershipUpdated"),
+        cdc: true,
+        reader: Reader::GroupMembers,
+        parent: Some("groups"),
+        parent_column: Some("group_id"),
+        record: Some("GroupMemberRecord"),
+        columns: &[
+            GROUP_ID,
+            key(
+                "user_id",
+                "The member's user `id` (same value as `id`; added by the connector).",
+            ),
+            Column {
+                name: "lastMembershipUpdated",
+                doc: "The group's `lastMembershipUpdated` when this membership was read: the stream's cursor (added by the connector).",
+                rust: Some("Timestamp"),
+            },
+        ],
+        ..list(
+            "group_members",
+            "/api/v1/groups/{id}/users",
+            Array,
+            "okta.groups.read",
+            "groups",
+            "User",
+        )
+    },
+    Stream {
+        cursor_field: Some(UPDATED_AT),
+        cdc: true,
+        ..child(
+            "group_owners",
+            &["group_id", "id"],
+            "groups",
+            "/api/v1/groups/{id}/owners",
+            Array,
+            &GROUP_ID,
+            "okta.groups.read",
+            "groups",
+            "GroupOwner",
+            "GroupOwnerRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/groups/rules/{groupRuleId}"],
+        ..list(
+            "group_rules",
+            "/api/v1/groups/rules?limit=200",
+            Array,
+            "okta.groups.read",
+            "groups",
+            "GroupRule",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/groups/{groupId}/roles/{roleAssignmentId}"],
+        ..child(
+            "group_role_assignments",
+            &["group_id", "id"],
+            "groups",
+            "/api/v1/groups/{id}/roles",
+            Array,
+            &GROUP_ID,
+            "okta.roles.read",
+            "iam",
+            "RoleAssignment",
+            "GroupRoleAssignmentRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/apps/{appId}"],
+        ..list(
+            "applications",
+            "/api/v1/apps?limit=200",
+            Array,
+            "okta.apps.read",
+            "apps",
+            "Application",
+        )
+    },
+    Stream {
+        cursor_field: Some(UPDATED_AT),
+        cdc: true,
+        gets: &["/api/v1/apps/{appId}/users/{userId}"],
+        ..child(
+            "application_users",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/users?limit=500",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "AppUser",
+            "ApplicationUserRecord",
+        )
+    },
+    Stream {
+        cursor_field: Some(UPDATED_AT),
+        cdc: true,
+        gets: &["/api/v1/apps/{appId}/groups/{groupId}"],
+        ..child(
+            "application_groups",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/groups?limit=200",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "ApplicationGroupAssignment",
+            "ApplicationGroupRecord",
+        )
+    },
+    Stream {
+        notes: "polling cursor; resumes from the saved `next` link",
+        primary_key: &["uuid"],
+        cursor_field: Some("published"),
+        reader: Reader::SystemLog,
+        ..list(
+            "system_log",
+            "/api/v1/logs",
+            Array,
+            "okta.logs.read",
+            "logs",
+            "LogEvent",
+        )
+    },
+    Stream {
+        notes: "Identity Engine; search on `lastUpdated` with `expand=userSummary`",
+        cursor_field: Some("lastUpdated"),
+        cdc: true,
+        reader: Reader::Search {
+            limit: 200,
+            sorted: false,
+            extra: "&expand=userSummary",
+        },
+        list_all: Some("/api/v1/devices?limit=200"),
+        gets: &["/api/v1/devices/{deviceId}"],
+        ..list(
+            "devices",
+            "/api/v1/devices",
+            Array,
+            "okta.devices.read",
+            "devices",
+            "Device",
+        )
+    },
+    Stream {
+        primary_key: &["device_id", "user_id"],
+        derive: Derive::UserIdFromUser,
+        cursor_field: Some(UPDATED_AT),
+        cdc: true,
+        columns: &[
+            DEVICE_ID,
+            key(
+                "user_id",
+                "The user's `id` (same value as `user.id`; added by the connector).",
+            ),
+        ],
+        ..child(
+            "device_users",
+            &["device_id", "user_id"],
+            "devices",
+            "/api/v1/devices/{id}/users",
+            Array,
+            &DEVICE_ID,
+            "okta.devices.read",
+            "devices",
+            "DeviceUser",
+            "DeviceUserRecord",
+        )
+    },
+    Stream {
+        key_from: IdFrom::SchemaLink,
+        gets: &["/api/v1/meta/types/user/{typeId}"],
+        ..list(
+            "user_types",
+            "/api/v1/meta/types/user",
+            Array,
+            "okta.userTypes.read",
+            "meta",
+            "UserType",
+        )
+    },
+    Stream {
+        reader: Reader::FanOut,
+        parent: Some("user_types"),
+        ..list(
+            "user_schemas",
+            "/api/v1/meta/schemas/user/{id}",
+            Object,
+            "okta.schemas.read",
+            "meta",
+            "UserSchema",
+        )
+    },
+    list(
+        "group_schemas",
+        "/api/v1/meta/schemas/group/default",
+        Object,
+        "okta.schemas.read",
+        "meta",
+        "GroupSchema",
+    ),
+    child(
+        "app_user_schemas",
+        &["app_id", "id"],
+        "applications",
+        "/api/v1/meta/schemas/apps/{id}/default",
+        Object,
+        &APP_ID,
+        "okta.schemas.read",
+        "meta",
+        "UserSchema",
+        "AppUserSchemaRecord",
+    ),
+    Stream {
+        gets: &["/api/v1/meta/uischemas/{id}"],
+        ..list(
+            "ui_schemas",
+            "/api/v1/meta/uischemas",
+            Array,
+            "okta.uischemas.read",
+            "meta",
+            "UiSchema",
+        )
+    },
+    Stream {
+        primary_key: &["primary_name"],
+        derive: Derive::PrimaryName,
+        record: Some("LinkedObjectDefinitionRecord"),
+        gets: &["/api/v1/meta/schemas/user/linkedObjects/{linkedObjectName}"],
+        columns: &[key(
+            "primary_name",
+            "`primary.name` of the definition, copied to the top level by the connector so it can be the primary key.",
+        )],
+        ..list(
+            "linked_object_definitions",
+            "/api/v1/meta/schemas/user/linkedObjects",
+            Array,
+            "okta.linkedObjects.read",
+            "meta",
+            "LinkedObject",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/iam/roles/{roleIdOrLabel}"],
+        ..list(
+            "custom_roles",
+            "/api/v1/iam/roles",
+            Field("roles"),
+            "okta.roles.read",
+            "iam",
+            "IamRole",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/iam/roles/{roleIdOrLabel}/permissions/{permissionType}"],
+        ..child(
+            "custom_role_permissions",
+            &["role_id", "label"],
+            "custom_roles",
+            "/api/v1/iam/roles/{id}/permissions",
+            Field("permissions"),
+            &ROLE_ID,
+            "okta.roles.read",
+            "iam",
+            "Permission",
+            "CustomRolePermissionRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/iam/resource-sets/{resourceSetIdOrLabel}"],
+        ..list(
+            "resource_sets",
+            "/api/v1/iam/resource-sets",
+            Field("resource-sets"),
+            "okta.roles.read",
+            "iam",
+            "ResourceSet",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/iam/resource-sets/{resourceSetIdOrLabel}/resources/{resourceId}"],
+        ..child(
+            "resource_set_resources",
+            &["resource_set_id", "id"],
+            "resource_sets",
+            "/api/v1/iam/resource-sets/{id}/resources",
+            Field("resources"),
+            &RESOURCE_SET_ID,
+            "okta.roles.read",
+            "iam",
+            "ResourceSetResource",
+            "ResourceSetResourceRecord",
+        )
+    },
+    Stream {
+        notes: "every standard admin role, then every custom role",
+        primary_key: &["role_type", "notification_type"],
+        derive: Derive::NotificationType,
+        types: ADMIN_ROLE_TYPES,
+        more_types: Some("custom_roles"),
+        type_column: Some("role_type"),
+        record: Some("RoleSubscriptionRecord"),
+        gets: &["/api/v1/roles/{roleRef}/subscriptions/{notificationType}"],
+        columns: &[
+            key(
+                "role_type",
+                "The admin role type (or custom role id) whose subscriptions were read (added by the connector).",
+            ),
+            key(
+                "notification_type",
+                "`notificationType` copied to a snake_case key column by the connector.",
+            ),
+        ],
+        ..list(
+            "role_subscriptions",
+            "/api/v1/roles/{type}/subscriptions",
+            Array,
+            "okta.roles.read",
+            "iam",
+            "Subscription",
+        )
+    },
+    Stream {
+        notes: "every policy type; types the org lacks are skipped",
+        types: POLICY_TYPES,
+        gets: &["/api/v1/policies/{policyId}"],
+        ..list(
+            "policies",
+            "/api/v1/policies?type={type}",
+            Array,
+            "okta.policies.read",
+            "policies",
+            "Policy",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/policies/{policyId}/rules/{ruleId}"],
+        ..child(
+            "policy_rules",
+            &["policy_id", "id"],
+            "policies",
+            "/api/v1/policies/{id}/rules",
+            Array,
+            &POLICY_ID,
+            "okta.policies.read",
+            "policies",
+            "PolicyRule",
+            "PolicyRuleRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/authenticators/{authenticatorId}"],
+        ..list(
+            "authenticators",
+            "/api/v1/authenticators",
+            Array,
+            "okta.authenticators.read",
+            "security",
+            "Authenticator",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/authorizationServers/{authServerId}"],
+        ..list(
+            "authorization_servers",
+            "/api/v1/authorizationServers?limit=200",
+            Array,
+            "okta.authorizationServers.read",
+            "authz",
+            "AuthorizationServer",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/authorizationServers/{authServerId}/scopes/{scopeId}"],
+        ..child(
+            "authorization_server_scopes",
+            &["auth_server_id", "id"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/scopes?limit=200",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "OAuth2Scope",
+            "AuthorizationServerScopeRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/authorizationServers/{authServerId}/claims/{claimId}"],
+        ..child(
+            "authorization_server_claims",
+            &["auth_server_id", "id"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/claims",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "OAuth2Claim",
+            "AuthorizationServerClaimRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/authorizationServers/{authServerId}/policies/{policyId}"],
+        ..child(
+            "authorization_server_policies",
+            &["auth_server_id", "id"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/policies",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "AuthorizationServerPolicy",
+            "AuthorizationServerPolicyRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/idps/{idpId}"],
+        ..list(
+            "identity_providers",
+            "/api/v1/idps?limit=200",
+            Array,
+            "okta.idps.read",
+            "security",
+            "IdentityProvider",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/zones/{zoneId}"],
+        ..list(
+            "network_zones",
+            "/api/v1/zones",
+            Array,
+            "okta.networkZones.read",
+            "security",
+            "NetworkZone",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/trustedOrigins/{trustedOriginId}"],
+        ..list(
+            "trusted_origins",
+            "/api/v1/trustedOrigins?limit=200",
+            Array,
+            "okta.trustedOrigins.read",
+            "security",
+            "TrustedOrigin",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/behaviors/{behaviorId}"],
+        ..list(
+            "behaviors",
+            "/api/v1/behaviors",
+            Array,
+            "okta.behaviors.read",
+            "security",
+            "Behavior",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/brands/{brandId}"],
+        ..list(
+            "brands",
+            "/api/v1/brands?limit=200",
+            Array,
+            "okta.brands.read",
+            "branding",
+            "Brand",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/brands/{brandId}/themes/{themeId}"],
+        ..child(
+            "brand_themes",
+            &["brand_id", "id"],
+            "brands",
+            "/api/v1/brands/{id}/themes",
+            Array,
+            &BRAND_ID,
+            "okta.brands.read",
+            "branding",
+            "Theme",
+            "BrandThemeRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/brands/{brandId}/templates/email/{templateName}"],
+        ..child(
+            "email_templates",
+            &["brand_id", "name"],
+            "brands",
+            "/api/v1/brands/{id}/templates/email?limit=200",
+            Array,
+            &BRAND_ID,
+            "okta.templates.read",
+            "branding",
+            "EmailTemplate",
+            "EmailTemplateRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/domains/{domainId}"],
+        ..list(
+            "domains",
+            "/api/v1/domains",
+            Field("domains"),
+            "okta.domains.read",
+            "org",
+            "Domain",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/email-domains/{emailDomainId}"],
+        ..list(
+            "email_domains",
+            "/api/v1/email-domains",
+            Array,
+            "okta.emailDomains.read",
+            "org",
+            "EmailDomain",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/templates/sms/{templateId}"],
+        ..list(
+            "sms_templates",
+            "/api/v1/templates/sms",
+            Array,
+            "okta.templates.read",
+            "org",
+            "SmsTemplate",
+        )
+    },
+    Stream {
+        primary_key: &["client_id"],
+        spec: Spec::OAuth,
+        gets: &["/oauth2/v1/clients/{clientId}"],
+        ..list(
+            "oauth_clients",
+            "/oauth2/v1/clients?limit=200",
+            Array,
+            "okta.clients.read",
+            "authz",
+            "OAuthClient",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/eventHooks/{eventHookId}"],
+        ..list(
+            "event_hooks",
+            "/api/v1/eventHooks",
+            Array,
+            "okta.eventHooks.read",
+            "hooks",
+            "EventHook",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/inlineHooks/{inlineHookId}"],
+        ..list(
+            "inline_hooks",
+            "/api/v1/inlineHooks",
+            Array,
+            "okta.inlineHooks.read",
+            "hooks",
+            "InlineHook",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/hook-keys/{id}"],
+        ..list(
+            "hook_keys",
+            "/api/v1/hook-keys",
+            Array,
+            "okta.inlineHooks.read",
+            "hooks",
+            "HookKey",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/features/{featureId}"],
+        ..list(
+            "features",
+            "/api/v1/features",
+            Array,
+            "okta.features.read",
+            "org",
+            "Feature",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/logStreams/{logStreamId}"],
+        ..list(
+            "log_streams",
+            "/api/v1/logStreams?limit=200",
+            Array,
+            "okta.logStreams.read",
+            "org",
+            "LogStream",
+        )
+    },
+    Stream {
+        notes: "then `/api/v1/mappings/{id}` for the properties",
+        reader: Reader::ListThenDetail {
+            detail: "/api/v1/mappings/{id}",
+        },
+        gets: &["/api/v1/mappings/{mappingId}"],
+        merge: &["ProfileMapping"],
+        ..list(
+            "profile_mappings",
+            "/api/v1/mappings?limit=200",
+            Array,
+            "okta.profileMappings.read",
+            "org",
+            "ProfileMapping",
+        )
+    },
+    Stream {
+        notes: "one record",
+        ..list(
+            "org",
+            "/api/v1/org",
+            Object,
+            "okta.orgs.read",
+            "org",
+            "OrgSetting",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/push-providers/{pushProviderId}"],
+        ..list(
+            "push_providers",
+            "/api/v1/push-providers",
+            Array,
+            "okta.pushProviders.read",
+            "org",
+            "PushProvider",
+        )
+    },
+    Stream {
+        notes: "deprecated by Okta; skipped on 404",
+        spec: Spec::Custom,
+        ..list(
+            "risk_providers",
+            "/api/v1/risk/providers",
+            Array,
+            "okta.riskProviders.read",
+            "security",
+            "RiskProvider",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/security-events-providers/{securityEventProviderId}"],
+        ..list(
+            "security_events_providers",
+            "/api/v1/security-events-providers",
+            Array,
+            "okta.securityEventsProviders.read",
+            "security",
+            "SecurityEventsProvider",
+        )
+    },
+    Stream {
+        notes: "one record, keyed by the constant `threat_insight`",
+        constant: Some(("id", "threat_insight")),
+        record: Some("ThreatInsightRecord"),
+        columns: &[key(
+            "id",
+            "Constant singleton key `threat_insight` (`THREAT_INSIGHT_ID`): the org has exactly one ThreatInsight configuration, which has no id of its own.",
+        )],
+        ..list(
+            "threat_insight",
+            "/api/v1/threats/configuration",
+            Object,
+            "okta.threatInsights.read",
+            "security",
+            "ThreatInsightConfiguration",
+        )
+    },
+    Stream {
+        notes: "metadata only",
+        gets: &["/api/v1/api-tokens/{apiTokenId}"],
+        ..list(
+            "api_tokens",
+            "/api/v1/api-tokens",
+            Array,
+            "okta.apiTokens.read",
+            "security",
+            "ApiToken",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/realms/{realmId}"],
+        ..list(
+            "realms",
+            "/api/v1/realms?limit=200",
+            Array,
+            "okta.realms.read",
+            "org",
+            "Realm",
+        )
+    },
+    // ---------------------------------------------------------------- Advanced Server Access
+    Stream {
+        notes: "one list per status: ACTIVE, DISABLED, DELETED",
+        types: ASA_USER_STATUSES,
+        gets: &["/v1/teams/{team_name}/users/{user_name}"],
+        ..asa(
+            "asa_users",
+            "/v1/teams/{team}/users?count=100&status={type}",
+            "AsaUser",
+        )
+    },
+    Stream {
+        gets: &["/v1/teams/{team_name}/groups/{group_name}"],
+        ..asa("asa_groups", "/v1/teams/{team}/groups?count=100", "AsaGroup")
+    },
+    asa_child(
+        "asa_group_members",
+        &["group_name", "id"],
+        "asa_groups",
+        "/v1/teams/{team}/groups/{id}/users?count=100",
+        &ASA_GROUP_MEMBER,
+        "AsaUser",
+        "AsaGroupMemberRecord",
+    ),
+    Stream {
+        gets: &["/v1/teams/{team_name}/users/{user_name}/attributes/{attribute_id}"],
+        ..asa_child(
+            "asa_user_attributes",
+            &["user_name", "id"],
+            "asa_users",
+            "/v1/teams/{team}/users/{id}/attributes?count=100",
+            &ASA_USER_NAME,
+            "AsaUserAttribute",
+            "AsaUserAttributeRecord",
+        )
+    },
+    Stream {
+        gets: &["/v1/teams/{team_name}/groups/{group_name}/attributes/{attribute_id}"],
+        ..asa_child(
+            "asa_group_attributes",
+            &["group_name", "id"],
+            "asa_groups",
+            "/v1/teams/{team}/groups/{id}/attributes?count=100",
+            &ASA_GROUP_NAME,
+            "AsaGroupAttribute",
+            "AsaGroupAttributeRecord",
+        )
+    },
+    Stream {
+        gets: &["/v1/teams/{team_name}/projects/{project_name}"],
+        ..asa(
+            "asa_projects",
+            "/v1/teams/{team}/projects?count=100",
+            "AsaProject",
+        )
+    },
+    Stream {
+        gets: &["/v1/teams/{team_name}/projects/{project_name}/servers/{server_id}"],
+        ..asa_child(
+            "asa_project_servers",
+            &["project_name", "id"],
+            "asa_projects",
+            "/v1/teams/{team}/projects/{id}/servers?count=100",
+            &ASA_PROJECT_NAME,
+            "AsaServer",
+            "AsaProjectServerRecord",
+        )
+    },
+    Stream {
+        gets: &["/v1/teams/{team_name}/clients/{client_id}"],
+        ..asa("asa_clients", "/v1/teams/{team}/clients?count=100", "AsaClient")
+    },
+    Stream {
+        gets: &["/v1/teams/{team_name}/service_users/{user_name}"],
+        ..asa(
+            "asa_service_users",
+            "/v1/teams/{team}/service_users?count=100",
+            "AsaUser",
+        )
+    },
+    Stream {
+        gets: &["/v1/teams/{team_name}/entitlements/sudo/{sudo_id}"],
+        ..asa(
+            "asa_entitlements",
+            "/v1/teams/{team}/entitlements/sudo?count=100",
+            "AsaEntitlementSudo",
+        )
+    },
+    Stream {
+        notes: "newest first, down to the saved cursor",
+        cursor_field: Some("timestamp"),
+        reader: Reader::AsaAudits,
+        spec: Spec::Custom,
+        ..asa("asa_audits", "/v1/teams/{team}/auditsV2", "AsaAuditEvent")
+    },
+    Stream {
+        notes: "`/settings` and `/team_stats` as one record",
+        primary_key: &["team_name"],
+        reader: Reader::AsaTeam,
+        spec: Spec::Custom,
+        extract: Object,
+        record: Some("AsaTeamRecord"),
+        columns: &[key(
+            "team_name",
+            "The ASA team name (from the connector's configuration).",
+        )],
+        ..asa("asa_teams", "/v1/teams/{team}/settings", "AsaTeam")
+    },
+    // ---------------------------------------------------------------- parents only
+    // The users holding an admin role: the parents of `user_role_assignments` (one request per
+    // admin instead of one per user).
+    Stream {
+        in_catalog: false,
+        ..list(
+            "role_assignees",
+            "/api/v1/iam/assignees/users",
+            Field("value"),
+            "okta.roles.read",
+            "iam",
+            "",
+        )
+    },
+];
