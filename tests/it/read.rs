@@ -260,11 +260,17 @@ fn an_expired_asa_token_is_renewed_once() {
     // Hold one request long enough to expire the token it carries.
     sim.add_fault(okta_sim::Fault::new(
         "/v1/teams/sim-team/groups",
-        okta_sim::FaultKind::Delay(std::time::Duration::from_millis(800)),
+        okta_sim::FaultKind::Delay(std::time::Duration::from_millis(1500)),
     ));
     let s2 = sim.clone();
+    // Expire the token once it has been issued and the delayed request carries it (however slowly
+    // the connector starts on a loaded machine).
     let expirer = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(400));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while s2.asa_tokens_issued() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
         s2.expire_asa_tokens();
     });
     let mut config = crate::harness::config_json(&sim);

@@ -464,6 +464,18 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        gets: &["/api/v1/device-assurances/{deviceAssuranceId}"],
+        notes: "Identity Engine",
+        ..list(
+            "device_assurances",
+            "/api/v1/device-assurances",
+            Array,
+            "okta.deviceAssurance.read",
+            "devices",
+            "DeviceAssurance",
+        )
+    },
+    Stream {
         key_from: IdFrom::SchemaLink,
         gets: &["/api/v1/meta/types/user/{typeId}"],
         ..list(

@@ -90,6 +90,68 @@ pub struct DeviceUser {
     pub extra: Map<String, Value>,
 }
 
+/// DeviceAssurance
+///
+/// Stream `device_assurances`: `GET /api/v1/device-assurances`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAssurance {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_posture_checks: Option<DeviceAssuranceDevicePostureChecks>,
+    /// Represents the remediation mode of this device assurance policy when users are denied access due to device noncompliance
+    ///
+    /// Known values: `HIDE`, `SHOW`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_remediation_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<DeviceAssuranceGracePeriod>,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated_by: Option<String>,
+    /// Display name of the device assurance policy
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Known values: `ANDROID`, `CHROMEOS`, `IOS`, `MACOS`, `WINDOWS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_encryption_type: Option<DeviceAssuranceDiskEncryptionType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<DeviceAssuranceOsVersion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_lock_type: Option<DeviceAssuranceScreenLockType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure_hardware_present: Option<bool>,
+    /// Settings for third-party signal providers (based on the `WINDOWS` platform)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_party_signal_providers: Option<DeviceAssuranceThirdPartySignalProviders>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jailbreak: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_context: Option<DeviceAssuranceCallerContext>,
+    /// Specifies the Windows version requirements for the assurance policy. Each requirement must correspond to a different major version (Windows 11 or Windows 10). If a requirement isn't specified for a major version, then devices on that major version satisfy the condition.
+    ///
+    /// There are two types of OS requirements:
+    /// * **Static**: A specific Windows version requirement that doesn't change until you update the policy. A static OS Windows requirement is specified with `majorVersionConstraint` and `minimum`.
+    /// * **Dynamic**: A Windows version requirement that is relative to the latest major release and security patch. A dynamic OS Windows requirement is specified with `majorVersionConstraint` and `dynamicVersionRequirement`.
+    ///
+    /// > **Note:** Dynamic OS requirements are available only if the **Dynamic OS version compliance** [self-service EA](https://developer.okta.com/docs/api/openapi/okta-management/guides/release-lifecycle/#early-access-ea) feature is enabled. The `osVersionConstraints` property is only supported for the Windows platform. You can't specify both `osVersion.minimum` and `osVersionConstraints` properties at the same time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_version_constraints: Option<Vec<OSVersionConstraint>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceProfile {
@@ -171,6 +233,324 @@ pub struct DeviceEmbedded {
     /// Users for the device
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<DeviceUser>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// (Early Access) Represents the Device Posture Checks configuration for the device assurance policy
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceAssuranceDevicePostureChecks {
+    /// An array of key-value pairs that include the device posture check `variableName` key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<DeviceAssuranceDevicePostureChecksInclude>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAssuranceDevicePostureChecksInclude {
+    /// The device posture check key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variable_name: Option<String>,
+    /// The device posture check value
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Represents the Grace Period configuration for the device assurance policy
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceAssuranceGracePeriod {
+    /// An [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601#Combined_date_and_time_representations) formatted date and time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<String>,
+    /// Represents the type of Grace Period configured for the device assurance policy
+    ///
+    /// Known values: `BY_DATE_TIME`, `BY_DURATION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceAssuranceDiskEncryptionType {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies the OS requirement for the policy.
+///
+/// There are two types of OS requirements:
+///
+/// * **Static**: A specific OS version requirement that doesn't change until you update the policy. A static OS requirement is specified with the `osVersion.minimum` property.
+/// * **Dynamic**: An OS version requirement that is relative to the latest major OS release and security patch. A dynamic OS requirement is specified with the `osVersion.dynamicVersionRequirement` property.
+/// > **Note:** Dynamic OS requirements are available only if the **Dynamic OS version compliance** [self-service EA](https://developer.okta.com/docs/api/openapi/okta-management/guides/release-lifecycle/#early-access-ea) feature is enabled. You can't specify both `osVersion.minimum` and `osVersion.dynamicVersionRequirement` properties at the same time.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAssuranceOsVersion {
+    /// Contains the necessary properties for a dynamic version requirement
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_version_requirement: Option<DeviceAssuranceOsVersionDynamicVersionRequirement>,
+    /// The device version must be equal to or newer than the specified version string (maximum of three components for iOS and macOS, and maximum of four components for Android)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Contains the necessary properties for a dynamic version requirement
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAssuranceOsVersionDynamicVersionRequirement {
+    /// Indicates the type of the dynamic OS version requirement
+    ///
+    /// Known values: `MINIMUM`, `EXACT`, `EXACT_ANY_SUPPORTED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Indicates the distance from the latest major version
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_from_latest_major: Option<i64>,
+    /// Indicates whether the device needs to be on the latest security patch
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_security_patch: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceAssuranceScreenLockType {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Settings for third-party signal providers (based on the `MACOS` platform)
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAssuranceThirdPartySignalProviders {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dtc: Option<DeviceAssuranceThirdPartySignalProvidersDtc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_posture_id_p: Option<DeviceAssuranceThirdPartySignalProvidersDevicePostureIdP>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub android_device_trust: Option<DeviceAssuranceThirdPartySignalProvidersAndroidDeviceTrust>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Google Chrome Device Trust Connector provider
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAssuranceThirdPartySignalProvidersDtc {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser_version: Option<DeviceAssuranceThirdPartySignalProvidersDtcBrowserVersion>,
+    /// Indicates if a software stack is used to communicate with the DNS server
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub built_in_dns_client_enabled: Option<bool>,
+    /// Indicates whether access to the Chrome Remote Desktop application is blocked through a policy
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chrome_remote_desktop_app_blocked: Option<bool>,
+    /// Enrollment domain of the customer that is currently managing the device
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_enrollment_domain: Option<String>,
+    /// Indicates whether the main disk is encrypted
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_encrypted: Option<bool>,
+    /// Represents the attestation strength used by the Chrome Verified Access API
+    ///
+    /// Known values: `CHROME_BROWSER_HW_KEY`, `CHROME_BROWSER_OS_KEY`, `CHROME_OS_DEVELOPER_MODE`, `CHROME_OS_VERIFIED_MODE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_trust_level: Option<String>,
+    /// Indicates whether a firewall is enabled at the OS-level on the device
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_firewall: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<DeviceAssuranceThirdPartySignalProvidersDtcOsVersion>,
+    /// Indicates whether the Password Protection Warning feature is enabled
+    ///
+    /// Known values: `PASSWORD_PROTECTION_OFF`, `PASSWORD_REUSE`, `PHISHING_REUSE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_protection_warning_trigger: Option<String>,
+    /// Indicates whether enterprise-grade (custom) unsafe URL scanning is enabled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realtime_url_check_mode: Option<bool>,
+    /// Represents the current value of the Safe Browsing protection level
+    ///
+    /// Known values: `ENHANCED_PROTECTION`, `NO_SAFE_BROWSING`, `STANDARD_PROTECTION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safe_browsing_protection_level: Option<String>,
+    /// Indicates whether the device is password-protected
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_lock_secured: Option<bool>,
+    /// Indicates whether the Site Isolation (also known as **Site Per Process**) setting is enabled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_isolation_enabled: Option<bool>,
+    /// Indicates whether the AllowScreenLock enterprise policy is enabled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_screen_lock: Option<bool>,
+    /// Indicates whether the device is enrolled in ChromeOS device management
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed_device: Option<bool>,
+    /// Indicates whether antivirus software is enabled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub antivirus_enabled: Option<bool>,
+    /// Agent ID of an installed CrowdStrike agent
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crowd_strike_agent_id: Option<String>,
+    /// Customer ID of an installed CrowdStrike agent
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crowd_strike_customer_id: Option<String>,
+    /// Indicates whether the device's startup software has its Secure Boot feature enabled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure_boot_enabled: Option<bool>,
+    /// Indicates whether Chrome is blocking third-party software injection
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_party_blocking_enabled: Option<bool>,
+    /// Windows domain that the current machine has joined
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows_machine_domain: Option<String>,
+    /// Windows domain for the current OS user
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows_user_domain: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Current version of the Chrome Browser
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceAssuranceThirdPartySignalProvidersDtcBrowserVersion {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Current version of the operating system (maximum of three components in the versioning scheme)
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceAssuranceThirdPartySignalProvidersDtcOsVersion {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// (Identity Engine) Device Posture IdP provider
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceAssuranceThirdPartySignalProvidersDevicePostureIdP {
+    /// Indicates whether the device is compliant according to the custom IDP
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliant: Option<bool>,
+    /// Indicates whether the device is managed according to the custom IDP
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Android Device Trust integration provider
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAssuranceThirdPartySignalProvidersAndroidDeviceTrust {
+    /// Indicates how well a device can enforce app integrity
+    ///
+    /// Known values: `MEETS_BASIC_INTEGRITY`, `MEETS_DEVICE_INTEGRITY`, `MEETS_STRONG_INTEGRITY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_integrity_level: Option<String>,
+    /// Indicates whether a device has a network proxy disabled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_proxy_disabled: Option<bool>,
+    /// Indicates if Google Play Protect is enabled on the device and whether it has found known malware
+    ///
+    /// Known values: `HIGH`, `LOW`, `MEDIUM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub play_protect_verdict: Option<String>,
+    /// Indicates whether the device needs to be on the latest major version available to the device
+    ///
+    /// **Note:** This option requires an `osVersion.dynamicVersionRequirement` value to be supplied with the `osVersion.dynamicVersionRequirement.type` as either `MINIMUM` or `EXACT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_major_version_update: Option<bool>,
+    /// Indicates whether a device has a screen lock set, and the type or complexity of the screen lock
+    ///
+    /// **Note:** This option requires a `screenLockType.include` value.
+    ///
+    /// Known values: `HIGH`, `LOW`, `MEDIUM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_lock_complexity: Option<String>,
+    /// Indicates whether Android Debug Bridge (adb) over USB is disabled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usb_debugging_disabled: Option<bool>,
+    /// Indicates whether a device is on a password-protected Wi-Fi network
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wifi_secured: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAssuranceCallerContext {
+    /// Indicates whether the calling application is managed. This condition can only be applied to ANDROID device assurance policies and requires its parent rule to include both the `registered` and `managed` conditions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed_app: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OSVersionConstraint {
+    /// Contains the necessary properties for a dynamic Windows version requirement
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_version_requirement: Option<OSVersionConstraintDynamicVersionRequirement>,
+    /// Indicates the Windows major version
+    ///
+    /// Known values: `WINDOWS_11`, `WINDOWS_10`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub major_version_constraint: Option<String>,
+    /// The Windows device version must be equal to or newer than the specified version
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Contains the necessary properties for a dynamic Windows version requirement
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OSVersionConstraintDynamicVersionRequirement {
+    /// Indicates the type of the dynamic Windows version requirement
+    ///
+    /// Known values: `MINIMUM`, `EXACT`, `EXACT_ANY_SUPPORTED`, `NOT_ALLOWED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Indicates the distance from the latest Windows major version
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_from_latest_major: Option<i64>,
+    /// Indicates whether the policy requires Windows devices to be on the latest security patch
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_security_patch: Option<bool>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

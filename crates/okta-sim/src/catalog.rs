@@ -87,64 +87,9 @@ const S_CATALOG: u64 = 1_000;
 const S_FACTORS: u64 = 1_001;
 const S_DEVICES: u64 = 1_002;
 
-macro_rules! fixtures {
-    ($($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../../okta-records/tests/fixtures/spec-examples/", $name, ".json")))),*]
-    };
-}
-
-/// The spec examples used as templates, by stream.
-static FIXTURES: &[(&str, &str)] = fixtures!(
-    "user_factors",
-    "user_role_assignments",
-    "group_owners",
-    "group_rules",
-    "group_role_assignments",
-    "devices",
-    "device_users",
-    "app_user_schemas",
-    "ui_schemas",
-    "resource_sets",
-    "resource_set_resources",
-    "policies",
-    "policy_rules",
-    "authenticators",
-    "authorization_servers",
-    "authorization_server_scopes",
-    "authorization_server_claims",
-    "authorization_server_policies",
-    "identity_providers",
-    "network_zones",
-    "trusted_origins",
-    "behaviors",
-    "brands",
-    "brand_themes",
-    "email_templates",
-    "email_domains",
-    "sms_templates",
-    "oauth_clients",
-    "event_hooks",
-    "inline_hooks",
-    "hook_keys",
-    "features",
-    "log_streams",
-    "profile_mappings",
-    "push_providers",
-    "security_events_providers",
-    "threat_insight",
-    "api_tokens",
-    "realms",
-    "asa_users",
-    "asa_groups",
-    "asa_user_attributes",
-    "asa_group_attributes",
-    "asa_projects",
-    "asa_project_servers",
-    "asa_clients",
-    "asa_service_users",
-    "asa_entitlements",
-    "asa_teams",
-);
+/// The spec examples used as templates, by stream: every file of
+/// `okta-records/tests/fixtures/spec-examples/` (listed by `build.rs`).
+static FIXTURES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 
 /// (source, record) of every example of `stream`.
 pub fn examples(stream: &str) -> &'static [(String, Value)] {
@@ -1097,6 +1042,13 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
             .insert(("threat_insight", String::new()), to_bytes(&v));
     }
 
+    // Every other plain list of the manifest: a few objects made from its spec examples.
+    for s in routes::derived_lists() {
+        if !lists.iter().any(|(k, _)| *k == s.name) {
+            let items = g.items(s.name, &s.name[..3], 3, |_, _, _| {});
+            lists.push((s.name, items));
+        }
+    }
     for (k, v) in lists {
         org.lists.insert(k, v);
     }
@@ -1623,6 +1575,7 @@ pub fn collection(org: &Org, now_ms: i64, stream: &str) -> Option<Vec<Value>> {
         "api_tokens" => list_vals(org, "api_tokens"),
         "realms" => list_vals(org, "realms"),
         s if s.starts_with("asa_") => return org.catalog.asa.collection(s),
+        s if org.lists.contains_key(s) => list_vals(org, s),
         _ => {
             let _ = base;
             return None;

@@ -6,6 +6,7 @@
 //! [`ROUTES`] plus the generator that fills [`Org::lists`], [`Org::children`] or [`Org::objects`].
 
 use bytes::Bytes;
+use std::sync::LazyLock;
 
 use crate::catalog;
 use crate::clock::{self, DAY_MS};
@@ -539,11 +540,48 @@ pub static ROUTES: &[Route] = &[
     },
 ];
 
+/// The manifest's plain lists the table above does not serve: one top-level Okta list each,
+/// read whole, with no parent and no types. The simulator serves them from their spec examples, so
+/// a new list stream needs only its manifest entry.
+pub fn derived_lists() -> impl Iterator<Item = &'static okta_manifest::Stream> {
+    okta_manifest::catalog().filter(|s| {
+        s.api == okta_manifest::Api::Okta
+            && s.reader == okta_manifest::Reader::List
+            && s.parent.is_none()
+            && s.types.is_empty()
+            && s.extract == okta_manifest::Extract::Array
+            && !ROUTES.iter().any(|r| r.pattern == pattern_of(s))
+    })
+}
+
+fn pattern_of(s: &okta_manifest::Stream) -> &'static str {
+    s.endpoint.split('?').next().unwrap_or(s.endpoint)
+}
+
+/// Routes for [`derived_lists`]: the manifest's scope; Link paging when the connector asks for a limit.
+static DERIVED: LazyLock<Vec<Route>> = LazyLock::new(|| {
+    derived_lists()
+        .map(|s| Route {
+            pattern: pattern_of(s),
+            scope: s.scope,
+            source: Source::List(s.name),
+            paging: if s.endpoint.contains("limit=") {
+                Paging::Link {
+                    default: 20,
+                    max: 200,
+                }
+            } else {
+                Paging::Whole
+            },
+        })
+        .collect()
+});
+
 /// The route serving `path` and its path parameters. Literal segments win over `{id}`.
 pub fn find(path: &str) -> Option<(&'static Route, Vec<String>)> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let mut best: Option<(&'static Route, Vec<String>, usize)> = None;
-    for r in ROUTES {
+    for r in ROUTES.iter().chain(DERIVED.iter()) {
         let pat: Vec<&str> = r.pattern.split('/').collect();
         if pat.len() != segs.len() {
             continue;
