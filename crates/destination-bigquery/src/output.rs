@@ -32,7 +32,7 @@ impl Output {
     }
 
     pub fn stdout(protocol: Protocol) -> Self {
-        Self::new(protocol, Box::new(std::io::stdout()))
+        Self::new(protocol, airbyte_protocol::writer::stdout())
     }
 
     /// Echoes a committed state: the Airbyte STATE with `destinationStats.recordCount`, or the Singer value.
