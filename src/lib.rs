@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod okta;
 pub mod output;
+pub mod progress;
 pub mod secret;
 pub mod singer;
 pub mod state;

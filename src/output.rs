@@ -327,7 +327,9 @@ impl Output {
         })
     }
 
+    /// An ESTIMATE of a stream's rows (a TRACE in Airbyte mode); also feeds the progress line's ETA.
     pub fn estimate(&self, stream: &str, rows: u64) -> Result<()> {
+        crate::progress::estimated(rows, crate::progress::EstimateUnit::Records);
         self.trace(TraceBody::Estimate {
             estimate: EstimateTrace {
                 name: stream.to_string(),
