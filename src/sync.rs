@@ -189,14 +189,16 @@ impl<'a> StreamRun<'a> {
     }
 
     /// Ends a stream that is skipped (the org or the credentials do not allow reading it) with a STATE
-    /// that moves nothing forward: an incremental stream repeats its last position (the one it started
-    /// from when it printed none), a full refresh prints `{}`. Hosts then see the stream end, and its
-    /// saved position survives the sync.
+    /// that moves nothing forward, so hosts see the stream end and its saved position survives the sync: an
+    /// incremental stream repeats its last position (the one it started from when it printed none); a full
+    /// refresh that printed no record prints `{}`. A full refresh that printed some records before it was
+    /// stopped prints no STATE: its records are not the whole table, and a STATE would present them as one.
     pub fn checkpoint_unchanged(&mut self) -> Result<()> {
         let position = match (&self.last_state, self.incremental()) {
-            (Some(s), _) => s.clone(),
+            (Some(s), true) => s.clone(),
             (None, true) => self.state.clone().unwrap_or_else(|| serde_json::json!({})),
-            (None, false) => serde_json::json!({}),
+            (_, false) if self.records == 0 => serde_json::json!({}),
+            (_, false) => return Ok(()),
         };
         self.checkpoint(&position)
     }
@@ -337,8 +339,9 @@ pub async fn read(
             }
             let mut result = read_stream(&mut run).await;
             if let Err(e) = &result {
-                if e.is_stream_unavailable() {
+                if e.is_stream_unavailable() && !matches!(e, Error::Partial(_)) {
                     // A skipped stream still ends with a STATE (its position unchanged), then INCOMPLETE.
+                    // A partly read one (`Partial`) keeps the checkpoints its reader printed.
                     if let Err(out) = run.checkpoint_unchanged() {
                         result = Err(out);
                     }
