@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 /// Seconds between two progress lines (`0` turns them off). Default [`DEFAULT_PROGRESS_INTERVAL`].
 pub const PROGRESS_INTERVAL_ENV: &str = "SOURCE_OKTA_PROGRESS_SECONDS";
-pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(60);
+pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(30);
 
 /// The progress interval from [`PROGRESS_INTERVAL_ENV`]; `None` when progress lines are off.
 pub fn interval_from_env() -> Option<Duration> {
