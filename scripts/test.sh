@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need into local virtual
 # environments (the BigQuery emulator; Singer targets and Meltano), starts the emulator on
-# 127.0.0.1, checks formatting and lints, and runs every test of the workspace.
+# 127.0.0.1, checks formatting and lints, runs every test of the workspace, then airbyte-cdk's standard
+# tests (scripts/acceptance.sh: its own venv, the binary against `okta-sim --port 8765`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,6 +25,10 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 set +e
 cargo test --locked --workspace --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/okta-connector-test.log"
 status=${PIPESTATUS[0]}
+# airbyte-cdk's standard tests (what replaced Airbyte's acceptance tests) against the binary and the simulator.
+bash scripts/acceptance.sh run
+acceptance=$?
+[ "$acceptance" -eq 0 ] || status=1
 set -e
 # One closing line for the whole workspace.
 awk '/^test result:/ {p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}' "${TMPDIR:-/tmp}/okta-connector-test.log"

@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use airbyte_protocol::singer::SingerMessage;
 use airbyte_protocol::{
     AirbyteMessage, ErrorTrace, EstimateTrace, EstimateType, FailureType, LogLevel, LogMessage,
-    MessageWriter, StateMessage, StateStats, StateType, StreamDescriptor, StreamState,
-    StreamStatus, StreamStatusTrace, TraceBody, TraceMessage,
+    MessageWriter, RecordEnvelope, StateMessage, StateStats, StateType, StreamDescriptor,
+    StreamState, StreamStatus, StreamStatusTrace, TraceBody, TraceMessage,
 };
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -17,11 +17,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// One record ready to print: its raw JSON object text, and columns to add in front (`"app_id":"0oa1"`).
-#[derive(Debug, Clone, Copy)]
-pub struct Row<'a> {
-    pub raw: &'a str,
-    pub prefix: Option<&'a str>,
-}
+/// The protocol crate splices it into its envelope ([`airbyte_protocol::record`]).
+pub use airbyte_protocol::RawRecord as Row;
 
 /// Rewrites a Singer record before it is printed (field selection, stream maps, flattening).
 pub type RecordTransform = Arc<dyn Fn(Map<String, Value>) -> Map<String, Value> + Send + Sync>;
@@ -129,13 +126,9 @@ impl Output {
         let mut n = 0;
         match &self.protocol {
             Protocol::Airbyte => {
-                let head = format!(
-                    "{{\"type\":\"RECORD\",\"record\":{{\"stream\":{},\"data\":",
-                    json_str(stream)
-                );
-                let tail = format!(",\"emitted_at\":{}}}}}", now_ms());
+                let envelope = RecordEnvelope::airbyte(stream, now_ms());
                 for row in rows {
-                    let r = write_spliced(&mut inner.w, head.as_bytes(), row, tail.as_bytes());
+                    let r = inner.w.write_record(&envelope, row);
                     Self::guard(&mut inner, r)?;
                     n += 1;
                 }
@@ -146,26 +139,18 @@ impl Output {
                     Self::singer_schema(&mut inner, stream, m)?;
                     Self::open_version(&mut inner, stream, m)?;
                 }
-                let head = format!(
-                    "{{\"type\":\"RECORD\",\"stream\":{},\"record\":",
-                    json_str(stream)
-                );
-                let version = meta
-                    .and_then(|m| m.version)
-                    .map(|v| format!(",\"version\":{v}"))
-                    .unwrap_or_default();
-                let tail = format!(
-                    "{version},\"time_extracted\":{}}}",
-                    json_str(
-                        &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                    )
+                let envelope = RecordEnvelope::singer(
+                    stream,
+                    meta.and_then(|m| m.version),
+                    &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 );
                 let transform = meta.and_then(|m| m.transform.as_ref());
                 for row in rows {
                     let r = match transform {
-                        None => write_spliced(&mut inner.w, head.as_bytes(), row, tail.as_bytes()),
+                        None => inner.w.write_record(&envelope, row),
                         Some(f) => {
-                            let text = parse_row(row)
+                            let text = row
+                                .to_object()
                                 .and_then(|obj| serde_json::to_string(&f(obj)))
                                 .map_err(|e| {
                                     Error::Output(format!("cannot rewrite a {stream} record: {e}"))
@@ -174,7 +159,7 @@ impl Output {
                                 raw: &text,
                                 prefix: None,
                             };
-                            write_spliced(&mut inner.w, head.as_bytes(), row, tail.as_bytes())
+                            inner.w.write_record(&envelope, row)
                         }
                     };
                     Self::guard(&mut inner, r)?;
@@ -206,8 +191,8 @@ impl Output {
             }),
             Protocol::Singer(_) => {
                 inner.bookmarks.insert(stream.to_string(), state.clone());
-                let value = serde_json::json!({"bookmarks": inner.bookmarks.clone()});
-                inner.w.write(&SingerMessage::State { value })
+                let message = SingerMessage::bookmarks(inner.bookmarks.clone());
+                inner.w.write(&message)
             }
         };
         Self::guard(&mut inner, r)?;
@@ -293,7 +278,7 @@ impl Output {
     /// Prints text for people (`--about --format markdown`) and flushes.
     pub fn text(&self, text: &str) -> Result<()> {
         let mut inner = self.lock();
-        let r = inner.w.write_raw_line(&[text.trim_end().as_bytes()]);
+        let r = inner.w.write_text(text);
         Self::guard(&mut inner, r)?;
         let r = inner.w.flush();
         Self::guard(&mut inner, r)
@@ -342,7 +327,9 @@ impl Output {
         })
     }
 
+    /// An ESTIMATE of a stream's rows (a TRACE in Airbyte mode); also feeds the progress line's ETA.
     pub fn estimate(&self, stream: &str, rows: u64) -> Result<()> {
+        crate::progress::estimated(rows, crate::progress::EstimateUnit::Records);
         self.trace(TraceBody::Estimate {
             estimate: EstimateTrace {
                 name: stream.to_string(),
@@ -395,47 +382,6 @@ impl Output {
         }
         let r = inner.w.flush();
         Self::guard(&mut inner, r)
-    }
-}
-
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
-}
-
-fn write_spliced(
-    w: &mut MessageWriter<Box<dyn Write + Send>>,
-    head: &[u8],
-    row: Row<'_>,
-    tail: &[u8],
-) -> std::result::Result<(), airbyte_protocol::WriteError> {
-    let raw = row.raw.trim();
-    match row.prefix {
-        None => w.write_raw_line(&[head, raw.as_bytes(), tail]),
-        Some(prefix) => {
-            let body = raw.strip_prefix('{').unwrap_or(raw);
-            let sep: &[u8] = if body.trim_start().starts_with('}') {
-                b""
-            } else {
-                b","
-            };
-            w.write_raw_line(&[head, b"{", prefix.as_bytes(), sep, body.as_bytes(), tail])
-        }
-    }
-}
-
-/// Parses a row (with its spliced-in columns) into an object.
-fn parse_row(row: Row<'_>) -> serde_json::Result<Map<String, Value>> {
-    match row.prefix {
-        None => serde_json::from_str(row.raw),
-        Some(p) => {
-            let body = row.raw.trim().strip_prefix('{').unwrap_or(row.raw);
-            let sep = if body.trim_start().starts_with('}') {
-                ""
-            } else {
-                ","
-            };
-            serde_json::from_str(&format!("{{{p}{sep}{body}"))
-        }
     }
 }
 

@@ -104,8 +104,10 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 }
 
 fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
+    // The one stdout of this run: it goes to whichever output the command builds.
+    let stdout = airbyte_protocol::writer::stdout();
     if args.about {
-        let out = document_output();
+        let out = document_output(stdout);
         return if args.format == "markdown" {
             out.text(&about_markdown())
         } else {
@@ -118,7 +120,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
     let activate_version = take_emit_activate_version(&mut doc)?;
     let settings = Settings::from_singer_value(doc)?;
     if args.discover {
-        return document_output().document(&catalog(&settings));
+        return document_output(stdout).document(&catalog(&settings));
     }
     let selection = match args.catalog.as_ref().or(args.properties.as_ref()) {
         Some(p) => {
@@ -202,10 +204,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
             );
         }
     }
-    let out = Output::new(
-        Protocol::Singer(streams),
-        airbyte_protocol::writer::stdout(),
-    );
+    let out = Output::new(Protocol::Singer(streams), stdout);
     out.seed_bookmarks(states.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
     out.singer_schemas()?;
     let rt = runtime()?;
@@ -236,12 +235,9 @@ fn take_emit_activate_version(doc: &mut Value) -> Result<bool> {
     }
 }
 
-/// The output of `--discover` and `--about`: stdout, through the one protocol writer.
-fn document_output() -> std::sync::Arc<Output> {
-    Output::new(
-        Protocol::Singer(SingerStreams::new()),
-        airbyte_protocol::writer::stdout(),
-    )
+/// The output of `--discover` and `--about` (documents, no messages).
+fn document_output(stdout: Box<dyn std::io::Write + Send>) -> std::sync::Arc<Output> {
+    Output::new(Protocol::Singer(SingerStreams::new()), stdout)
 }
 
 fn default_mode(d: &StreamDef) -> SyncMode {

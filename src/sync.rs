@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::http::client::OktaClient;
 use crate::output::{Output, Row};
+use crate::progress::{EstimateUnit, Progress, StreamProgress};
 use crate::state::StreamStates;
 use crate::streams::{self, Api, Parent, Reader, StreamDef};
 use airbyte_protocol::{ConfiguredCatalog, StreamStatus, SyncMode};
@@ -34,6 +35,8 @@ pub struct Ctx {
     feed_until: chrono::DateTime<chrono::Utc>,
     /// The selected streams that take deletions from the feed.
     feed_consumers: Vec<&'static str>,
+    /// Per-stream counters for the progress line and the summary.
+    pub progress: Arc<Progress>,
 }
 
 impl Ctx {
@@ -58,6 +61,7 @@ impl Ctx {
             feed_since: None,
             feed_until,
             feed_consumers: Vec::new(),
+            progress: Progress::new(&[]),
         })
     }
 
@@ -126,6 +130,9 @@ pub struct StreamRun<'a> {
     pub stamp: Option<String>,
     since_checkpoint: u64,
     running: bool,
+    /// The last STATE this run printed (what a skipped stream repeats).
+    last_state: Option<Value>,
+    progress: Option<Arc<StreamProgress>>,
 }
 
 impl<'a> StreamRun<'a> {
@@ -145,6 +152,8 @@ impl<'a> StreamRun<'a> {
             stamp: None,
             since_checkpoint: 0,
             running: false,
+            last_state: None,
+            progress: ctx.progress.stream(def.name).cloned(),
         }
     }
 
@@ -161,6 +170,9 @@ impl<'a> StreamRun<'a> {
                 .stream_status(self.def.name, StreamStatus::Running)?;
         }
         let n = self.ctx.out.records(self.def.name, rows)?;
+        if let Some(p) = &self.progress {
+            p.add_records(n);
+        }
         self.records += n;
         self.since_checkpoint += n;
         Ok(())
@@ -172,7 +184,23 @@ impl<'a> StreamRun<'a> {
             .out
             .state(self.def.name, state, self.since_checkpoint)?;
         self.since_checkpoint = 0;
+        self.last_state = Some(state.clone());
         Ok(())
+    }
+
+    /// Ends a stream that is skipped (the org or the credentials do not allow reading it) with a STATE
+    /// that moves nothing forward, so hosts see the stream end and its saved position survives the sync: an
+    /// incremental stream repeats its last position (the one it started from when it printed none); a full
+    /// refresh that printed no record prints `{}`. A full refresh that printed some records before it was
+    /// stopped prints no STATE: its records are not the whole table, and a STATE would present them as one.
+    pub fn checkpoint_unchanged(&mut self) -> Result<()> {
+        let position = match (&self.last_state, self.incremental()) {
+            (Some(s), true) => s.clone(),
+            (None, true) => self.state.clone().unwrap_or_else(|| serde_json::json!({})),
+            (_, false) if self.records == 0 => serde_json::json!({}),
+            (_, false) => return Ok(()),
+        };
+        self.checkpoint(&position)
     }
 
     /// Ends a full-refresh read with one STATE, so hosts can count and commit it.
@@ -257,8 +285,32 @@ pub async fn read(
             }
         }
     }
+    let counted: Vec<(&'static str, Option<&str>)> = selected
+        .iter()
+        .map(|s| {
+            let child = match s.def.reader {
+                Reader::FanOut => Some(s.def.endpoint),
+                _ => None,
+            };
+            (s.def.name, child)
+        })
+        .collect();
+    ctx.progress = Progress::new(&counted);
+    ctx.progress.install_global();
     let ctx = Arc::new(ctx);
     let started = std::time::Instant::now();
+    let ticker = crate::progress::interval_from_env().map(|every| {
+        let progress = ctx.progress.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                tracing::info!("{}", progress.line());
+            }
+        })
+    });
     let mut tasks = tokio::task::JoinSet::new();
     let statuses: Arc<Mutex<HashMap<&'static str, StreamStatus>>> = Arc::default();
     // Why each skipped stream was skipped: when every stream is, the sync fails as a whole.
@@ -273,25 +325,50 @@ pub async fn read(
         };
         let statuses = statuses.clone();
         let skipped = skipped.clone();
-        tasks.spawn(async move {
+        let counters = ctx.progress.stream(s.def.name).cloned();
+        let task = async move {
             let name = s.def.name;
-            statuses.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, StreamStatus::Started);
+            statuses
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(name, StreamStatus::Started);
             ctx.out.stream_status(name, StreamStatus::Started)?;
             let mut run = StreamRun::new(&ctx, s.def, s.mode, state);
-            let result = read_stream(&mut run).await;
+            if let Some(p) = &run.progress {
+                p.start();
+            }
+            let mut result = read_stream(&mut run).await;
+            if let Err(e) = &result {
+                if e.is_stream_unavailable() && !matches!(e, Error::Partial(_)) {
+                    // A skipped stream still ends with a STATE (its position unchanged), then INCOMPLETE.
+                    // A partly read one (`Partial`) keeps the checkpoints its reader printed.
+                    if let Err(out) = run.checkpoint_unchanged() {
+                        result = Err(out);
+                    }
+                }
+            }
             let status = match &result {
                 Ok(()) if run.incomplete.is_some() => StreamStatus::Incomplete,
                 Ok(()) => StreamStatus::Complete,
                 Err(e) if e.is_stream_unavailable() => {
                     tracing::warn!(stream = name, reason = %e, "stream INCOMPLETE: the org or the credentials do not allow reading all of it; skipping the rest");
                     if !matches!(e, Error::Partial(_)) {
-                        skipped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(format!("{name}: {e}"));
+                        skipped
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(format!("{name}: {e}"));
                     }
                     StreamStatus::Incomplete
                 }
                 Err(_) => StreamStatus::Incomplete,
             };
-            statuses.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, status);
+            statuses
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(name, status);
+            if let Some(p) = &run.progress {
+                p.finish(status);
+            }
             if let Ok(()) = &result {
                 tracing::info!(stream = name, records = run.records, "stream done");
             }
@@ -302,7 +379,11 @@ pub async fn read(
                 Err(e) if !e.is_stream_unavailable() => Err(e),
                 _ => Ok(()),
             }
-        });
+        };
+        match counters {
+            Some(c) => tasks.spawn(crate::progress::scope(c, task)),
+            None => tasks.spawn(task),
+        };
     }
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {
@@ -315,6 +396,9 @@ pub async fn read(
         }
     }
     while tasks.join_next().await.is_some() {}
+    if let Some(t) = ticker {
+        t.abort();
+    }
     let stats = &ctx.client.stats;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
@@ -325,6 +409,7 @@ pub async fn read(
         peak_rss_kib = peak_rss_kib().unwrap_or(0),
         "sync summary"
     );
+    tracing::info!("{}", ctx.progress.summary());
     if let Some(e) = failure {
         if !matches!(e, Error::OutputClosed) {
             let statuses = statuses
@@ -370,9 +455,16 @@ async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
             })?;
             match def.parent_column {
                 Some(column) if def.cdc => {
+                    // Without a saved position every parent is read: the parent count is the estimate.
+                    if run.state.is_none() {
+                        estimate_parents(run, parent).await?;
+                    }
                     streams::delta::read(run, parent, path, extract, column).await
                 }
-                column => list::read_fan_out(run, parent, path, extract, column).await,
+                column => {
+                    estimate_parents(run, parent).await?;
+                    list::read_fan_out(run, parent, path, extract, column).await
+                }
             }
         }
         Reader::ListThenDetail { detail } => list::read_list_then_detail(run, path, detail).await,
@@ -386,6 +478,15 @@ async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
         Reader::AsaAudits => asa::read_audits(run).await,
         Reader::AsaTeam => asa::read_team(run).await,
     }
+}
+
+/// The ESTIMATE of a fan-out that reads one child list per parent: the parent count. The parent list is
+/// fetched once per sync and cached, so the reader reuses it (and a failure is the one it would report).
+async fn estimate_parents(run: &mut StreamRun<'_>, parent: streams::Parent) -> Result<()> {
+    let parents = streams::list::parent_keys(run.ctx, parent).await?.len() as u64;
+    run.ctx.out.estimate(run.def.name, parents)?;
+    crate::progress::estimated(parents, EstimateUnit::Parents);
+    Ok(())
 }
 
 /// This process's peak resident set size (KiB), from `/proc/self/status` (Linux; `None` elsewhere).

@@ -177,7 +177,9 @@ impl OktaClient {
                             return Err(self.wait_too_long(url, bucket, wait));
                         }
                         self.stats.paced_waits.fetch_add(1, Ordering::Relaxed);
-                        if wait >= PACING_LOG_THRESHOLD {
+                        // One log per wait, however many requests queue behind it.
+                        let first = crate::progress::paced_wait(bucket, url.path(), wait);
+                        if wait >= PACING_LOG_THRESHOLD && first {
                             tracing::info!(bucket, wait_ms = wait.as_millis() as u64, "pacing: this bucket's share is used up; waiting for its window to reset");
                         } else {
                             tracing::debug!(
@@ -215,6 +217,7 @@ impl OktaClient {
                     .header("X-Okta-Retry-Count", (attempts + limited).to_string());
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            crate::progress::count_request(url.path());
             let sent = req.send().await;
             let outcome = match sent {
                 Ok(resp) => {

@@ -11,6 +11,7 @@ mod hostile;
 mod incremental;
 mod oauth;
 mod packaging;
+mod progress;
 mod read;
 mod singer;
 mod snapshots;

@@ -297,7 +297,7 @@ async fn main() {
         in_destination += t0.elapsed();
         if (i + 1) % 1000 == 0 {
             let st = json!({"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"}, "stream_state": {"i": i}}});
-            let stream = state_stream(&st).map(|(ns, n)| (ns.map(str::to_string), n.to_string()));
+            let stream = state_stream(&st).map(|d| (d.namespace, d.name));
             let t0 = Instant::now();
             sink.state(
                 st.clone(),

@@ -593,8 +593,7 @@ async fn handle_airbyte(sink: &mut Sink, line: &str, line_no: u64) -> Result<()>
                 .state
                 .filter(Value::is_object)
                 .ok_or_else(|| bad_line(line_no, None, "STATE without a `state` object".into()))?;
-            let stream =
-                input::state_stream(&state).map(|(ns, n)| (ns.map(str::to_string), n.to_string()));
+            let stream = input::state_stream(&state).map(|d| (d.namespace, d.name));
             sink.state(
                 state.clone(),
                 stream.as_ref().map(|(ns, n)| (ns.as_deref(), n.as_str())),
@@ -612,10 +611,10 @@ async fn handle_airbyte(sink: &mut Sink, line: &str, line_no: u64) -> Result<()>
                     Ok(())
                 }
                 Some("STREAM_STATUS") => match input::stream_status(&trace) {
-                    Some((ns, name, status)) => {
-                        let (ns, name, status) =
-                            (ns.map(str::to_string), name.to_string(), status.to_string());
-                        sink.stream_status(ns.as_deref(), &name, &status).await
+                    Some((d, status)) => {
+                        let status = status.to_string();
+                        sink.stream_status(d.namespace.as_deref(), &d.name, &status)
+                            .await
                     }
                     None => Ok(()),
                 },

@@ -3,7 +3,8 @@
 
 use crate::error::{Error, Result};
 use airbyte_protocol::{
-    AirbyteMessage, ErrorTrace, LogLevel, LogMessage, MessageWriter, TraceBody, TraceMessage,
+    AirbyteMessage, ErrorTrace, LogLevel, LogMessage, MessageWriter, StateEcho, TraceBody,
+    TraceMessage,
 };
 use serde_json::{json, Value};
 use std::io::Write;
@@ -32,7 +33,7 @@ impl Output {
     }
 
     pub fn stdout(protocol: Protocol) -> Self {
-        Self::new(protocol, Box::new(std::io::stdout()))
+        Self::new(protocol, airbyte_protocol::writer::stdout())
     }
 
     /// Echoes a committed state: the Airbyte STATE with `destinationStats.recordCount`, or the Singer value.
@@ -46,7 +47,7 @@ impl Output {
                         json!({"recordCount": record_count as f64}),
                     );
                 }
-                self.write(&json!({"type": "STATE", "state": state}))?;
+                self.write(&StateEcho { state: &state })?;
             }
             Protocol::Singer => self.write(state)?,
         }

@@ -292,6 +292,14 @@ pub struct StreamStatusTrace {
     pub status: StreamStatus,
 }
 
+/// A STATE message passed on as it was received (a destination echoes a source's state once the records
+/// before it are committed): the state stays opaque JSON, with its keys in the order they came.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename = "STATE")]
+pub struct StateEcho<'a> {
+    pub state: &'a Value,
+}
+
 /// One entry of an input state file, in any of the three shapes hosts send: per-stream, GLOBAL, or a
 /// legacy blob (a bare object keyed by stream name). Unknown keys, explicit nulls and float counts are accepted.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -374,6 +382,19 @@ mod tests {
         let back: AirbyteMessage =
             serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn an_echoed_state_is_a_state_message_with_the_state_untouched() {
+        let state = json!({"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},
+            "stream_state":{"z":1,"a":2}},"destinationStats":{"recordCount":3.0}});
+        let line = serde_json::to_string(&StateEcho { state: &state }).unwrap();
+        assert_eq!(line, format!("{{\"type\":\"STATE\",\"state\":{state}}}"));
+        let back: AirbyteMessage = serde_json::from_str(&line).unwrap();
+        let AirbyteMessage::State { state: typed } = back else {
+            panic!("{line}")
+        };
+        assert_eq!(typed.stream.stream_descriptor.name, "users");
     }
 
     #[test]

@@ -5,8 +5,11 @@
 //! blobs kept as raw JSON. No runtime lives here: serde and schemars only.
 
 pub mod airbyte;
+pub mod reader;
+pub mod record;
 pub mod singer;
 pub mod writer;
 
 pub use airbyte::*;
+pub use record::{RawRecord, RecordEnvelope};
 pub use writer::{MessageWriter, WriteError};

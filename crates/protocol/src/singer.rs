@@ -39,6 +39,17 @@ pub enum SingerMessage {
     },
 }
 
+impl SingerMessage {
+    /// The STATE a tap prints: `{"bookmarks": {<stream>: <state>, …}}`.
+    pub fn bookmarks(bookmarks: Map<String, Value>) -> Self {
+        let mut value = Map::new();
+        value.insert("bookmarks".into(), Value::Object(bookmarks));
+        SingerMessage::State {
+            value: Value::Object(value),
+        }
+    }
+}
+
 /// How a stream is replicated.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub enum ReplicationMethod {

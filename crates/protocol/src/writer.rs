@@ -4,6 +4,7 @@
 //! [`stdout`] is the only place the connector obtains its stdout (`tests/it/stdout_owner.rs` fails on any
 //! other).
 
+use crate::record::{RawRecord, RecordEnvelope};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -50,12 +51,6 @@ pub fn stdout() -> Box<dyn Write + Send> {
     Box::new(io::stdout())
 }
 
-impl MessageWriter<io::Stdout> {
-    pub fn stdout() -> Self {
-        Self::new(io::stdout())
-    }
-}
-
 impl<W: Write> MessageWriter<W> {
     pub fn new(inner: W) -> Self {
         Self {
@@ -90,9 +85,26 @@ impl<W: Write> MessageWriter<W> {
         Ok(())
     }
 
-    /// Writes pre-encoded JSON fragments followed by `\n`: the caller guarantees they form one valid
-    /// JSON document (used to splice raw record text into RECORD messages without re-encoding it).
-    pub fn write_raw_line(&mut self, parts: &[&[u8]]) -> Result<(), WriteError> {
+    /// Writes one RECORD whose data is raw JSON text spliced into its envelope (see [`crate::record`]):
+    /// no re-encoding of the record.
+    pub fn write_record(
+        &mut self,
+        envelope: &RecordEnvelope,
+        record: RawRecord<'_>,
+    ) -> Result<(), WriteError> {
+        let [a, b, c, d] = record.parts();
+        self.write_raw_line(&[envelope.head(), a, b, c, d, envelope.tail()])
+    }
+
+    /// Writes text for people (`--about --format markdown`) and `\n`: not a protocol message, so only a
+    /// command that prints nothing else may use it.
+    pub fn write_text(&mut self, text: &str) -> Result<(), WriteError> {
+        self.write_raw_line(&[text.trim_end().as_bytes()])
+    }
+
+    /// Writes pre-encoded fragments followed by `\n`; private, so that only the envelopes built in this
+    /// crate can put bytes on stdout that `serde` did not encode.
+    fn write_raw_line(&mut self, parts: &[&[u8]]) -> Result<(), WriteError> {
         for p in parts {
             self.out.write_all(p)?;
         }
