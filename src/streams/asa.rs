@@ -4,9 +4,9 @@
 use crate::error::{Error, Result};
 use crate::okta::page::{fetch, Extract, Pager};
 use crate::output::Row;
+use crate::streams::context::StreamRun;
 use crate::streams::incremental::{format_ts, parse_ts, saved_cursor};
 use crate::streams::list::column;
-use crate::sync::StreamRun;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

@@ -9,7 +9,7 @@
 use crate::error::{Error, Result};
 use crate::okta::page::{Extract, Pager};
 use crate::output::Row;
-use crate::sync::StreamRun;
+use crate::streams::context::StreamRun;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

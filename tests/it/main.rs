@@ -9,6 +9,7 @@ mod first_run;
 mod harness;
 mod hostile;
 mod incremental;
+mod layers;
 mod oauth;
 mod packaging;
 mod progress;
