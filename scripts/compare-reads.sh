@@ -37,6 +37,6 @@ done
 if diff -q "$dir/old.norm" "$dir/new.norm" >/dev/null; then
   echo "identical"
 else
-  diff "$dir/old.norm" "$dir/new.norm" | head -40
+  diff "$dir/old.norm" "$dir/new.norm" | cut -c1-200 | head -60
   exit 1
 fi

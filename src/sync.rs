@@ -101,6 +101,7 @@ pub async fn read(
             (s.def.name, child)
         })
         .collect();
+    ctx.handoffs = handoffs(&selected);
     ctx.progress = Progress::new(&counted);
     ctx.progress.install_global();
     let ctx = Arc::new(ctx);
@@ -241,6 +242,34 @@ pub async fn read(
         });
     }
     out.flush()
+}
+
+/// The selected parent streams whose own read lists exactly what a selected child fans out over (a
+/// whole list, read with the same request): they hand their keys over instead of a second listing.
+fn handoffs(
+    selected: &[Selected],
+) -> HashMap<&'static str, tokio::sync::watch::Sender<streams::context::Handoff>> {
+    use streams::Catalogued;
+    let wanted: Vec<&'static str> = selected
+        .iter()
+        .flat_map(|s| [s.def.parent_list(), s.def.more_types_list()])
+        .flatten()
+        .map(|p| p.name)
+        .collect();
+    selected
+        .iter()
+        .map(|s| s.def)
+        .filter(|d| {
+            wanted.contains(&d.name)
+                && d.reader == Reader::List
+                && d.more_types.is_none()
+                && d.parent_listing() == d.endpoint
+        })
+        .map(|d| {
+            let (tx, _) = tokio::sync::watch::channel(streams::context::Handoff::Pending);
+            (d.name, tx)
+        })
+        .collect()
 }
 
 async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {

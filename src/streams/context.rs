@@ -18,6 +18,15 @@ use tokio::sync::OnceCell;
 /// A parent list's ids, filled once per sync by whichever child stream needs it first.
 pub type ParentIds = Arc<OnceCell<Arc<Vec<String>>>>;
 
+/// A parent list a selected stream hands to its children when its own read has listed all of it, so
+/// the list is not requested twice. `Failed`: the children list it themselves.
+#[derive(Debug, Clone)]
+pub enum Handoff {
+    Pending,
+    Ready(Arc<Vec<String>>),
+    Failed,
+}
+
 /// What a sync shares between its streams.
 pub struct Ctx {
     pub client: OktaClient,
@@ -36,6 +45,8 @@ pub struct Ctx {
     pub(crate) feed_consumers: Vec<&'static str>,
     /// Per-stream counters for the progress line and the summary.
     pub progress: Arc<Progress>,
+    /// The parent lists selected streams hand over, by stream name.
+    pub(crate) handoffs: HashMap<&'static str, tokio::sync::watch::Sender<Handoff>>,
 }
 
 impl Ctx {
@@ -61,6 +72,7 @@ impl Ctx {
             feed_until,
             feed_consumers: Vec::new(),
             progress: Progress::new(&[]),
+            handoffs: HashMap::new(),
         })
     }
 
@@ -103,6 +115,11 @@ impl Ctx {
             }
             _ => path.to_string(),
         }
+    }
+
+    /// Where stream `name` hands its keys to its children, when it does.
+    pub fn handoff(&self, name: &str) -> Option<&tokio::sync::watch::Sender<Handoff>> {
+        self.handoffs.get(name)
     }
 
     /// The once-per-sync cell holding a parent list's ids.

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::http::client::OktaClient;
 use crate::okta::page::{Extract, Items, Page, Pager};
 use crate::output::Row;
-use crate::streams::context::{Ctx, StreamRun};
+use crate::streams::context::{Ctx, Handoff, StreamRun};
 use crate::streams::{Derive, IdFrom, Parent};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -190,11 +190,15 @@ pub async fn read_list(
 ) -> Result<()> {
     let client = run.ctx.client_for(run.def.api)?;
     let path = run.ctx.expand(run.def.api, path);
+    let mut handoff = HandoffKeys::new(run);
     if types.is_empty() && more_types.is_none() {
         pages(client, &path, extract, |page| {
-            emit_page(run, &page.items, None)
+            emit_page(run, &page.items, None)?;
+            handoff.collect(&page.items);
+            Ok(())
         })
         .await?;
+        handoff.hand_over();
         return run.finish_full_refresh();
     }
     let mut all: Vec<String> = types.iter().map(|t| (*t).to_string()).collect();
@@ -209,7 +213,9 @@ pub async fn read_list(
         let prefix = type_column.map(|c| column(c, t));
         let p = path.replace("{type}", &encode_segment(t));
         match pages(client, &p, extract, |page| {
-            emit_page(run, &page.items, prefix.as_deref())
+            emit_page(run, &page.items, prefix.as_deref())?;
+            handoff.collect(&page.items);
+            Ok(())
         })
         .await
         {
@@ -225,6 +231,7 @@ pub async fn read_list(
         }
     }
     if denied.is_empty() {
+        handoff.hand_over();
         return run.finish_full_refresh();
     }
     let names: Vec<&str> = denied.iter().map(|(t, _)| *t).collect();
@@ -366,9 +373,84 @@ pub async fn read_list_then_detail(
     run.finish_full_refresh()
 }
 
-/// The keys of a parent list, listed once per sync and shared by every child stream.
+/// The keys a stream's own read collects for the children waiting on it ([`Handoff`]). Dropped before
+/// [`HandoffKeys::hand_over`] (an error, a denied type, a record without its key), it tells the children
+/// to list the parents themselves.
+struct HandoffKeys<'c> {
+    to: Option<&'c tokio::sync::watch::Sender<Handoff>>,
+    id: IdFrom,
+    keys: Vec<String>,
+}
+
+impl<'c> HandoffKeys<'c> {
+    fn new(run: &StreamRun<'c>) -> Self {
+        Self {
+            to: run.ctx.handoff(run.def.name),
+            id: run.def.key_from,
+            keys: Vec::new(),
+        }
+    }
+
+    fn collect(&mut self, items: &Items) {
+        if self.to.is_none() {
+            return;
+        }
+        for raw in items {
+            match key_of(raw.get(), self.id) {
+                Ok(Some(k)) => self.keys.push(k),
+                _ => {
+                    self.fail();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self) {
+        if let Some(to) = self.to.take() {
+            to.send_replace(Handoff::Failed);
+        }
+    }
+
+    fn hand_over(mut self) {
+        if let Some(to) = self.to.take() {
+            to.send_replace(Handoff::Ready(Arc::new(std::mem::take(&mut self.keys))));
+        }
+    }
+}
+
+impl Drop for HandoffKeys<'_> {
+    fn drop(&mut self) {
+        self.fail();
+    }
+}
+
+/// The keys of a parent list, listed once per sync and shared by every child stream. When the parent
+/// stream itself is selected, its own read hands them over instead.
 pub async fn parent_keys(ctx: &Ctx, parent: Parent) -> Result<Arc<Vec<String>>> {
     let cell = ctx.parent_cell(parent);
+    if let Some(from) = ctx.handoff(parent.name) {
+        let mut rx = from.subscribe();
+        loop {
+            let now = rx.borrow_and_update().clone();
+            match now {
+                Handoff::Ready(keys) => {
+                    tracing::info!(
+                        parent = parent.name,
+                        count = keys.len(),
+                        "parents handed over by the parent stream"
+                    );
+                    return Ok(cell.get_or_init(|| async { keys }).await.clone());
+                }
+                Handoff::Failed => break,
+                Handoff::Pending => {
+                    if rx.changed().await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
     cell.get_or_try_init(|| async {
         let client = ctx.client_for(parent.api)?;
         let path = ctx.expand(parent.api, parent.path);

@@ -292,3 +292,45 @@ fn an_expired_asa_token_is_renewed_once() {
     assert_eq!(sim.asa_tokens_issued(), 2, "one token, renewed once");
     assert!(sim.requests().iter().any(|r| r.status == 401));
 }
+
+#[test]
+fn a_selected_parent_stream_feeds_its_children() {
+    let sim = sim();
+    let lists = |sim: &okta_sim::SimServer, path: &str| {
+        sim.requests().iter().filter(|r| r.path == path).count()
+    };
+    // Apps and two of their fan-outs: the apps list is read once, by `applications` itself.
+    let run = read(
+        &sim,
+        &["applications", "app_user_schemas", "application_groups"],
+        false,
+        None,
+    )
+    .ok();
+    assert_eq!(lists(&sim, "/api/v1/apps"), 1, "one listing of the apps");
+    for s in ["applications", "app_user_schemas", "application_groups"] {
+        assert_eq!(run.statuses(s).last(), Some(&StreamStatus::Complete), "{s}");
+        let key: &[&str] = if s == "applications" {
+            &["id"]
+        } else {
+            &["app_id", "id"]
+        };
+        let got: std::collections::BTreeSet<Vec<String>> =
+            unique_keys(&run.records(s), key).into_iter().collect();
+        assert_eq!(got, sim.keys(s), "{s}");
+    }
+    // Without the parent stream, each sync lists the parents itself, once for all its children.
+    sim.clear_requests();
+    read(
+        &sim,
+        &["app_user_schemas", "application_groups"],
+        false,
+        None,
+    )
+    .ok();
+    assert_eq!(
+        lists(&sim, "/api/v1/apps"),
+        1,
+        "one listing shared by the children"
+    );
+}
