@@ -33,6 +33,7 @@ pub enum JwtError {
 }
 
 /// A private key that signs JWTs: RSA (RS256) or EC P-256 (ES256).
+#[derive(Clone)]
 pub struct SigningKey {
     key: EncodingKey,
     public: Jwk,
