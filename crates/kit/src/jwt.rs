@@ -1,5 +1,6 @@
-//! JWT signing through the maintained `jsonwebtoken` crate: RS256 and ES256 keys read from PEM, the
-//! public key as a JWK (for DPoP proofs), and signing of any serializable claims.
+//! JWT signing and signature checks through the maintained `jsonwebtoken` crate: RS256 and ES256 keys read
+//! from PEM, the public key as a JWK (for DPoP proofs), signing of any serializable claims, and verifying
+//! a signature with a public key (the simulator's side of client assertions and DPoP proofs).
 //!
 //! `jsonwebtoken` 10 with its `rust_crypto` backend, not 12: version 12 moves to the next (pre-release)
 //! generation of RustCrypto (`rsa` 0.10, `p256` 0.14), which would build a second copy of the crypto stack
@@ -13,7 +14,7 @@ use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
     EllipticCurveKeyType, Jwk, RSAKeyParameters, RSAKeyType,
 };
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 
 pub use jsonwebtoken::jwk;
@@ -30,6 +31,55 @@ pub enum JwtError {
     /// Signing failed.
     #[error("cannot sign the JWT: {0}")]
     Sign(#[source] jsonwebtoken::errors::Error),
+    /// The signature does not match the signing input and the key.
+    #[error("signature verification failed")]
+    BadSignature,
+}
+
+/// A public key that checks JWT signatures: RSA (RS256) or EC P-256 (ES256).
+pub struct VerifyingKey {
+    key: DecodingKey,
+    algorithm: Algorithm,
+}
+
+impl VerifyingKey {
+    /// An RSA public key (RS256).
+    pub fn from_rsa(k: &rsa::RsaPublicKey) -> Self {
+        use rsa::traits::PublicKeyParts;
+        Self {
+            key: DecodingKey::from_rsa_raw_components(&k.n().to_bytes_be(), &k.e().to_bytes_be()),
+            algorithm: Algorithm::RS256,
+        }
+    }
+
+    /// An EC P-256 public key (ES256).
+    pub fn from_ec(k: &p256::PublicKey) -> Result<Self, JwtError> {
+        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(k, false);
+        let (Some(x), Some(y)) = (point.x(), point.y()) else {
+            return Err(JwtError::BadKey {
+                expected: "EC P-256 public",
+            });
+        };
+        let key = DecodingKey::from_ec_components(&B64.encode(x), &B64.encode(y))
+            .map_err(|e| JwtError::Encode(e.to_string()))?;
+        Ok(Self {
+            key,
+            algorithm: Algorithm::ES256,
+        })
+    }
+
+    /// Checks `signature` (raw bytes) over `signing_input` (`header.claims`, as sent).
+    pub fn verify(&self, signing_input: &str, signature: &[u8]) -> Result<(), JwtError> {
+        match jsonwebtoken::crypto::verify(
+            &B64.encode(signature),
+            signing_input.as_bytes(),
+            &self.key,
+            self.algorithm,
+        ) {
+            Ok(true) => Ok(()),
+            _ => Err(JwtError::BadSignature),
+        }
+    }
 }
 
 /// A private key that signs JWTs: RSA (RS256) or EC P-256 (ES256).
@@ -222,6 +272,31 @@ mod tests {
             vk.verify(jwt.rsplit_once('.').unwrap().0.as_bytes(), &s)
                 .unwrap();
         }
+    }
+
+    #[test]
+    fn verifying_keys_check_signatures() {
+        let pk = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
+        let signer = SigningKey::from_rsa(&pk).unwrap();
+        let jwt = signer
+            .sign(&JwtHeader::default(), &json!({"a": 1}))
+            .unwrap();
+        let (input, sig) = jwt.rsplit_once('.').unwrap();
+        let sig = B64.decode(sig).unwrap();
+        let vk = VerifyingKey::from_rsa(&pk.to_public_key());
+        vk.verify(input, &sig).unwrap();
+        assert!(vk.verify(&format!("{input}x"), &sig).is_err());
+
+        let ec = p256::SecretKey::random(&mut rand::rngs::OsRng);
+        let signer = SigningKey::from_ec(&ec).unwrap();
+        let jwt = signer
+            .sign(&JwtHeader::default(), &json!({"a": 1}))
+            .unwrap();
+        let (input, sig) = jwt.rsplit_once('.').unwrap();
+        let sig = B64.decode(sig).unwrap();
+        let vk = VerifyingKey::from_ec(&ec.public_key()).unwrap();
+        vk.verify(input, &sig).unwrap();
+        assert!(vk.verify(input, &[0u8; 64]).is_err());
     }
 
     #[test]

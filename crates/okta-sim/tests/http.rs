@@ -4,8 +4,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use connector_kit::jwt::{JwtHeader, SigningKey};
 use okta_sim::{
     BucketLimits, Fault, FaultKind, LinkStyle, OAuthConfig, RateLimitMode, SimConfig, SimServer,
 };
@@ -1049,25 +1048,25 @@ async fn request_log_records_requests_without_credentials() {
 
 // ---- OAuth ----------------------------------------------------------------------------------
 
-fn b64(b: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(b)
-}
-
 fn private_key() -> rsa::RsaPrivateKey {
     use rsa::pkcs8::DecodePrivateKey;
     rsa::RsaPrivateKey::from_pkcs8_pem(KEY_PEM).expect("fixture key")
 }
 
+/// Signs with the shared kit's signer; `header` names the `typ` and `kid` to set, and whether to embed
+/// the public key (`"jwk": true`); `alg` follows from the key.
 fn rs256(key: &rsa::RsaPrivateKey, header: &Value, claims: &Value) -> String {
-    use rsa::signature::{SignatureEncoding, Signer};
-    let input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let sk = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
-    let sig = sk.sign(input.as_bytes());
-    format!("{input}.{}", b64(&sig.to_bytes()))
+    let signer = SigningKey::from_rsa(key).expect("RSA key");
+    sign(&signer, header, claims)
+}
+
+fn sign(signer: &SigningKey, header: &Value, claims: &Value) -> String {
+    let h = JwtHeader {
+        typ: header["typ"].as_str(),
+        kid: header["kid"].as_str(),
+        with_jwk: header.get("jwk").is_some(),
+    };
+    signer.sign(&h, claims).expect("sign")
 }
 
 fn now_s() -> i64 {
@@ -1083,11 +1082,12 @@ fn assertion(key: &rsa::RsaPrivateKey, base: &str, client_id: &str, jti: &str) -
     )
 }
 
-struct DpopKey(p256::ecdsa::SigningKey);
+struct DpopKey(SigningKey);
 
 impl DpopKey {
     fn new() -> Self {
-        DpopKey(p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).expect("p256 key"))
+        let k = p256::SecretKey::from_slice(&[7u8; 32]).expect("p256 key");
+        DpopKey(SigningKey::from_ec(&k).expect("p256 key"))
     }
 
     fn proof(
@@ -1098,12 +1098,6 @@ impl DpopKey {
         token: Option<&str>,
         jti: &str,
     ) -> String {
-        use p256::ecdsa::signature::Signer;
-        let pt = self.0.verifying_key().to_encoded_point(false);
-        let jwk = json!({"kty": "EC", "crv": "P-256",
-                         "x": b64(pt.x().map(|x| &x[..]).unwrap_or(&[])),
-                         "y": b64(pt.y().map(|y| &y[..]).unwrap_or(&[]))});
-        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk});
         let mut claims = json!({"htm": htm, "htu": htu, "iat": now_s(), "jti": jti});
         if let Some(n) = nonce {
             claims["nonce"] = json!(n);
@@ -1111,13 +1105,7 @@ impl DpopKey {
         if let Some(t) = token {
             claims["ath"] = json!(okta_sim::oauth::ath(t));
         }
-        let input = format!(
-            "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(claims.to_string().as_bytes())
-        );
-        let sig: p256::ecdsa::Signature = self.0.sign(input.as_bytes());
-        format!("{input}.{}", b64(&sig.to_bytes()))
+        sign(&self.0, &json!({"typ": "dpop+jwt", "jwk": true}), &claims)
     }
 }
 
@@ -1389,10 +1377,6 @@ async fn oauth_dpop_nonce_dance_and_bound_tokens() {
         ("client_assertion", a2.as_str()),
     ];
     let rsa_proof = |htm: &str, htu: &str, nonce: Option<&str>, token: Option<&str>, jti: &str| {
-        use rsa::traits::PublicKeyParts;
-        let pk = key.to_public_key();
-        let jwk =
-            json!({"kty": "RSA", "n": b64(&pk.n().to_bytes_be()), "e": b64(&pk.e().to_bytes_be())});
         let mut claims = json!({"htm": htm, "htu": htu, "iat": now_s(), "jti": jti});
         if let Some(n) = nonce {
             claims["nonce"] = json!(n);
@@ -1400,11 +1384,7 @@ async fn oauth_dpop_nonce_dance_and_bound_tokens() {
         if let Some(t) = token {
             claims["ath"] = json!(okta_sim::oauth::ath(t));
         }
-        rs256(
-            &key,
-            &json!({"typ": "dpop+jwt", "alg": "RS256", "jwk": jwk}),
-            &claims,
-        )
+        rs256(&key, &json!({"typ": "dpop+jwt", "jwk": true}), &claims)
     };
     let t = token(
         &base,
