@@ -1,6 +1,8 @@
 //! Integration tests of the simulator over real HTTP: paging, filters, System Log polling, link
 //! styles, faults, rate limits, OAuth with DPoP, the request log and the binary.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
