@@ -345,3 +345,64 @@ impl From<airbyte_protocol::WriteError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16) -> Box<ApiResponse> {
+        Box::new(ApiResponse {
+            status,
+            code: Some("E0000001".into()),
+            method: "GET",
+            path: "/api/v1/users".into(),
+            request_id: Some("req-1".into()),
+            detail: "Api validation failed (E0000001)".into(),
+        })
+    }
+
+    #[test]
+    fn api_errors_carry_fields_and_a_source_chain() {
+        let e = Error::Rejected {
+            path: "/api/v1/users".into(),
+            message: "Api validation failed (E0000001)".into(),
+            response: response(400),
+        };
+        assert!(e.is_absent());
+        assert_eq!(e.failure_type(), FailureType::SystemError);
+        assert_eq!(
+            e.internal_message(),
+            "HTTP 400 on GET /api/v1/users (request id req-1): Api validation failed (E0000001)"
+        );
+        let r = e.response().expect("an API answer");
+        assert_eq!((r.status, r.code.as_deref()), (400, Some("E0000001")));
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(source.to_string().starts_with("HTTP 400"));
+        let other = Error::Rejected {
+            path: "/api/v1/users".into(),
+            message: "x".into(),
+            response: response(405),
+        };
+        assert!(!other.is_absent());
+        let parent = Error::ParentUnavailable {
+            parent: "groups",
+            source: Box::new(Error::Forbidden {
+                path: "/api/v1/groups".into(),
+                message: "no".into(),
+                response: response(403),
+            }),
+        };
+        assert_eq!(parent.failure_type(), FailureType::ConfigError);
+        assert_eq!(parent.response().map(|r| r.status), Some(403));
+    }
+
+    #[test]
+    fn no_answer_is_typed() {
+        assert!(Transient::Connect.is_no_answer());
+        assert!(Transient::Timeout.is_no_answer());
+        assert!(!Transient::Status(503).is_no_answer());
+        assert!(!Transient::TokenRequest.is_no_answer());
+        let closed: Error = airbyte_protocol::WriteError::Closed.into();
+        assert!(connector_kit::run::OutputClosed::is_output_closed(&closed));
+    }
+}

@@ -1161,6 +1161,33 @@ async fn oauth_bearer_tokens_and_scopes() {
     let cid = "0oaSimClient0000000";
 
     let a = assertion(&key, &base, cid, "jti-1");
+    // Every assertion is signed before the first token is issued: the token lives two seconds, and RSA
+    // signing in a debug build under load must not eat into them.
+    let a3 = assertion(&key, &base, cid, "jti-3");
+    // Wrong audience, wrong issuer, signature by another key.
+    let bad_aud = rs256(
+        &key,
+        &json!({"alg": "RS256"}),
+        &json!({"iss": cid, "sub": cid, "aud": "https://elsewhere/oauth2/v1/token", "exp": now_s() + 600, "jti": "j4"}),
+    );
+    let bad_iss = rs256(
+        &key,
+        &json!({"alg": "RS256"}),
+        &json!({"iss": "other", "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() + 600, "jti": "j5"}),
+    );
+    let too_long = rs256(
+        &key,
+        &json!({"alg": "RS256"}),
+        &json!({"iss": cid, "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() + 7200, "jti": "j6"}),
+    );
+    let expired = rs256(
+        &key,
+        &json!({"alg": "RS256"}),
+        &json!({"iss": cid, "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() - 5, "jti": "j7"}),
+    );
+    let mut tampered = assertion(&key, &base, cid, "j8");
+    tampered.pop();
+    tampered.push('A');
     let form = |a: &str, scope: &str| -> Vec<(String, String)> {
         vec![
             ("grant_type".into(), "client_credentials".into()),
@@ -1191,7 +1218,6 @@ async fn oauth_bearer_tokens_and_scopes() {
     );
 
     // A scope the app wasn't granted.
-    let a3 = assertion(&key, &base, cid, "jti-3");
     let f3 = form(&a3, "okta.users.read okta.apps.read");
     let p3: Vec<(&str, &str)> = f3.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let t3 = token(&base, &p3, None).await;
@@ -1200,30 +1226,6 @@ async fn oauth_bearer_tokens_and_scopes() {
         (400, Some("invalid_scope"))
     );
 
-    // Wrong audience, wrong issuer, signature by another key.
-    let bad_aud = rs256(
-        &key,
-        &json!({"alg": "RS256"}),
-        &json!({"iss": cid, "sub": cid, "aud": "https://elsewhere/oauth2/v1/token", "exp": now_s() + 600, "jti": "j4"}),
-    );
-    let bad_iss = rs256(
-        &key,
-        &json!({"alg": "RS256"}),
-        &json!({"iss": "other", "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() + 600, "jti": "j5"}),
-    );
-    let too_long = rs256(
-        &key,
-        &json!({"alg": "RS256"}),
-        &json!({"iss": cid, "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() + 7200, "jti": "j6"}),
-    );
-    let expired = rs256(
-        &key,
-        &json!({"alg": "RS256"}),
-        &json!({"iss": cid, "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() - 5, "jti": "j7"}),
-    );
-    let mut tampered = assertion(&key, &base, cid, "j8");
-    tampered.pop();
-    tampered.push('A');
     for bad in [bad_aud, bad_iss, too_long, expired, tampered] {
         let f = form(&bad, "okta.users.read");
         let p: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
