@@ -64,22 +64,13 @@ pub enum AirbyteCommand {
 
 /// Sets up stderr logging (and LOG forwarding for Airbyte).
 fn init_logging() {
-    use tracing_subscriber::prelude::*;
-    use tracing_subscriber::{filter, fmt, EnvFilter};
-    let stderr_filter =
-        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let stderr = fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .with_filter(stderr_filter);
-    let log_layer = LogLayer.with_filter(filter::filter_fn(|m| {
-        m.target().starts_with("source_okta") && *m.level() <= tracing::Level::INFO
-    }));
-    let _ = tracing_subscriber::registry()
-        .with(stderr)
-        .with(log_layer)
-        .try_init();
+    use tracing_subscriber::{filter, Layer};
+    let log_layer = LogLayer
+        .with_filter(filter::filter_fn(|m| {
+            m.target().starts_with("source_okta") && *m.level() <= tracing::Level::INFO
+        }))
+        .boxed();
+    connector_kit::log::init(&connector_kit::log::LogOptions::default(), Some(log_layer));
 }
 
 /// Runs the program for these arguments; `argv0` decides the mode when the flags don't.
@@ -97,7 +88,9 @@ pub fn main_with(args: Vec<std::ffi::OsString>, force_singer: bool) -> ExitCode 
     out.install_global();
     let mut secrets = Vec::new();
     let result =
-        runtime().and_then(|rt| rt.block_on(run_airbyte(parsed.command, &out, &mut secrets)));
+        connector_kit::run::block_on(RUNTIME, run_airbyte(parsed.command, &out, &mut secrets))
+            .map_err(Error::from)
+            .and_then(|r| r);
     finish(&out, result, &secrets)
 }
 
@@ -115,11 +108,9 @@ pub fn parse_args<T: Parser>(args: &[std::ffi::OsString]) -> Result<T, ExitCode>
 
 /// Reads a JSON config file (any shape; validation is the caller's).
 pub fn read_config_doc(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Config(format!(
-            "cannot read the config file {}: {e}",
-            path.display()
-        ))
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigUnreadable {
+        path: path.to_path_buf(),
+        source,
     })?;
     serde_json::from_str(&text).map_err(|e| {
         Error::Config(format!(
@@ -131,30 +122,33 @@ pub fn read_config_doc(path: &Path) -> Result<serde_json::Value> {
 
 /// Exit status when the reader closed stdout: what a shell reports for a process killed by SIGPIPE
 /// (128 + 13), so a pipeline sees that the output was cut short.
-pub const EXIT_OUTPUT_CLOSED: u8 = 141;
+pub const EXIT_OUTPUT_CLOSED: u8 = connector_kit::run::EXIT_OUTPUT_CLOSED;
 
-/// Prints the one TRACE error of a failed run and picks the exit code.
+/// The runtime of every command: one worker per core, waiting for every task on the way out.
+pub const RUNTIME: connector_kit::run::RuntimeOptions = connector_kit::run::RuntimeOptions {
+    worker_threads: None,
+    detach_on_exit: false,
+};
+
+/// Prints the one TRACE error of a failed run and picks the exit code; a closed stdout prints nothing
+/// (nobody is reading) but exits with [`EXIT_OUTPUT_CLOSED`].
 pub fn finish(out: &Arc<Output>, result: Result<()>, secrets: &[String]) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        // Nobody is reading: nothing to print, but the output is incomplete.
-        Err(Error::OutputClosed) => ExitCode::from(EXIT_OUTPUT_CLOSED),
-        Err(e) => {
-            let message = scrub(&e.user_message(), secrets);
-            let internal = scrub(&e.internal_message(), secrets);
-            tracing::error!("{message}");
-            let _ = out.error(message, internal, e.failure_type(), None);
-            let _ = out.flush();
-            ExitCode::FAILURE
-        }
-    }
+    connector_kit::run::exit_code(result, |e| {
+        let message = scrub(&e.user_message(), secrets);
+        let internal = scrub(&e.internal_message(), secrets);
+        tracing::error!("{message}");
+        let _ = out.error(message, internal, e.failure_type(), None);
+        let _ = out.flush();
+        ExitCode::FAILURE
+    })
 }
 
+/// A runtime for commands that drive it themselves (Singer mode).
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Output(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::Runtime(connector_kit::run::RuntimeError(e)))
 }
 
 /// Reads a config file, remembering its secrets so no error message can print them.
@@ -192,12 +186,10 @@ async fn run_airbyte(
             let status = match load_config(&config, secrets) {
                 Ok(settings) => crate::commands::check(settings).await,
                 // A config that does not validate is a failed check, not a crash; an unreadable file is fatal.
-                Err(Error::Config(m)) if !m.starts_with("cannot read") => {
-                    airbyte_protocol::ConnectionStatus {
-                        status: airbyte_protocol::ConnectionStatusKind::Failed,
-                        message: Some(m),
-                    }
-                }
+                Err(Error::Config(m)) => airbyte_protocol::ConnectionStatus {
+                    status: airbyte_protocol::ConnectionStatusKind::Failed,
+                    message: Some(m),
+                },
                 Err(e) => return Err(e),
             };
             let status = airbyte_protocol::ConnectionStatus {

@@ -43,9 +43,7 @@ pub async fn catalog(settings: &Settings) -> Result<Catalog> {
             )))
         }
         // No answer at all after the retries: the address is wrong or unreachable from here.
-        Err(Error::Exhausted { last, .. })
-            if last.starts_with("cannot connect") || last.starts_with("request to") =>
-        {
+        Err(Error::Exhausted { last, kind, .. }) if kind.is_no_answer() => {
             return Err(Error::Unreachable {
                 host: crate::http::client::host_port(&settings.base_url),
                 reason: last,
@@ -96,7 +94,7 @@ async fn custom_attributes(settings: &Settings) -> Result<CustomAttributes> {
                     .unwrap_or("default");
                 schema_paths.push(format!(
                     "/api/v1/meta/schemas/user/{}",
-                    crate::streams::list::encode_segment(id)
+                    crate::http::url::encode_segment(id)
                 ));
             }
         }

@@ -1,16 +1,88 @@
-//! The connector's error type: every fatal condition, its category, and the words the user sees.
+//! The connector's error type: every fatal condition as a typed variant with its fields, its category,
+//! and the words the user sees.
 //!
-//! Each category maps straight onto Airbyte's `failure_type`: bad config or credentials are
-//! `config_error`, retryable conditions that ran out of retries are `transient_error`, the rest
-//! `system_error`.
+//! Each category maps straight onto Airbyte's `failure_type` in one place, [`Error::failure_type`]: bad
+//! config or credentials are `config_error`, retryable conditions that ran out of retries are
+//! `transient_error`, the rest `system_error`. Decisions are taken on variants and fields (the HTTP
+//! status, Okta's `errorCode`), never on message text.
 
 use airbyte_protocol::FailureType;
+use std::fmt;
+
+/// An Okta API answer that was not a success: what the maintainers need to find it in Okta's logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// Okta's `errorCode` (`E0000006`, …), when the body had one.
+    pub code: Option<String>,
+    pub method: &'static str,
+    /// The request path (no query: it may hold filters with customer data).
+    pub path: String,
+    /// `X-Okta-Request-Id`.
+    pub request_id: Option<String>,
+    /// Okta's `errorSummary` and `errorCauses`, or that there was no error body.
+    pub detail: String,
+}
+
+impl fmt::Display for ApiResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "HTTP {} on {} {} (request id {}): {}",
+            self.status,
+            self.method,
+            self.path,
+            self.request_id.as_deref().unwrap_or("-"),
+            self.detail
+        )
+    }
+}
+
+impl std::error::Error for ApiResponse {}
+
+/// What the last attempt of a retried request ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transient {
+    /// No connection could be made.
+    Connect,
+    /// The request timed out.
+    Timeout,
+    /// The request failed without an answer (reset, protocol error).
+    Request,
+    /// The answer's body could not be read.
+    Body,
+    /// A retryable status (408, 5xx).
+    Status(u16),
+    /// 429 every time.
+    RateLimited,
+    /// An OAuth or ASA token request failed without an answer.
+    TokenRequest,
+}
+
+impl Transient {
+    /// True when the host never answered at all (the address may be wrong or unreachable from here).
+    pub fn is_no_answer(self) -> bool {
+        matches!(
+            self,
+            Transient::Connect | Transient::Timeout | Transient::Request
+        )
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration file is unreadable, malformed, or describes something impossible.
     #[error("{0}")]
     Config(String),
+
+    /// The config file cannot be read at all (missing, unreadable): not a check's failed status but fatal.
+    #[error("cannot read the config file {}: {source}", path.display())]
+    ConfigUnreadable {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// A catalog or state file given on the command line is unreadable or invalid.
     #[error("{0}")]
@@ -25,7 +97,8 @@ pub enum Error {
     Forbidden {
         path: String,
         message: String,
-        internal: String,
+        #[source]
+        response: Box<ApiResponse>,
     },
 
     /// The org lacks the feature behind this endpoint (401 `E0000015`): there is nothing to read.
@@ -33,7 +106,8 @@ pub enum Error {
     FeatureDisabled {
         path: String,
         message: String,
-        internal: String,
+        #[source]
+        response: Box<ApiResponse>,
     },
 
     /// A child stream's parent list could not be read (completely), so the child cannot be complete.
@@ -84,7 +158,8 @@ pub enum Error {
     NotFound {
         path: String,
         message: String,
-        internal: String,
+        #[source]
+        response: Box<ApiResponse>,
     },
 
     /// Retries ran out on a condition that may pass (5xx, timeouts, resets, rate limits).
@@ -93,10 +168,22 @@ pub enum Error {
         path: String,
         attempts: u32,
         elapsed_secs: u64,
+        /// What the last attempt ran into, in words.
         last: String,
+        /// What the last attempt ran into, as a type.
+        kind: Transient,
     },
 
-    /// Okta answered something we cannot use (a 400, a body that is not what the API documents).
+    /// Okta refused the request with a status that is neither retried nor one of the above (a 400).
+    #[error("unexpected answer from Okta for {path}: {message}")]
+    Rejected {
+        path: String,
+        message: String,
+        #[source]
+        response: Box<ApiResponse>,
+    },
+
+    /// Okta answered something we cannot use (a body that is not what the API documents).
     #[error("unexpected answer from Okta for {path}: {message}")]
     Api {
         path: String,
@@ -113,14 +200,44 @@ pub enum Error {
     #[error("stdout closed")]
     OutputClosed,
 
+    /// stdout could not be written, or a message not encoded.
     #[error("cannot write output: {0}")]
     Output(String),
+
+    /// A task of the sync panicked or was cancelled.
+    #[error("{what} failed: {source}")]
+    TaskFailed {
+        what: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+
+    /// The async runtime could not be started.
+    #[error(transparent)]
+    Runtime(#[from] connector_kit::run::RuntimeError),
+
+    /// A document could not be encoded or decoded as JSON.
+    #[error("{what}: {source}")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The HTTP client was shut down while a request waited for a slot.
+    #[error("the HTTP client was closed")]
+    ClientClosed,
+
+    /// A request ended in a state the client's classification does not allow (a bug).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl Error {
     pub fn failure_type(&self) -> FailureType {
         match self {
             Error::Config(_)
+            | Error::ConfigUnreadable { .. }
             | Error::Input(_)
             | Error::Auth { .. }
             | Error::Forbidden { .. }
@@ -163,13 +280,25 @@ impl Error {
     /// Details for the maintainers (request ids, raw error bodies with secrets removed).
     pub fn internal_message(&self) -> String {
         match self {
-            Error::Auth { internal, .. }
-            | Error::Forbidden { internal, .. }
-            | Error::FeatureDisabled { internal, .. }
-            | Error::NotFound { internal, .. } => internal.clone(),
+            Error::Auth { internal, .. } | Error::Api { internal, .. } => internal.clone(),
+            Error::Forbidden { response, .. }
+            | Error::FeatureDisabled { response, .. }
+            | Error::NotFound { response, .. }
+            | Error::Rejected { response, .. } => response.to_string(),
             Error::ParentUnavailable { source, .. } => source.internal_message(),
-            Error::Api { internal, .. } => internal.clone(),
             other => format!("{other:?}"),
+        }
+    }
+
+    /// The Okta answer behind this error, if it was one.
+    pub fn response(&self) -> Option<&ApiResponse> {
+        match self {
+            Error::Forbidden { response, .. }
+            | Error::FeatureDisabled { response, .. }
+            | Error::NotFound { response, .. }
+            | Error::Rejected { response, .. } => Some(response),
+            Error::ParentUnavailable { source, .. } => source.response(),
+            _ => None,
         }
     }
 
@@ -190,9 +319,15 @@ impl Error {
     pub fn is_absent(&self) -> bool {
         match self {
             Error::NotFound { .. } | Error::FeatureDisabled { .. } => true,
-            Error::Api { internal, .. } => internal.starts_with("HTTP 400"),
+            Error::Rejected { response, .. } => response.status == 400,
             _ => false,
         }
+    }
+}
+
+impl connector_kit::run::OutputClosed for Error {
+    fn is_output_closed(&self) -> bool {
+        matches!(self, Error::OutputClosed)
     }
 }
 
@@ -200,9 +335,74 @@ impl From<airbyte_protocol::WriteError> for Error {
     fn from(e: airbyte_protocol::WriteError) -> Self {
         match e {
             airbyte_protocol::WriteError::Closed => Error::OutputClosed,
+            airbyte_protocol::WriteError::Encode(source) => Error::Json {
+                what: "cannot encode a message",
+                source,
+            },
             other => Error::Output(other.to_string()),
         }
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16) -> Box<ApiResponse> {
+        Box::new(ApiResponse {
+            status,
+            code: Some("E0000001".into()),
+            method: "GET",
+            path: "/api/v1/users".into(),
+            request_id: Some("req-1".into()),
+            detail: "Api validation failed (E0000001)".into(),
+        })
+    }
+
+    #[test]
+    fn api_errors_carry_fields_and_a_source_chain() {
+        let e = Error::Rejected {
+            path: "/api/v1/users".into(),
+            message: "Api validation failed (E0000001)".into(),
+            response: response(400),
+        };
+        assert!(e.is_absent());
+        assert_eq!(e.failure_type(), FailureType::SystemError);
+        assert_eq!(
+            e.internal_message(),
+            "HTTP 400 on GET /api/v1/users (request id req-1): Api validation failed (E0000001)"
+        );
+        let r = e.response().expect("an API answer");
+        assert_eq!((r.status, r.code.as_deref()), (400, Some("E0000001")));
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(source.to_string().starts_with("HTTP 400"));
+        let other = Error::Rejected {
+            path: "/api/v1/users".into(),
+            message: "x".into(),
+            response: response(405),
+        };
+        assert!(!other.is_absent());
+        let parent = Error::ParentUnavailable {
+            parent: "groups",
+            source: Box::new(Error::Forbidden {
+                path: "/api/v1/groups".into(),
+                message: "no".into(),
+                response: response(403),
+            }),
+        };
+        assert_eq!(parent.failure_type(), FailureType::ConfigError);
+        assert_eq!(parent.response().map(|r| r.status), Some(403));
+    }
+
+    #[test]
+    fn no_answer_is_typed() {
+        assert!(Transient::Connect.is_no_answer());
+        assert!(Transient::Timeout.is_no_answer());
+        assert!(!Transient::Status(503).is_no_answer());
+        assert!(!Transient::TokenRequest.is_no_answer());
+        let closed: Error = airbyte_protocol::WriteError::Closed.into();
+        assert!(connector_kit::run::OutputClosed::is_output_closed(&closed));
+    }
+}

@@ -1,55 +1,7 @@
-//! The `Secret` newtype: a credential that never prints, and is marked `airbyte_secret` in the spec.
+//! Secrets in config documents: the shared `Secret` type (it never prints, and is marked `airbyte_secret`
+//! in the spec), which keys hold secrets, and scrubbing them out of messages.
 
-use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
-use std::fmt;
-
-/// A secret string (API token, private key, client secret). Debug and Display print `***`.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself: only for building an `Authorization` header or signing.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.trim().is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl JsonSchema for Secret {
-    fn schema_name() -> Cow<'static, str> {
-        "Secret".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "string", "airbyte_secret": true})
-    }
-}
+pub use connector_kit::Secret;
 
 /// Keys whose string values are secrets wherever they appear in a config document.
 pub const SECRET_KEYS: &[&str] = &[

@@ -194,8 +194,12 @@ pub async fn read(
     }
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {
-        let result =
-            joined.unwrap_or_else(|e| Err(Error::Output(format!("a stream task failed: {e}"))));
+        let result = joined.unwrap_or_else(|source| {
+            Err(Error::TaskFailed {
+                what: "a stream task",
+                source,
+            })
+        });
         if let Err(e) = result {
             failure = Some(e);
             tasks.abort_all();

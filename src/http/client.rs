@@ -2,12 +2,13 @@
 //! success, retry (with a reason), rate-limited wait, re-authenticate, or fatal.
 
 use crate::config::Settings;
-use crate::error::{Error, Result};
+use crate::error::{ApiResponse, Error, Result, Transient};
 use crate::http::link::next_link;
 use crate::http::pacing::{bucket_of, Pacer, RateLimitHeaders};
-use crate::okta::auth::{without_url, Authenticator};
+use crate::http::RequestAuth;
 use bytes::Bytes;
-use rand::Rng;
+use connector_kit::retry::{bounded_hint, HintedWait};
+use connector_kit::RetryPolicy;
 use reqwest::header::{HeaderMap, ACCEPT};
 use reqwest::StatusCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use url::Url;
 
-/// First backoff step for retries; doubled per attempt, full jitter. Tests shorten it with
+/// First backoff ceiling for retries; doubled per attempt, full jitter. Tests shorten it with
 /// [`RETRY_BASE_ENV`].
 pub const RETRY_BASE_DELAY: Duration = Duration::from_millis(1000);
 /// Longest single backoff.
@@ -55,13 +56,12 @@ pub struct ClientStats {
 pub struct OktaClient {
     http: reqwest::Client,
     base: Url,
-    auth: Authenticator,
+    auth: Box<dyn RequestAuth>,
     pacer: Pacer,
     in_flight: Semaphore,
-    max_retries: u32,
+    retry: RetryPolicy,
     max_rate_limit_wait: Duration,
     max_response_bytes: usize,
-    retry_base: Duration,
     pub stats: ClientStats,
 }
 
@@ -69,7 +69,7 @@ enum Verdict {
     Success,
     /// The request failed in a way the outcome itself describes (not retried).
     Failed,
-    Retry(String),
+    Retry(Transient, String),
     RateLimited {
         wait: Duration,
         request_id: Option<String>,
@@ -79,17 +79,9 @@ enum Verdict {
 }
 
 impl OktaClient {
-    /// The client of the Okta org.
-    pub fn new(settings: &Settings) -> Result<Self> {
-        Self::with(
-            settings,
-            settings.base_url.clone(),
-            Authenticator::new(&settings.auth, &settings.base_url)?,
-        )
-    }
-
-    /// A client of another API (ASA) sharing the settings' timeouts, retries and pacing share.
-    pub fn with(settings: &Settings, base: Url, auth: Authenticator) -> Result<Self> {
+    /// A client of the API at `base` (the Okta org, or ASA) with the settings' timeouts, retries and
+    /// pacing share, authenticating with `auth`.
+    pub fn with(settings: &Settings, base: Url, auth: impl RequestAuth + 'static) -> Result<Self> {
         let origin = base.origin();
         // Redirects stay on the configured origin: records from elsewhere are not Okta's, and the
         // credentials must not travel.
@@ -118,16 +110,24 @@ impl OktaClient {
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
             .map_or(RETRY_BASE_DELAY, Duration::from_millis);
+        let attempts = settings.max_retries.saturating_add(1);
+        let retry = RetryPolicy {
+            max_attempts: attempts,
+            base: retry_base,
+            cap: RETRY_MAX_DELAY,
+            // Every attempt may take the whole request timeout and every backoff the longest one: a
+            // bound the attempts already imply, now also enforced.
+            max_elapsed: (RETRY_MAX_DELAY + settings.request_timeout).saturating_mul(attempts),
+        };
         Ok(Self {
-            auth,
+            auth: Box::new(auth),
             http,
             base,
             pacer: Pacer::new(settings.rate_limit_share),
             in_flight: Semaphore::new(settings.max_concurrency),
-            max_retries: settings.max_retries,
+            retry,
             max_rate_limit_wait: settings.max_rate_limit_wait,
             max_response_bytes: settings.max_response_bytes,
-            retry_base,
             stats: ClientStats::default(),
         })
     }
@@ -151,14 +151,9 @@ impl OktaClient {
         }
     }
 
-    /// A shortened backoff delay with full jitter for attempt `n` (0-based).
+    /// The backoff before retry `attempt` (0-based): the retry policy's full jitter.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let cap = self
-            .retry_base
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(RETRY_MAX_DELAY);
-        let ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms.max(1)))
+        self.retry.delay(attempt)
     }
 
     /// GET with pacing, retries and classification. Only 2xx answers come back as `Ok`.
@@ -166,6 +161,8 @@ impl OktaClient {
         self.check_origin(url)?;
         let bucket = bucket_of(url.path());
         let started = Instant::now();
+        // The retry budget runs from the first retryable failure (rate-limit waits have their own bound).
+        let mut retrying_since: Option<Instant> = None;
         let (mut attempts, mut limited, mut reauthed) = (0u32, 0u32, false);
         let mut retry_for: Option<String> = None;
         loop {
@@ -196,7 +193,7 @@ impl OktaClient {
                 .in_flight
                 .acquire()
                 .await
-                .map_err(|_| Error::Output("client closed".into()))?;
+                .map_err(|_| Error::ClientClosed)?;
             let auth = match self.auth.headers(&self.http, "GET", url).await {
                 Ok(h) => h,
                 Err(e) => {
@@ -229,10 +226,10 @@ impl OktaClient {
                             path: url.path().to_string(),
                             limit_mb: (self.max_response_bytes / (1024 * 1024)) as u64,
                         })),
-                        Err(BodyError::Read(e)) => Err(SendFailure::Retry(format!(
-                            "reading the body failed: {}",
-                            without_url(&e)
-                        ))),
+                        Err(BodyError::Read(e)) => Err(SendFailure::Retry(
+                            Transient::Body,
+                            format!("reading the body failed: {}", without_url(&e)),
+                        )),
                     }
                 }
                 Err(e) => Err(classify_send_error(&e, url)),
@@ -246,7 +243,7 @@ impl OktaClient {
                 Err(failure) => {
                     self.pacer.release(slot, None);
                     match failure {
-                        SendFailure::Retry(reason) => Verdict::Retry(reason.clone()),
+                        SendFailure::Retry(kind, reason) => Verdict::Retry(*kind, reason.clone()),
                         SendFailure::Fatal(_) => Verdict::Failed,
                     }
                 }
@@ -255,12 +252,12 @@ impl OktaClient {
                 Verdict::Failed => {
                     return Err(match outcome {
                         Err(SendFailure::Fatal(e)) => e,
-                        _ => Error::Output("inconsistent request outcome".into()),
+                        _ => Error::Internal("inconsistent request outcome"),
                     })
                 }
                 Verdict::Success => {
                     let Ok((_, headers, body)) = outcome else {
-                        return Err(Error::Output("inconsistent request outcome".into()));
+                        return Err(Error::Internal("inconsistent request outcome"));
                     };
                     let next = next_link(&headers, url);
                     if let Some(n) = &next {
@@ -273,16 +270,17 @@ impl OktaClient {
                         next,
                     });
                 }
-                Verdict::Retry(reason) => {
-                    if attempts >= self.max_retries {
+                Verdict::Retry(kind, reason) => {
+                    let since = *retrying_since.get_or_insert_with(Instant::now);
+                    let Some(delay) = self.retry.next_delay(attempts + 1, since) else {
                         return Err(Error::Exhausted {
                             path: url.path().to_string(),
                             attempts: attempts + 1,
                             elapsed_secs: started.elapsed().as_secs(),
                             last: reason,
+                            kind,
                         });
-                    }
-                    let delay = self.backoff(attempts);
+                    };
                     attempts += 1;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(path = url.path(), attempt = attempts, delay_ms = delay.as_millis() as u64, %reason, "retrying");
@@ -296,6 +294,7 @@ impl OktaClient {
                             attempts: attempts + limited + 1,
                             elapsed_secs: started.elapsed().as_secs(),
                             last: "rate limited (429 E0000047) every time".into(),
+                            kind: Transient::RateLimited,
                         });
                     }
                     limited += 1;
@@ -352,13 +351,16 @@ impl OktaClient {
             .map(str::to_string);
         let err = OktaErrorBody::parse(body);
         let path = url.path().to_string();
-        let internal = format!(
-            "HTTP {} on GET {} (request id {}): {}",
-            status.as_u16(),
-            path,
-            request_id.as_deref().unwrap_or("-"),
-            err.describe()
-        );
+        let response = || {
+            Box::new(ApiResponse {
+                status: status.as_u16(),
+                code: (!err.code.is_empty()).then(|| err.code.clone()),
+                method: "GET",
+                path: path.clone(),
+                request_id: request_id.clone(),
+                detail: err.describe(),
+            })
+        };
         match status.as_u16() {
             429 => {
                 let wait = match RateLimitHeaders::parse(headers) {
@@ -368,18 +370,21 @@ impl OktaClient {
                     }) => d + crate::http::pacing::RESET_MARGIN,
                     _ => self.backoff(2),
                 };
-                if wait > self.max_rate_limit_wait + crate::http::pacing::RESET_MARGIN {
-                    return Verdict::Fatal(self.wait_too_long(url, bucket_of(url.path()), wait));
-                }
-                Verdict::RateLimited {
-                    wait: wait.min(self.max_rate_limit_wait),
-                    request_id,
+                match bounded_hint(
+                    wait,
+                    self.max_rate_limit_wait,
+                    crate::http::pacing::RESET_MARGIN,
+                ) {
+                    HintedWait::TooLong(wait) => {
+                        Verdict::Fatal(self.wait_too_long(url, bucket_of(url.path()), wait))
+                    }
+                    HintedWait::Wait(wait) => Verdict::RateLimited { wait, request_id },
                 }
             }
             401 if err.code == "E0000015" => Verdict::Fatal(Error::FeatureDisabled {
-                path,
                 message: err.summary_or("feature not enabled for this org"),
-                internal,
+                response: response(),
+                path,
             }),
             401 => Verdict::Reauthenticate(if err.code.is_empty() {
                 format!("{} (HTTP 401)", err.summary_or("authentication failed"))
@@ -388,22 +393,23 @@ impl OktaClient {
                 err.summary_or("authentication failed")
             }),
             403 => Verdict::Fatal(Error::Forbidden {
-                path,
                 message: err.summary_or("access denied"),
-                internal,
+                response: response(),
+                path,
             }),
             404 | 410 => Verdict::Fatal(Error::NotFound {
-                path,
                 message: err.summary_or("not found"),
-                internal,
-            }),
-            408 | 500 | 502 | 503 | 504 => {
-                Verdict::Retry(format!("HTTP {}: {}", status.as_u16(), err.describe()))
-            }
-            _ => Verdict::Fatal(Error::Api {
+                response: response(),
                 path,
+            }),
+            408 | 500 | 502 | 503 | 504 => Verdict::Retry(
+                Transient::Status(status.as_u16()),
+                format!("HTTP {}: {}", status.as_u16(), err.describe()),
+            ),
+            _ => Verdict::Fatal(Error::Rejected {
                 message: err.summary_or(status.canonical_reason().unwrap_or("error")),
-                internal,
+                response: response(),
+                path,
             }),
         }
     }
@@ -454,7 +460,7 @@ impl std::error::Error for ForeignRedirect {}
 /// How a request that got no response failed.
 pub enum SendFailure {
     /// Worth another attempt (refused, reset, timed out), with the reason to log.
-    Retry(String),
+    Retry(Transient, String),
     /// Retrying cannot help (no such host, an untrusted certificate, a foreign redirect).
     Fatal(Error),
 }
@@ -494,12 +500,18 @@ pub fn classify_send_error(e: &reqwest::Error, url: &Url) -> SendFailure {
         });
     }
     if e.is_connect() {
-        return SendFailure::Retry(format!("cannot connect to {host}: {chain}"));
+        return SendFailure::Retry(
+            Transient::Connect,
+            format!("cannot connect to {host}: {chain}"),
+        );
     }
     if e.is_timeout() {
-        return SendFailure::Retry(format!("request to {host} timed out"));
+        return SendFailure::Retry(Transient::Timeout, format!("request to {host} timed out"));
     }
-    SendFailure::Retry(format!("request to {host} failed: {chain}"))
+    SendFailure::Retry(
+        Transient::Request,
+        format!("request to {host} failed: {chain}"),
+    )
 }
 
 /// DNS and certificate failures, recognised in the text of an error chain (hyper and rustls do not
@@ -537,6 +549,21 @@ fn unreachable_from_chain(chain: &str, host: &str) -> Option<Error> {
         reason: reason.to_string(),
         hint: hint.to_string(),
     })
+}
+
+/// A reqwest error's text without the URL's query (the path is fine) and with its whole source chain.
+pub fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(u) = e.url() {
+        s = s.replace(u.as_str(), u.path());
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
 }
 
 /// Okta's error body: `errorCode`, `errorSummary`, `errorCauses` (may echo input; logged, never rendered as HTML).

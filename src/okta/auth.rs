@@ -2,14 +2,19 @@
 //! a refresh token) cached until shortly before expiry, with DPoP when the org demands it.
 
 use crate::config::Auth;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Transient};
 use crate::http::client::{
     classify_send_error, read_capped, SendFailure, MAX_TOKEN_RESPONSE_BYTES,
 };
-use crate::okta::jwt::{client_assertion, dpop_proof, SigningKey};
+pub use crate::http::AuthHeaders;
+use crate::http::RequestAuth;
+use crate::okta::jwt::{client_assertion, dpop_proof, ephemeral_key, signing_key, SigningKey};
 use crate::secret::Secret;
+use connector_kit::{RetryPolicy, TokenCache};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::Mutex;
 use url::Url;
 
@@ -17,6 +22,15 @@ use url::Url;
 pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// Attempts of one token request (the DPoP nonce dance takes up to three).
 pub const TOKEN_REQUEST_ATTEMPTS: u32 = 4;
+/// The wait after a token endpoint's 5xx: full jitter up to one second.
+const TOKEN_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: TOKEN_REQUEST_ATTEMPTS,
+    base: Duration::from_secs(1),
+    cap: Duration::from_secs(1),
+    max_elapsed: Duration::from_secs(60),
+};
+/// Lifetime of a token whose answer does not say.
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Adds credentials to requests.
 pub struct Authenticator {
@@ -34,20 +48,21 @@ struct AsaSession {
     token_url: Url,
     key_id: String,
     key_secret: Secret,
-    token: Mutex<Option<Token>>,
+    token: TokenCache<Secret>,
 }
 
 struct OAuthSession {
     grant: Grant,
     token_url: Url,
-    state: Mutex<TokenState>,
+    token: TokenCache<Token>,
+    dpop: Mutex<DpopState>,
 }
 
 enum Grant {
     PrivateKey {
         client_id: String,
         key_id: Option<String>,
-        key: SigningKey,
+        key: Box<SigningKey>,
         scopes: String,
     },
     RefreshToken {
@@ -57,21 +72,18 @@ enum Grant {
     },
 }
 
+/// The DPoP key (once the org asked for DPoP) and the server's latest nonce.
 #[derive(Default)]
-struct TokenState {
-    token: Option<Token>,
-    dpop: Option<SigningKey>,
+struct DpopState {
+    key: Option<SigningKey>,
     nonce: Option<String>,
 }
 
+#[derive(Clone)]
 struct Token {
     access: Secret,
     dpop: bool,
-    expires_at: Instant,
 }
-
-/// The headers that authenticate one request.
-pub type AuthHeaders = Vec<(HeaderName, HeaderValue)>;
 
 impl Authenticator {
     pub fn new(auth: &Auth, base_url: &Url) -> Result<Self> {
@@ -89,11 +101,12 @@ impl Authenticator {
                 grant: Grant::PrivateKey {
                     client_id: client_id.clone(),
                     key_id: key_id.clone(),
-                    key: SigningKey::from_pem(private_key.expose())?,
+                    key: Box::new(signing_key(private_key.expose())?),
                     scopes: scopes.clone(),
                 },
                 token_url,
-                state: Mutex::new(TokenState::default()),
+                token: TokenCache::new(TOKEN_REFRESH_MARGIN),
+                dpop: Mutex::new(DpopState::default()),
             })),
             Auth::RefreshToken {
                 client_id,
@@ -106,7 +119,8 @@ impl Authenticator {
                     refresh_token: refresh_token.clone(),
                 },
                 token_url,
-                state: Mutex::new(TokenState::default()),
+                token: TokenCache::new(TOKEN_REFRESH_MARGIN),
+                dpop: Mutex::new(DpopState::default()),
             })),
         };
         Ok(Self { kind })
@@ -118,7 +132,7 @@ impl Authenticator {
             .base_url
             .join(&format!(
                 "/v1/teams/{}/service_token",
-                crate::streams::list::encode_segment(&asa.team)
+                crate::http::url::encode_segment(&asa.team)
             ))
             .map_err(|e| Error::Config(format!("bad asa.base_url: {e}")))?;
         Ok(Self {
@@ -126,7 +140,7 @@ impl Authenticator {
                 token_url,
                 key_id: asa.key_id.clone(),
                 key_secret: asa.key_secret.clone(),
-                token: Mutex::new(None),
+                token: TokenCache::new(TOKEN_REFRESH_MARGIN),
             })),
         })
     }
@@ -154,14 +168,29 @@ impl Authenticator {
         match &self.kind {
             Kind::Ssws(_) => false,
             Kind::OAuth(s) => {
-                s.state.lock().await.token = None;
+                s.token.invalidate().await;
                 true
             }
             Kind::Asa(s) => {
-                *s.token.lock().await = None;
+                s.token.invalidate().await;
                 true
             }
         }
+    }
+}
+
+impl RequestAuth for Authenticator {
+    fn headers<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        method: &'a str,
+        url: &'a Url,
+    ) -> BoxFuture<'a, Result<AuthHeaders>> {
+        Authenticator::headers(self, http, method, url).boxed()
+    }
+
+    fn invalidate(&self) -> BoxFuture<'_, bool> {
+        Authenticator::invalidate(self).boxed()
     }
 }
 
@@ -178,20 +207,10 @@ impl OAuthSession {
         method: &str,
         url: &Url,
     ) -> Result<AuthHeaders> {
-        let mut st = self.state.lock().await;
-        let fresh = st
-            .token
-            .as_ref()
-            .is_some_and(|t| t.expires_at > Instant::now() + TOKEN_REFRESH_MARGIN);
-        if !fresh {
-            self.fetch_token(http, &mut st).await?;
-        }
-        let token = st.token.as_ref().ok_or_else(|| Error::Auth {
-            message: "no access token".into(),
-            internal: "token endpoint returned nothing usable".into(),
-        })?;
+        let token = self.token.get(|| self.fetch_token(http)).await?;
         if token.dpop {
-            let key = st.dpop.as_ref().ok_or_else(|| Error::Auth {
+            let st = self.dpop.lock().await;
+            let key = st.key.as_ref().ok_or_else(|| Error::Auth {
                 message: "DPoP token without a DPoP key".into(),
                 internal: String::new(),
             })?;
@@ -201,7 +220,7 @@ impl OAuthSession {
                 url,
                 st.nonce.as_deref(),
                 Some(token.access.expose()),
-            );
+            )?;
             Ok(vec![
                 (
                     AUTHORIZATION,
@@ -217,9 +236,11 @@ impl OAuthSession {
         }
     }
 
-    async fn fetch_token(&self, http: &reqwest::Client, st: &mut TokenState) -> Result<()> {
+    /// Gets a new access token and how long it is valid (the cache holds the one fetch at a time).
+    async fn fetch_token(&self, http: &reqwest::Client) -> Result<(Token, Duration)> {
+        let mut st = self.dpop.lock().await;
         let mut last = String::new();
-        for _ in 0..TOKEN_REQUEST_ATTEMPTS {
+        for attempt in 0..TOKEN_REQUEST_ATTEMPTS {
             let mut form: Vec<(&str, String)> = Vec::new();
             let mut req = http
                 .post(self.token_url.clone())
@@ -244,7 +265,7 @@ impl OAuthSession {
                             client_id,
                             key_id.as_deref(),
                             self.token_url.as_str(),
-                        ),
+                        )?,
                     ));
                 }
                 Grant::RefreshToken {
@@ -257,10 +278,10 @@ impl OAuthSession {
                     req = req.basic_auth(client_id, Some(client_secret.expose()));
                 }
             }
-            if let Some(key) = &st.dpop {
+            if let Some(key) = &st.key {
                 req = req.header(
                     "DPoP",
-                    dpop_proof(key, "POST", &self.token_url, st.nonce.as_deref(), None),
+                    dpop_proof(key, "POST", &self.token_url, st.nonce.as_deref(), None)?,
                 );
             }
             let resp = req
@@ -287,20 +308,21 @@ impl OAuthSession {
                         internal: String::new(),
                     });
                 }
-                let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
-                st.token = Some(Token {
+                let lifetime = body["expires_in"]
+                    .as_u64()
+                    .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
+                let token = Token {
                     access: Secret::new(access),
                     dpop: body["token_type"]
                         .as_str()
                         .is_some_and(|t| t.eq_ignore_ascii_case("dpop")),
-                    expires_at: Instant::now() + Duration::from_secs(lifetime),
-                });
+                };
                 tracing::info!(
-                    expires_in = lifetime,
-                    dpop = st.dpop.is_some(),
+                    expires_in = lifetime.as_secs(),
+                    dpop = st.key.is_some(),
                     "obtained an OAuth access token"
                 );
-                return Ok(());
+                return Ok((token, lifetime));
             }
             let error = body["error"].as_str().unwrap_or_default().to_string();
             let description = body["error_description"]
@@ -309,20 +331,20 @@ impl OAuthSession {
                 .to_string();
             last = format!("HTTP {status}: {error} {description}");
             match error.as_str() {
-                "invalid_dpop_proof" if st.dpop.is_none() => {
+                "invalid_dpop_proof" if st.key.is_none() => {
                     tracing::info!(
                         "the OAuth app requires DPoP; retrying the token request with a DPoP proof"
                     );
-                    st.dpop = Some(SigningKey::ephemeral_ec());
+                    st.key = Some(ephemeral_key()?);
                 }
                 "use_dpop_nonce" => {
-                    if st.dpop.is_none() {
-                        st.dpop = Some(SigningKey::ephemeral_ec());
+                    if st.key.is_none() {
+                        st.key = Some(ephemeral_key()?);
                     }
                     st.nonce = nonce;
                 }
                 _ if status.is_server_error() => {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::time::sleep(TOKEN_RETRY.delay(attempt)).await;
                 }
                 _ => {
                     return Err(Error::Auth {
@@ -343,24 +365,15 @@ impl OAuthSession {
 
 impl AsaSession {
     async fn headers(&self, http: &reqwest::Client) -> Result<AuthHeaders> {
-        let mut guard = self.token.lock().await;
-        let fresh = guard
-            .as_ref()
-            .is_some_and(|t| t.expires_at > Instant::now() + TOKEN_REFRESH_MARGIN);
-        if !fresh {
-            *guard = Some(self.fetch(http).await?);
-        }
-        let token = guard
-            .as_ref()
-            .map(|t| t.access.expose().to_string())
-            .unwrap_or_default();
+        let token = self.token.get(|| self.fetch(http)).await?;
         Ok(vec![(
             AUTHORIZATION,
-            header_value(&format!("Bearer {token}"))?,
+            header_value(&format!("Bearer {}", token.expose()))?,
         )])
     }
 
-    async fn fetch(&self, http: &reqwest::Client) -> Result<Token> {
+    /// Gets a new service token and how long it is valid.
+    async fn fetch(&self, http: &reqwest::Client) -> Result<(Secret, Duration)> {
         let body =
             serde_json::json!({"key_id": self.key_id, "key_secret": self.key_secret.expose()});
         let resp = http
@@ -394,7 +407,7 @@ impl AsaSession {
                 ),
             });
         }
-        let expires_at = v["expires_at"]
+        let lifetime = v["expires_at"]
             .as_str()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .and_then(|t| {
@@ -402,16 +415,9 @@ impl AsaSession {
                     .to_std()
                     .ok()
             })
-            .map_or_else(
-                || Instant::now() + Duration::from_secs(3600),
-                |d| Instant::now() + d,
-            );
+            .unwrap_or(DEFAULT_TOKEN_LIFETIME);
         tracing::info!("obtained an ASA service token");
-        Ok(Token {
-            access: Secret::new(token),
-            dpop: false,
-            expires_at,
-        })
+        Ok((Secret::new(token), lifetime))
     }
 }
 
@@ -420,26 +426,14 @@ impl AsaSession {
 fn token_send_error(e: &reqwest::Error, url: &Url, what: &str) -> Error {
     match classify_send_error(e, url) {
         SendFailure::Fatal(e) => e,
-        SendFailure::Retry(reason) => Error::Exhausted {
+        SendFailure::Retry(_, reason) => Error::Exhausted {
             path: url.path().into(),
             attempts: 1,
             elapsed_secs: 0,
             last: format!("{what} failed: {reason}"),
+            kind: Transient::TokenRequest,
         },
     }
 }
 
-/// A reqwest error's text without the URL (which is fine) and without anything else request-specific.
-pub fn without_url(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(u) = e.url() {
-        s = s.replace(u.as_str(), u.path());
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
-}
+pub use crate::http::client::without_url;

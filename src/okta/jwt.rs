@@ -1,98 +1,39 @@
-//! Signed JWTs for OAuth: the `private_key_jwt` client assertion and DPoP proofs (RFC 9449).
+//! Okta's signed JWTs: the `private_key_jwt` client assertion and DPoP proofs (RFC 9449). The keys and
+//! the signing are the shared kit's (`connector_kit::jwt`, on `jsonwebtoken`); this module owns the claims.
 
 use crate::error::{Error, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use connector_kit::jwt::JwtHeader;
+pub use connector_kit::jwt::SigningKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 /// Lifetime of a client assertion; Okta accepts at most one hour.
 pub const CLIENT_ASSERTION_LIFETIME_SECS: i64 = 300;
 
-/// A private key that signs JWTs: RSA (RS256) or EC P-256 (ES256).
-pub enum SigningKey {
-    Rsa(
-        Box<rsa::pkcs1v15::SigningKey<Sha256>>,
-        Box<rsa::RsaPrivateKey>,
-    ),
-    Ec(p256::ecdsa::SigningKey),
+/// Reads the configured private key (RSA or EC P-256 PEM).
+pub fn signing_key(pem: &str) -> Result<SigningKey> {
+    SigningKey::from_pem(pem).map_err(|_| {
+        Error::Config(
+            "credentials.private_key is not a PEM RSA or EC P-256 private key (expected -----BEGIN PRIVATE KEY-----)".into(),
+        )
+    })
 }
 
-impl SigningKey {
-    /// Reads a PEM private key (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY` or SEC1 `EC PRIVATE KEY`).
-    /// Literal `\n` sequences, as left by pasting into a JSON string, are accepted.
-    pub fn from_pem(pem: &str) -> Result<Self> {
-        use rsa::pkcs1::DecodeRsaPrivateKey;
-        use rsa::pkcs8::DecodePrivateKey;
-        let pem = pem.trim().replace("\\n", "\n");
-        if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
-            .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&pem))
-        {
-            return Ok(SigningKey::Rsa(
-                Box::new(rsa::pkcs1v15::SigningKey::new(k.clone())),
-                Box::new(k),
-            ));
-        }
-        if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem) {
-            return Ok(SigningKey::Ec(k));
-        }
-        if let Ok(k) = p256::SecretKey::from_sec1_pem(&pem) {
-            return Ok(SigningKey::Ec(k.into()));
-        }
-        Err(Error::Config(
-            "credentials.private_key is not a PEM RSA or EC P-256 private key (expected -----BEGIN PRIVATE KEY-----)".into(),
-        ))
-    }
+/// A fresh P-256 key for DPoP (separate from the client-assertion key).
+pub fn ephemeral_key() -> Result<SigningKey> {
+    SigningKey::ephemeral_ec().map_err(|e| Error::Auth {
+        message: "cannot create a DPoP key".into(),
+        internal: e.to_string(),
+    })
+}
 
-    /// A fresh P-256 key, as DPoP uses (separate from the client-assertion key).
-    pub fn ephemeral_ec() -> Self {
-        SigningKey::Ec(p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng))
-    }
-
-    fn alg(&self) -> &'static str {
-        match self {
-            SigningKey::Rsa(..) => "RS256",
-            SigningKey::Ec(_) => "ES256",
-        }
-    }
-
-    /// The public key as a JWK, for the DPoP proof header.
-    pub fn public_jwk(&self) -> Value {
-        match self {
-            SigningKey::Rsa(_, k) => {
-                use rsa::traits::PublicKeyParts;
-                json!({"kty": "RSA", "n": B64.encode(k.n().to_bytes_be()), "e": B64.encode(k.e().to_bytes_be())})
-            }
-            SigningKey::Ec(k) => {
-                let point = k.verifying_key().to_encoded_point(false);
-                json!({"kty": "EC", "crv": "P-256",
-                    "x": B64.encode(point.x().map(|x| x.to_vec()).unwrap_or_default()),
-                    "y": B64.encode(point.y().map(|y| y.to_vec()).unwrap_or_default())})
-            }
-        }
-    }
-
-    /// Signs a JWT with the given extra header fields and claims.
-    pub fn sign(&self, mut header: Value, claims: &Value) -> String {
-        header["alg"] = json!(self.alg());
-        let input = format!(
-            "{}.{}",
-            B64.encode(header.to_string()),
-            B64.encode(claims.to_string())
-        );
-        let sig = match self {
-            SigningKey::Rsa(k, _) => {
-                use rsa::signature::{SignatureEncoding, Signer};
-                k.sign(input.as_bytes()).to_vec()
-            }
-            SigningKey::Ec(k) => {
-                use p256::ecdsa::signature::Signer;
-                let s: p256::ecdsa::Signature = k.sign(input.as_bytes());
-                s.to_bytes().to_vec()
-            }
-        };
-        format!("{input}.{}", B64.encode(sig))
-    }
+fn sign(key: &SigningKey, header: &JwtHeader<'_>, claims: &Value) -> Result<String> {
+    key.sign(header, claims).map_err(|e| Error::Auth {
+        message: "cannot sign a JWT with the configured key".into(),
+        internal: e.to_string(),
+    })
 }
 
 fn now_secs() -> i64 {
@@ -105,17 +46,18 @@ pub fn client_assertion(
     client_id: &str,
     key_id: Option<&str>,
     token_url: &str,
-) -> String {
-    let mut header = json!({"typ": "JWT"});
-    if let Some(kid) = key_id {
-        header["kid"] = json!(kid);
-    }
+) -> Result<String> {
     let now = now_secs();
     let claims = json!({
         "iss": client_id, "sub": client_id, "aud": token_url,
         "iat": now, "exp": now + CLIENT_ASSERTION_LIFETIME_SECS, "jti": uuid::Uuid::new_v4().to_string(),
     });
-    key.sign(header, &claims)
+    let header = JwtHeader {
+        typ: Some("JWT"),
+        kid: key_id,
+        with_jwk: false,
+    };
+    sign(key, &header, &claims)
 }
 
 /// A DPoP proof for one request. `htu` is the URL without query and fragment; `ath` binds an access token.
@@ -125,11 +67,10 @@ pub fn dpop_proof(
     url: &url::Url,
     nonce: Option<&str>,
     access_token: Option<&str>,
-) -> String {
+) -> Result<String> {
     let mut htu = url.clone();
     htu.set_query(None);
     htu.set_fragment(None);
-    let header = json!({"typ": "dpop+jwt", "jwk": key.public_jwk()});
     let mut claims = json!({"htm": method, "htu": htu.as_str(), "iat": now_secs(), "jti": uuid::Uuid::new_v4().to_string()});
     if let Some(n) = nonce {
         claims["nonce"] = json!(n);
@@ -137,7 +78,12 @@ pub fn dpop_proof(
     if let Some(t) = access_token {
         claims["ath"] = json!(B64.encode(Sha256::digest(t.as_bytes())));
     }
-    key.sign(header, &claims)
+    let header = JwtHeader {
+        typ: Some("dpop+jwt"),
+        kid: None,
+        with_jwk: true,
+    };
+    sign(key, &header, &claims)
 }
 
 #[cfg(test)]
@@ -146,9 +92,9 @@ mod tests {
 
     #[test]
     fn ec_proofs_are_three_part_jwts_with_claims() {
-        let key = SigningKey::ephemeral_ec();
+        let key = ephemeral_key().unwrap();
         let url = url::Url::parse("https://acme.okta.com/api/v1/users?limit=2").unwrap();
-        let jwt = dpop_proof(&key, "GET", &url, Some("n1"), Some("tok"));
+        let jwt = dpop_proof(&key, "GET", &url, Some("n1"), Some("tok")).unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
         let header: Value = serde_json::from_slice(&B64.decode(parts[0]).unwrap()).unwrap();
@@ -163,9 +109,6 @@ mod tests {
 
     #[test]
     fn rejects_non_pem() {
-        assert!(matches!(
-            SigningKey::from_pem("not a key"),
-            Err(Error::Config(_))
-        ));
+        assert!(matches!(signing_key("not a key"), Err(Error::Config(_))));
     }
 }

@@ -104,12 +104,7 @@ pub fn column(name: &str, value: &str) -> String {
     )
 }
 
-/// Percent-encodes a key for use as one path segment.
-pub fn encode_segment(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
+pub use crate::http::url::encode_segment;
 
 /// Emits one page of a stream, adding `prefix` columns, the stream's constant column and derived columns.
 pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -> Result<()> {

@@ -1,5 +1,7 @@
 //! Integration tests: the real binaries against the simulated Okta org.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod acceptance;
 mod changes;
 mod check;

@@ -1,8 +1,10 @@
-//! Google credentials: service-account keys (JWT bearer grant, RS256 signed here), authorized users (refresh
+//! Google credentials: service-account keys (JWT bearer grant, RS256 signed with the shared kit's
+//! `jsonwebtoken` signer), authorized users (refresh
 //! token), external accounts (workload identity federation: a file- or URL-sourced subject token exchanged at
 //! STS, optionally impersonating a service account), impersonated service accounts, the metadata server
-//! (`GCE_METADATA_HOST`), or nothing (a loopback emulator). Tokens are cached and refreshed five minutes
-//! before expiry; every token request is retried on network errors, 408, 429 and 5xx.
+//! (`GCE_METADATA_HOST`), or nothing (a loopback emulator). Tokens are cached (the kit's `TokenCache`) and
+//! refreshed five minutes before expiry; every token request is retried on network errors, 408, 429 and
+//! 5xx under the kit's retry policy.
 //!
 //! Why not a crate: `gcp_auth` has no external-account support, and `google-cloud-auth` brings a second HTTP
 //! stack and its own retry rules; each grant here is one form or JSON POST on the client we already use,
@@ -10,11 +12,11 @@
 
 use crate::config::Secret;
 use crate::error::{Error, Result};
-use base64::Engine;
+use connector_kit::jwt::{JwtHeader, SigningKey};
+use connector_kit::{RetryPolicy, TokenCache};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::Mutex;
 
 /// The only scope needed for datasets, tables, load, query and copy jobs.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/bigquery";
@@ -26,9 +28,12 @@ pub const METADATA_HOST_ENV: &str = "GCE_METADATA_HOST";
 const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// Token requests: attempts and backoff (full jitter) before a failure is reported.
-const TOKEN_ATTEMPTS: u32 = 5;
-const TOKEN_BACKOFF: Duration = Duration::from_millis(200);
-const TOKEN_BACKOFF_CAP: Duration = Duration::from_secs(5);
+const TOKEN_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 5,
+    base: Duration::from_millis(400),
+    cap: Duration::from_secs(5),
+    max_elapsed: Duration::from_secs(120),
+};
 
 /// The fields of a service-account key we use.
 #[derive(Clone, Deserialize)]
@@ -97,7 +102,7 @@ struct SourceFormat {
 #[derive(Clone)]
 enum Source {
     None,
-    ServiceAccount(ServiceAccountKey, Box<rsa::RsaPrivateKey>),
+    ServiceAccount(ServiceAccountKey, Box<SigningKey>),
     AuthorizedUser(AuthorizedUser),
     Metadata(String),
     External(Box<ExternalAccount>),
@@ -113,7 +118,7 @@ enum Source {
 pub struct TokenProvider {
     source: Source,
     http: reqwest::Client,
-    cached: Mutex<Option<(Secret, Instant)>>,
+    cached: TokenCache<Secret>,
 }
 
 /// A token and how long it is valid.
@@ -190,7 +195,7 @@ impl TokenProvider {
                 .timeout(Duration::from_secs(60))
                 .build()
                 .unwrap_or_default(),
-            cached: Mutex::new(None),
+            cached: TokenCache::new(REFRESH_MARGIN),
         }
     }
 
@@ -211,31 +216,29 @@ impl TokenProvider {
         if self.is_none() {
             return Ok(None);
         }
-        let mut cached = self.cached.lock().await;
-        if let Some((tok, expires)) = cached.as_ref() {
-            if Instant::now() + REFRESH_MARGIN < *expires {
-                return Ok(Some(tok.clone()));
-            }
-        }
-        let t = match &self.source {
-            Source::Impersonated {
-                source,
-                url,
-                delegates,
-            } => {
-                let base = self.base_token(source, CLOUD_PLATFORM).await?;
-                self.impersonate(url, &base.access_token, delegates).await?
-            }
-            other => self.base_token(other, SCOPE).await?,
-        };
-        let tok = Secret::new(t.access_token);
-        *cached = Some((tok.clone(), Instant::now() + t.lifetime));
-        Ok(Some(tok))
+        let token = self
+            .cached
+            .get(|| async {
+                let t = match &self.source {
+                    Source::Impersonated {
+                        source,
+                        url,
+                        delegates,
+                    } => {
+                        let base = self.base_token(source, CLOUD_PLATFORM).await?;
+                        self.impersonate(url, &base.access_token, delegates).await?
+                    }
+                    other => self.base_token(other, SCOPE).await?,
+                };
+                Ok::<_, Error>((Secret::new(t.access_token), t.lifetime))
+            })
+            .await?;
+        Ok(Some(token))
     }
 
     /// Forgets the cached token (after a 401), so the next call fetches a new one.
     pub async fn invalidate(&self) {
-        *self.cached.lock().await = None;
+        self.cached.invalidate().await;
     }
 
     /// A token from a source that needs no other token first.
@@ -464,19 +467,13 @@ impl TokenProvider {
                     }
                 }
             };
-            if attempt >= TOKEN_ATTEMPTS {
+            let Some(wait) = TOKEN_RETRY.next_delay(attempt, started) else {
                 return Err(Error::RetriesExhausted {
                     attempts: attempt,
                     elapsed_s: started.elapsed().as_secs_f64(),
                     last: Box::new(last),
                 });
-            }
-            let cap = TOKEN_BACKOFF
-                .saturating_mul(1 << attempt.min(8))
-                .min(TOKEN_BACKOFF_CAP);
-            let wait = Duration::from_secs_f64(
-                rand::Rng::gen_range(&mut rand::thread_rng(), 0.0..=cap.as_secs_f64()).max(0.05),
-            );
+            };
             tracing::warn!(
                 "{last}; retrying the token request in {:.1}s (attempt {})",
                 wait.as_secs_f64(),
@@ -545,7 +542,11 @@ fn parse_source(v: serde_json::Value, top: bool) -> Result<Source> {
                     strip_secret(&e)
                 ))
             })?;
-            let pk = parse_private_key(&key.private_key)?;
+            let pk = SigningKey::from_rsa_pem(&key.private_key).map_err(|_| {
+                Error::Config(
+                    "the `private_key` of `credentials_json` is not an RSA PEM key".into(),
+                )
+            })?;
             Ok(Source::ServiceAccount(key, Box::new(pk)))
         }
     }
@@ -556,16 +557,6 @@ fn strip_secret(e: &serde_json::Error) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
 }
 
-fn parse_private_key(pem: &str) -> Result<rsa::RsaPrivateKey> {
-    use rsa::pkcs1::DecodeRsaPrivateKey;
-    use rsa::pkcs8::DecodePrivateKey;
-    rsa::RsaPrivateKey::from_pkcs8_pem(pem)
-        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem))
-        .map_err(|_| {
-            Error::Config("the `private_key` of `credentials_json` is not an RSA PEM key".into())
-        })
-}
-
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -574,40 +565,32 @@ fn now_secs() -> u64 {
 }
 
 /// The JWT of the bearer grant: `{iss, scope, aud, iat, exp}` signed with RS256, valid one hour.
-pub fn sign_jwt(
-    key: &ServiceAccountKey,
-    pk: &rsa::RsaPrivateKey,
-    aud: &str,
-    now: u64,
-) -> Result<String> {
+pub fn sign_jwt(key: &ServiceAccountKey, pk: &SigningKey, aud: &str, now: u64) -> Result<String> {
     sign_jwt_scoped(key, pk, aud, SCOPE, now)
 }
 
 fn sign_jwt_scoped(
     key: &ServiceAccountKey,
-    pk: &rsa::RsaPrivateKey,
+    pk: &SigningKey,
     aud: &str,
     scope: &str,
     now: u64,
 ) -> Result<String> {
-    use rsa::signature::{SignatureEncoding, Signer};
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let header = b64.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
     let claims = serde_json::json!({
         "iss": key.client_email, "scope": scope, "aud": aud, "iat": now, "exp": now + 3600,
     });
-    let claims = b64.encode(claims.to_string());
-    let signing_input = format!("{header}.{claims}");
-    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(pk.clone());
-    let sig = signer
-        .try_sign(signing_input.as_bytes())
-        .map_err(|e| Error::Auth(format!("cannot sign the JWT: {e}")))?;
-    Ok(format!("{signing_input}.{}", b64.encode(sig.to_bytes())))
+    let header = JwtHeader {
+        typ: Some("JWT"),
+        ..JwtHeader::default()
+    };
+    pk.sign(&header, &claims)
+        .map_err(|e| Error::Auth(format!("cannot sign the JWT: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 
     #[test]
@@ -619,10 +602,10 @@ mod tests {
             "private_key": pem.as_str(), "token_uri": "http://127.0.0.1:1/token", "project_id": "p"});
         let provider = TokenProvider::from_json(&Secret::new(json.to_string())).unwrap();
         assert_eq!(provider.key_project(), Some("p"));
-        let Source::ServiceAccount(key, pk) = &provider.source else {
+        let Source::ServiceAccount(key, signer) = &provider.source else {
             panic!()
         };
-        let jwt = sign_jwt(key, pk, "http://127.0.0.1:1/token", 1000).unwrap();
+        let jwt = sign_jwt(key, signer, "http://127.0.0.1:1/token", 1000).unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -631,6 +614,9 @@ mod tests {
         assert_eq!(claims["iss"], "sa@p.iam.gserviceaccount.com");
         assert_eq!(claims["exp"], 4600);
         assert_eq!(claims["scope"], SCOPE);
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header, serde_json::json!({"alg": "RS256", "typ": "JWT"}));
         let verifier = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(pk.to_public_key());
         let sig =
             rsa::pkcs1v15::Signature::try_from(b64.decode(parts[2]).unwrap().as_slice()).unwrap();

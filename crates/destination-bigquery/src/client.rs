@@ -9,46 +9,22 @@
 use crate::auth::TokenProvider;
 use crate::error::{retryable_reason, Error, Result};
 use crate::sql::TableRef;
-use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Bounded retries with full jitter.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base: Duration,
-    pub cap: Duration,
-    pub max_elapsed: Duration,
-}
+/// The one retry policy of the workspace (bounded attempts and time, full jitter).
+pub use connector_kit::RetryPolicy;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 10,
-            base: Duration::from_millis(500),
-            cap: Duration::from_secs(32),
-            max_elapsed: Duration::from_secs(600),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(self.cap);
-        Duration::from_secs_f64(
-            rand::thread_rng()
-                .gen_range(0.0..=exp.as_secs_f64())
-                .max(0.05),
-        )
-    }
-}
+/// The policy of a sync: patient, ten attempts within ten minutes.
+pub const DEFAULT_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 10,
+    base: Duration::from_millis(500),
+    cap: Duration::from_secs(32),
+    max_elapsed: Duration::from_secs(600),
+};
 
 /// Counters of what the client did (for the end-of-sync summary and the tests).
 #[derive(Debug, Default, Clone)]
@@ -127,7 +103,7 @@ impl BigQuery {
             project: project.into(),
             location: location.into(),
             auth,
-            retry: RetryPolicy::default(),
+            retry: DEFAULT_RETRY,
             batch_priority: false,
         })
     }
@@ -200,14 +176,13 @@ impl BigQuery {
         if !err.is_retryable() {
             return Err(err);
         }
-        if attempt >= self.retry.max_attempts || started.elapsed() >= self.retry.max_elapsed {
+        let Some(delay) = self.retry.next_delay(attempt, started) else {
             return Err(Error::RetriesExhausted {
                 attempts: attempt,
                 elapsed_s: started.elapsed().as_secs_f64(),
                 last: Box::new(err),
             });
-        }
-        let delay = self.retry.delay(attempt - 1);
+        };
         tracing::warn!(
             attempt,
             delay_ms = delay.as_millis() as u64,
@@ -809,7 +784,7 @@ mod tests {
 
     #[test]
     fn backoff_is_bounded() {
-        let p = RetryPolicy::default();
+        let p = DEFAULT_RETRY;
         for a in 0..20 {
             assert!(p.delay(a) <= p.cap);
         }

@@ -15,31 +15,8 @@ pub const GOOGLE_ENDPOINT: &str = "https://bigquery.googleapis.com";
 /// Default dataset for temporary tables, as Airbyte names it.
 pub const DEFAULT_RAW_DATASET: &str = "airbyte_internal";
 
-/// A secret string: never printed. Debug and Display show `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    /// The secret itself; call only where it is sent or parsed.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
+/// The one `Secret` type of the workspace: Debug and Display print `***`.
+pub use connector_kit::Secret;
 
 /// The raw configuration document, read tolerantly (unknown keys ignored).
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod encoder;
+pub mod entry;
 pub mod error;
 pub mod input;
 pub mod local;

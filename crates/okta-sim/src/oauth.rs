@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use connector_kit::jwt::VerifyingKey;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::RsaPublicKey;
@@ -98,11 +99,10 @@ fn decode_jwt(s: &str) -> Result<Jwt<'_>, String> {
     })
 }
 
+/// Checks an RS256 signature with the shared kit's verifier (`jsonwebtoken`).
 fn verify_rs256(key: &RsaPublicKey, input: &str, sig: &[u8]) -> Result<(), String> {
-    use rsa::signature::Verifier;
-    let vk = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key.clone());
-    let sig = rsa::pkcs1v15::Signature::try_from(sig).map_err(|e| e.to_string())?;
-    vk.verify(input.as_bytes(), &sig)
+    VerifyingKey::from_rsa(key)
+        .verify(input, sig)
         .map_err(|_| "signature verification failed".to_string())
 }
 
@@ -151,12 +151,14 @@ fn verify_with_jwk(alg: &str, jwk: &Value, input: &str, sig: &[u8]) -> Result<()
             verify_rs256(&key, input, sig)
         }
         "ES256" => {
-            use p256::ecdsa::signature::Verifier;
             let pk = p256::PublicKey::from_jwk_str(&jwk.to_string())
                 .map_err(|e| format!("bad EC jwk: {e}"))?;
-            let vk = p256::ecdsa::VerifyingKey::from(&pk);
-            let sig = p256::ecdsa::Signature::from_slice(sig).map_err(|e| e.to_string())?;
-            vk.verify(input.as_bytes(), &sig)
+            if sig.len() != 64 {
+                return Err("signature error".into());
+            }
+            VerifyingKey::from_ec(&pk)
+                .map_err(|e| e.to_string())?
+                .verify(input, sig)
                 .map_err(|_| "signature verification failed".to_string())
         }
         other => Err(format!("unsupported DPoP alg {other}")),

@@ -2,6 +2,8 @@
 //! ground truth, each paging style (link, `_links.next` body, wrapped, whole, ASA `offset`/`count`)
 //! serves exactly that truth, policy type errors, deprecated risk providers, and ASA service tokens.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use std::collections::BTreeSet;
 
 use okta_sim::{SimConfig, SimServer};

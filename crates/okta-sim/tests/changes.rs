@@ -2,6 +2,8 @@
 //! does and writes Okta's System Log events (type, actor, target ids); churn; the System Log's
 //! eventual consistency and late events; the admin endpoints.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 

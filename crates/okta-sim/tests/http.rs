@@ -1,11 +1,12 @@
 //! Integration tests of the simulator over real HTTP: paging, filters, System Log polling, link
 //! styles, faults, rate limits, OAuth with DPoP, the request log and the binary.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use connector_kit::jwt::{JwtHeader, SigningKey};
 use okta_sim::{
     BucketLimits, Fault, FaultKind, LinkStyle, OAuthConfig, RateLimitMode, SimConfig, SimServer,
 };
@@ -1049,25 +1050,25 @@ async fn request_log_records_requests_without_credentials() {
 
 // ---- OAuth ----------------------------------------------------------------------------------
 
-fn b64(b: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(b)
-}
-
 fn private_key() -> rsa::RsaPrivateKey {
     use rsa::pkcs8::DecodePrivateKey;
     rsa::RsaPrivateKey::from_pkcs8_pem(KEY_PEM).expect("fixture key")
 }
 
+/// Signs with the shared kit's signer; `header` names the `typ` and `kid` to set, and whether to embed
+/// the public key (`"jwk": true`); `alg` follows from the key.
 fn rs256(key: &rsa::RsaPrivateKey, header: &Value, claims: &Value) -> String {
-    use rsa::signature::{SignatureEncoding, Signer};
-    let input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let sk = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
-    let sig = sk.sign(input.as_bytes());
-    format!("{input}.{}", b64(&sig.to_bytes()))
+    let signer = SigningKey::from_rsa(key).expect("RSA key");
+    sign(&signer, header, claims)
+}
+
+fn sign(signer: &SigningKey, header: &Value, claims: &Value) -> String {
+    let h = JwtHeader {
+        typ: header["typ"].as_str(),
+        kid: header["kid"].as_str(),
+        with_jwk: header.get("jwk").is_some(),
+    };
+    signer.sign(&h, claims).expect("sign")
 }
 
 fn now_s() -> i64 {
@@ -1083,11 +1084,12 @@ fn assertion(key: &rsa::RsaPrivateKey, base: &str, client_id: &str, jti: &str) -
     )
 }
 
-struct DpopKey(p256::ecdsa::SigningKey);
+struct DpopKey(SigningKey);
 
 impl DpopKey {
     fn new() -> Self {
-        DpopKey(p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).expect("p256 key"))
+        let k = p256::SecretKey::from_slice(&[7u8; 32]).expect("p256 key");
+        DpopKey(SigningKey::from_ec(&k).expect("p256 key"))
     }
 
     fn proof(
@@ -1098,12 +1100,6 @@ impl DpopKey {
         token: Option<&str>,
         jti: &str,
     ) -> String {
-        use p256::ecdsa::signature::Signer;
-        let pt = self.0.verifying_key().to_encoded_point(false);
-        let jwk = json!({"kty": "EC", "crv": "P-256",
-                         "x": b64(pt.x().map(|x| &x[..]).unwrap_or(&[])),
-                         "y": b64(pt.y().map(|y| &y[..]).unwrap_or(&[]))});
-        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk});
         let mut claims = json!({"htm": htm, "htu": htu, "iat": now_s(), "jti": jti});
         if let Some(n) = nonce {
             claims["nonce"] = json!(n);
@@ -1111,13 +1107,7 @@ impl DpopKey {
         if let Some(t) = token {
             claims["ath"] = json!(okta_sim::oauth::ath(t));
         }
-        let input = format!(
-            "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(claims.to_string().as_bytes())
-        );
-        let sig: p256::ecdsa::Signature = self.0.sign(input.as_bytes());
-        format!("{input}.{}", b64(&sig.to_bytes()))
+        sign(&self.0, &json!({"typ": "dpop+jwt", "jwk": true}), &claims)
     }
 }
 
@@ -1171,6 +1161,33 @@ async fn oauth_bearer_tokens_and_scopes() {
     let cid = "0oaSimClient0000000";
 
     let a = assertion(&key, &base, cid, "jti-1");
+    // Every assertion is signed before the first token is issued: the token lives two seconds, and RSA
+    // signing in a debug build under load must not eat into them.
+    let a3 = assertion(&key, &base, cid, "jti-3");
+    // Wrong audience, wrong issuer, signature by another key.
+    let bad_aud = rs256(
+        &key,
+        &json!({"alg": "RS256"}),
+        &json!({"iss": cid, "sub": cid, "aud": "https://elsewhere/oauth2/v1/token", "exp": now_s() + 600, "jti": "j4"}),
+    );
+    let bad_iss = rs256(
+        &key,
+        &json!({"alg": "RS256"}),
+        &json!({"iss": "other", "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() + 600, "jti": "j5"}),
+    );
+    let too_long = rs256(
+        &key,
+        &json!({"alg": "RS256"}),
+        &json!({"iss": cid, "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() + 7200, "jti": "j6"}),
+    );
+    let expired = rs256(
+        &key,
+        &json!({"alg": "RS256"}),
+        &json!({"iss": cid, "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() - 5, "jti": "j7"}),
+    );
+    let mut tampered = assertion(&key, &base, cid, "j8");
+    tampered.pop();
+    tampered.push('A');
     let form = |a: &str, scope: &str| -> Vec<(String, String)> {
         vec![
             ("grant_type".into(), "client_credentials".into()),
@@ -1201,7 +1218,6 @@ async fn oauth_bearer_tokens_and_scopes() {
     );
 
     // A scope the app wasn't granted.
-    let a3 = assertion(&key, &base, cid, "jti-3");
     let f3 = form(&a3, "okta.users.read okta.apps.read");
     let p3: Vec<(&str, &str)> = f3.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let t3 = token(&base, &p3, None).await;
@@ -1210,30 +1226,6 @@ async fn oauth_bearer_tokens_and_scopes() {
         (400, Some("invalid_scope"))
     );
 
-    // Wrong audience, wrong issuer, signature by another key.
-    let bad_aud = rs256(
-        &key,
-        &json!({"alg": "RS256"}),
-        &json!({"iss": cid, "sub": cid, "aud": "https://elsewhere/oauth2/v1/token", "exp": now_s() + 600, "jti": "j4"}),
-    );
-    let bad_iss = rs256(
-        &key,
-        &json!({"alg": "RS256"}),
-        &json!({"iss": "other", "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() + 600, "jti": "j5"}),
-    );
-    let too_long = rs256(
-        &key,
-        &json!({"alg": "RS256"}),
-        &json!({"iss": cid, "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() + 7200, "jti": "j6"}),
-    );
-    let expired = rs256(
-        &key,
-        &json!({"alg": "RS256"}),
-        &json!({"iss": cid, "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() - 5, "jti": "j7"}),
-    );
-    let mut tampered = assertion(&key, &base, cid, "j8");
-    tampered.pop();
-    tampered.push('A');
     for bad in [bad_aud, bad_iss, too_long, expired, tampered] {
         let f = form(&bad, "okta.users.read");
         let p: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -1389,10 +1381,6 @@ async fn oauth_dpop_nonce_dance_and_bound_tokens() {
         ("client_assertion", a2.as_str()),
     ];
     let rsa_proof = |htm: &str, htu: &str, nonce: Option<&str>, token: Option<&str>, jti: &str| {
-        use rsa::traits::PublicKeyParts;
-        let pk = key.to_public_key();
-        let jwk =
-            json!({"kty": "RSA", "n": b64(&pk.n().to_bytes_be()), "e": b64(&pk.e().to_bytes_be())});
         let mut claims = json!({"htm": htm, "htu": htu, "iat": now_s(), "jti": jti});
         if let Some(n) = nonce {
             claims["nonce"] = json!(n);
@@ -1400,11 +1388,7 @@ async fn oauth_dpop_nonce_dance_and_bound_tokens() {
         if let Some(t) = token {
             claims["ath"] = json!(okta_sim::oauth::ath(t));
         }
-        rs256(
-            &key,
-            &json!({"typ": "dpop+jwt", "alg": "RS256", "jwk": jwk}),
-            &claims,
-        )
+        rs256(&key, &json!({"typ": "dpop+jwt", "jwk": true}), &claims)
     };
     let t = token(
         &base,

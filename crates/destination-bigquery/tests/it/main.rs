@@ -4,6 +4,8 @@
 //! `BQ_EMULATOR_ENDPOINT` (or http://127.0.0.1:9050 when `CI` is set); without either it prints a skip line,
 //! and with either but no answering emulator it fails.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod auth;
 mod bad_input;
 mod cdc;
