@@ -21,13 +21,14 @@
 use crate::error::Result;
 use crate::okta::page::Extract;
 use crate::output::Row;
-use crate::streams::changes::{self, Change, DELETED_AT, SINCE_KEY};
-use crate::streams::incremental::{format_ts, parse_ts};
+use crate::streams::changes::{self, Change, DELETED_AT};
+use crate::streams::cursor::{self, DeltaState, Ts};
+use crate::streams::incremental::format_ts;
 use crate::streams::list::{fan_out_over, parent_keys};
 use crate::streams::Parent;
 use crate::sync::StreamRun;
-use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use chrono::Utc;
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The cursor column of these streams.
@@ -173,40 +174,8 @@ pub fn describe(action: Action, parent_col: &str) -> String {
     }
 }
 
-/// The saved state of a feed-driven stream.
-struct DeltaState {
-    /// The feed position up to which every change was applied.
-    since: Option<DateTime<Utc>>,
-    /// The window end of an interrupted read, and the last parent finished in it.
-    interrupted: Option<(DateTime<Utc>, String)>,
-}
-
-impl DeltaState {
-    fn from(state: Option<&Value>) -> Self {
-        let s = state;
-        let since = s
-            .and_then(|s| s.get(SINCE_KEY))
-            .and_then(Value::as_str)
-            .and_then(parse_ts);
-        let interrupted = s.and_then(|s| {
-            let until = parse_ts(s.get("until")?.as_str()?)?;
-            let done = s.get("done_through")?.as_str()?.to_string();
-            Some((until, done))
-        });
-        Self { since, interrupted }
-    }
-}
-
-fn state(since: Option<&str>, progress: Option<(&str, &str)>) -> Value {
-    let mut m = Map::new();
-    if let Some(s) = since {
-        m.insert(SINCE_KEY.into(), json!(s));
-    }
-    if let Some((until, done)) = progress {
-        m.insert("until".into(), json!(until));
-        m.insert("done_through".into(), json!(done));
-    }
-    Value::Object(m)
+fn state(since: Option<Ts>, progress: Option<(Ts, &str)>) -> Value {
+    cursor::to_value(&DeltaState::new(since, progress))
 }
 
 /// Reads a feed-driven fan-out: complete the first time, then only what the feed says changed.
@@ -219,12 +188,13 @@ pub async fn read(
 ) -> Result<()> {
     let now = format_ts(Utc::now());
     run.stamp = Some(now.clone());
-    let saved = DeltaState::from(run.state.as_ref());
-    let Some(since) = saved.since else {
-        return read_all(run, parent, path, extract, col, saved.interrupted).await;
+    let saved: DeltaState = cursor::load(run)?;
+    let interrupted = saved.interrupted();
+    let Some(since) = saved.changes_since else {
+        return read_all(run, parent, path, extract, col, interrupted).await;
     };
     let retained = Utc::now() - chrono::Duration::days(crate::config::SYSTEM_LOG_RETENTION_DAYS);
-    if since < retained {
+    if since.at() < retained {
         // Changes in the gap cannot be known: read every parent again (rows deleted meanwhile can only
         // go with a full refresh, which the change feed's warning recommends).
         return read_all(run, parent, path, extract, col, None).await;
@@ -235,15 +205,15 @@ pub async fn read(
         Err(reason) => {
             // Nothing can be known to have changed: keep the position so nothing is lost.
             run.incomplete = Some(reason);
-            return run.checkpoint(&state(Some(&format_ts(since)), None));
+            return run.checkpoint(&state(Some(since), None));
         }
     };
-    let until = format_ts(feed.until);
+    let until = Ts::from(feed.until);
     let rules = rules(run.def.name);
-    let window: Vec<&Change> = feed.since(since).collect();
+    let window: Vec<&Change> = feed.since(since.at()).collect();
     // Parents finished in an interrupted read of this window only need what came after it.
-    let skip = |parent: &str, c: &Change| match &saved.interrupted {
-        Some((cut, done)) => parent <= done.as_str() && c.at <= *cut,
+    let skip = |parent: &str, c: &Change| match &interrupted {
+        Some((cut, done)) => parent <= done.as_str() && Ts::from(c.at) <= *cut,
         None => false,
     };
     let mut scoped: Vec<String> = Vec::new();
@@ -353,7 +323,7 @@ pub async fn read(
                 .await?;
             }
         }
-        run.checkpoint(&state(Some(&format_ts(since)), Some((&until, p.as_str()))))?;
+        run.checkpoint(&state(Some(since), Some((until, p.as_str()))))?;
     }
     tracing::info!(
         stream = run.def.name,
@@ -362,7 +332,7 @@ pub async fn read(
         scoped = scoped.len(),
         "applied the change feed"
     );
-    run.checkpoint(&state(Some(&until), None))
+    run.checkpoint(&state(Some(until), None))
 }
 
 /// The first read: every parent, checkpointed after each one; resumes after `interrupted`'s parent.
@@ -372,14 +342,14 @@ async fn read_all(
     path: &str,
     extract: Extract,
     col: &str,
-    interrupted: Option<(DateTime<Utc>, String)>,
+    interrupted: Option<(Ts, String)>,
 ) -> Result<()> {
     let mut keys: Vec<String> = parent_keys(run.ctx, parent).await?.as_ref().clone();
     keys.sort();
     keys.dedup();
     let (until, done) = match interrupted {
-        Some((u, d)) => (format_ts(u), Some(d)),
-        None => (format_ts(run.ctx.feed_until()), None),
+        Some((u, d)) => (u, Some(d)),
+        None => (Ts::from(run.ctx.feed_until()), None),
     };
     if let Some(d) = &done {
         keys.retain(|k| k > d);
@@ -398,14 +368,14 @@ async fn read_all(
             // A checkpoint per parent would flood the output for 100k users: one per 100 parents.
             if incremental && since_checkpoint >= 100 {
                 since_checkpoint = 0;
-                run.checkpoint(&state(None, Some((&until, key))))?;
+                run.checkpoint(&state(None, Some((until, key))))?;
             }
             Ok(())
         },
     )
     .await?;
     if incremental {
-        run.checkpoint(&state(Some(&until), None))
+        run.checkpoint(&state(Some(until), None))
     } else {
         run.finish_full_refresh()
     }

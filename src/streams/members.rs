@@ -7,12 +7,10 @@ use crate::error::{Error, Result};
 use crate::okta::page::{Extract, Pager};
 use crate::output::Row;
 use crate::streams::changes::{self, Change};
-use crate::streams::incremental::{format_ts, parse_ts, saved_cursor};
+use crate::streams::cursor::{self, InProgress, MembersState, Ts};
 use crate::streams::list::{column, encode_segment, id_of};
 use crate::sync::StreamRun;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::borrow::Cow;
 
 const FIELD: &str = "lastMembershipUpdated";
@@ -43,63 +41,16 @@ struct Stats {
 
 struct Group {
     id: String,
-    lmu: Option<DateTime<Utc>>,
+    lmu: Option<Ts>,
     /// `lastMembershipUpdated` exactly as Okta sent it; every member record carries it as the cursor.
     lmu_raw: Option<String>,
 }
 
-/// The stream state: the cursor of fully read groups, the ids read at exactly that cursor value, the
-/// group being read with its next page, and the change-feed position.
-struct MembersState {
-    cursor: Option<DateTime<Utc>>,
-    done_at_cursor: Vec<String>,
-    current: Option<(String, String)>,
-    changes_since: Option<String>,
-}
-
+/// What the typed state answers about groups (an inherent impl: the state type lives in `cursor`).
 impl MembersState {
-    fn from_run(run: &StreamRun<'_>) -> Result<Self> {
-        let s = run.state.as_ref();
-        let done = s
-            .and_then(|s| s.get("groups_at_cursor"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let current = s.and_then(|s| s.get("current")).and_then(|c| {
-            Some((
-                c.get("group_id")?.as_str()?.to_string(),
-                c.get("next")?.as_str()?.to_string(),
-            ))
-        });
-        Ok(Self {
-            cursor: saved_cursor(run, FIELD)?,
-            done_at_cursor: done,
-            current,
-            changes_since: None,
-        })
-    }
-
-    fn to_value(&self) -> Value {
-        let mut v = json!({ "groups_at_cursor": self.done_at_cursor });
-        if let Some(c) = &self.changes_since {
-            v[changes::SINCE_KEY] = json!(c);
-        }
-        if let Some(c) = self.cursor {
-            v[FIELD] = json!(format_ts(c));
-        }
-        if let Some((g, next)) = &self.current {
-            v["current"] = json!({"group_id": g, "next": next});
-        }
-        v
-    }
-
     fn is_done(&self, g: &Group) -> bool {
-        match (self.cursor, g.lmu) {
-            (Some(c), Some(t)) => t < c || (t == c && self.done_at_cursor.contains(&g.id)),
+        match (self.last_membership_updated.get(), g.lmu) {
+            (Some(c), Some(t)) => t < c || (t == c && self.groups_at_cursor.contains(&g.id)),
             _ => false,
         }
     }
@@ -107,35 +58,25 @@ impl MembersState {
     fn complete(&mut self, g: &Group) {
         self.current = None;
         let Some(t) = g.lmu else { return };
-        if self.cursor == Some(t) {
-            self.done_at_cursor.push(g.id.clone());
-        } else if self.cursor.is_none_or(|c| t > c) {
-            self.cursor = Some(t);
-            self.done_at_cursor = vec![g.id.clone()];
+        if self.last_membership_updated.get() == Some(t) {
+            self.groups_at_cursor.push(g.id.clone());
+        } else if self.last_membership_updated.advance(t) {
+            self.groups_at_cursor = vec![g.id.clone()];
         }
     }
 }
 
 pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
     let incremental = run.incremental();
-    let mut st = if incremental {
-        MembersState::from_run(run)?
-    } else {
-        MembersState {
-            cursor: None,
-            done_at_cursor: Vec::new(),
-            current: None,
-            changes_since: None,
-        }
-    };
+    let mut st: MembersState = cursor::load(run)?;
     if incremental {
         emit_tombstones(run, &mut st).await?;
     }
-    let groups = list_groups(run, st.cursor).await?;
+    let groups = list_groups(run, st.last_membership_updated.get()).await?;
     // A group interrupted mid-way resumes from its saved next page.
-    let resumed = st.current.clone().map(|(gid, _)| gid);
-    if let Some((gid, next)) = st.current.clone() {
-        if let Some(g) = groups.iter().find(|g| g.id == gid) {
+    let resumed = st.current.clone().map(|c| c.group_id);
+    if let Some(InProgress { group_id, next }) = st.current.clone() {
+        if let Some(g) = groups.iter().find(|g| g.id == group_id) {
             let url = run.ctx.client.url(&next)?;
             read_members(run, &mut st, g, url).await?;
         } else {
@@ -153,17 +94,17 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
         read_members(run, &mut st, g, url).await?;
     }
     if incremental {
-        run.checkpoint(&st.to_value())
+        run.checkpoint(&cursor::to_value(&st))
     } else {
         run.finish_full_refresh()
     }
 }
 
 /// Groups whose membership changed since `since` (all groups without it), oldest change first.
-async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> Result<Vec<Group>> {
+async fn list_groups(run: &mut StreamRun<'_>, since: Option<Ts>) -> Result<Vec<Group>> {
     let mut path = "/api/v1/groups?limit=200&expand=stats".to_string();
     if let Some(c) = since {
-        let filter = format!("{FIELD} ge \"{}\"", format_ts(c));
+        let filter = format!("{FIELD} ge \"{c}\"");
         path.push_str("&filter=");
         path.push_str(&url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>());
     }
@@ -189,7 +130,7 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
             let lmu_raw = p.last_membership_updated.map(Cow::into_owned);
             groups.push(Group {
                 id: p.id.into_owned(),
-                lmu: lmu_raw.as_deref().and_then(parse_ts),
+                lmu: lmu_raw.as_deref().and_then(Ts::parse),
                 lmu_raw,
             });
         }
@@ -235,15 +176,18 @@ async fn read_members(
             prefix: Some(p),
         }))?;
         if run.incremental() {
-            st.current = pager.pending().map(|n| (g.id.clone(), relative(n)));
+            st.current = pager.pending().map(|n| InProgress {
+                group_id: g.id.clone(),
+                next: relative(n),
+            });
             if st.current.is_some() {
-                run.checkpoint(&st.to_value())?;
+                run.checkpoint(&cursor::to_value(&st))?;
             }
         }
     }
     st.complete(g);
     if run.incremental() {
-        run.checkpoint(&st.to_value())?;
+        run.checkpoint(&cursor::to_value(&st))?;
     }
     Ok(())
 }
@@ -263,8 +207,8 @@ pub fn relative(u: &url::Url) -> String {
 /// `group_id` alone) that removes every row of the deleted user or group.
 async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Result<()> {
     let until = run.ctx.feed_until();
-    let Some(since) = changes::saved_since(run.state.as_ref(), st.cursor) else {
-        st.changes_since = changes::next_since(None, None, until);
+    let Some(since) = st.changes_since.or(st.last_membership_updated.get()) else {
+        st.changes_since = Some(until.into());
         return Ok(());
     };
     let result = changes::feed(run.ctx).await;
@@ -276,7 +220,7 @@ async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Resu
             return Ok(());
         }
     };
-    let window: Vec<&Change> = feed.since(since).collect();
+    let window: Vec<&Change> = feed.since(since.at()).collect();
     let mut rows: Vec<String> = Vec::new();
     for c in &window {
         let scoped = match c.event_type.as_str() {

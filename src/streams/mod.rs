@@ -5,6 +5,7 @@
 
 pub mod asa;
 pub mod changes;
+pub mod cursor;
 pub mod delta;
 pub mod incremental;
 pub mod list;
