@@ -200,6 +200,7 @@ async fn read(ctx: &Ctx) -> Result<Feed> {
     }
     let mut types: std::collections::BTreeSet<&str> = EVENT_TYPES.iter().copied().collect();
     types.extend(crate::streams::delta::event_types());
+    types.extend(crate::streams::members::RULE_EVENTS);
     let filter = types
         .iter()
         .map(|t| format!("eventType eq \"{t}\""))

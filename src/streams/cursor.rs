@@ -239,6 +239,20 @@ pub struct MembersState {
         skip_serializing_if = "Option::is_none"
     )]
     pub current: Option<InProgress>,
+    /// Written by the last checkpoint of a sync that read every changed group to its end: then every
+    /// membership up to `changes_since` is in the destination, and the change feed alone can say
+    /// what a group gained or lost since. Absent from intermediate checkpoints and older states.
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "is_false"
+    )]
+    pub complete: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Saved for MembersState {
@@ -399,6 +413,7 @@ mod tests {
                 group_id: "g".into(),
                 next: "/n".into(),
             }),
+            complete: false,
         };
         assert_eq!(
             to_value(&m).to_string(),

@@ -1,10 +1,22 @@
-//! Group memberships. Incremental reads re-read only the groups whose `lastMembershipUpdated` moved past
-//! the saved cursor (never limited by the `groups` stream's cursor), one group at a time in cursor order,
-//! checkpointing after every page with the in-progress group's next link so a killed sync resumes
-//! exactly where it stopped. Each record carries its group's `lastMembershipUpdated` as the cursor.
+//! Group memberships. Incremental reads visit only the groups whose `lastMembershipUpdated` moved past
+//! the saved cursor (never limited by the `groups` stream's cursor), one group at a time in cursor order.
+//! Each record carries its group's `lastMembershipUpdated` as the cursor.
+//!
+//! A changed group costs requests in proportion to what changed when the System Log says exactly what
+//! changed: the `group.user_membership.add` / `.remove` events of the change feed name each membership,
+//! removals become tombstones and each added member is one `GET /api/v1/users/{id}`. The log is trusted
+//! for a group only when all of these hold (else the group is read again in full, checkpointed after
+//! every page with its next link so a killed sync resumes exactly where it stopped):
+//!
+//! * the previous sync ended complete (its state says `"complete": true`): an interrupted read, or a
+//!   state saved by an earlier release, may hold groups never read in full;
+//! * the feed was read, from a position within the log's retention, and holds no group rule event
+//!   (`group.user_membership.rule.*`: rules change memberships in bulk);
+//! * the group's latest membership event is exactly its `lastMembershipUpdated` (a change the log has
+//!   not shown yet, or never logs, makes them differ) and lies inside the feed's window.
 
 use crate::error::{Error, Result};
-use crate::okta::page::{Extract, Pager};
+use crate::okta::page::{fetch, Extract, Pager};
 use crate::output::Row;
 use crate::streams::changes::{self, Change};
 use crate::streams::cursor::{self, InProgress, MembersState, Ts};
@@ -12,8 +24,18 @@ use crate::streams::list::{column, encode_segment, id_of};
 use crate::sync::StreamRun;
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 const FIELD: &str = "lastMembershipUpdated";
+/// Group rule events: memberships changed in bulk, not each logged; a window holding one re-reads
+/// every changed group in full.
+pub const RULE_EVENTS: &[&str] = &[
+    "group.user_membership.rule.add_exclusion",
+    "group.user_membership.rule.deactivated",
+    "group.user_membership.rule.evaluation",
+    "group.user_membership.rule.invalidate",
+    "group.user_membership.rule.trigger",
+];
 /// Page size of a group's member list (Okta's default of 1000 is "very high for historical reasons").
 pub const MEMBERS_PAGE_SIZE: u32 = 200;
 
@@ -69,9 +91,13 @@ impl MembersState {
 pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
     let incremental = run.incremental();
     let mut st: MembersState = cursor::load(run)?;
-    if incremental {
-        emit_tombstones(run, &mut st).await?;
-    }
+    // Whether the state vouches for every group up to its position; intermediate checkpoints do not.
+    let vouched = std::mem::take(&mut st.complete);
+    let exact = if incremental {
+        emit_tombstones(run, &mut st, vouched).await?
+    } else {
+        None
+    };
     let groups = list_groups(run, st.last_membership_updated.get()).await?;
     // A group interrupted mid-way resumes from its saved next page.
     let resumed = st.current.clone().map(|c| c.group_id);
@@ -87,6 +113,10 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
         if st.is_done(g) || resumed.as_deref() == Some(g.id.as_str()) {
             continue;
         }
+        if let Some(adds) = exact.as_ref().and_then(|e| e.adds_of(g)) {
+            apply_adds(run, &mut st, g, adds).await?;
+            continue;
+        }
         let url = run.ctx.client.url(&format!(
             "/api/v1/groups/{}/users?limit={MEMBERS_PAGE_SIZE}",
             encode_segment(&g.id)
@@ -94,10 +124,74 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
         read_members(run, &mut st, g, url).await?;
     }
     if incremental {
+        st.complete = true;
         run.checkpoint(&cursor::to_value(&st))
     } else {
         run.finish_full_refresh()
     }
+}
+
+/// What the change feed says exactly about this sync's membership changes.
+struct Exact {
+    /// The end of the feed's window.
+    until: Ts,
+    /// Per group: the time of its latest membership event in the window.
+    latest: HashMap<String, Ts>,
+    /// Per group: the members whose latest event is an add, in id order.
+    adds: BTreeMap<String, Vec<String>>,
+}
+
+impl Exact {
+    /// The members added to `g`, when the log accounts for its latest change; `None`: read it in full.
+    fn adds_of(&self, g: &Group) -> Option<&[String]> {
+        let lmu = g.lmu?;
+        if lmu > self.until || self.latest.get(&g.id) != Some(&lmu) {
+            return None;
+        }
+        Some(self.adds.get(&g.id).map_or(&[][..], Vec::as_slice))
+    }
+}
+
+/// Emits the rows of the members the log says were added to `g` (one user read each), then marks the
+/// group done. A member whose user is gone (404) was deleted: its scoped tombstone covers it.
+async fn apply_adds(
+    run: &mut StreamRun<'_>,
+    st: &mut MembersState,
+    g: &Group,
+    adds: &[String],
+) -> Result<()> {
+    let prefix_of = |uid: &str| {
+        let mut p = column("group_id", &g.id);
+        if let Some(lmu) = &g.lmu_raw {
+            p = format!("{p},{}", column(FIELD, lmu));
+        }
+        format!("{p},{}", column("user_id", uid))
+    };
+    for uid in adds {
+        let url = run
+            .ctx
+            .client
+            .url(&format!("/api/v1/users/{}", encode_segment(uid)))?;
+        match fetch(&run.ctx.client, &url, Extract::Object).await {
+            Ok(page) => {
+                let prefix = prefix_of(uid);
+                run.emit(page.items.iter().map(|r| Row {
+                    raw: r.get(),
+                    prefix: Some(&prefix),
+                }))?;
+            }
+            Err(Error::NotFound { .. }) => {
+                tracing::info!(
+                    group = g.id.as_str(),
+                    user = uid.as_str(),
+                    "an added member no longer exists"
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    st.complete(g);
+    run.checkpoint(&cursor::to_value(&st))
 }
 
 /// Groups whose membership changed since `since` (all groups without it), oldest change first.
@@ -200,16 +294,22 @@ pub fn relative(u: &url::Url) -> String {
     }
 }
 
-/// Emits the tombstones of removed memberships since the saved feed position, then sets the position to
-/// save. A removal whose key was added again later is safe: the add moved the group's
-/// `lastMembershipUpdated`, so the group is read again after its tombstones. Okta logs a user's or a
-/// group's deletion, not each membership it removed: those get one scoped tombstone (`user_id` or
-/// `group_id` alone) that removes every row of the deleted user or group.
-async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Result<()> {
+/// Emits the tombstones of removed memberships since the saved feed position, sets the position to
+/// save, and says what the log knows exactly (`None` when it cannot be trusted this sync).
+///
+/// Per membership only the latest add or remove of the window counts: a removal undone by a later add
+/// (even one applied by the previous sync, replayed through the feed's overlap) is no deletion. Okta
+/// logs a user's or a group's deletion, not each membership it removed: those get one scoped tombstone
+/// (`user_id` or `group_id` alone) that removes every row of the deleted user or group.
+async fn emit_tombstones(
+    run: &mut StreamRun<'_>,
+    st: &mut MembersState,
+    vouched: bool,
+) -> Result<Option<Exact>> {
     let until = run.ctx.feed_until();
     let Some(since) = st.changes_since.or(st.last_membership_updated.get()) else {
         st.changes_since = Some(until.into());
-        return Ok(());
+        return Ok(None);
     };
     let result = changes::feed(run.ctx).await;
     st.changes_since = changes::next_since(Some(&result), Some(since), until);
@@ -217,7 +317,7 @@ async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Resu
         Ok(f) => f,
         Err(reason) => {
             run.incomplete = Some(reason);
-            return Ok(());
+            return Ok(None);
         }
     };
     let window: Vec<&Change> = feed.since(since.at()).collect();
@@ -232,24 +332,46 @@ async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Resu
             rows.push(changes::tombstone(&[key], Some(FIELD), &c.published));
         }
     }
-    let mut removed: Vec<(String, String, &str)> = window
-        .iter()
-        .filter(|c| c.event_type == changes::MEMBERSHIP_REMOVED)
-        .filter_map(|c| {
+    let latest = changes::latest_by_key(
+        window.iter().copied().filter(|c| {
+            c.event_type == changes::MEMBERSHIP_REMOVED || c.event_type == changes::MEMBERSHIP_ADDED
+        }),
+        |c| {
             Some((
                 c.target("UserGroup")?.to_string(),
                 c.target("User")?.to_string(),
-                c.published.as_str(),
             ))
-        })
-        .collect();
-    removed.sort();
-    removed.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    for (g, u, at) in &removed {
+        },
+    );
+    let mut exact = Exact {
+        until: feed.until.into(),
+        latest: HashMap::new(),
+        adds: BTreeMap::new(),
+    };
+    let mut removed: Vec<(&(String, String), &Change)> = Vec::new();
+    for (key, c) in &latest {
+        let at = Ts::from(c.at);
+        let group_latest = exact.latest.entry(key.0.clone()).or_insert(at);
+        *group_latest = (*group_latest).max(at);
+        if c.event_type == changes::MEMBERSHIP_REMOVED {
+            removed.push((key, c));
+        } else {
+            exact
+                .adds
+                .entry(key.0.clone())
+                .or_default()
+                .push(key.1.clone());
+        }
+    }
+    for users in exact.adds.values_mut() {
+        users.sort();
+    }
+    removed.sort_by(|a, b| a.0.cmp(b.0));
+    for ((g, u), c) in &removed {
         rows.push(changes::tombstone(
             &[("group_id", g), ("user_id", u)],
             Some(FIELD),
-            at,
+            &c.published,
         ));
     }
     if !rows.is_empty() {
@@ -263,5 +385,20 @@ async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Resu
             prefix: None,
         }))?;
     }
-    Ok(())
+    let retained = chrono::Utc::now()
+        - chrono::Duration::days(crate::config::SYSTEM_LOG_RETENTION_DAYS)
+        + changes::FEED_OVERLAP;
+    let rules = window
+        .iter()
+        .any(|c| RULE_EVENTS.contains(&c.event_type.as_str()));
+    let trusted = vouched && !rules && since.at() - changes::FEED_OVERLAP >= retained;
+    if !trusted {
+        tracing::info!(
+            stream = run.def.name,
+            vouched,
+            group_rules = rules,
+            "changed groups are read in full this sync"
+        );
+    }
+    Ok(trusted.then_some(exact))
 }
