@@ -8,7 +8,10 @@
 //!
 //! * `Replace`: the parent's rows are replaced: a scoped tombstone (the parent column only), then the
 //!   parent's current rows (factors after a factor change, admin roles after a privilege change);
-//! * `Reread`: the parent's current rows (an app after an assignment);
+//! * `Reread`: the parent's current rows (an app created);
+//! * `Fetch`: one row changed, its whole key named by the event's targets: that row alone is read
+//!   (`GET /api/v1/apps/{appId}/users/{userId}` after an assignment is added or updated), and a 404
+//!   means it is gone: a tombstone;
 //! * `Remove`: one row is gone, its whole key named by the event's targets, unless a later event of the
 //!   same key restored it;
 //! * `Scoped`: every row of a deleted entity is gone: a scoped tombstone carrying only that column (the
@@ -24,7 +27,7 @@ use crate::output::Row;
 use crate::streams::changes::{self, Change, DELETED_AT};
 use crate::streams::cursor::{self, DeltaState, Ts};
 use crate::streams::incremental::format_ts;
-use crate::streams::list::{fan_out_over, parent_keys};
+use crate::streams::list::{column, emit_page, encode_segment, fan_out_over, parent_keys};
 use crate::streams::Parent;
 use crate::sync::StreamRun;
 use chrono::Utc;
@@ -33,6 +36,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The cursor column of these streams.
 pub const UPDATED_AT: &str = "_ab_cdc_updated_at";
+
+/// Beyond this many changed rows of one parent (`Fetch`), the parent is read again instead: a page of
+/// its list holds hundreds of rows.
+pub const MAX_SINGLE_READS: usize = 20;
 
 /// What one event means for a stream's rows.
 #[derive(Debug, Clone, Copy)]
@@ -43,18 +50,23 @@ pub enum Action {
     Reread(&'static str),
     /// One row is gone: (column, target kind) for every key column, the parent column first.
     Remove(&'static [(&'static str, &'static str)]),
+    /// One row changed: (column, target kind) for every key column, the parent column first; the row
+    /// is read alone at the parent's path followed by `/{the last key value}`.
+    Fetch(&'static [(&'static str, &'static str)]),
     /// Every row whose `column` is the target of this kind is gone.
     Scoped(&'static str, &'static str),
     /// Replace the rows of every parent (Okta removed rows it does not log: a deleted group's app users).
     ReplaceAll,
 }
 
-use Action::{Remove, Replace, ReplaceAll, Reread, Scoped};
+use Action::{Fetch, Remove, Replace, ReplaceAll, Reread, Scoped};
 
 /// (column, target kind) for each key column of a removed row.
 type KeyTargets = &'static [(&'static str, &'static str)];
 
 const USER_DELETED: (&str, Action) = (changes::USER_DELETED, Scoped("user_id", "User"));
+/// An app assignment: (`app_id`, `id`) = the `AppInstance` and `User` targets.
+const APP_USER: KeyTargets = &[("app_id", "AppInstance"), ("id", "User")];
 
 /// The events each feed-driven stream follows.
 pub fn rules(stream: &str) -> &'static [(&'static str, Action)] {
@@ -81,27 +93,18 @@ pub fn rules(stream: &str) -> &'static [(&'static str, Action)] {
             (changes::USER_DELETED, Scoped("id", "User")),
         ],
         "application_users" => &[
-            ("application.user_membership.add", Reread("AppInstance")),
-            ("application.user_membership.update", Reread("AppInstance")),
+            ("application.user_membership.add", Fetch(APP_USER)),
+            ("application.user_membership.update", Fetch(APP_USER)),
             (
                 "application.user_membership.change_username",
-                Reread("AppInstance"),
+                Fetch(APP_USER),
             ),
-            (
-                "application.user_membership.provision",
-                Reread("AppInstance"),
-            ),
-            (
-                "application.user_membership.deprovision",
-                Reread("AppInstance"),
-            ),
-            ("application.user_membership.approve", Reread("AppInstance")),
-            ("application.user_membership.revoke", Reread("AppInstance")),
-            ("application.user_membership.restore", Reread("AppInstance")),
-            (
-                "application.user_membership.remove",
-                Remove(&[("app_id", "AppInstance"), ("id", "User")]),
-            ),
+            ("application.user_membership.provision", Fetch(APP_USER)),
+            ("application.user_membership.deprovision", Fetch(APP_USER)),
+            ("application.user_membership.approve", Fetch(APP_USER)),
+            ("application.user_membership.revoke", Fetch(APP_USER)),
+            ("application.user_membership.restore", Fetch(APP_USER)),
+            ("application.user_membership.remove", Remove(APP_USER)),
             ("application.lifecycle.create", Reread("AppInstance")),
             (
                 "application.lifecycle.delete",
@@ -162,16 +165,22 @@ pub fn describe(action: Action, parent_col: &str) -> String {
             "scoped tombstone on `{parent_col}` = the `{kind}` target, then that parent is read again"
         ),
         Reread(kind) => format!("the parent `{parent_col}` = the `{kind}` target is read again"),
-        Remove(cols) => {
-            let k: Vec<String> = cols
-                .iter()
-                .map(|(c, kind)| format!("`{c}` = `{kind}`"))
-                .collect();
-            format!("tombstone ({})", k.join(", "))
-        }
+        Remove(cols) => format!("tombstone ({})", key_text(cols)),
+        Fetch(cols) => format!(
+            "the row ({}) is read alone; gone (404): tombstone",
+            key_text(cols)
+        ),
         Scoped(col, kind) => format!("scoped tombstone: `{col}` = the `{kind}` target"),
         ReplaceAll => format!("every `{parent_col}` is replaced and read again"),
     }
+}
+
+fn key_text(cols: KeyTargets) -> String {
+    let k: Vec<String> = cols
+        .iter()
+        .map(|(c, kind)| format!("`{c}` = `{kind}`"))
+        .collect();
+    k.join(", ")
 }
 
 fn state(since: Option<Ts>, progress: Option<(Ts, &str)>) -> Value {
@@ -220,9 +229,10 @@ pub async fn read(
     let mut per_parent: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
     // A ReplaceAll event replaces every parent the first time it is seen (resumes skip done parents).
     let mut replace_all: Option<&Change> = None;
-    // Removals, one per key. A key added again later is safe: its parent is then read again, after
-    // the tombstone.
-    let mut removed: HashMap<Vec<String>, (&Change, KeyTargets)> = HashMap::new();
+    // Removed or changed rows, one per key: the latest event of a key decides (a removal undone by a
+    // later add is no deletion; an add undone by a later removal is one). A removed key added again
+    // by a `Reread` event is safe too: its parent is then read again, after the tombstone.
+    let mut keyed: HashMap<Vec<String>, (&Change, KeyTargets, bool)> = HashMap::new();
     for c in &window {
         for (_, action) in rules.iter().filter(|(e, _)| *e == c.event_type) {
             match *action {
@@ -241,7 +251,7 @@ pub async fn read(
                         ));
                     }
                 }
-                Remove(key) => {
+                Remove(key) | Fetch(key) => {
                     let Some(values) = key
                         .iter()
                         .map(|(_, kind)| c.target(kind).map(str::to_string))
@@ -252,7 +262,7 @@ pub async fn read(
                     if skip(&values[0], c) {
                         continue;
                     }
-                    removed.insert(values, (c, key));
+                    keyed.insert(values, (c, key, matches!(action, Fetch(_))));
                 }
                 ReplaceAll => {
                     replace_all = Some(c);
@@ -286,7 +296,12 @@ pub async fn read(
     // Scoped tombstones of deleted entities first (they never come back), then per parent in key order:
     // its removals and replacement tombstones, then its current rows.
     let mut removals: BTreeMap<Vec<String>, String> = BTreeMap::new();
-    for (k, (c, cols)) in &removed {
+    let mut fetches: BTreeMap<Vec<String>, KeyTargets> = BTreeMap::new();
+    for (k, (c, cols, fetch)) in &keyed {
+        if *fetch {
+            fetches.insert(k.clone(), cols);
+            continue;
+        }
         let key: Vec<(&str, &str)> = cols
             .iter()
             .zip(k)
@@ -300,7 +315,9 @@ pub async fn read(
     emit_raw(run, &scoped)?;
     let mut parents: BTreeSet<String> = per_parent.keys().cloned().collect();
     parents.extend(removals.keys().map(|k| k[0].clone()));
+    parents.extend(fetches.keys().map(|k| k[0].clone()));
     let removed_rows = removals.len();
+    let mut fetched_rows = 0usize;
     for p in parents {
         let rows: Vec<String> = removals
             .range(vec![p.clone()]..)
@@ -308,19 +325,33 @@ pub async fn read(
             .map(|(_, t)| t.clone())
             .collect();
         emit_raw(run, &rows)?;
-        if let Some((reread, tombstones)) = per_parent.get(&p) {
-            emit_raw(run, tombstones)?;
-            if *reread {
-                fan_out_over(
-                    run,
-                    parent.name,
-                    std::slice::from_ref(&p),
-                    path,
-                    extract,
-                    Some(col),
-                    |_, _| Ok(()),
-                )
-                .await?;
+        let changed: Vec<(&Vec<String>, &KeyTargets)> = fetches
+            .range(vec![p.clone()]..)
+            .take_while(|(k, _)| k[0] == p)
+            .collect();
+        // Many changed rows of one parent cost fewer requests as one read of the parent.
+        let many = changed.len() > MAX_SINGLE_READS;
+        let (reread, tombstones) = match per_parent.get(&p) {
+            Some((r, t)) => (*r || many, t.as_slice()),
+            None => (many, &[][..]),
+        };
+        emit_raw(run, tombstones)?;
+        if reread {
+            fan_out_over(
+                run,
+                parent.name,
+                std::slice::from_ref(&p),
+                path,
+                extract,
+                Some(col),
+                |_, _| Ok(()),
+            )
+            .await?;
+        } else {
+            // The parent is not read again: each changed row alone.
+            for (k, cols) in changed {
+                fetch_row(run, path, extract, col, k, cols, &now).await?;
+                fetched_rows += 1;
             }
         }
         run.checkpoint(&state(Some(since), Some((until, p.as_str()))))?;
@@ -329,6 +360,7 @@ pub async fn read(
         stream = run.def.name,
         parents = per_parent.len(),
         removed = removed_rows,
+        fetched = fetched_rows,
         scoped = scoped.len(),
         "applied the change feed"
     );
@@ -378,6 +410,46 @@ async fn read_all(
         run.checkpoint(&state(Some(until), None))
     } else {
         run.finish_full_refresh()
+    }
+}
+
+/// Reads one row alone (the parent's path, then `/{the last key value}`); a 404 means it is gone and
+/// becomes a tombstone stamped with this sync's time (when its absence was seen).
+async fn fetch_row(
+    run: &mut StreamRun<'_>,
+    path: &str,
+    extract: Extract,
+    col: &str,
+    key: &[String],
+    cols: KeyTargets,
+    now: &str,
+) -> Result<()> {
+    let (parent, child) = (&key[0], &key[key.len() - 1]);
+    let ctx = run.ctx;
+    let client = ctx.client_for(run.def.api)?;
+    let base = ctx.expand(run.def.api, path);
+    let base = base.split_once('?').map_or(base.as_str(), |(p, _)| p);
+    let one = format!(
+        "{}/{}",
+        base.replace("{id}", &encode_segment(parent)),
+        encode_segment(child)
+    );
+    let url = client.url(&one)?;
+    let single = match extract {
+        Extract::Array => Extract::Object,
+        other => other,
+    };
+    match crate::okta::page::fetch(client, &url, single).await {
+        Ok(page) => emit_page(run, &page.items, Some(&column(col, parent))),
+        Err(crate::error::Error::NotFound { .. }) => {
+            let k: Vec<(&str, &str)> = cols
+                .iter()
+                .zip(key)
+                .map(|((c, _), v)| (*c, v.as_str()))
+                .collect();
+            emit_raw(run, &[changes::tombstone(&k, Some(UPDATED_AT), now)])
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -500,3 +500,90 @@ fn a_membership_change_the_log_cannot_account_for_rereads_the_group() {
         "after an invisible event",
     );
 }
+
+/// Issue 10: an added or updated app assignment is read alone (`GET /api/v1/apps/{appId}/users/{userId}`),
+/// not with the app's whole user list; one that vanished before it could be read (404) is a tombstone.
+#[test]
+fn an_app_assignment_change_reads_that_row_not_the_app() {
+    let sim = sim_with(|c| {
+        c.users = 400;
+        c.rate_limits = okta_sim::RateLimitMode::Unlimited;
+    });
+    let cfg = config(&sim);
+    let first = read_cfg(&cfg, &["application_users"], true, None).ok();
+    let assignments = sim.app_users();
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for (a, _) in &assignments {
+        *sizes.entry(a.as_str()).or_default() += 1;
+    }
+    let (app, size) = sizes
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(a, n)| (a.to_string(), *n))
+        .unwrap();
+    let assigned: BTreeSet<String> = assignments
+        .iter()
+        .filter(|(a, _)| *a == app)
+        .map(|(_, u)| u["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut outsiders = sim
+        .users()
+        .into_iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .filter(|u| !assigned.contains(u));
+    let (newcomer, doomed) = (outsiders.next().unwrap(), outsiders.next().unwrap());
+    let leaver = assigned.iter().next().unwrap().clone();
+    assert!(sim.assign_app_user(&app, &newcomer));
+    assert!(sim.unassign_app_user(&app, &leaver));
+    // Assigned, then deleted: Okta logs the deletion, not the assignment's end.
+    assert!(sim.assign_app_user(&app, &doomed));
+    assert!(sim.delete_user(&doomed));
+    sim.clear_requests();
+    let saved = state_file(&[("application_users", first.last_state("application_users"))]);
+    let second = read_cfg(&cfg, &["application_users"], true, Some(&saved)).ok();
+    let requests = sim.requests();
+    let list = format!("/api/v1/apps/{app}/users");
+    assert_eq!(
+        requests.iter().filter(|r| r.path == list).count(),
+        0,
+        "the app's user list ({size} rows) is not read again"
+    );
+    let singles: BTreeSet<String> = requests
+        .iter()
+        .filter_map(|r| r.path.strip_prefix(&format!("{list}/")).map(str::to_string))
+        .collect();
+    assert_eq!(
+        singles,
+        [newcomer.clone(), doomed.clone()].into_iter().collect(),
+        "one read per added assignment"
+    );
+    eprintln!(
+        "application_users after 2 adds + 1 remove in a {size}-user app: {} requests, {} records",
+        requests.len(),
+        second.records("application_users").len()
+    );
+    let rows = second.records("application_users");
+    let live: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["_ab_cdc_deleted_at"].is_null())
+        .collect();
+    assert_eq!(live.len(), 1, "{rows:?}");
+    assert_eq!(live[0]["app_id"], app.as_str());
+    assert_eq!(live[0]["id"], newcomer.as_str());
+    assert!(live[0]["_ab_cdc_updated_at"].is_string());
+    let gone = |app_id: Option<&str>, id: &str| {
+        rows.iter().any(|r| {
+            r["_ab_cdc_deleted_at"].is_string() && r["app_id"].as_str() == app_id && r["id"] == id
+        })
+    };
+    assert!(gone(Some(&app), &leaver), "the removal's tombstone");
+    assert!(gone(Some(&app), &doomed), "the 404's tombstone");
+    let mut t = Table::default();
+    t.apply(&first.records("application_users"), &["app_id", "id"]);
+    t.apply(&rows, &["app_id", "id"]);
+    assert_same(
+        &t.keys(),
+        &sim.keys("application_users"),
+        "application_users",
+    );
+}
