@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+pub mod cdc;
 pub mod maps;
 
 /// Prefix of environment variables that set config keys (`TAP_OKTA_API_TOKEN` → `api_token`).
@@ -188,7 +189,14 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
                 } else {
                     vec![]
                 },
-                transform,
+                transform: if s.def.cdc {
+                    Some(cdc::transform(
+                        s.def.primary_key.iter().map(|k| (*k).to_string()).collect(),
+                        transform,
+                    ))
+                } else {
+                    transform
+                },
                 version: (!incremental && activate_version).then_some(version),
             },
         );
@@ -437,6 +445,7 @@ fn parse_selection(catalog: &SingerCatalog) -> Result<Vec<Selection>> {
                 && md.inclusion != Some(Inclusion::Automatic)
                 && !def.primary_key.contains(&f)
                 && def.cursor_field != Some(f)
+                && f != cdc::SDC_DELETED_AT
             {
                 dropped.insert(f.to_string());
             }
@@ -472,7 +481,7 @@ fn singer_schema(def: &StreamDef) -> Value {
                 .or_insert_with(|| json!({"type": ["null", "string"], "format": "date-time"}));
         }
     }
-    schema
+    cdc::schema(schema, def.primary_key)
 }
 
 fn project_schema(mut schema: Value, fields: Option<&HashSet<String>>) -> Value {
@@ -513,8 +522,9 @@ pub fn catalog(settings: &Settings) -> SingerCatalog {
                 .into_iter()
                 .flat_map(|p| p.keys())
             {
-                let automatic =
-                    d.primary_key.contains(&name.as_str()) || d.cursor_field == Some(name.as_str());
+                let automatic = d.primary_key.contains(&name.as_str())
+                    || d.cursor_field == Some(name.as_str())
+                    || name == cdc::SDC_DELETED_AT;
                 metadata.push(MetadataEntry::property(
                     name,
                     Metadata {
