@@ -36,6 +36,9 @@ pub const RULE_EVENTS: &[&str] = &[
     "group.user_membership.rule.invalidate",
     "group.user_membership.rule.trigger",
 ];
+/// Up to this many added members of one group are read one by one even when the group's own pages
+/// would cost fewer requests (each added row is one row, not the whole group, at the destination).
+pub const MAX_SINGLE_READS: usize = 20;
 /// Page size of a group's member list (Okta's default of 1000 is "very high for historical reasons").
 pub const MEMBERS_PAGE_SIZE: u32 = 200;
 
@@ -64,6 +67,8 @@ struct Stats {
 struct Group {
     id: String,
     lmu: Option<Ts>,
+    /// Its member count (`expand=stats`), when Okta gave it: what a full read of it costs.
+    users_count: Option<u64>,
     /// `lastMembershipUpdated` exactly as Okta sent it; every member record carries it as the cursor.
     lmu_raw: Option<String>,
 }
@@ -142,13 +147,20 @@ struct Exact {
 }
 
 impl Exact {
-    /// The members added to `g`, when the log accounts for its latest change; `None`: read it in full.
+    /// The members added to `g`, when the log accounts for its latest change and reading them one by
+    /// one costs no more than [`MAX_SINGLE_READS`] requests or than reading the group's pages;
+    /// `None`: read it in full.
     fn adds_of(&self, g: &Group) -> Option<&[String]> {
         let lmu = g.lmu?;
         if lmu > self.until || self.latest.get(&g.id) != Some(&lmu) {
             return None;
         }
-        Some(self.adds.get(&g.id).map_or(&[][..], Vec::as_slice))
+        let adds = self.adds.get(&g.id).map_or(&[][..], Vec::as_slice);
+        let pages = g
+            .users_count
+            .map_or(u64::MAX, |n| n.div_ceil(u64::from(MEMBERS_PAGE_SIZE)));
+        let cheap = adds.len() <= MAX_SINGLE_READS || adds.len() as u64 <= pages;
+        cheap.then_some(adds)
     }
 }
 
@@ -215,17 +227,18 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<Ts>) -> Result<Vec<G
                     &["id", FIELD],
                 )
             })?;
-            estimate += p
+            let users_count = p
                 .embedded
                 .as_ref()
                 .and_then(|e| e.stats.as_ref())
-                .and_then(|s| s.users_count)
-                .unwrap_or(0);
+                .and_then(|s| s.users_count);
+            estimate += users_count.unwrap_or(0);
             let lmu_raw = p.last_membership_updated.map(Cow::into_owned);
             groups.push(Group {
                 id: p.id.into_owned(),
                 lmu: lmu_raw.as_deref().and_then(Ts::parse),
                 lmu_raw,
+                users_count,
             });
         }
     }
