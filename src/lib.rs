@@ -11,6 +11,7 @@ pub mod config;
 pub mod discover;
 pub mod error;
 pub mod http;
+pub mod launch;
 pub mod okta;
 pub mod output;
 pub mod progress;

@@ -4,9 +4,9 @@
 //! Configuration may come from several `--config` files (later ones win), from `TAP_OKTA_*` environment
 //! variables, and in the nested Airbyte shape or the flat shape Meltano builds from declared settings.
 
-use crate::cli::{finish, runtime};
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::launch::{finish, runtime};
 use crate::output::{Output, Protocol, RecordTransform, SingerStream, SingerStreams};
 use crate::secret::secrets_in;
 use crate::streams::{Catalogued, StreamDef};
@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+pub mod cdc;
 pub mod maps;
 
 /// Prefix of environment variables that set config keys (`TAP_OKTA_API_TOKEN` → `api_token`).
@@ -93,7 +94,7 @@ struct SingerArgs {
 }
 
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let parsed: SingerArgs = match crate::cli::parse_args(&args) {
+    let parsed: SingerArgs = match crate::launch::parse_args(&args) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -144,7 +145,7 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
             .collect(),
     };
     let states = match &args.state {
-        Some(p) => crate::cli::load_state(p)?,
+        Some(p) => crate::launch::load_state(p)?,
         None => Default::default(),
     };
     // One table version per run for every FULL_TABLE stream: milliseconds since the epoch, so a later run
@@ -190,11 +191,18 @@ fn run(args: SingerArgs, secrets: &mut Vec<String>) -> Result<()> {
                 } else {
                     vec![]
                 },
-                transform,
+                transform: if s.def.cdc {
+                    Some(cdc::transform(
+                        s.def.primary_key.iter().map(|k| (*k).to_string()).collect(),
+                        transform,
+                    ))
+                } else {
+                    transform
+                },
                 version: (!incremental && activate_version).then_some(version),
             },
         );
-        configured.push(crate::cli::configured_stream(s.def, s.mode));
+        configured.push(crate::launch::configured_stream(s.def, s.mode));
     }
     for name in maps.named_streams() {
         if !name.contains(['*', '?']) && crate::streams::find(name).is_none() {
@@ -256,7 +264,7 @@ pub fn merged_config(paths: &[PathBuf]) -> Result<Value> {
         if p.as_os_str() == "ENV" {
             continue;
         }
-        let v = crate::cli::read_config_doc(p)?;
+        let v = crate::launch::read_config_doc(p)?;
         if !v.is_object() {
             return Err(Error::Config(format!(
                 "the config file {} must hold a JSON object",
@@ -433,6 +441,7 @@ fn parse_selection(catalog: &SingerCatalog) -> Result<Vec<Selection>> {
                 && md.inclusion != Some(Inclusion::Automatic)
                 && !def.primary_key.contains(&f)
                 && def.cursor_field != Some(f)
+                && f != cdc::SDC_DELETED_AT
             {
                 dropped.insert(f.to_string());
             }
@@ -468,7 +477,7 @@ fn singer_schema(def: &StreamDef) -> Value {
                 .or_insert_with(|| json!({"type": ["null", "string"], "format": "date-time"}));
         }
     }
-    schema
+    cdc::schema(schema, def.primary_key)
 }
 
 fn project_schema(mut schema: Value, fields: Option<&HashSet<String>>) -> Value {
@@ -509,8 +518,9 @@ pub fn catalog(settings: &Settings) -> SingerCatalog {
                 .into_iter()
                 .flat_map(|p| p.keys())
             {
-                let automatic =
-                    d.primary_key.contains(&name.as_str()) || d.cursor_field == Some(name.as_str());
+                let automatic = d.primary_key.contains(&name.as_str())
+                    || d.cursor_field == Some(name.as_str())
+                    || name == cdc::SDC_DELETED_AT;
                 metadata.push(MetadataEntry::property(
                     name,
                     Metadata {

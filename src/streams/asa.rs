@@ -5,15 +5,12 @@ use crate::error::{Error, Result};
 use crate::okta::page::{fetch, Extract, Pager};
 use crate::output::Row;
 use crate::streams::context::StreamRun;
-use crate::streams::incremental::{format_ts, parse_ts, saved_cursor};
+use crate::streams::cursor::{self, AuditState, Cursor, Ts};
 use crate::streams::list::column;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashSet;
-
-const CURSOR: &str = "timestamp";
 
 #[derive(Deserialize)]
 struct AuditProbe<'a> {
@@ -27,35 +24,23 @@ struct AuditProbe<'a> {
 /// The state is written once at the end: events come newest first, so no earlier point is safe.
 pub async fn read_audits(run: &mut StreamRun<'_>) -> Result<()> {
     let incremental = run.incremental();
-    let saved = if incremental {
-        saved_cursor(run, CURSOR)?
-    } else {
-        None
-    };
-    let stop_at: Option<DateTime<Utc>> = saved.or(if incremental {
-        run.ctx.settings.start_date
+    let saved_state: AuditState = cursor::load(run)?;
+    let saved = saved_state.timestamp.get();
+    let stop_at: Option<Ts> = saved.or(if incremental {
+        run.ctx.settings.start_date.map(Ts::from)
     } else {
         None
     });
-    let at_cursor: HashSet<String> = run
-        .state
-        .as_ref()
-        .and_then(|s| s.get("ids_at_cursor"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    // The saved ids keep their order (they were collected from a hash set before, in any order).
+    let saved_ids = saved_state.ids_at_cursor;
+    let at_cursor: HashSet<String> = saved_ids.iter().cloned().collect();
     let client = run.ctx.client_for(run.def.api)?;
     let path = run.ctx.expand(
         run.def.api,
         "/v1/teams/{team}/auditsV2?count=100&descending=true",
     );
     let mut pager = Pager::new(client.url(&path)?, Extract::Field("list"));
-    let (mut newest, mut newest_ids): (Option<DateTime<Utc>>, Vec<String>) =
-        (saved, at_cursor.iter().cloned().collect());
+    let (mut newest, mut newest_ids): (Option<Ts>, Vec<String>) = (saved, saved_ids);
     let mut seen = HashSet::new();
     'pages: while let Some(page) = pager.next_page(client).await? {
         let mut rows = Vec::with_capacity(page.items.len());
@@ -69,7 +54,7 @@ pub async fn read_audits(run: &mut StreamRun<'_>) -> Result<()> {
                     &["id", "timestamp"],
                 )
             })?;
-            let ts = p.timestamp.as_deref().and_then(parse_ts);
+            let ts = p.timestamp.as_deref().and_then(Ts::parse);
             if let (Some(t), Some(stop)) = (ts, stop_at) {
                 if t < stop || (t == stop && at_cursor.contains(p.id.as_ref())) {
                     run.emit(rows)?;
@@ -97,11 +82,10 @@ pub async fn read_audits(run: &mut StreamRun<'_>) -> Result<()> {
         run.emit(rows)?;
     }
     if incremental {
-        let mut state = json!({"ids_at_cursor": newest_ids});
-        if let Some(n) = newest {
-            state[CURSOR] = json!(format_ts(n));
-        }
-        run.checkpoint(&state)
+        run.checkpoint(&cursor::to_value(&AuditState {
+            ids_at_cursor: newest_ids,
+            timestamp: Cursor::new(newest),
+        }))
     } else {
         run.finish_full_refresh()
     }

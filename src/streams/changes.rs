@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::okta::page::{Extract, Pager};
 use crate::output::Row;
 use crate::streams::context::{Ctx, StreamRun};
+use crate::streams::cursor::Ts;
 use crate::streams::incremental::{format_ts, parse_ts};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -199,6 +200,7 @@ async fn read(ctx: &Ctx) -> Result<Feed> {
     }
     let mut types: std::collections::BTreeSet<&str> = EVENT_TYPES.iter().copied().collect();
     types.extend(crate::streams::delta::event_types());
+    types.extend(crate::streams::members::RULE_EVENTS);
     let filter = types
         .iter()
         .map(|t| format!("eventType eq \"{t}\""))
@@ -304,13 +306,13 @@ pub fn latest_by_key<'a, K: std::hash::Hash + Eq>(
 /// The position a stream saves: the feed's end when it was read, else (unavailable) the old one.
 pub fn next_since(
     feed: Option<&FeedResult>,
-    saved: Option<DateTime<Utc>>,
+    saved: Option<Ts>,
     until: DateTime<Utc>,
-) -> Option<String> {
+) -> Option<Ts> {
     match feed {
-        Some(Ok(f)) => Some(format_ts(f.until)),
-        Some(Err(_)) => saved.map(format_ts),
-        None => Some(format_ts(until)),
+        Some(Ok(f)) => Some(f.until.into()),
+        Some(Err(_)) => saved,
+        None => Some(until.into()),
     }
 }
 
@@ -325,16 +327,15 @@ fn entity_event(stream: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// Emits the tombstones of an entity stream (users, groups, devices) for the deletions since its saved
-/// position, and returns the position to save. `cursor` is the stream's saved entity cursor (the
-/// position of states written before the feed existed); a first sync reads no feed.
+/// position `since` (its saved `changes_since`, else its entity cursor for states written before the
+/// feed existed), and returns the position to save; a first sync reads no feed.
 pub async fn emit_entity_tombstones(
     run: &mut StreamRun<'_>,
-    cursor: Option<DateTime<Utc>>,
-) -> Result<Option<String>> {
+    since: Option<Ts>,
+) -> Result<Option<Ts>> {
     let Some((event, kind)) = entity_event(run.def.name) else {
         return Ok(None);
     };
-    let since = saved_since(run.state.as_ref(), cursor);
     let until = run.ctx.feed_until();
     let Some(since) = since else {
         return Ok(next_since(None, None, until));
@@ -342,7 +343,7 @@ pub async fn emit_entity_tombstones(
     let result = feed(run.ctx).await;
     if let Ok(f) = &result {
         let rows: Vec<String> = f
-            .since(since)
+            .since(since.at())
             .filter(|c| c.event_type == event)
             .filter_map(|c| {
                 c.target(kind)

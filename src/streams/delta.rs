@@ -8,7 +8,10 @@
 //!
 //! * `Replace`: the parent's rows are replaced: a scoped tombstone (the parent column only), then the
 //!   parent's current rows (factors after a factor change, admin roles after a privilege change);
-//! * `Reread`: the parent's current rows (an app after an assignment);
+//! * `Reread`: the parent's current rows (an app created);
+//! * `Fetch`: one row changed, its whole key named by the event's targets: that row alone is read
+//!   (`GET /api/v1/apps/{appId}/users/{userId}` after an assignment is added or updated), and a 404
+//!   means it is gone: a tombstone;
 //! * `Remove`: one row is gone, its whole key named by the event's targets, unless a later event of the
 //!   same key restored it;
 //! * `Scoped`: every row of a deleted entity is gone: a scoped tombstone carrying only that column (the
@@ -21,17 +24,22 @@
 use crate::error::Result;
 use crate::okta::page::Extract;
 use crate::output::Row;
-use crate::streams::changes::{self, Change, DELETED_AT, SINCE_KEY};
+use crate::streams::changes::{self, Change, DELETED_AT};
 use crate::streams::context::StreamRun;
-use crate::streams::incremental::{format_ts, parse_ts};
-use crate::streams::list::{fan_out_over, parent_keys};
+use crate::streams::cursor::{self, DeltaState, Ts};
+use crate::streams::incremental::format_ts;
+use crate::streams::list::{column, emit_page, encode_segment, fan_out_over, parent_keys};
 use crate::streams::Parent;
-use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use chrono::Utc;
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The cursor column of these streams.
 pub const UPDATED_AT: &str = "_ab_cdc_updated_at";
+
+/// Beyond this many changed rows of one parent (`Fetch`), the parent is read again instead: a page of
+/// its list holds hundreds of rows.
+pub const MAX_SINGLE_READS: usize = 20;
 
 /// What one event means for a stream's rows.
 #[derive(Debug, Clone, Copy)]
@@ -42,18 +50,23 @@ pub enum Action {
     Reread(&'static str),
     /// One row is gone: (column, target kind) for every key column, the parent column first.
     Remove(&'static [(&'static str, &'static str)]),
+    /// One row changed: (column, target kind) for every key column, the parent column first; the row
+    /// is read alone at the parent's path followed by `/{the last key value}`.
+    Fetch(&'static [(&'static str, &'static str)]),
     /// Every row whose `column` is the target of this kind is gone.
     Scoped(&'static str, &'static str),
     /// Replace the rows of every parent (Okta removed rows it does not log: a deleted group's app users).
     ReplaceAll,
 }
 
-use Action::{Remove, Replace, ReplaceAll, Reread, Scoped};
+use Action::{Fetch, Remove, Replace, ReplaceAll, Reread, Scoped};
 
 /// (column, target kind) for each key column of a removed row.
 type KeyTargets = &'static [(&'static str, &'static str)];
 
 const USER_DELETED: (&str, Action) = (changes::USER_DELETED, Scoped("user_id", "User"));
+/// An app assignment: (`app_id`, `id`) = the `AppInstance` and `User` targets.
+const APP_USER: KeyTargets = &[("app_id", "AppInstance"), ("id", "User")];
 
 /// The events each feed-driven stream follows.
 pub fn rules(stream: &str) -> &'static [(&'static str, Action)] {
@@ -80,27 +93,18 @@ pub fn rules(stream: &str) -> &'static [(&'static str, Action)] {
             (changes::USER_DELETED, Scoped("id", "User")),
         ],
         "application_users" => &[
-            ("application.user_membership.add", Reread("AppInstance")),
-            ("application.user_membership.update", Reread("AppInstance")),
+            ("application.user_membership.add", Fetch(APP_USER)),
+            ("application.user_membership.update", Fetch(APP_USER)),
             (
                 "application.user_membership.change_username",
-                Reread("AppInstance"),
+                Fetch(APP_USER),
             ),
-            (
-                "application.user_membership.provision",
-                Reread("AppInstance"),
-            ),
-            (
-                "application.user_membership.deprovision",
-                Reread("AppInstance"),
-            ),
-            ("application.user_membership.approve", Reread("AppInstance")),
-            ("application.user_membership.revoke", Reread("AppInstance")),
-            ("application.user_membership.restore", Reread("AppInstance")),
-            (
-                "application.user_membership.remove",
-                Remove(&[("app_id", "AppInstance"), ("id", "User")]),
-            ),
+            ("application.user_membership.provision", Fetch(APP_USER)),
+            ("application.user_membership.deprovision", Fetch(APP_USER)),
+            ("application.user_membership.approve", Fetch(APP_USER)),
+            ("application.user_membership.revoke", Fetch(APP_USER)),
+            ("application.user_membership.restore", Fetch(APP_USER)),
+            ("application.user_membership.remove", Remove(APP_USER)),
             ("application.lifecycle.create", Reread("AppInstance")),
             (
                 "application.lifecycle.delete",
@@ -161,52 +165,26 @@ pub fn describe(action: Action, parent_col: &str) -> String {
             "scoped tombstone on `{parent_col}` = the `{kind}` target, then that parent is read again"
         ),
         Reread(kind) => format!("the parent `{parent_col}` = the `{kind}` target is read again"),
-        Remove(cols) => {
-            let k: Vec<String> = cols
-                .iter()
-                .map(|(c, kind)| format!("`{c}` = `{kind}`"))
-                .collect();
-            format!("tombstone ({})", k.join(", "))
-        }
+        Remove(cols) => format!("tombstone ({})", key_text(cols)),
+        Fetch(cols) => format!(
+            "the row ({}) is read alone; gone (404): tombstone",
+            key_text(cols)
+        ),
         Scoped(col, kind) => format!("scoped tombstone: `{col}` = the `{kind}` target"),
         ReplaceAll => format!("every `{parent_col}` is replaced and read again"),
     }
 }
 
-/// The saved state of a feed-driven stream.
-struct DeltaState {
-    /// The feed position up to which every change was applied.
-    since: Option<DateTime<Utc>>,
-    /// The window end of an interrupted read, and the last parent finished in it.
-    interrupted: Option<(DateTime<Utc>, String)>,
+fn key_text(cols: KeyTargets) -> String {
+    let k: Vec<String> = cols
+        .iter()
+        .map(|(c, kind)| format!("`{c}` = `{kind}`"))
+        .collect();
+    k.join(", ")
 }
 
-impl DeltaState {
-    fn from(state: Option<&Value>) -> Self {
-        let s = state;
-        let since = s
-            .and_then(|s| s.get(SINCE_KEY))
-            .and_then(Value::as_str)
-            .and_then(parse_ts);
-        let interrupted = s.and_then(|s| {
-            let until = parse_ts(s.get("until")?.as_str()?)?;
-            let done = s.get("done_through")?.as_str()?.to_string();
-            Some((until, done))
-        });
-        Self { since, interrupted }
-    }
-}
-
-fn state(since: Option<&str>, progress: Option<(&str, &str)>) -> Value {
-    let mut m = Map::new();
-    if let Some(s) = since {
-        m.insert(SINCE_KEY.into(), json!(s));
-    }
-    if let Some((until, done)) = progress {
-        m.insert("until".into(), json!(until));
-        m.insert("done_through".into(), json!(done));
-    }
-    Value::Object(m)
+fn state(since: Option<Ts>, progress: Option<(Ts, &str)>) -> Value {
+    cursor::to_value(&DeltaState::new(since, progress))
 }
 
 /// Reads a feed-driven fan-out: complete the first time, then only what the feed says changed.
@@ -219,12 +197,13 @@ pub async fn read(
 ) -> Result<()> {
     let now = format_ts(Utc::now());
     run.stamp = Some(now.clone());
-    let saved = DeltaState::from(run.state.as_ref());
-    let Some(since) = saved.since else {
-        return read_all(run, parent, path, extract, col, saved.interrupted).await;
+    let saved: DeltaState = cursor::load(run)?;
+    let interrupted = saved.interrupted();
+    let Some(since) = saved.changes_since else {
+        return read_all(run, parent, path, extract, col, interrupted).await;
     };
     let retained = Utc::now() - chrono::Duration::days(crate::config::SYSTEM_LOG_RETENTION_DAYS);
-    if since < retained {
+    if since.at() < retained {
         // Changes in the gap cannot be known: read every parent again (rows deleted meanwhile can only
         // go with a full refresh, which the change feed's warning recommends).
         return read_all(run, parent, path, extract, col, None).await;
@@ -235,24 +214,25 @@ pub async fn read(
         Err(reason) => {
             // Nothing can be known to have changed: keep the position so nothing is lost.
             run.incomplete = Some(reason);
-            return run.checkpoint(&state(Some(&format_ts(since)), None));
+            return run.checkpoint(&state(Some(since), None));
         }
     };
-    let until = format_ts(feed.until);
+    let until = Ts::from(feed.until);
     let rules = rules(run.def.name);
-    let window: Vec<&Change> = feed.since(since).collect();
+    let window: Vec<&Change> = feed.since(since.at()).collect();
     // Parents finished in an interrupted read of this window only need what came after it.
-    let skip = |parent: &str, c: &Change| match &saved.interrupted {
-        Some((cut, done)) => parent <= done.as_str() && c.at <= *cut,
+    let skip = |parent: &str, c: &Change| match &interrupted {
+        Some((cut, done)) => parent <= done.as_str() && Ts::from(c.at) <= *cut,
         None => false,
     };
     let mut scoped: Vec<String> = Vec::new();
     let mut per_parent: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
     // A ReplaceAll event replaces every parent the first time it is seen (resumes skip done parents).
     let mut replace_all: Option<&Change> = None;
-    // Removals, one per key. A key added again later is safe: its parent is then read again, after
-    // the tombstone.
-    let mut removed: HashMap<Vec<String>, (&Change, KeyTargets)> = HashMap::new();
+    // Removed or changed rows, one per key: the latest event of a key decides (a removal undone by a
+    // later add is no deletion; an add undone by a later removal is one). A removed key added again
+    // by a `Reread` event is safe too: its parent is then read again, after the tombstone.
+    let mut keyed: HashMap<Vec<String>, (&Change, KeyTargets, bool)> = HashMap::new();
     for c in &window {
         for (_, action) in rules.iter().filter(|(e, _)| *e == c.event_type) {
             match *action {
@@ -271,7 +251,7 @@ pub async fn read(
                         ));
                     }
                 }
-                Remove(key) => {
+                Remove(key) | Fetch(key) => {
                     let Some(values) = key
                         .iter()
                         .map(|(_, kind)| c.target(kind).map(str::to_string))
@@ -282,7 +262,7 @@ pub async fn read(
                     if skip(&values[0], c) {
                         continue;
                     }
-                    removed.insert(values, (c, key));
+                    keyed.insert(values, (c, key, matches!(action, Fetch(_))));
                 }
                 ReplaceAll => {
                     replace_all = Some(c);
@@ -316,7 +296,12 @@ pub async fn read(
     // Scoped tombstones of deleted entities first (they never come back), then per parent in key order:
     // its removals and replacement tombstones, then its current rows.
     let mut removals: BTreeMap<Vec<String>, String> = BTreeMap::new();
-    for (k, (c, cols)) in &removed {
+    let mut fetches: BTreeMap<Vec<String>, KeyTargets> = BTreeMap::new();
+    for (k, (c, cols, fetch)) in &keyed {
+        if *fetch {
+            fetches.insert(k.clone(), cols);
+            continue;
+        }
         let key: Vec<(&str, &str)> = cols
             .iter()
             .zip(k)
@@ -330,7 +315,9 @@ pub async fn read(
     emit_raw(run, &scoped)?;
     let mut parents: BTreeSet<String> = per_parent.keys().cloned().collect();
     parents.extend(removals.keys().map(|k| k[0].clone()));
+    parents.extend(fetches.keys().map(|k| k[0].clone()));
     let removed_rows = removals.len();
+    let mut fetched_rows = 0usize;
     for p in parents {
         let rows: Vec<String> = removals
             .range(vec![p.clone()]..)
@@ -338,31 +325,46 @@ pub async fn read(
             .map(|(_, t)| t.clone())
             .collect();
         emit_raw(run, &rows)?;
-        if let Some((reread, tombstones)) = per_parent.get(&p) {
-            emit_raw(run, tombstones)?;
-            if *reread {
-                fan_out_over(
-                    run,
-                    parent.name,
-                    std::slice::from_ref(&p),
-                    path,
-                    extract,
-                    Some(col),
-                    |_, _| Ok(()),
-                )
-                .await?;
+        let changed: Vec<(&Vec<String>, &KeyTargets)> = fetches
+            .range(vec![p.clone()]..)
+            .take_while(|(k, _)| k[0] == p)
+            .collect();
+        // Many changed rows of one parent cost fewer requests as one read of the parent.
+        let many = changed.len() > MAX_SINGLE_READS;
+        let (reread, tombstones) = match per_parent.get(&p) {
+            Some((r, t)) => (*r || many, t.as_slice()),
+            None => (many, &[][..]),
+        };
+        emit_raw(run, tombstones)?;
+        if reread {
+            fan_out_over(
+                run,
+                parent.name,
+                std::slice::from_ref(&p),
+                path,
+                extract,
+                Some(col),
+                |_, _| Ok(()),
+            )
+            .await?;
+        } else {
+            // The parent is not read again: each changed row alone.
+            for (k, cols) in changed {
+                fetch_row(run, path, extract, col, k, cols, &now).await?;
+                fetched_rows += 1;
             }
         }
-        run.checkpoint(&state(Some(&format_ts(since)), Some((&until, p.as_str()))))?;
+        run.checkpoint(&state(Some(since), Some((until, p.as_str()))))?;
     }
     tracing::info!(
         stream = run.def.name,
         parents = per_parent.len(),
         removed = removed_rows,
+        fetched = fetched_rows,
         scoped = scoped.len(),
         "applied the change feed"
     );
-    run.checkpoint(&state(Some(&until), None))
+    run.checkpoint(&state(Some(until), None))
 }
 
 /// The first read: every parent, checkpointed after each one; resumes after `interrupted`'s parent.
@@ -372,14 +374,14 @@ async fn read_all(
     path: &str,
     extract: Extract,
     col: &str,
-    interrupted: Option<(DateTime<Utc>, String)>,
+    interrupted: Option<(Ts, String)>,
 ) -> Result<()> {
     let mut keys: Vec<String> = parent_keys(run.ctx, parent).await?.as_ref().clone();
     keys.sort();
     keys.dedup();
     let (until, done) = match interrupted {
-        Some((u, d)) => (format_ts(u), Some(d)),
-        None => (format_ts(run.ctx.feed_until()), None),
+        Some((u, d)) => (u, Some(d)),
+        None => (Ts::from(run.ctx.feed_until()), None),
     };
     if let Some(d) = &done {
         keys.retain(|k| k > d);
@@ -398,16 +400,56 @@ async fn read_all(
             // A checkpoint per parent would flood the output for 100k users: one per 100 parents.
             if incremental && since_checkpoint >= 100 {
                 since_checkpoint = 0;
-                run.checkpoint(&state(None, Some((&until, key))))?;
+                run.checkpoint(&state(None, Some((until, key))))?;
             }
             Ok(())
         },
     )
     .await?;
     if incremental {
-        run.checkpoint(&state(Some(&until), None))
+        run.checkpoint(&state(Some(until), None))
     } else {
         run.finish_full_refresh()
+    }
+}
+
+/// Reads one row alone (the parent's path, then `/{the last key value}`); a 404 means it is gone and
+/// becomes a tombstone stamped with this sync's time (when its absence was seen).
+async fn fetch_row(
+    run: &mut StreamRun<'_>,
+    path: &str,
+    extract: Extract,
+    col: &str,
+    key: &[String],
+    cols: KeyTargets,
+    now: &str,
+) -> Result<()> {
+    let (parent, child) = (&key[0], &key[key.len() - 1]);
+    let ctx = run.ctx;
+    let client = ctx.client_for(run.def.api)?;
+    let base = ctx.expand(run.def.api, path);
+    let base = base.split_once('?').map_or(base.as_str(), |(p, _)| p);
+    let one = format!(
+        "{}/{}",
+        base.replace("{id}", &encode_segment(parent)),
+        encode_segment(child)
+    );
+    let url = client.url(&one)?;
+    let single = match extract {
+        Extract::Array => Extract::Object,
+        other => other,
+    };
+    match crate::okta::page::fetch(client, &url, single).await {
+        Ok(page) => emit_page(run, &page.items, Some(&column(col, parent))),
+        Err(crate::error::Error::NotFound { .. }) => {
+            let k: Vec<(&str, &str)> = cols
+                .iter()
+                .zip(key)
+                .map(|((c, _), v)| (*c, v.as_str()))
+                .collect();
+            emit_raw(run, &[changes::tombstone(&k, Some(UPDATED_AT), now)])
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -6,15 +6,14 @@
 //! remembered in the state (`recent`: id → lastUpdated) and skipped, so the overlap catches late
 //! arrivals without duplicating anything.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::okta::page::{Extract, Pager};
 use crate::output::Row;
 use crate::streams::context::StreamRun;
+use crate::streams::cursor::{self, SearchState, Ts};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// How far before the saved cursor each incremental read starts.
 pub const CURSOR_OVERLAP: chrono::Duration = chrono::Duration::seconds(60);
@@ -41,35 +40,6 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// A stream's saved cursor, read from its state (errors name the stream and the bad value).
-pub fn saved_cursor(run: &StreamRun<'_>, field: &str) -> Result<Option<DateTime<Utc>>> {
-    match run.state.as_ref().and_then(|s| s.get(field)) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
-            let t = parse_ts(s).ok_or_else(|| {
-                Error::Input(format!(
-                    "the state of stream {} has an invalid {field}: {s:?}",
-                    run.def.name
-                ))
-            })?;
-            // A cursor from the future would skip every change until then: ignore it.
-            if t > Utc::now() + crate::config::CLOCK_SKEW_ALLOWANCE {
-                tracing::warn!(
-                    stream = run.def.name,
-                    cursor = s.as_str(),
-                    "the saved {field} is in the future; ignoring it and reading as on a first sync"
-                );
-                return Ok(None);
-            }
-            Ok(Some(t))
-        }
-        Some(other) => Err(Error::Input(format!(
-            "the state of stream {} has an invalid {field}: {other}",
-            run.def.name
-        ))),
-    }
-}
-
 /// Reads `path` through `search=lastUpdated gt "…"`. With `sorted`, Okta sorts by the cursor and every
 /// page is checkpointed; without it (endpoints that cannot sort) the state is written once at the end.
 pub async fn read_search(
@@ -81,28 +51,18 @@ pub async fn read_search(
 ) -> Result<()> {
     const FIELD: &str = "lastUpdated";
     let incremental = run.incremental();
-    let saved = if incremental {
-        saved_cursor(run, FIELD)?
-    } else {
-        None
-    };
+    let mut st: SearchState = cursor::load(run)?;
+    let saved = st.last_updated.get();
     // `start_date` bounds history (event streams), never current state: an entity stream's first
     // read is complete whatever it says.
-    let changes_since = if incremental && run.def.cdc {
-        crate::streams::changes::emit_entity_tombstones(run, saved).await?
-    } else {
-        None
-    };
-    let mut recent: BTreeMap<String, String> = if incremental {
-        saved_recent(run)
-    } else {
-        BTreeMap::new()
-    };
+    if incremental && run.def.cdc {
+        let since = st.changes_since.or(saved);
+        st.changes_since = crate::streams::changes::emit_entity_tombstones(run, since).await?;
+    }
     let lower = match saved {
-        Some(c) => format_ts(c - CURSOR_OVERLAP),
+        Some(c) => format_ts(c.at() - CURSOR_OVERLAP),
         None => EPOCH_CURSOR.to_string(),
     };
-    let mut cursor: Option<DateTime<Utc>> = None;
     let search = format!("{FIELD} gt \"{lower}\"");
     let query = {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -130,18 +90,18 @@ pub async fn read_search(
                     &["id", FIELD],
                 )
             })?;
-            let ts = p.last_updated.as_deref().and_then(parse_ts);
-            if let (Some(seen), Some(lu)) = (recent.get(p.id.as_ref()), p.last_updated.as_deref()) {
+            let ts = p.last_updated.as_deref().and_then(Ts::parse);
+            if let (Some(seen), Some(lu)) =
+                (st.recent.get(p.id.as_ref()), p.last_updated.as_deref())
+            {
                 if seen == lu {
                     continue;
                 }
             }
             if let (Some(t), Some(lu)) = (ts, p.last_updated.as_deref()) {
-                if cursor.is_none_or(|c| t > c) {
-                    cursor = Some(t);
-                }
+                st.last_updated.advance(t);
                 if incremental {
-                    recent.insert(p.id.into_owned(), lu.to_string());
+                    st.recent.insert(p.id.into_owned(), lu.to_string());
                 }
             }
             rows.push(Row {
@@ -151,57 +111,23 @@ pub async fn read_search(
         }
         run.emit(rows)?;
         if incremental && sorted {
-            prune(&mut recent, cursor);
-            run.checkpoint(&state_of(FIELD, cursor, &recent, changes_since.as_deref()))?;
+            prune(&mut st);
+            run.checkpoint(&cursor::to_value(&st))?;
         }
     }
     if incremental {
-        prune(&mut recent, cursor);
-        run.checkpoint(&state_of(
-            FIELD,
-            cursor.or(saved),
-            &recent,
-            changes_since.as_deref(),
-        ))
+        prune(&mut st);
+        run.checkpoint(&cursor::to_value(&st))
     } else {
         run.finish_full_refresh()
     }
 }
 
-fn saved_recent(run: &StreamRun<'_>) -> BTreeMap<String, String> {
-    run.state
-        .as_ref()
-        .and_then(|s| s.get("recent"))
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Keeps only the ids inside the overlap window below the cursor.
-fn prune(recent: &mut BTreeMap<String, String>, cursor: Option<DateTime<Utc>>) {
-    if let Some(c) = cursor {
-        let floor = c - CURSOR_OVERLAP;
-        recent.retain(|_, ts| parse_ts(ts).is_some_and(|t| t >= floor));
+fn prune(st: &mut SearchState) {
+    if let Some(c) = st.last_updated.get() {
+        let floor = Ts::from(c.at() - CURSOR_OVERLAP);
+        st.recent
+            .retain(|_, ts| Ts::parse(ts).is_some_and(|t| t >= floor));
     }
-}
-
-fn state_of(
-    field: &str,
-    cursor: Option<DateTime<Utc>>,
-    recent: &BTreeMap<String, String>,
-    changes_since: Option<&str>,
-) -> Value {
-    let mut m = Map::new();
-    if let Some(c) = cursor {
-        m.insert(field.to_string(), json!(format_ts(c)));
-    }
-    if let Some(c) = changes_since {
-        m.insert(crate::streams::changes::SINCE_KEY.into(), json!(c));
-    }
-    m.insert("recent".into(), json!(recent));
-    Value::Object(m)
 }

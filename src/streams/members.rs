@@ -1,21 +1,44 @@
-//! Group memberships. Incremental reads re-read only the groups whose `lastMembershipUpdated` moved past
-//! the saved cursor (never limited by the `groups` stream's cursor), one group at a time in cursor order,
-//! checkpointing after every page with the in-progress group's next link so a killed sync resumes
-//! exactly where it stopped. Each record carries its group's `lastMembershipUpdated` as the cursor.
+//! Group memberships. Incremental reads visit only the groups whose `lastMembershipUpdated` moved past
+//! the saved cursor (never limited by the `groups` stream's cursor), one group at a time in cursor order.
+//! Each record carries its group's `lastMembershipUpdated` as the cursor.
+//!
+//! A changed group costs requests in proportion to what changed when the System Log says exactly what
+//! changed: the `group.user_membership.add` / `.remove` events of the change feed name each membership,
+//! removals become tombstones and each added member is one `GET /api/v1/users/{id}`. The log is trusted
+//! for a group only when all of these hold (else the group is read again in full, checkpointed after
+//! every page with its next link so a killed sync resumes exactly where it stopped):
+//!
+//! * the previous sync ended complete (its state says `"complete": true`): an interrupted read, or a
+//!   state saved by an earlier release, may hold groups never read in full;
+//! * the feed was read, from a position within the log's retention, and holds no group rule event
+//!   (`group.user_membership.rule.*`: rules change memberships in bulk);
+//! * the group's latest membership event is exactly its `lastMembershipUpdated` (a change the log has
+//!   not shown yet, or never logs, makes them differ) and lies inside the feed's window.
 
 use crate::error::{Error, Result};
-use crate::okta::page::{Extract, Pager};
+use crate::okta::page::{fetch, Extract, Pager};
 use crate::output::Row;
 use crate::streams::changes::{self, Change};
 use crate::streams::context::StreamRun;
-use crate::streams::incremental::{format_ts, parse_ts, saved_cursor};
+use crate::streams::cursor::{self, InProgress, MembersState, Ts};
 use crate::streams::list::{column, encode_segment, id_of};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 const FIELD: &str = "lastMembershipUpdated";
+/// Group rule events: memberships changed in bulk, not each logged; a window holding one re-reads
+/// every changed group in full.
+pub const RULE_EVENTS: &[&str] = &[
+    "group.user_membership.rule.add_exclusion",
+    "group.user_membership.rule.deactivated",
+    "group.user_membership.rule.evaluation",
+    "group.user_membership.rule.invalidate",
+    "group.user_membership.rule.trigger",
+];
+/// Up to this many added members of one group are read one by one even when the group's own pages
+/// would cost fewer requests (each added row is one row, not the whole group, at the destination).
+pub const MAX_SINGLE_READS: usize = 20;
 /// Page size of a group's member list (Okta's default of 1000 is "very high for historical reasons").
 pub const MEMBERS_PAGE_SIZE: u32 = 200;
 
@@ -43,63 +66,18 @@ struct Stats {
 
 struct Group {
     id: String,
-    lmu: Option<DateTime<Utc>>,
+    lmu: Option<Ts>,
+    /// Its member count (`expand=stats`), when Okta gave it: what a full read of it costs.
+    users_count: Option<u64>,
     /// `lastMembershipUpdated` exactly as Okta sent it; every member record carries it as the cursor.
     lmu_raw: Option<String>,
 }
 
-/// The stream state: the cursor of fully read groups, the ids read at exactly that cursor value, the
-/// group being read with its next page, and the change-feed position.
-struct MembersState {
-    cursor: Option<DateTime<Utc>>,
-    done_at_cursor: Vec<String>,
-    current: Option<(String, String)>,
-    changes_since: Option<String>,
-}
-
+/// What the typed state answers about groups (an inherent impl: the state type lives in `cursor`).
 impl MembersState {
-    fn from_run(run: &StreamRun<'_>) -> Result<Self> {
-        let s = run.state.as_ref();
-        let done = s
-            .and_then(|s| s.get("groups_at_cursor"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let current = s.and_then(|s| s.get("current")).and_then(|c| {
-            Some((
-                c.get("group_id")?.as_str()?.to_string(),
-                c.get("next")?.as_str()?.to_string(),
-            ))
-        });
-        Ok(Self {
-            cursor: saved_cursor(run, FIELD)?,
-            done_at_cursor: done,
-            current,
-            changes_since: None,
-        })
-    }
-
-    fn to_value(&self) -> Value {
-        let mut v = json!({ "groups_at_cursor": self.done_at_cursor });
-        if let Some(c) = &self.changes_since {
-            v[changes::SINCE_KEY] = json!(c);
-        }
-        if let Some(c) = self.cursor {
-            v[FIELD] = json!(format_ts(c));
-        }
-        if let Some((g, next)) = &self.current {
-            v["current"] = json!({"group_id": g, "next": next});
-        }
-        v
-    }
-
     fn is_done(&self, g: &Group) -> bool {
-        match (self.cursor, g.lmu) {
-            (Some(c), Some(t)) => t < c || (t == c && self.done_at_cursor.contains(&g.id)),
+        match (self.last_membership_updated.get(), g.lmu) {
+            (Some(c), Some(t)) => t < c || (t == c && self.groups_at_cursor.contains(&g.id)),
             _ => false,
         }
     }
@@ -107,35 +85,29 @@ impl MembersState {
     fn complete(&mut self, g: &Group) {
         self.current = None;
         let Some(t) = g.lmu else { return };
-        if self.cursor == Some(t) {
-            self.done_at_cursor.push(g.id.clone());
-        } else if self.cursor.is_none_or(|c| t > c) {
-            self.cursor = Some(t);
-            self.done_at_cursor = vec![g.id.clone()];
+        if self.last_membership_updated.get() == Some(t) {
+            self.groups_at_cursor.push(g.id.clone());
+        } else if self.last_membership_updated.advance(t) {
+            self.groups_at_cursor = vec![g.id.clone()];
         }
     }
 }
 
 pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
     let incremental = run.incremental();
-    let mut st = if incremental {
-        MembersState::from_run(run)?
+    let mut st: MembersState = cursor::load(run)?;
+    // Whether the state vouches for every group up to its position; intermediate checkpoints do not.
+    let vouched = std::mem::take(&mut st.complete);
+    let exact = if incremental {
+        emit_tombstones(run, &mut st, vouched).await?
     } else {
-        MembersState {
-            cursor: None,
-            done_at_cursor: Vec::new(),
-            current: None,
-            changes_since: None,
-        }
+        None
     };
-    if incremental {
-        emit_tombstones(run, &mut st).await?;
-    }
-    let groups = list_groups(run, st.cursor).await?;
+    let groups = list_groups(run, st.last_membership_updated.get()).await?;
     // A group interrupted mid-way resumes from its saved next page.
-    let resumed = st.current.clone().map(|(gid, _)| gid);
-    if let Some((gid, next)) = st.current.clone() {
-        if let Some(g) = groups.iter().find(|g| g.id == gid) {
+    let resumed = st.current.clone().map(|c| c.group_id);
+    if let Some(InProgress { group_id, next }) = st.current.clone() {
+        if let Some(g) = groups.iter().find(|g| g.id == group_id) {
             let url = run.ctx.client.url(&next)?;
             read_members(run, &mut st, g, url).await?;
         } else {
@@ -146,6 +118,10 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
         if st.is_done(g) || resumed.as_deref() == Some(g.id.as_str()) {
             continue;
         }
+        if let Some(adds) = exact.as_ref().and_then(|e| e.adds_of(g)) {
+            apply_adds(run, &mut st, g, adds).await?;
+            continue;
+        }
         let url = run.ctx.client.url(&format!(
             "/api/v1/groups/{}/users?limit={MEMBERS_PAGE_SIZE}",
             encode_segment(&g.id)
@@ -153,17 +129,88 @@ pub async fn read_group_members(run: &mut StreamRun<'_>) -> Result<()> {
         read_members(run, &mut st, g, url).await?;
     }
     if incremental {
-        run.checkpoint(&st.to_value())
+        st.complete = true;
+        run.checkpoint(&cursor::to_value(&st))
     } else {
         run.finish_full_refresh()
     }
 }
 
+/// What the change feed says exactly about this sync's membership changes.
+struct Exact {
+    /// The end of the feed's window.
+    until: Ts,
+    /// Per group: the time of its latest membership event in the window.
+    latest: HashMap<String, Ts>,
+    /// Per group: the members whose latest event is an add, in id order.
+    adds: BTreeMap<String, Vec<String>>,
+}
+
+impl Exact {
+    /// The members added to `g`, when the log accounts for its latest change and reading them one by
+    /// one costs no more than [`MAX_SINGLE_READS`] requests or than reading the group's pages;
+    /// `None`: read it in full.
+    fn adds_of(&self, g: &Group) -> Option<&[String]> {
+        let lmu = g.lmu?;
+        if lmu > self.until || self.latest.get(&g.id) != Some(&lmu) {
+            return None;
+        }
+        let adds = self.adds.get(&g.id).map_or(&[][..], Vec::as_slice);
+        let pages = g
+            .users_count
+            .map_or(u64::MAX, |n| n.div_ceil(u64::from(MEMBERS_PAGE_SIZE)));
+        let cheap = adds.len() <= MAX_SINGLE_READS || adds.len() as u64 <= pages;
+        cheap.then_some(adds)
+    }
+}
+
+/// Emits the rows of the members the log says were added to `g` (one user read each), then marks the
+/// group done. A member whose user is gone (404) was deleted: its scoped tombstone covers it.
+async fn apply_adds(
+    run: &mut StreamRun<'_>,
+    st: &mut MembersState,
+    g: &Group,
+    adds: &[String],
+) -> Result<()> {
+    let prefix_of = |uid: &str| {
+        let mut p = column("group_id", &g.id);
+        if let Some(lmu) = &g.lmu_raw {
+            p = format!("{p},{}", column(FIELD, lmu));
+        }
+        format!("{p},{}", column("user_id", uid))
+    };
+    for uid in adds {
+        let url = run
+            .ctx
+            .client
+            .url(&format!("/api/v1/users/{}", encode_segment(uid)))?;
+        match fetch(&run.ctx.client, &url, Extract::Object).await {
+            Ok(page) => {
+                let prefix = prefix_of(uid);
+                run.emit(page.items.iter().map(|r| Row {
+                    raw: r.get(),
+                    prefix: Some(&prefix),
+                }))?;
+            }
+            Err(Error::NotFound { .. }) => {
+                tracing::info!(
+                    group = g.id.as_str(),
+                    user = uid.as_str(),
+                    "an added member no longer exists"
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    st.complete(g);
+    run.checkpoint(&cursor::to_value(&st))
+}
+
 /// Groups whose membership changed since `since` (all groups without it), oldest change first.
-async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> Result<Vec<Group>> {
+async fn list_groups(run: &mut StreamRun<'_>, since: Option<Ts>) -> Result<Vec<Group>> {
     let mut path = "/api/v1/groups?limit=200&expand=stats".to_string();
     if let Some(c) = since {
-        let filter = format!("{FIELD} ge \"{}\"", format_ts(c));
+        let filter = format!("{FIELD} ge \"{c}\"");
         path.push_str("&filter=");
         path.push_str(&url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>());
     }
@@ -180,17 +227,18 @@ async fn list_groups(run: &mut StreamRun<'_>, since: Option<DateTime<Utc>>) -> R
                     &["id", FIELD],
                 )
             })?;
-            estimate += p
+            let users_count = p
                 .embedded
                 .as_ref()
                 .and_then(|e| e.stats.as_ref())
-                .and_then(|s| s.users_count)
-                .unwrap_or(0);
+                .and_then(|s| s.users_count);
+            estimate += users_count.unwrap_or(0);
             let lmu_raw = p.last_membership_updated.map(Cow::into_owned);
             groups.push(Group {
                 id: p.id.into_owned(),
-                lmu: lmu_raw.as_deref().and_then(parse_ts),
+                lmu: lmu_raw.as_deref().and_then(Ts::parse),
                 lmu_raw,
+                users_count,
             });
         }
     }
@@ -235,15 +283,18 @@ async fn read_members(
             prefix: Some(p),
         }))?;
         if run.incremental() {
-            st.current = pager.pending().map(|n| (g.id.clone(), relative(n)));
+            st.current = pager.pending().map(|n| InProgress {
+                group_id: g.id.clone(),
+                next: relative(n),
+            });
             if st.current.is_some() {
-                run.checkpoint(&st.to_value())?;
+                run.checkpoint(&cursor::to_value(&st))?;
             }
         }
     }
     st.complete(g);
     if run.incremental() {
-        run.checkpoint(&st.to_value())?;
+        run.checkpoint(&cursor::to_value(&st))?;
     }
     Ok(())
 }
@@ -256,16 +307,22 @@ pub fn relative(u: &url::Url) -> String {
     }
 }
 
-/// Emits the tombstones of removed memberships since the saved feed position, then sets the position to
-/// save. A removal whose key was added again later is safe: the add moved the group's
-/// `lastMembershipUpdated`, so the group is read again after its tombstones. Okta logs a user's or a
-/// group's deletion, not each membership it removed: those get one scoped tombstone (`user_id` or
-/// `group_id` alone) that removes every row of the deleted user or group.
-async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Result<()> {
+/// Emits the tombstones of removed memberships since the saved feed position, sets the position to
+/// save, and says what the log knows exactly (`None` when it cannot be trusted this sync).
+///
+/// Per membership only the latest add or remove of the window counts: a removal undone by a later add
+/// (even one applied by the previous sync, replayed through the feed's overlap) is no deletion. Okta
+/// logs a user's or a group's deletion, not each membership it removed: those get one scoped tombstone
+/// (`user_id` or `group_id` alone) that removes every row of the deleted user or group.
+async fn emit_tombstones(
+    run: &mut StreamRun<'_>,
+    st: &mut MembersState,
+    vouched: bool,
+) -> Result<Option<Exact>> {
     let until = run.ctx.feed_until();
-    let Some(since) = changes::saved_since(run.state.as_ref(), st.cursor) else {
-        st.changes_since = changes::next_since(None, None, until);
-        return Ok(());
+    let Some(since) = st.changes_since.or(st.last_membership_updated.get()) else {
+        st.changes_since = Some(until.into());
+        return Ok(None);
     };
     let result = changes::feed(run.ctx).await;
     st.changes_since = changes::next_since(Some(&result), Some(since), until);
@@ -273,10 +330,10 @@ async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Resu
         Ok(f) => f,
         Err(reason) => {
             run.incomplete = Some(reason);
-            return Ok(());
+            return Ok(None);
         }
     };
-    let window: Vec<&Change> = feed.since(since).collect();
+    let window: Vec<&Change> = feed.since(since.at()).collect();
     let mut rows: Vec<String> = Vec::new();
     for c in &window {
         let scoped = match c.event_type.as_str() {
@@ -288,24 +345,46 @@ async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Resu
             rows.push(changes::tombstone(&[key], Some(FIELD), &c.published));
         }
     }
-    let mut removed: Vec<(String, String, &str)> = window
-        .iter()
-        .filter(|c| c.event_type == changes::MEMBERSHIP_REMOVED)
-        .filter_map(|c| {
+    let latest = changes::latest_by_key(
+        window.iter().copied().filter(|c| {
+            c.event_type == changes::MEMBERSHIP_REMOVED || c.event_type == changes::MEMBERSHIP_ADDED
+        }),
+        |c| {
             Some((
                 c.target("UserGroup")?.to_string(),
                 c.target("User")?.to_string(),
-                c.published.as_str(),
             ))
-        })
-        .collect();
-    removed.sort();
-    removed.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    for (g, u, at) in &removed {
+        },
+    );
+    let mut exact = Exact {
+        until: feed.until.into(),
+        latest: HashMap::new(),
+        adds: BTreeMap::new(),
+    };
+    let mut removed: Vec<(&(String, String), &Change)> = Vec::new();
+    for (key, c) in &latest {
+        let at = Ts::from(c.at);
+        let group_latest = exact.latest.entry(key.0.clone()).or_insert(at);
+        *group_latest = (*group_latest).max(at);
+        if c.event_type == changes::MEMBERSHIP_REMOVED {
+            removed.push((key, c));
+        } else {
+            exact
+                .adds
+                .entry(key.0.clone())
+                .or_default()
+                .push(key.1.clone());
+        }
+    }
+    for users in exact.adds.values_mut() {
+        users.sort();
+    }
+    removed.sort_by(|a, b| a.0.cmp(b.0));
+    for ((g, u), c) in &removed {
         rows.push(changes::tombstone(
             &[("group_id", g), ("user_id", u)],
             Some(FIELD),
-            at,
+            &c.published,
         ));
     }
     if !rows.is_empty() {
@@ -319,5 +398,20 @@ async fn emit_tombstones(run: &mut StreamRun<'_>, st: &mut MembersState) -> Resu
             prefix: None,
         }))?;
     }
-    Ok(())
+    let retained = chrono::Utc::now()
+        - chrono::Duration::days(crate::config::SYSTEM_LOG_RETENTION_DAYS)
+        + changes::FEED_OVERLAP;
+    let rules = window
+        .iter()
+        .any(|c| RULE_EVENTS.contains(&c.event_type.as_str()));
+    let trusted = vouched && !rules && since.at() - changes::FEED_OVERLAP >= retained;
+    if !trusted {
+        tracing::info!(
+            stream = run.def.name,
+            vouched,
+            group_rules = rules,
+            "changed groups are read in full this sync"
+        );
+    }
+    Ok(trusted.then_some(exact))
 }

@@ -7,6 +7,7 @@
 pub mod asa;
 pub mod changes;
 pub mod context;
+pub mod cursor;
 pub mod delta;
 pub mod incremental;
 pub mod list;

@@ -8,11 +8,11 @@ use crate::error::{Error, Result};
 use crate::okta::page::{fetch, Extract, Progress};
 use crate::output::Row;
 use crate::streams::context::StreamRun;
-use crate::streams::incremental::{format_ts, parse_ts, saved_cursor};
+use crate::streams::cursor::{self, LogState, Ts};
+use crate::streams::incremental::format_ts;
 use crate::streams::members::relative;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 
@@ -63,24 +63,16 @@ impl Dedupe {
 pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
     let incremental = run.incremental();
     let now = Utc::now();
-    let saved_published = if incremental {
-        saved_cursor(run, "published")?
-    } else {
-        None
-    };
-    let saved_next = if incremental {
-        run.state
-            .as_ref()
-            .and_then(|s| s.get("next"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    } else {
-        None
-    };
-    let mut published = saved_published;
+    let saved: LogState = cursor::load(run)?;
+    let saved_published = saved.published.get().map(Ts::at);
+    let saved_next = saved.next;
+    let mut published = saved.published;
     if saved_next.is_none() && saved_published.is_some_and(|p| p > now) {
         tracing::warn!("the saved System Log cursor is in the future; nothing to read");
-        return run.checkpoint(&state_of(published, None));
+        return run.checkpoint(&cursor::to_value(&LogState {
+            published,
+            next: None,
+        }));
     }
     let oldest = now - chrono::Duration::days(SYSTEM_LOG_RETENTION_DAYS) + RETENTION_MARGIN;
     let since_url = |since: DateTime<Utc>| -> String {
@@ -150,10 +142,8 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
             if !dedupe.first_time(&p.uuid) {
                 continue;
             }
-            if let Some(t) = p.published.as_deref().and_then(parse_ts) {
-                if published.is_none_or(|c| t > c) {
-                    published = Some(t);
-                }
+            if let Some(t) = p.published.as_deref().and_then(Ts::parse) {
+                published.advance(t);
             }
             rows.push(Row {
                 raw: raw.get(),
@@ -169,7 +159,10 @@ pub async fn read_system_log(run: &mut StreamRun<'_>) -> Result<()> {
         // Resume from the next link, or from this very page when Okta gave none.
         let resume = page.next.clone().unwrap_or_else(|| page.url.clone());
         if incremental {
-            run.checkpoint(&state_of(published, Some(relative(&resume))))?;
+            run.checkpoint(&cursor::to_value(&LogState {
+                published,
+                next: Some(relative(&resume)),
+            }))?;
         }
         match page.next.filter(|n| n != &page.url) {
             Some(n) if page.items.len() >= LOG_PAGE_SIZE => url = n,
@@ -212,15 +205,4 @@ fn first_since(run: &StreamRun<'_>, now: DateTime<Utc>) -> DateTime<Utc> {
         Some(s) => s,
         None => oldest,
     }
-}
-
-fn state_of(published: Option<DateTime<Utc>>, next: Option<String>) -> Value {
-    let mut v = json!({});
-    if let Some(p) = published {
-        v["published"] = json!(format_ts(p));
-    }
-    if let Some(n) = next {
-        v["next"] = json!(n);
-    }
-    v
 }

@@ -348,3 +348,242 @@ fn an_event_that_arrives_late_is_applied_by_the_next_sync() {
     }
     assert_same(&users.keys(), &sim.keys("users"), "users");
 }
+
+/// The largest group, a member of it and a user outside it.
+fn big_group(sim: &okta_sim::SimServer) -> (String, String, String, usize) {
+    let members = sim.group_members();
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for (g, _) in &members {
+        *sizes.entry(g.as_str()).or_default() += 1;
+    }
+    let (g, n) = sizes.iter().max_by_key(|(_, n)| **n).unwrap();
+    let member = members.iter().find(|(x, _)| x == g).unwrap().1.clone();
+    let outsider = sim
+        .users()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .find(|u| !members.contains(&(g.to_string(), u.clone())))
+        .unwrap();
+    (g.to_string(), member, outsider, *n)
+}
+
+fn group_member_requests(sim: &okta_sim::SimServer, g: &str) -> usize {
+    let path = format!("/api/v1/groups/{g}/users");
+    sim.requests().iter().filter(|r| r.path == path).count()
+}
+
+/// Issue 10: when the System Log names the added and removed memberships, an incremental sync emits
+/// exactly those rows (one user read per added member), not the whole group again.
+#[test]
+fn a_membership_change_the_log_names_costs_its_rows_not_the_group() {
+    let sim = sim_with(|c| {
+        c.users = 1000;
+        c.rate_limits = okta_sim::RateLimitMode::Unlimited;
+    });
+    let cfg = config(&sim);
+    let first = read_cfg(&cfg, &["group_members"], true, None).ok();
+    assert_eq!(first.last_state("group_members")["complete"], true);
+    let (g, leaver, newcomer, size) = big_group(&sim);
+    assert!(size > 200, "the group spans several pages ({size} members)");
+    let first_reads = group_member_requests(&sim, &g);
+    assert!(first_reads >= 2);
+    assert!(sim.remove_group_member(&g, &leaver));
+    assert!(sim.add_group_member(&g, &newcomer));
+    sim.clear_requests();
+    let saved = state_file(&[("group_members", first.last_state("group_members"))]);
+    let second = read_cfg(&cfg, &["group_members"], true, Some(&saved)).ok();
+    let rows = second.records("group_members");
+    assert_eq!(rows.len(), 2, "exactly the two changed rows: {rows:?}");
+    let tomb = rows
+        .iter()
+        .find(|r| r["_ab_cdc_deleted_at"].is_string())
+        .expect("a tombstone");
+    assert_eq!(
+        (tomb["group_id"].as_str(), tomb["user_id"].as_str()),
+        (Some(g.as_str()), Some(leaver.as_str()))
+    );
+    let added = rows
+        .iter()
+        .find(|r| r["_ab_cdc_deleted_at"].is_null())
+        .expect("the added row");
+    assert_eq!(added["group_id"], g.as_str());
+    assert_eq!(added["user_id"], newcomer.as_str());
+    assert_eq!(
+        added["id"],
+        newcomer.as_str(),
+        "the row is the user, as in the member list"
+    );
+    let group = sim
+        .groups()
+        .into_iter()
+        .find(|x| x["id"] == g.as_str())
+        .unwrap();
+    assert_eq!(
+        added["lastMembershipUpdated"],
+        group["lastMembershipUpdated"]
+    );
+    assert_eq!(
+        group_member_requests(&sim, &g),
+        0,
+        "the group is not read again"
+    );
+    let user_reads = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/users/"))
+        .count();
+    assert_eq!(user_reads, 1, "one read of the added member");
+    eprintln!(
+        "group_members after 1 add + 1 remove in a {size}-member group: {} requests (first sync read the group in {first_reads})",
+        sim.requests().len()
+    );
+    let mut t = Table::default();
+    t.apply(&first.records("group_members"), &["group_id", "user_id"]);
+    t.apply(&rows, &["group_id", "user_id"]);
+    assert_same(&t.keys(), &sim.keys("group_members"), "group_members");
+    assert_eq!(second.last_state("group_members")["complete"], true);
+}
+
+/// Where the log cannot say exactly what changed, the group is read again in full: a state that does
+/// not vouch for every group (an earlier release's, or an interrupted sync's), and events Okta has not
+/// made visible yet.
+#[test]
+fn a_membership_change_the_log_cannot_account_for_rereads_the_group() {
+    let sim = sim_with(|c| {
+        c.users = 600;
+        c.rate_limits = okta_sim::RateLimitMode::Unlimited;
+    });
+    let cfg = config(&sim);
+    let first = read_cfg(&cfg, &["group_members"], true, None).ok();
+    let mut t = Table::default();
+    t.apply(&first.records("group_members"), &["group_id", "user_id"]);
+    let (g, leaver, newcomer, _) = big_group(&sim);
+    // 1. A state without `complete`.
+    assert!(sim.remove_group_member(&g, &leaver));
+    sim.clear_requests();
+    let mut old = first.last_state("group_members");
+    old.as_object_mut().unwrap().remove("complete");
+    let second = read_cfg(
+        &cfg,
+        &["group_members"],
+        true,
+        Some(&state_file(&[("group_members", old)])),
+    )
+    .ok();
+    assert!(group_member_requests(&sim, &g) >= 2, "read in full");
+    t.apply(&second.records("group_members"), &["group_id", "user_id"]);
+    assert_same(
+        &t.keys(),
+        &sim.keys("group_members"),
+        "after an unvouched state",
+    );
+    // 2. An add whose event is not visible yet: the group's lastMembershipUpdated moved past every
+    //    event the log shows.
+    sim.set_log_delay(std::time::Duration::from_secs(3600));
+    assert!(sim.add_group_member(&g, &newcomer));
+    sim.clear_requests();
+    let third = read_cfg(
+        &cfg,
+        &["group_members"],
+        true,
+        Some(&state_file(&[(
+            "group_members",
+            second.last_state("group_members"),
+        )])),
+    )
+    .ok();
+    assert!(group_member_requests(&sim, &g) >= 2, "read in full");
+    t.apply(&third.records("group_members"), &["group_id", "user_id"]);
+    assert_same(
+        &t.keys(),
+        &sim.keys("group_members"),
+        "after an invisible event",
+    );
+}
+
+/// Issue 10: an added or updated app assignment is read alone (`GET /api/v1/apps/{appId}/users/{userId}`),
+/// not with the app's whole user list; one that vanished before it could be read (404) is a tombstone.
+#[test]
+fn an_app_assignment_change_reads_that_row_not_the_app() {
+    let sim = sim_with(|c| {
+        c.users = 400;
+        c.rate_limits = okta_sim::RateLimitMode::Unlimited;
+    });
+    let cfg = config(&sim);
+    let first = read_cfg(&cfg, &["application_users"], true, None).ok();
+    let assignments = sim.app_users();
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for (a, _) in &assignments {
+        *sizes.entry(a.as_str()).or_default() += 1;
+    }
+    let (app, size) = sizes
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(a, n)| (a.to_string(), *n))
+        .unwrap();
+    let assigned: BTreeSet<String> = assignments
+        .iter()
+        .filter(|(a, _)| *a == app)
+        .map(|(_, u)| u["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut outsiders = sim
+        .users()
+        .into_iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .filter(|u| !assigned.contains(u));
+    let (newcomer, doomed) = (outsiders.next().unwrap(), outsiders.next().unwrap());
+    let leaver = assigned.iter().next().unwrap().clone();
+    assert!(sim.assign_app_user(&app, &newcomer));
+    assert!(sim.unassign_app_user(&app, &leaver));
+    // Assigned, then deleted: Okta logs the deletion, not the assignment's end.
+    assert!(sim.assign_app_user(&app, &doomed));
+    assert!(sim.delete_user(&doomed));
+    sim.clear_requests();
+    let saved = state_file(&[("application_users", first.last_state("application_users"))]);
+    let second = read_cfg(&cfg, &["application_users"], true, Some(&saved)).ok();
+    let requests = sim.requests();
+    let list = format!("/api/v1/apps/{app}/users");
+    assert_eq!(
+        requests.iter().filter(|r| r.path == list).count(),
+        0,
+        "the app's user list ({size} rows) is not read again"
+    );
+    let singles: BTreeSet<String> = requests
+        .iter()
+        .filter_map(|r| r.path.strip_prefix(&format!("{list}/")).map(str::to_string))
+        .collect();
+    assert_eq!(
+        singles,
+        [newcomer.clone(), doomed.clone()].into_iter().collect(),
+        "one read per added assignment"
+    );
+    eprintln!(
+        "application_users after 2 adds + 1 remove in a {size}-user app: {} requests, {} records",
+        requests.len(),
+        second.records("application_users").len()
+    );
+    let rows = second.records("application_users");
+    let live: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["_ab_cdc_deleted_at"].is_null())
+        .collect();
+    assert_eq!(live.len(), 1, "{rows:?}");
+    assert_eq!(live[0]["app_id"], app.as_str());
+    assert_eq!(live[0]["id"], newcomer.as_str());
+    assert!(live[0]["_ab_cdc_updated_at"].is_string());
+    let gone = |app_id: Option<&str>, id: &str| {
+        rows.iter().any(|r| {
+            r["_ab_cdc_deleted_at"].is_string() && r["app_id"].as_str() == app_id && r["id"] == id
+        })
+    };
+    assert!(gone(Some(&app), &leaver), "the removal's tombstone");
+    assert!(gone(Some(&app), &doomed), "the 404's tombstone");
+    let mut t = Table::default();
+    t.apply(&first.records("application_users"), &["app_id", "id"]);
+    t.apply(&rows, &["app_id", "id"]);
+    assert_same(
+        &t.keys(),
+        &sim.keys("application_users"),
+        "application_users",
+    );
+}

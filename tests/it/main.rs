@@ -19,4 +19,5 @@ mod read;
 mod singer;
 mod snapshots;
 mod spec;
+mod states;
 mod stdout_owner;

@@ -274,13 +274,16 @@ fn discover_prints_a_valid_singer_catalog() {
             );
         }
         assert_eq!(top["table-key-properties"], json!(keys), "{id}");
-        // Every property has its own metadata; keys and replication keys are `automatic`.
+        // Every property has its own metadata; keys, replication keys and the deletion marker (so a
+        // tombstone never loses it) are `automatic`.
         for p in props.keys() {
             let pm = md
                 .iter()
                 .find(|m| m["breadcrumb"] == json!(["properties", p]))
                 .unwrap_or_else(|| panic!("{id}: no metadata for property {p}"));
-            let automatic = keys.contains(&p.as_str()) || rkeys.iter().any(|r| r == p.as_str());
+            let automatic = keys.contains(&p.as_str())
+                || rkeys.iter().any(|r| r == p.as_str())
+                || p == "_sdc_deleted_at";
             assert_eq!(
                 pm["metadata"]["inclusion"],
                 if automatic { "automatic" } else { "available" },
@@ -1548,4 +1551,138 @@ fn meltano_runs_tap_okta_into_target_csv_and_target_jsonl_with_a_table_per_selec
             "{stream}.jsonl rows"
         );
     }
+}
+
+/// The rows of a CSV file as JSON objects (Python's csv module: fields may hold newlines).
+fn csv_objects(python: &Path, file: &Path) -> Vec<Value> {
+    if !file.exists() {
+        return Vec::new();
+    }
+    let o = Command::new(python)
+        .args(["-c", "import csv,sys,json; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))"])
+        .arg(file)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}\n{}",
+            file.display(),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+/// Issue 10 in Singer mode: tap-okta → target-csv (a Meltano SDK target), a sync, a user deleted, a
+/// second sync from the target's state. Tombstones reach the target as `_sdc_deleted_at` (declared in
+/// the SCHEMA, so the SDK's validation accepts them), and applying them to the first load leaves
+/// exactly the org's users and memberships.
+#[test]
+fn a_deletion_between_two_syncs_reaches_a_singer_target_as_sdc_deleted_at() {
+    let Some(target) = venv_tool("SINGER_VENV", ".venv-singer", "target-csv") else {
+        return;
+    };
+    let python = target
+        .canonicalize()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("python");
+    let sim = sim();
+    let dir = Dir::new();
+    let mut config = flat_config(&sim);
+    config["system_log_settle_seconds"] = json!(0);
+    let cfg = dir.write("config.json", &config);
+    let catalog = discover(&dir);
+    for s in catalog["streams"].as_array().unwrap() {
+        if ["users", "group_members"].contains(&s["tap_stream_id"].as_str().unwrap()) {
+            assert!(
+                s["schema"]["properties"]["_sdc_deleted_at"].is_object()
+                    && s["schema"]["properties"]
+                        .get("_ab_cdc_deleted_at")
+                        .is_none(),
+                "{} declares _sdc_deleted_at",
+                s["tap_stream_id"]
+            );
+        }
+    }
+    let cat = dir.write(
+        "catalog.json",
+        &select(&catalog, &["users", "group_members"], &[]),
+    );
+    let sync = |n: usize, state: Option<&Path>| -> (PathBuf, Value) {
+        let out = dir.0.path().join(format!("csv{n}"));
+        std::fs::create_dir_all(&out).unwrap();
+        // The SDK strips `_sdc_*` columns unless asked to keep record metadata (which SQL targets
+        // with `hard_delete` rely on).
+        let tcfg = dir.write(
+            &format!("target{n}.json"),
+            &json!({"output_path": out, "validate_records": true, "add_record_metadata": true}),
+        );
+        let mut args = vec![
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ];
+        if let Some(s) = state {
+            args.extend(["--state", s.to_str().unwrap()]);
+        }
+        let p = pipe(&args, &target, &["--config", tcfg.to_str().unwrap()]);
+        let state = p
+            .target_stdout
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .unwrap_or_else(|| panic!("the target emitted no state:\n{}", p.target_stderr));
+        (out, state)
+    };
+    let (first, state) = sync(1, None);
+    let (_, victim) = sim.group_members()[0].clone();
+    assert!(sim.delete_user(&victim));
+    let state_path = dir.write("state.json", &state);
+    let (second, _) = sync(2, Some(&state_path));
+
+    // Users: the victim's row is marked deleted in the second load.
+    let users2 = csv_objects(&python, &second.join("users.csv"));
+    assert!(
+        users2.iter().any(|u| u["id"] == victim.as_str()
+            && u["_sdc_deleted_at"].as_str().is_some_and(|d| !d.is_empty())),
+        "the deleted user is marked deleted at the target: {users2:?}"
+    );
+    let mut users: BTreeMap<String, Value> = BTreeMap::new();
+    for u in csv_objects(&python, &first.join("users.csv"))
+        .into_iter()
+        .chain(users2)
+    {
+        let id = u["id"].as_str().unwrap().to_string();
+        if u["_sdc_deleted_at"].as_str().is_some_and(|d| !d.is_empty()) {
+            users.remove(&id);
+        } else {
+            users.insert(id, u);
+        }
+    }
+    assert_eq!(
+        users.keys().cloned().collect::<HashSet<_>>(),
+        ids(&sim.users()),
+        "users at the target after applying the deletions"
+    );
+    // Memberships: the victim's are removed by one scoped tombstone (`user_id` alone).
+    let mut members: HashSet<(String, String)> = HashSet::new();
+    for m in csv_objects(&python, &first.join("group_members.csv"))
+        .into_iter()
+        .chain(csv_objects(&python, &second.join("group_members.csv")))
+    {
+        let (g, u) = (
+            m["group_id"].as_str().unwrap_or_default().to_string(),
+            m["user_id"].as_str().unwrap_or_default().to_string(),
+        );
+        if m["_sdc_deleted_at"].as_str().is_some_and(|d| !d.is_empty()) {
+            members.retain(|(mg, mu)| !((g.is_empty() || *mg == g) && (u.is_empty() || *mu == u)));
+        } else {
+            members.insert((g, u));
+        }
+    }
+    let want: HashSet<(String, String)> = sim.group_members().into_iter().collect();
+    assert!(!members.iter().any(|(_, u)| *u == victim));
+    assert_eq!(members, want, "group_members at the target");
 }

@@ -288,7 +288,7 @@ pub static STREAMS: &[Stream] = &[
         ..list("groups", "/api/v1/groups", Array, "okta.groups.read", "groups", "Group")
     },
     Stream {
-        notes: "only groups the change feed or `lastMembershipUpdated` names are re-read",
+        notes: "only groups whose `lastMembershipUpdated` moved are visited; only their added and removed rows are emitted when the System Log names them, else the group is re-read",
         primary_key: &["group_id", "user_id"],
         cursor_field: Some("lastMembershipUpdated"),
         cdc: true,

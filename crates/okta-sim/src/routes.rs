@@ -147,6 +147,12 @@ pub static ROUTES: &[Route] = &[
         },
     },
     Route {
+        pattern: "/api/v1/apps/{id}/users/{id}",
+        scope: "okta.apps.read",
+        source: Source::Custom(app_user_get),
+        paging: Paging::Single,
+    },
+    Route {
         pattern: "/api/v1/apps/{id}/groups",
         scope: "okta.apps.read",
         source: Source::Children("app_groups"),
@@ -1017,6 +1023,26 @@ fn user_get(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::not_found(&format!("{key} (User)")))
 }
 
+/// `GET /api/v1/apps/{appId}/users/{userId}`: one assignment (404 `E0000007` when the app or the
+/// assignment does not exist).
+fn app_user_get(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let (aid, uid) = match c.params {
+        [a, u] => (a.as_str(), u.as_str()),
+        _ => return Err(ApiError::not_found(c.path)),
+    };
+    let items = c
+        .org
+        .children
+        .get("app_users")
+        .and_then(|m| m.get(aid))
+        .ok_or_else(|| ApiError::not_found(&format!("{aid} (AppInstance)")))?;
+    items
+        .binary_search_by(|i| i.id.as_str().cmp(uid))
+        .ok()
+        .map(|i| single(items[i].json.clone()))
+        .ok_or_else(|| ApiError::not_found(&format!("{uid} (AppUser)")))
+}
+
 fn user_groups(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let key = c.params.first().map(String::as_str).unwrap_or("");
     if !c.org.users.by_id.contains_key(key) {
@@ -1384,6 +1410,14 @@ mod tests {
             Some((
                 "/api/v1/meta/schemas/user/{id}",
                 vec!["default".to_string()]
+            ))
+        );
+        let r = find("/api/v1/apps/0oa1/users/00u%201").map(|(r, p)| (r.pattern, p));
+        assert_eq!(
+            r,
+            Some((
+                "/api/v1/apps/{id}/users/{id}",
+                vec!["0oa1".to_string(), "00u 1".to_string()]
             ))
         );
         assert!(find("/api/v1/nope").is_none());

@@ -1481,3 +1481,19 @@ fn the_handle_can_be_shared_across_threads() {
     let created = t.join().unwrap_or_default();
     assert!(sim.users().contains(&created));
 }
+
+#[tokio::test]
+async fn one_app_assignment_is_served_alone_and_404s_once_removed() {
+    let sim = sim(60);
+    let (app, row) = sim.app_users().into_iter().next().expect("an assignment");
+    let uid = row["id"].as_str().unwrap().to_string();
+    let r = get(&sim, &format!("/api/v1/apps/{app}/users/{uid}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json(), row, "the same object as in the app's user list");
+    assert!(sim.unassign_app_user(&app, &uid));
+    let r = get(&sim, &format!("/api/v1/apps/{app}/users/{uid}")).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["errorCode"], "E0000007");
+    let r = get(&sim, &format!("/api/v1/apps/0oaNoSuchApp/users/{uid}")).await;
+    assert_eq!(r.status, 404);
+}
