@@ -100,8 +100,11 @@ pub async fn read_team(run: &mut StreamRun<'_>) -> Result<()> {
         match fetch(client, &url, Extract::Object).await {
             Ok(page) => {
                 for raw in &page.items {
-                    let m: Map<String, Value> = serde_json::from_str(raw.get())
-                        .map_err(|e| Error::Output(e.to_string()))?;
+                    let m: Map<String, Value> =
+                        serde_json::from_str(raw.get()).map_err(|source| Error::Json {
+                            what: "decoding an ASA team document",
+                            source,
+                        })?;
                     record.extend(m);
                 }
             }
@@ -112,7 +115,10 @@ pub async fn read_team(run: &mut StreamRun<'_>) -> Result<()> {
             Err(e) => return Err(e),
         }
     }
-    let text = serde_json::to_string(&record).map_err(|e| Error::Output(e.to_string()))?;
+    let text = serde_json::to_string(&record).map_err(|source| Error::Json {
+        what: "encoding the ASA team record",
+        source,
+    })?;
     let prefix = column("team_name", run.ctx.asa_team().unwrap_or_default());
     run.emit([Row {
         raw: &text,

@@ -151,7 +151,10 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
             continue;
         };
         v.insert(col.to_string(), value);
-        derived.push(serde_json::to_string(&v).map_err(|e| Error::Output(e.to_string()))?);
+        derived.push(serde_json::to_string(&v).map_err(|source| Error::Json {
+            what: "encoding a record with derived columns",
+            source,
+        })?);
     }
     run.emit(derived.iter().map(|d| Row {
         raw: d,
@@ -289,9 +292,12 @@ pub async fn fan_out_over(
     }
     let mut keys_in_order = keys.iter();
     while let Some(handle) = firsts.0.pop_front() {
-        let first = handle
-            .await
-            .unwrap_or_else(|e| Err(Error::Output(format!("a prefetch task failed: {e}"))));
+        let first = handle.await.unwrap_or_else(|source| {
+            Err(Error::TaskFailed {
+                what: "a prefetch task",
+                source,
+            })
+        });
         if let Some(key) = pending.next() {
             firsts.0.push_back(spawn(url_of(key)?));
         }

@@ -178,6 +178,11 @@ pub fn stream_table() -> String {
             s.primary_key.join(", "),
         ));
     }
+    t.push_str(&format!(
+        "\nEvery scope the Okta streams use, for an OAuth service app that should read them all (the \
+         `scope` setting): `{}`.\n",
+        okta_manifest::scopes().join(" ")
+    ));
     t
 }
 

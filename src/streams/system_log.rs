@@ -187,6 +187,11 @@ fn fatal_for_fallback(e: &Error) -> bool {
             | Error::TooLarge { .. }
             | Error::OutputClosed
             | Error::Output(_)
+            | Error::ClientClosed
+            | Error::Internal(_)
+            | Error::TaskFailed { .. }
+            | Error::Runtime(_)
+            | Error::Json { .. }
     )
 }
 
