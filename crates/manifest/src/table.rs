@@ -152,6 +152,14 @@ const AUTH_SERVER_ID: Column = key(
     "auth_server_id",
     "The `id` of the authorization server this row belongs to (added by the connector).",
 );
+const IDP_ID: Column = key(
+    "idp_id",
+    "The `id` of the identity provider this row belongs to (added by the connector).",
+);
+const CLIENT_ID: Column = key(
+    "client_id",
+    "The `client_id` of the OAuth service app this row belongs to (added by the connector).",
+);
 const DEVICE_ID: Column = key(
     "device_id",
     "The `id` of the device this row belongs to (added by the connector).",
@@ -405,6 +413,70 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "OAuth scope consents granted to the app",
+        gets: &["/api/v1/apps/{appId}/grants/{grantId}"],
+        ..child(
+            "application_grants",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/grants",
+            Array,
+            &APP_ID,
+            "okta.appGrants.read",
+            "apps",
+            "OAuth2ScopeConsentGrant",
+            "ApplicationGrantRecord",
+        )
+    },
+    Stream {
+        notes: "refresh tokens issued to the app",
+        gets: &["/api/v1/apps/{appId}/tokens/{tokenId}"],
+        ..child(
+            "application_tokens",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/tokens?limit=200",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "OAuth2RefreshToken",
+            "ApplicationTokenRecord",
+        )
+    },
+    Stream {
+        notes: "Identity Engine; full refresh (the `lastUpdated` parameter filters one app's list only)",
+        gets: &["/api/v1/apps/{appId}/group-push/mappings/{mappingId}"],
+        ..child(
+            "group_push_mappings",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/group-push/mappings?limit=1000",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "GroupPushMapping",
+            "GroupPushMappingRecord",
+        )
+    },
+    Stream {
+        notes: "the app's signing keys (public parts)",
+        gets: &["/api/v1/apps/{appId}/credentials/keys/{keyId}"],
+        ..child(
+            "application_keys",
+            &["app_id", "kid"],
+            "applications",
+            "/api/v1/apps/{id}/credentials/keys",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "JsonWebKey",
+            "ApplicationKeyRecord",
+        )
+    },
+    Stream {
         notes: "polling cursor; resumes from the saved `next` link",
         primary_key: &["uuid"],
         cursor_field: Some("published"),
@@ -601,6 +673,22 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "the roles bound to the resource set (who holds them: their `members` link)",
+        gets: &["/api/v1/iam/resource-sets/{resourceSetIdOrLabel}/bindings/{roleIdOrLabel}"],
+        ..child(
+            "resource_set_bindings",
+            &["resource_set_id", "id"],
+            "resource_sets",
+            "/api/v1/iam/resource-sets/{id}/bindings",
+            Field("roles"),
+            &RESOURCE_SET_ID,
+            "okta.roles.read",
+            "iam",
+            "ResourceSetBindingRole",
+            "ResourceSetBindingRecord",
+        )
+    },
+    Stream {
         notes: "every standard admin role, then every custom role",
         primary_key: &["role_type", "notification_type"],
         derive: Derive::NotificationType,
@@ -724,6 +812,36 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "the OAuth clients holding tokens of the server",
+        ..child(
+            "authorization_server_clients",
+            &["auth_server_id", "client_id"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/clients",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "OAuth2Client",
+            "AuthorizationServerClientRecord",
+        )
+    },
+    Stream {
+        notes: "the server's signing keys (public parts)",
+        ..child(
+            "authorization_server_keys",
+            &["auth_server_id", "kid"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/credentials/keys",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "AuthorizationServerJsonWebKey",
+            "AuthorizationServerKeyRecord",
+        )
+    },
+    Stream {
         gets: &["/api/v1/idps/{idpId}"],
         ..list(
             "identity_providers",
@@ -732,6 +850,38 @@ pub static STREAMS: &[Stream] = &[
             "okta.idps.read",
             "security",
             "IdentityProvider",
+        )
+    },
+    Stream {
+        notes: "the users linked to the IdP",
+        gets: &["/api/v1/idps/{idpId}/users/{userId}"],
+        ..child(
+            "identity_provider_users",
+            &["idp_id", "id"],
+            "identity_providers",
+            "/api/v1/idps/{id}/users?limit=200",
+            Array,
+            &IDP_ID,
+            "okta.idps.read",
+            "security",
+            "IdentityProviderApplicationUser",
+            "IdentityProviderUserRecord",
+        )
+    },
+    Stream {
+        notes: "the IdP's signing keys (public parts)",
+        gets: &["/api/v1/idps/{idpId}/credentials/keys/{kid}"],
+        ..child(
+            "identity_provider_keys",
+            &["idp_id", "kid"],
+            "identity_providers",
+            "/api/v1/idps/{id}/credentials/keys",
+            Array,
+            &IDP_ID,
+            "okta.idps.read",
+            "security",
+            "IdPKeyCredential",
+            "IdentityProviderKeyRecord",
         )
     },
     Stream {
@@ -843,6 +993,7 @@ pub static STREAMS: &[Stream] = &[
     },
     Stream {
         primary_key: &["client_id"],
+        key_from: IdFrom::Field("client_id"),
         spec: Spec::OAuth,
         gets: &["/oauth2/v1/clients/{clientId}"],
         ..list(
@@ -852,6 +1003,22 @@ pub static STREAMS: &[Stream] = &[
             "okta.clients.read",
             "authz",
             "OAuthClient",
+        )
+    },
+    Stream {
+        notes: "admin roles assigned to OAuth service apps",
+        gets: &["/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}"],
+        ..child(
+            "service_app_role_assignments",
+            &["client_id", "id"],
+            "oauth_clients",
+            "/oauth2/v1/clients/{id}/roles",
+            Array,
+            &CLIENT_ID,
+            "okta.roles.read",
+            "iam",
+            "RoleAssignment",
+            "ServiceAppRoleAssignmentRecord",
         )
     },
     Stream {
@@ -1008,6 +1175,29 @@ pub static STREAMS: &[Stream] = &[
             "okta.realms.read",
             "org",
             "Realm",
+        )
+    },
+    Stream {
+        notes: "AD/LDAP/RADIUS agent pools and their agents",
+        ..list(
+            "agent_pools",
+            "/api/v1/agentPools",
+            Array,
+            "okta.agentPools.read",
+            "security",
+            "AgentPool",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/realm-assignments/{assignmentId}"],
+        notes: "Identity Engine",
+        ..list(
+            "realm_assignments",
+            "/api/v1/realm-assignments?limit=200",
+            Array,
+            "okta.realmAssignments.read",
+            "users",
+            "RealmAssignment",
         )
     },
     // ---------------------------------------------------------------- Advanced Server Access

@@ -9,6 +9,28 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// A row of the `identity_provider_users` stream: the API object plus the columns the connector adds
+/// (primary key: `idp_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct IdentityProviderUserRecord {
+    /// The `id` of the identity provider this row belongs to (added by the connector).
+    pub idp_id: String,
+    /// The `IdentityProviderApplicationUser` as returned by the API.
+    #[serde(flatten)]
+    pub item: IdentityProviderApplicationUser,
+}
+
+/// A row of the `identity_provider_keys` stream: the API object plus the columns the connector adds
+/// (primary key: `idp_id`, `kid`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct IdentityProviderKeyRecord {
+    /// The `id` of the identity provider this row belongs to (added by the connector).
+    pub idp_id: String,
+    /// The `IdPKeyCredential` as returned by the API.
+    #[serde(flatten)]
+    pub item: IdPKeyCredential,
+}
+
 /// A row of the `threat_insight` stream: the API object plus the columns the connector adds
 /// (primary key: `id`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -143,6 +165,81 @@ pub struct IdentityProvider {
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `IdentityProviderApplicationUser` object of the API.
+///
+/// Stream `identity_provider_users`: `GET /api/v1/idps/{idpId}/users`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProviderApplicationUser {
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Unique IdP-specific identifier for the user
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Unique key of the user
+    pub id: String,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// IdP-specific profile for the user.
+    ///
+    /// IdP user profiles are IdP-specific but may be customized by the Profile Editor in the Admin Console.
+    ///
+    /// > **Note:** Okta variable names have reserved characters that may conflict with the name of an IdP assertion attribute. You can use the **External name** to define the attribute name as defined in an IdP assertion such as a SAML attribute name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Map<String, Value>>,
+    /// Embedded resources related to the IdP user
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<Map<String, Value>>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A [JSON Web Key](https://tools.ietf.org/html/rfc7517) for a signature or encryption credential for an IdP
+///
+/// Stream `identity_provider_keys`: `GET /api/v1/idps/{idpId}/credentials/keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdPKeyCredential {
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// The exponent value for the RSA public key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Timestamp when the object expires
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// Unique identifier for the key
+    pub kid: String,
+    /// Identifies the cryptographic algorithm family used with the key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kty: Option<String>,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// The modulus value for the RSA public key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// Intended use of the public key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#use: Option<String>,
+    /// Base64-encoded X.509 certificate chain with DER encoding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
+    /// Base64url-encoded SHA-256 thumbprint of the DER encoding of an X.509 certificate
+    #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -419,6 +516,43 @@ pub struct ApiToken {
     pub user_id: Option<String>,
     #[serde(rename = "_link", skip_serializing_if = "Option::is_none")]
     pub link: Option<LinksSelf>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An agent pool is a collection of agents that serve a common purpose. An agent pool has a unique ID within an org, and contains a collection of agents disjoint to every other agent pool, meaning that no two agent pools share an agent.
+///
+/// Stream `agent_pools`: `GET /api/v1/agentPools`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<Agent>>,
+    /// Number of agents in the pool that are in a disrupted state
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disrupted_agents: Option<i64>,
+    /// Agent pool ID
+    pub id: String,
+    /// Number of agents in the pool that are in an inactive state
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactive_agents: Option<i64>,
+    /// Agent pool name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Operational status of a given agent
+    ///
+    /// Known values: `DEGRADED`, `DISRUPTED`, `INACTIVE`, `OPERATIONAL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operational_status: Option<String>,
+    /// Agent types that are being monitored
+    ///
+    /// Known values: `AD`, `IWA`, `LDAP`, `MFA`, `OPP`, `RUM`, `Radius`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
@@ -1449,6 +1583,57 @@ pub struct HrefObject {
 pub struct HrefHints {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Agent details
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Agent {
+    /// Unique identifier for the agent that's generated during installation
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Determines if an agent is hidden from the Admin Console
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_hidden: Option<bool>,
+    /// Determines if the agent is on the latest generally available version
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_latest_g_aed_version: Option<bool>,
+    /// Unix timestamp in milliseconds when the agent last connected to Okta
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_connection: Option<i64>,
+    /// Agent name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Operational status of a given agent
+    ///
+    /// Known values: `DEGRADED`, `DISRUPTED`, `INACTIVE`, `OPERATIONAL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operational_status: Option<String>,
+    /// Pool ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_id: Option<String>,
+    /// Agent types that are being monitored
+    ///
+    /// Known values: `AD`, `IWA`, `LDAP`, `MFA`, `OPP`, `RUM`, `Radius`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Status message of the agent
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_message: Option<String>,
+    /// Status for one agent regarding the status to auto-update that agent
+    ///
+    /// Known values: `Cancelled`, `Failed`, `InProgress`, `PendingCompletion`, `Scheduled`, `Success`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_status: Option<String>,
+    /// Agent version number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
