@@ -81,11 +81,6 @@ pub static EXCLUDED: &[Excluded] = &[
     ),
     x("/.well-known/assetlinks.json", NoServiceAccess, "public"),
     x(
-        "/api/v1/agentPools/{poolId}/updates",
-        NotYet,
-        "fan-out over `agent_pools`",
-    ),
-    x(
         "/api/v1/apps/{appId}/credentials/csrs",
         NotYet,
         "fan-out over `applications`",
@@ -109,11 +104,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "/api/v1/apps/{appId}/features",
         NotYet,
         "fan-out over `applications`; provisioning apps only",
-    ),
-    x(
-        "/api/v1/apps/{appId}/federated-claims",
-        NotYet,
-        "fan-out over `applications`",
     ),
     x(
         "/api/v1/apps/{appId}/interclient-allowed-apps",
@@ -151,11 +141,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "authorization server → policy",
     ),
     x(
-        "/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys",
-        NotYet,
-        "fan-out over `authorization_servers`",
-    ),
-    x(
         "/api/v1/brands/{brandId}/domains",
         SameRowsAs("domains"),
         "filtered by brand",
@@ -170,9 +155,6 @@ pub static EXCLUDED: &[Excluded] = &[
         GrandparentFanOut,
         "brand → email template",
     ),
-    x("/api/v1/captchas", NotYet, ""),
-    x("/api/v1/device-integrations", NotYet, ""),
-    x("/api/v1/device-posture-checks", NotYet, ""),
     x("/api/v1/device-posture-checks/default", NotYet, ""),
     x(
         "/api/v1/dr/status",
@@ -241,11 +223,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "identity sources have no list endpoint to fan out over",
     ),
     x(
-        "/api/v1/idps/credentials/keys",
-        NotYet,
-        "the IdP key store (the keys each IdP uses: `identity_provider_keys`)",
-    ),
-    x(
         "/api/v1/idps/{idpId}/credentials/csrs",
         NotYet,
         "fan-out over `identity_providers`",
@@ -271,7 +248,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "one object (the org's CAPTCHA settings)",
     ),
     x("/api/v1/org/contacts", NotYet, "keyed by `contactType`"),
-    x("/api/v1/org/factors/yubikey_token/tokens", NotYet, ""),
     x("/api/v1/org/privacy/oktaSupport/cases", NotYet, ""),
     x(
         "/api/v1/policies/{policyId}/app",
@@ -293,7 +269,6 @@ pub static EXCLUDED: &[Excluded] = &[
         NotYet,
         "the history of realm assignment runs",
     ),
-    x("/api/v1/telephony-providers", NotYet, ""),
     x(
         "/api/v1/users/{id}/appLinks",
         PerUserFanOut,

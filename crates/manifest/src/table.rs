@@ -160,6 +160,10 @@ const CLIENT_ID: Column = key(
     "client_id",
     "The `client_id` of the OAuth service app this row belongs to (added by the connector).",
 );
+const POOL_ID: Column = key(
+    "pool_id",
+    "The `id` of the agent pool this update belongs to (added by the connector).",
+);
 const DEVICE_ID: Column = key(
     "device_id",
     "The `id` of the device this row belongs to (added by the connector).",
@@ -477,6 +481,22 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "claims the app adds to its tokens and assertions",
+        gets: &["/api/v1/apps/{appId}/federated-claims/{claimId}"],
+        ..child(
+            "application_federated_claims",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/federated-claims",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "FederatedClaim",
+            "ApplicationFederatedClaimRecord",
+        )
+    },
+    Stream {
         notes: "polling cursor; resumes from the saved `next` link",
         primary_key: &["uuid"],
         cursor_field: Some("published"),
@@ -545,6 +565,30 @@ pub static STREAMS: &[Stream] = &[
             "okta.deviceAssurance.read",
             "devices",
             "DeviceAssurance",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/device-integrations/{deviceIntegrationId}"],
+        notes: "Identity Engine",
+        ..list(
+            "device_integrations",
+            "/api/v1/device-integrations",
+            Array,
+            "okta.deviceIntegrations.read",
+            "devices",
+            "DeviceIntegrations",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/device-posture-checks/{postureCheckId}"],
+        notes: "Identity Engine",
+        ..list(
+            "device_posture_checks",
+            "/api/v1/device-posture-checks",
+            Array,
+            "okta.devicePostureChecks.read",
+            "devices",
+            "DevicePostureCheck",
         )
     },
     Stream {
@@ -842,6 +886,22 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "the keys clients encrypt tokens for the server with (public parts)",
+        gets: &["/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys/{keyId}"],
+        ..child(
+            "authorization_server_resource_server_keys",
+            &["auth_server_id", "id"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/resourceservercredentials/keys",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "OAuth2ResourceServerJsonWebKey",
+            "AuthorizationServerResourceServerKeyRecord",
+        )
+    },
+    Stream {
         gets: &["/api/v1/idps/{idpId}"],
         ..list(
             "identity_providers",
@@ -882,6 +942,30 @@ pub static STREAMS: &[Stream] = &[
             "security",
             "IdPKeyCredential",
             "IdentityProviderKeyRecord",
+        )
+    },
+    Stream {
+        primary_key: &["kid"],
+        notes: "the IdP key store (public parts)",
+        gets: &["/api/v1/idps/credentials/keys/{kid}"],
+        ..list(
+            "identity_provider_key_store",
+            "/api/v1/idps/credentials/keys?limit=200",
+            Array,
+            "okta.idps.read",
+            "security",
+            "IdPKeyCredential",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/captchas/{captchaId}"],
+        ..list(
+            "captchas",
+            "/api/v1/captchas",
+            Array,
+            "okta.captchas.read",
+            "security",
+            "CAPTCHAInstance",
         )
     },
     Stream {
@@ -1189,6 +1273,22 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        gets: &["/api/v1/agentPools/{poolId}/updates/{updateId}"],
+        notes: "agent update schedules",
+        ..child(
+            "agent_pool_updates",
+            &["pool_id", "id"],
+            "agent_pools",
+            "/api/v1/agentPools/{id}/updates",
+            Array,
+            &POOL_ID,
+            "okta.agentPools.read",
+            "security",
+            "AgentPoolUpdate",
+            "AgentPoolUpdateRecord",
+        )
+    },
+    Stream {
         gets: &["/api/v1/realm-assignments/{assignmentId}"],
         notes: "Identity Engine",
         ..list(
@@ -1198,6 +1298,30 @@ pub static STREAMS: &[Stream] = &[
             "okta.realmAssignments.read",
             "users",
             "RealmAssignment",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/telephony-providers/{customTelephonyProviderId}"],
+        notes: "custom telephony providers (credentials are not returned)",
+        ..list(
+            "telephony_providers",
+            "/api/v1/telephony-providers",
+            Array,
+            "okta.customTelephonyProvider.read",
+            "org",
+            "CustomTelephonyProviderCredentialResponse",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/org/factors/yubikey_token/tokens/{tokenId}"],
+        notes: "the org's uploaded YubiKey OTP tokens",
+        ..list(
+            "yubikey_tokens",
+            "/api/v1/org/factors/yubikey_token/tokens?limit=200",
+            Array,
+            "okta.users.read",
+            "users",
+            "UserFactorYubikeyOtpToken",
         )
     },
     // ---------------------------------------------------------------- Advanced Server Access
@@ -1213,7 +1337,14 @@ pub static STREAMS: &[Stream] = &[
     },
     Stream {
         gets: &["/v1/teams/{team_name}/groups/{group_name}"],
-        ..asa("asa_groups", "/v1/teams/{team}/groups?count=100", "AsaGroup")
+        notes: "deleted groups included (`deleted_at` set)",
+        // Members and attributes are read for live groups only: a deleted group has none.
+        list_all: Some("/v1/teams/{team}/groups?count=100"),
+        ..asa(
+            "asa_groups",
+            "/v1/teams/{team}/groups?count=100&include_deleted=true",
+            "AsaGroup",
+        )
     },
     asa_child(
         "asa_group_members",
@@ -1269,8 +1400,13 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "every user's clients (`all=true`)",
         gets: &["/v1/teams/{team_name}/clients/{client_id}"],
-        ..asa("asa_clients", "/v1/teams/{team}/clients?count=100", "AsaClient")
+        ..asa(
+            "asa_clients",
+            "/v1/teams/{team}/clients?count=100&all=true",
+            "AsaClient",
+        )
     },
     Stream {
         gets: &["/v1/teams/{team_name}/service_users/{user_name}"],

@@ -75,6 +75,17 @@ pub struct ApplicationKeyRecord {
     pub item: JsonWebKey,
 }
 
+/// A row of the `application_federated_claims` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationFederatedClaimRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `FederatedClaim` as returned by the API.
+    #[serde(flatten)]
+    pub item: FederatedClaim,
+}
+
 /// The `Application` object of the API.
 ///
 /// Stream `applications`: `GET /api/v1/apps`.
@@ -429,6 +440,31 @@ pub struct JsonWebKey {
     /// X.509 certificate SHA-256 thumbprint, which is the base64url-encoded SHA-256 thumbprint (digest) of the DER encoding of an X.509 certificate
     #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
     pub x5t_s256: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `FederatedClaim` object of the API.
+///
+/// Stream `application_federated_claims`: `GET /api/v1/apps/{appId}/federated-claims`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FederatedClaim {
+    /// Timestamp when the federated claim was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The Okta Expression Language expression to be evaluated at runtime
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// The unique ID of the federated claim
+    pub id: String,
+    /// Timestamp when the federated claim was updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// The name of the claim to be used in the produced token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

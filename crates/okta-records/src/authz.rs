@@ -64,6 +64,17 @@ pub struct AuthorizationServerKeyRecord {
     pub item: AuthorizationServerJsonWebKey,
 }
 
+/// A row of the `authorization_server_resource_server_keys` stream: the API object plus the columns the connector adds
+/// (primary key: `auth_server_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerResourceServerKeyRecord {
+    /// The `id` of the authorization server this row belongs to (added by the connector).
+    pub auth_server_id: String,
+    /// The `OAuth2ResourceServerJsonWebKey` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2ResourceServerJsonWebKey,
+}
+
 /// The `AuthorizationServer` object of the API.
 ///
 /// Stream `authorization_servers`: `GET /api/v1/authorizationServers`.
@@ -314,6 +325,48 @@ pub struct AuthorizationServerJsonWebKey {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Acceptable use of the key. Valid value: `sig`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#use: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `OAuth2ResourceServerJsonWebKey` object of the API.
+///
+/// Stream `authorization_server_resource_server_keys`: `GET /api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2ResourceServerJsonWebKey {
+    /// Timestamp when the JSON Web Key was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// RSA key value (exponent) for key binding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// The unique ID of the JSON Web Key
+    pub id: String,
+    /// Unique identifier of the JSON Web Key in the Custom Authorization Server's Public JWKS
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Cryptographic algorithm family for the certificate's key pair
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kty: Option<String>,
+    /// Timestamp when the JSON Web Key was updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// RSA key value (modulus) for key binding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// The status of the encryption key. You can use only an `ACTIVE` key to encrypt tokens issued by the authorization server.
+    ///
+    /// Known values: `ACTIVE`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Acceptable use of the JSON Web Key
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#use: Option<String>,
     /// Link relations (hypermedia) of this object.

@@ -42,6 +42,17 @@ pub struct ThreatInsightRecord {
     pub item: ThreatInsightConfiguration,
 }
 
+/// A row of the `agent_pool_updates` stream: the API object plus the columns the connector adds
+/// (primary key: `pool_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AgentPoolUpdateRecord {
+    /// The `id` of the agent pool this update belongs to (added by the connector).
+    pub pool_id: String,
+    /// The `AgentPoolUpdate` as returned by the API.
+    #[serde(flatten)]
+    pub item: AgentPoolUpdate,
+}
+
 /// The `Authenticator` object of the API.
 ///
 /// Stream `authenticators`: `GET /api/v1/authenticators`.
@@ -208,6 +219,7 @@ pub struct IdentityProviderApplicationUser {
 /// A [JSON Web Key](https://tools.ietf.org/html/rfc7517) for a signature or encryption credential for an IdP
 ///
 /// Stream `identity_provider_keys`: `GET /api/v1/idps/{idpId}/credentials/keys`.
+/// Stream `identity_provider_key_store`: `GET /api/v1/idps/credentials/keys`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdPKeyCredential {
@@ -240,6 +252,36 @@ pub struct IdPKeyCredential {
     /// Base64url-encoded SHA-256 thumbprint of the DER encoding of an X.509 certificate
     #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
     pub x5t_s256: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// CAPTCHAInstance
+///
+/// Stream `captchas`: `GET /api/v1/captchas`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CAPTCHAInstance {
+    /// The unique key for the CAPTCHA instance
+    pub id: String,
+    /// The name of the CAPTCHA instance
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The secret key issued from the CAPTCHA provider to perform server-side validation for a CAPTCHA token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+    /// The site key issued from the CAPTCHA provider to render a CAPTCHA on a page
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_key: Option<String>,
+    /// The type of CAPTCHA provider
+    ///
+    /// Known values: `HCAPTCHA`, `RECAPTCHA_V2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -553,6 +595,54 @@ pub struct AgentPool {
     /// Known values: `AD`, `IWA`, `LDAP`, `MFA`, `OPP`, `RUM`, `Radius`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Various information about agent auto-update configuration
+///
+/// Stream `agent_pool_updates`: `GET /api/v1/agentPools/{poolId}/updates`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPoolUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<Agent>>,
+    /// Agent types that are being monitored
+    ///
+    /// Known values: `AD`, `IWA`, `LDAP`, `MFA`, `OPP`, `RUM`, `Radius`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_type: Option<String>,
+    /// Indicates if auto-update is enabled for the agent pool
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// ID of the agent pool update
+    pub id: String,
+    /// Name of the agent pool update
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Indicates if the admin is notified about the update
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_admin: Option<bool>,
+    /// Reason for the update
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<AutoUpdateSchedule>,
+    /// Specifies the sort order
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_order: Option<i64>,
+    /// Overall state for the auto-update job from the admin perspective
+    ///
+    /// Known values: `Cancelled`, `Failed`, `InProgress`, `Paused`, `Scheduled`, `Success`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The agent version to update to
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_version: Option<String>,
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
@@ -1634,6 +1724,30 @@ pub struct Agent {
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The schedule of auto-update configured by the admin
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoUpdateSchedule {
+    /// The schedule of the update in cron format. The cron settings are limited to only the day of the month or the nth-day-of-the-week configurations. For example, `0 8 ? * 6#3` indicates every third Saturday at 8:00 AM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// Delay in days
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<i64>,
+    /// Duration in minutes
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+    /// Timestamp when the update finished (only for a successful or failed update, not for a cancelled update). Null is returned if the job hasn't finished once yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Timezone of where the scheduled job takes place
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -180,6 +180,41 @@ pub struct RealmAssignment {
     pub extra: Map<String, Value>,
 }
 
+/// The `UserFactorYubikeyOtpToken` object of the API.
+///
+/// Stream `yubikey_tokens`: `GET /api/v1/org/factors/yubikey_token/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserFactorYubikeyOtpToken {
+    /// Timestamp when the token was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// ID of the token
+    pub id: String,
+    /// Timestamp when the token was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Timestamp when the token was last verified
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_verified: Option<Timestamp>,
+    /// Specified profile information for token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Map<String, Value>>,
+    /// Token status
+    ///
+    /// Known values: `BLOCKED`, `UNASSIGNED`, `ACTIVE`, `REVOKED`, `DELETED`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<Map<String, Value>>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// Specifies primary authentication and recovery credentials for a user. Credential types and requirements vary depending on the provider and security policy of the org.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UserCredentials {

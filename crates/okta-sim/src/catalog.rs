@@ -1089,7 +1089,11 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
     // Every other plain list of the manifest: a few objects made from its spec examples.
     for s in routes::derived_lists() {
         if !lists.iter().any(|(k, _)| *k == s.name) {
-            let items = g.items(s.name, &s.name[..3], 3, |_, _, _| {});
+            let items = match s.primary_key {
+                ["id"] => g.items(s.name, &s.name[..3], 3, |_, _, _| {}),
+                // Keyed by another field (`kid`): that field gets the new values.
+                _ => g.children(s.name, child_key(s), 0, 3),
+            };
             lists.push((s.name, items));
         }
     }
