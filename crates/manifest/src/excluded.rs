@@ -319,7 +319,7 @@ pub static EXCLUDED: &[Excluded] = &[
     x(
         "/api/v1/users/{userId}/grants",
         PerUserFanOut,
-        "the same consents, by app: `application_grants`",
+        "the OAuth consents each user granted (the admin consents of each app: `application_grants`)",
     ),
     x(
         "/api/v1/users/{userId}/roles/{roleAssignmentId}/governance",
