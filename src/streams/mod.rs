@@ -186,6 +186,39 @@ pub fn stream_table() -> String {
     t
 }
 
+/// The README's "not streamed" table: every list endpoint of the inventory no stream reads, with
+/// the reason, from the manifest's declared exclusions.
+pub fn not_streamed_table() -> String {
+    let mut t = String::from("| endpoint | why not streamed |\n|---|---|\n");
+    for e in okta_manifest::EXCLUDED {
+        let mut why = e.reason.text();
+        if !e.note.is_empty() {
+            why.push_str(&format!(" ({})", e.note));
+        }
+        t.push_str(&format!("| `GET {}` | {why} |\n", e.endpoint));
+    }
+    t
+}
+
+/// Replaces the text between README.md's `begin` and `end` markers with `table`, or fails when
+/// it differs (rewriting it under `UPDATE_SNAPSHOTS`).
+#[cfg(test)]
+fn check_readme_table(begin: &str, end: &str, table: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let (Some(a), Some(b)) = (readme.find(begin), readme.find(end)) else {
+        panic!("README.md lacks the {begin:?} … {end:?} markers");
+    };
+    if readme[a + begin.len()..b] != *table {
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            let new = format!("{}{table}{}", &readme[..a + begin.len()], &readme[b..]);
+            std::fs::write(path, new).unwrap();
+        } else {
+            panic!("README.md's table after {begin:?} is stale; run UPDATE_SNAPSHOTS=1 cargo test --lib");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,22 +242,19 @@ mod tests {
 
     #[test]
     fn the_readme_lists_every_stream() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
-        let readme = std::fs::read_to_string(path).unwrap();
-        let (begin, end) = ("<!-- streams:begin -->\n", "<!-- streams:end -->");
-        let (Some(a), Some(b)) = (readme.find(begin), readme.find(end)) else {
-            panic!("README.md lacks the {begin:?} … {end:?} markers");
-        };
-        let table = stream_table();
-        if readme[a + begin.len()..b] != table {
-            if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-                let new = format!("{}{table}{}", &readme[..a + begin.len()], &readme[b..]);
-                std::fs::write(path, new).unwrap();
-            } else {
-                panic!(
-                    "README.md's stream table is stale; run UPDATE_SNAPSHOTS=1 cargo test --lib"
-                );
-            }
-        }
+        check_readme_table(
+            "<!-- streams:begin -->\n",
+            "<!-- streams:end -->",
+            &stream_table(),
+        );
+    }
+
+    #[test]
+    fn the_readme_lists_every_endpoint_not_streamed() {
+        check_readme_table(
+            "<!-- not-streamed:begin -->\n",
+            "<!-- not-streamed:end -->",
+            &not_streamed_table(),
+        );
     }
 }

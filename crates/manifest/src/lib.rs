@@ -13,9 +13,11 @@
 //! This crate depends on nothing of the workspace: it is the bottom layer.
 
 mod buckets;
+mod excluded;
 mod table;
 
 pub use buckets::{bucket_of, BUCKETS};
+pub use excluded::{Excluded, Reason, EXCLUDED};
 pub use table::{ADMIN_ROLE_TYPES, ASA_USER_STATUSES, POLICY_TYPES, STREAMS, UPDATED_AT};
 
 use serde::Serialize;
@@ -183,6 +185,41 @@ impl Stream {
     pub fn bucket(&self) -> &'static str {
         bucket_of(self.endpoint.split('?').next().unwrap_or(self.endpoint))
     }
+}
+
+/// The inventory of the vendored specs' GET endpoints (`inventory.tsv`: spec, method, path,
+/// operation, tag, lifecycle, SKUs, response shape, item schema, query parameters, OAuth scopes,
+/// whether an API token may read it).
+pub const INVENTORY: &str = include_str!("../inventory.tsv");
+
+/// The list endpoints of [`INVENTORY`] (an array, or an object wrapping one): (spec, path).
+pub fn inventory_lists() -> impl Iterator<Item = (&'static str, &'static str)> {
+    INVENTORY.lines().skip(1).filter_map(|l| {
+        let f: Vec<&str> = l.split('\t').collect();
+        let shape = f.get(7)?;
+        (f.get(1) == Some(&"GET") && (*shape == "array" || shape.contains("list in")))
+            .then(|| (f[0], f[2]))
+    })
+}
+
+/// A path with every `{parameter}` written `{}`, so `/apps/{appId}/grants` meets `/apps/{id}/grants`.
+#[must_use]
+pub fn path_shape(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    let mut out = String::with_capacity(path.len());
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                out.push_str("{}");
+            }
+            '}' => inside = false,
+            c if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Every stream the catalog lists, in catalog order.

@@ -152,6 +152,18 @@ const AUTH_SERVER_ID: Column = key(
     "auth_server_id",
     "The `id` of the authorization server this row belongs to (added by the connector).",
 );
+const IDP_ID: Column = key(
+    "idp_id",
+    "The `id` of the identity provider this row belongs to (added by the connector).",
+);
+const CLIENT_ID: Column = key(
+    "client_id",
+    "The `client_id` of the OAuth service app this row belongs to (added by the connector).",
+);
+const POOL_ID: Column = key(
+    "pool_id",
+    "The `id` of the agent pool this update belongs to (added by the connector).",
+);
 const DEVICE_ID: Column = key(
     "device_id",
     "The `id` of the device this row belongs to (added by the connector).",
@@ -405,6 +417,86 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "OAuth scope consents granted to the app",
+        gets: &["/api/v1/apps/{appId}/grants/{grantId}"],
+        ..child(
+            "application_grants",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/grants",
+            Array,
+            &APP_ID,
+            "okta.appGrants.read",
+            "apps",
+            "OAuth2ScopeConsentGrant",
+            "ApplicationGrantRecord",
+        )
+    },
+    Stream {
+        notes: "refresh tokens issued to the app",
+        gets: &["/api/v1/apps/{appId}/tokens/{tokenId}"],
+        ..child(
+            "application_tokens",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/tokens?limit=200",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "OAuth2RefreshToken",
+            "ApplicationTokenRecord",
+        )
+    },
+    Stream {
+        notes: "Identity Engine; full refresh (the `lastUpdated` parameter filters one app's list only)",
+        gets: &["/api/v1/apps/{appId}/group-push/mappings/{mappingId}"],
+        ..child(
+            "group_push_mappings",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/group-push/mappings?limit=1000",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "GroupPushMapping",
+            "GroupPushMappingRecord",
+        )
+    },
+    Stream {
+        notes: "the app's signing keys (public parts)",
+        gets: &["/api/v1/apps/{appId}/credentials/keys/{keyId}"],
+        ..child(
+            "application_keys",
+            &["app_id", "kid"],
+            "applications",
+            "/api/v1/apps/{id}/credentials/keys",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "JsonWebKey",
+            "ApplicationKeyRecord",
+        )
+    },
+    Stream {
+        notes: "claims the app adds to its tokens and assertions",
+        gets: &["/api/v1/apps/{appId}/federated-claims/{claimId}"],
+        ..child(
+            "application_federated_claims",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/federated-claims",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "FederatedClaim",
+            "ApplicationFederatedClaimRecord",
+        )
+    },
+    Stream {
         notes: "polling cursor; resumes from the saved `next` link",
         primary_key: &["uuid"],
         cursor_field: Some("published"),
@@ -473,6 +565,30 @@ pub static STREAMS: &[Stream] = &[
             "okta.deviceAssurance.read",
             "devices",
             "DeviceAssurance",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/device-integrations/{deviceIntegrationId}"],
+        notes: "Identity Engine",
+        ..list(
+            "device_integrations",
+            "/api/v1/device-integrations",
+            Array,
+            "okta.deviceIntegrations.read",
+            "devices",
+            "DeviceIntegrations",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/device-posture-checks/{postureCheckId}"],
+        notes: "Identity Engine",
+        ..list(
+            "device_posture_checks",
+            "/api/v1/device-posture-checks",
+            Array,
+            "okta.devicePostureChecks.read",
+            "devices",
+            "DevicePostureCheck",
         )
     },
     Stream {
@@ -601,6 +717,22 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "the roles bound to the resource set (who holds them: their `members` link)",
+        gets: &["/api/v1/iam/resource-sets/{resourceSetIdOrLabel}/bindings/{roleIdOrLabel}"],
+        ..child(
+            "resource_set_bindings",
+            &["resource_set_id", "id"],
+            "resource_sets",
+            "/api/v1/iam/resource-sets/{id}/bindings",
+            Field("roles"),
+            &RESOURCE_SET_ID,
+            "okta.roles.read",
+            "iam",
+            "ResourceSetBindingRole",
+            "ResourceSetBindingRecord",
+        )
+    },
+    Stream {
         notes: "every standard admin role, then every custom role",
         primary_key: &["role_type", "notification_type"],
         derive: Derive::NotificationType,
@@ -724,6 +856,52 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "the OAuth clients holding tokens of the server",
+        ..child(
+            "authorization_server_clients",
+            &["auth_server_id", "client_id"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/clients",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "OAuth2Client",
+            "AuthorizationServerClientRecord",
+        )
+    },
+    Stream {
+        notes: "the server's signing keys (public parts)",
+        ..child(
+            "authorization_server_keys",
+            &["auth_server_id", "kid"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/credentials/keys",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "AuthorizationServerJsonWebKey",
+            "AuthorizationServerKeyRecord",
+        )
+    },
+    Stream {
+        notes: "the keys clients encrypt tokens for the server with (public parts)",
+        gets: &["/api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys/{keyId}"],
+        ..child(
+            "authorization_server_resource_server_keys",
+            &["auth_server_id", "id"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/resourceservercredentials/keys",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "OAuth2ResourceServerJsonWebKey",
+            "AuthorizationServerResourceServerKeyRecord",
+        )
+    },
+    Stream {
         gets: &["/api/v1/idps/{idpId}"],
         ..list(
             "identity_providers",
@@ -732,6 +910,62 @@ pub static STREAMS: &[Stream] = &[
             "okta.idps.read",
             "security",
             "IdentityProvider",
+        )
+    },
+    Stream {
+        notes: "the users linked to the IdP",
+        gets: &["/api/v1/idps/{idpId}/users/{userId}"],
+        ..child(
+            "identity_provider_users",
+            &["idp_id", "id"],
+            "identity_providers",
+            "/api/v1/idps/{id}/users?limit=200",
+            Array,
+            &IDP_ID,
+            "okta.idps.read",
+            "security",
+            "IdentityProviderApplicationUser",
+            "IdentityProviderUserRecord",
+        )
+    },
+    Stream {
+        notes: "the IdP's signing keys (public parts)",
+        gets: &["/api/v1/idps/{idpId}/credentials/keys/{kid}"],
+        ..child(
+            "identity_provider_keys",
+            &["idp_id", "kid"],
+            "identity_providers",
+            "/api/v1/idps/{id}/credentials/keys",
+            Array,
+            &IDP_ID,
+            "okta.idps.read",
+            "security",
+            "IdPKeyCredential",
+            "IdentityProviderKeyRecord",
+        )
+    },
+    Stream {
+        primary_key: &["kid"],
+        notes: "the IdP key store (public parts)",
+        gets: &["/api/v1/idps/credentials/keys/{kid}"],
+        ..list(
+            "identity_provider_key_store",
+            "/api/v1/idps/credentials/keys?limit=200",
+            Array,
+            "okta.idps.read",
+            "security",
+            "IdPKeyCredential",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/captchas/{captchaId}"],
+        ..list(
+            "captchas",
+            "/api/v1/captchas",
+            Array,
+            "okta.captchas.read",
+            "security",
+            "CAPTCHAInstance",
         )
     },
     Stream {
@@ -843,6 +1077,7 @@ pub static STREAMS: &[Stream] = &[
     },
     Stream {
         primary_key: &["client_id"],
+        key_from: IdFrom::Field("client_id"),
         spec: Spec::OAuth,
         gets: &["/oauth2/v1/clients/{clientId}"],
         ..list(
@@ -852,6 +1087,22 @@ pub static STREAMS: &[Stream] = &[
             "okta.clients.read",
             "authz",
             "OAuthClient",
+        )
+    },
+    Stream {
+        notes: "admin roles assigned to OAuth service apps",
+        gets: &["/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}"],
+        ..child(
+            "service_app_role_assignments",
+            &["client_id", "id"],
+            "oauth_clients",
+            "/oauth2/v1/clients/{id}/roles",
+            Array,
+            &CLIENT_ID,
+            "okta.roles.read",
+            "iam",
+            "RoleAssignment",
+            "ServiceAppRoleAssignmentRecord",
         )
     },
     Stream {
@@ -1010,6 +1261,69 @@ pub static STREAMS: &[Stream] = &[
             "Realm",
         )
     },
+    Stream {
+        notes: "AD/LDAP/RADIUS agent pools and their agents",
+        ..list(
+            "agent_pools",
+            "/api/v1/agentPools",
+            Array,
+            "okta.agentPools.read",
+            "security",
+            "AgentPool",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/agentPools/{poolId}/updates/{updateId}"],
+        notes: "agent update schedules",
+        ..child(
+            "agent_pool_updates",
+            &["pool_id", "id"],
+            "agent_pools",
+            "/api/v1/agentPools/{id}/updates",
+            Array,
+            &POOL_ID,
+            "okta.agentPools.read",
+            "security",
+            "AgentPoolUpdate",
+            "AgentPoolUpdateRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/realm-assignments/{assignmentId}"],
+        notes: "Identity Engine",
+        ..list(
+            "realm_assignments",
+            "/api/v1/realm-assignments?limit=200",
+            Array,
+            "okta.realmAssignments.read",
+            "users",
+            "RealmAssignment",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/telephony-providers/{customTelephonyProviderId}"],
+        notes: "custom telephony providers (credentials are not returned)",
+        ..list(
+            "telephony_providers",
+            "/api/v1/telephony-providers",
+            Array,
+            "okta.customTelephonyProvider.read",
+            "org",
+            "CustomTelephonyProviderCredentialResponse",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/org/factors/yubikey_token/tokens/{tokenId}"],
+        notes: "the org's uploaded YubiKey OTP tokens",
+        ..list(
+            "yubikey_tokens",
+            "/api/v1/org/factors/yubikey_token/tokens?limit=200",
+            Array,
+            "okta.users.read",
+            "users",
+            "UserFactorYubikeyOtpToken",
+        )
+    },
     // ---------------------------------------------------------------- Advanced Server Access
     Stream {
         notes: "one list per status: ACTIVE, DISABLED, DELETED",
@@ -1023,7 +1337,14 @@ pub static STREAMS: &[Stream] = &[
     },
     Stream {
         gets: &["/v1/teams/{team_name}/groups/{group_name}"],
-        ..asa("asa_groups", "/v1/teams/{team}/groups?count=100", "AsaGroup")
+        notes: "deleted groups included (`deleted_at` set)",
+        // Members and attributes are read for live groups only: a deleted group has none.
+        list_all: Some("/v1/teams/{team}/groups?count=100"),
+        ..asa(
+            "asa_groups",
+            "/v1/teams/{team}/groups?count=100&include_deleted=true",
+            "AsaGroup",
+        )
     },
     asa_child(
         "asa_group_members",
@@ -1079,8 +1400,13 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "every user's clients (`all=true`)",
         gets: &["/v1/teams/{team_name}/clients/{client_id}"],
-        ..asa("asa_clients", "/v1/teams/{team}/clients?count=100", "AsaClient")
+        ..asa(
+            "asa_clients",
+            "/v1/teams/{team}/clients?count=100&all=true",
+            "AsaClient",
+        )
     },
     Stream {
         gets: &["/v1/teams/{team_name}/service_users/{user_name}"],

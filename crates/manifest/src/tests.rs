@@ -88,3 +88,44 @@ fn scopes_cover_every_okta_stream_once() {
         .filter(|s| s.api == Api::Okta)
         .all(|s| scopes.contains(&s.scope)));
 }
+
+/// Every list GET of the inventory is read by a stream or declared in [`EXCLUDED`] with a reason;
+/// nothing is declared excluded that a stream reads or the inventory lacks.
+#[test]
+fn every_inventory_list_is_streamed_or_excluded() {
+    let streamed: HashSet<String> = STREAMS
+        .iter()
+        .flat_map(|s| [Some(s.endpoint), s.list_all].into_iter().flatten())
+        .map(path_shape)
+        .collect();
+    let lists: Vec<(&str, &str)> = inventory_lists().collect();
+    assert!(lists.len() > 150, "the inventory went missing");
+    let mut missing = Vec::new();
+    for (_, path) in &lists {
+        let is_streamed = streamed.contains(&path_shape(path));
+        let excluded = EXCLUDED.iter().filter(|e| e.endpoint == *path).count();
+        assert!(excluded <= 1, "{path} excluded twice");
+        assert!(
+            !(is_streamed && excluded == 1),
+            "{path} is read by a stream and declared excluded"
+        );
+        if !is_streamed && excluded == 0 {
+            missing.push(*path);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "inventory list endpoints neither streamed nor excluded:\n{}",
+        missing.join("\n")
+    );
+    for e in EXCLUDED {
+        assert!(
+            lists.iter().any(|(_, p)| *p == e.endpoint),
+            "{}: not a list endpoint of the inventory",
+            e.endpoint
+        );
+        if let Reason::SameRowsAs(s) = e.reason {
+            assert!(find(s).is_some(), "{}: no stream {s}", e.endpoint);
+        }
+    }
+}

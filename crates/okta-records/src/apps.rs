@@ -31,6 +31,61 @@ pub struct ApplicationGroupRecord {
     pub item: ApplicationGroupAssignment,
 }
 
+/// A row of the `application_grants` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationGrantRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `OAuth2ScopeConsentGrant` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2ScopeConsentGrant,
+}
+
+/// A row of the `application_tokens` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationTokenRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `OAuth2RefreshToken` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2RefreshToken,
+}
+
+/// A row of the `group_push_mappings` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GroupPushMappingRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `GroupPushMapping` as returned by the API.
+    #[serde(flatten)]
+    pub item: GroupPushMapping,
+}
+
+/// A row of the `application_keys` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `kid`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationKeyRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `JsonWebKey` as returned by the API.
+    #[serde(flatten)]
+    pub item: JsonWebKey,
+}
+
+/// A row of the `application_federated_claims` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationFederatedClaimRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `FederatedClaim` as returned by the API.
+    #[serde(flatten)]
+    pub item: FederatedClaim,
+}
+
 /// The `Application` object of the API.
 ///
 /// Stream `applications`: `GET /api/v1/apps`.
@@ -210,6 +265,206 @@ pub struct ApplicationGroupAssignment {
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Grant object that represents an app consent scope grant
+///
+/// Stream `application_grants`: `GET /api/v1/apps/{appId}/grants`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2ScopeConsentGrant {
+    /// Client ID of the app integration
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<OAuth2Actor>,
+    /// ID of the Grant object
+    pub id: String,
+    /// The issuer of your org authorization server. This is typically your Okta domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// The name of the [Okta scope](https://developer.okta.com/docs/api/oauth2/#oauth-20-scopes) for which consent is granted
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope_id: Option<String>,
+    /// User type source that granted consent
+    ///
+    /// Known values: `ADMIN`, `END_USER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Status
+    ///
+    /// Known values: `ACTIVE`, `REVOKED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// User ID that granted consent (if `source` is `END_USER`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Embedded resources related to the Grant
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<OAuth2ScopeConsentGrantEmbedded>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `OAuth2RefreshToken` object of the API.
+///
+/// Stream `application_tokens`: `GET /api/v1/apps/{appId}/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2RefreshToken {
+    /// Client ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Expiration time of the OAuth 2.0 Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// ID of the Token object
+    pub id: String,
+    /// The complete URL of the authorization server that issued the Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// The scope names attached to the Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// Status
+    ///
+    /// Known values: `ACTIVE`, `REVOKED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The ID of the user associated with the Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The embedded resources related to the object if the `expand` query parameter is specified
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<OAuth2RefreshTokenEmbedded>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `GroupPushMapping` object of the API.
+///
+/// Stream `group_push_mappings`: `GET /api/v1/apps/{appId}/group-push/mappings`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupPushMapping {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_config: Option<AppConfig>,
+    /// Timestamp when the group push mapping was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// The error message summary if the latest push failed
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_summary: Option<String>,
+    /// The ID of the group push mapping
+    pub id: String,
+    /// Timestamp when the group push mapping was pushed
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_push: Option<Timestamp>,
+    /// Timestamp when the group push mapping was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// The ID of the source group for the group push mapping
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_group_id: Option<String>,
+    /// The status of the group push mapping
+    ///
+    /// Known values: `ACTIVE`, `ERROR`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The ID of the target group for the group push mapping
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_group_id: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `JsonWebKey` object of the API.
+///
+/// Stream `application_keys`: `GET /api/v1/apps/{appId}/credentials/keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonWebKey {
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// RSA key value (public exponent) for Key binding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Timestamp when the certificate expires
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// Unique identifier for the certificate
+    pub kid: String,
+    /// Cryptographic algorithm family for the certificate's keypair. Valid value: `RSA`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kty: Option<String>,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// RSA modulus value that is used by both the public and private keys and provides a link between them
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// Acceptable use of the certificate. Valid value: `sig`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#use: Option<String>,
+    /// X.509 certificate chain that contains a chain of one or more certificates
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
+    /// X.509 certificate SHA-256 thumbprint, which is the base64url-encoded SHA-256 thumbprint (digest) of the DER encoding of an X.509 certificate
+    #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `FederatedClaim` object of the API.
+///
+/// Stream `application_federated_claims`: `GET /api/v1/apps/{appId}/federated-claims`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FederatedClaim {
+    /// Timestamp when the federated claim was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The Okta Expression Language expression to be evaluated at runtime
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// The unique ID of the federated claim
+    pub id: String,
+    /// Timestamp when the federated claim was updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// The name of the claim to be used in the produced token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1302,6 +1557,104 @@ pub struct AppUserPasswordCredential {
     /// Password value
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// User that created the object
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2Actor {
+    /// User ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Type of user
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Embedded resources related to the Grant
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2ScopeConsentGrantEmbedded {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<OAuth2ScopeConsentGrantEmbeddedScope>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2ScopeConsentGrantEmbeddedScope {
+    /// The name of the Okta scope for which consent is granted
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The embedded resources related to the object if the `expand` query parameter is specified
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2RefreshTokenEmbedded {
+    /// The scope objects attached to the Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<OAuth2RefreshTokenScope>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2RefreshTokenScope {
+    /// Description of the Scope
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Name of the end user displayed in a consent dialog
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Scope object ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Scope name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Specifies link relations (see [Web Linking](https://www.rfc-editor.org/rfc/rfc8288)) available for the current status of an application using the [JSON Hypertext Application Language](https://datatracker.ietf.org/doc/html/draft-kelly-json-hal-06) specification. This object is used for dynamic discovery of related resources and lifecycle operations.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Additional app configuration for group push mappings. Currently only required for Active Directory.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppConfig {
+    /// The type of the app configuration
+    ///
+    /// Known values: `ACTIVE_DIRECTORY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// The distinguished name of the group in Active Directory
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinguished_name: Option<String>,
+    /// The scope of the group in Active Directory
+    ///
+    /// Known values: `DOMAIN_LOCAL`, `GLOBAL`, `UNIVERSAL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_scope: Option<String>,
+    /// The type of the group in Active Directory
+    ///
+    /// Known values: `DISTRIBUTION`, `SECURITY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_type: Option<String>,
+    /// The SAM account name of the group in Active Directory
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sam_account_name: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

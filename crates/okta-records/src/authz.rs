@@ -42,6 +42,39 @@ pub struct AuthorizationServerPolicyRecord {
     pub item: AuthorizationServerPolicy,
 }
 
+/// A row of the `authorization_server_clients` stream: the API object plus the columns the connector adds
+/// (primary key: `auth_server_id`, `client_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerClientRecord {
+    /// The `id` of the authorization server this row belongs to (added by the connector).
+    pub auth_server_id: String,
+    /// The `OAuth2Client` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2Client,
+}
+
+/// A row of the `authorization_server_keys` stream: the API object plus the columns the connector adds
+/// (primary key: `auth_server_id`, `kid`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerKeyRecord {
+    /// The `id` of the authorization server this row belongs to (added by the connector).
+    pub auth_server_id: String,
+    /// The `AuthorizationServerJsonWebKey` as returned by the API.
+    #[serde(flatten)]
+    pub item: AuthorizationServerJsonWebKey,
+}
+
+/// A row of the `authorization_server_resource_server_keys` stream: the API object plus the columns the connector adds
+/// (primary key: `auth_server_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerResourceServerKeyRecord {
+    /// The `id` of the authorization server this row belongs to (added by the connector).
+    pub auth_server_id: String,
+    /// The `OAuth2ResourceServerJsonWebKey` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2ResourceServerJsonWebKey,
+}
+
 /// The `AuthorizationServer` object of the API.
 ///
 /// Stream `authorization_servers`: `GET /api/v1/authorizationServers`.
@@ -236,6 +269,106 @@ pub struct AuthorizationServerPolicy {
     /// Timestamp when the Policy was last updated
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<Timestamp>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `OAuth2Client` object of the API.
+///
+/// Stream `authorization_server_clients`: `GET /api/v1/authorizationServers/{authServerId}/clients`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2Client {
+    /// Unique key for the client application. The `client_id` is immutable.
+    pub client_id: String,
+    /// Human-readable string name of the client application
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// URL string that references a logo for the client consent dialog (not the sign-in dialog)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AuthorizationServerJsonWebKey` object of the API.
+///
+/// Stream `authorization_server_keys`: `GET /api/v1/authorizationServers/{authServerId}/credentials/keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerJsonWebKey {
+    /// The algorithm used with the Key. Valid value: `RS256`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// RSA key value (public exponent) for Key binding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Unique identifier for the key
+    pub kid: String,
+    /// Cryptographic algorithm family for the certificate's keypair. Valid value: `RSA`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kty: Option<String>,
+    /// RSA modulus value that is used by both the public and private keys and provides a link between them
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// An `ACTIVE` Key is used to sign tokens issued by the authorization server. Supported values: `ACTIVE`, `NEXT`, or `EXPIRED`
+    /// A `NEXT` Key is the next Key that the authorization server uses to sign tokens when Keys are rotated. The `NEXT` Key might not be listed if it hasn't been generated.
+    /// An `EXPIRED` Key is the previous Key that the authorization server used to sign tokens. The `EXPIRED` Key might not be listed if no Key has expired or the expired Key was deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Acceptable use of the key. Valid value: `sig`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#use: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `OAuth2ResourceServerJsonWebKey` object of the API.
+///
+/// Stream `authorization_server_resource_server_keys`: `GET /api/v1/authorizationServers/{authServerId}/resourceservercredentials/keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2ResourceServerJsonWebKey {
+    /// Timestamp when the JSON Web Key was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// RSA key value (exponent) for key binding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// The unique ID of the JSON Web Key
+    pub id: String,
+    /// Unique identifier of the JSON Web Key in the Custom Authorization Server's Public JWKS
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Cryptographic algorithm family for the certificate's key pair
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kty: Option<String>,
+    /// Timestamp when the JSON Web Key was updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// RSA key value (modulus) for key binding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// The status of the encryption key. You can use only an `ACTIVE` key to encrypt tokens issued by the authorization server.
+    ///
+    /// Known values: `ACTIVE`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Acceptable use of the JSON Web Key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#use: Option<String>,
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,

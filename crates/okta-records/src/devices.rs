@@ -152,6 +152,93 @@ pub struct DeviceAssurance {
     pub extra: Map<String, Value>,
 }
 
+/// DeviceIntegrations
+///
+/// Stream `device_integrations`: `GET /api/v1/device-integrations`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceIntegrations {
+    /// The display name of the device integration
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The ID of the device integration
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<DeviceIntegrationsMetadata>,
+    /// The namespace of the device integration
+    ///
+    /// Known values: `com.android.zero.trust`, `com.crowdstrike.zta`, `com.google.dtc`, `com.okta.device.osquery`, `com.okta.deviceidp`, `com.okta.windowssecuritycenter`, `com.okta.workspaceone`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Known values: `ANDROID`, `CHROMEOS`, `IOS`, `MACOS`, `WINDOWS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The status of the device integration
+    ///
+    /// Known values: `ACTIVE`, `DEACTIVATED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// DevicePostureCheck
+///
+/// Stream `device_posture_checks`: `GET /api/v1/device-posture-checks`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DevicePostureCheck {
+    /// User who created the device posture check
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Time the device posture check was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    /// Description of the device posture check
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The ID of the device posture check
+    pub id: String,
+    /// Time the device posture check was updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update: Option<String>,
+    /// User who updated the device posture check
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated_by: Option<String>,
+    /// Represents how the device posture check is rendered in device assurance policies
+    ///
+    /// Known values: `CHECKBOX`, `TEXTBOX`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapping_type: Option<String>,
+    /// Display name of the device posture check
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Known values: `MACOS`, `WINDOWS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// OSQuery for the device posture check
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation_settings: Option<DevicePostureChecksRemediationSettings>,
+    /// Known values: `BUILTIN`, `CUSTOM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Unique name of the device posture check
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variable_name: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceProfile {
@@ -551,6 +638,68 @@ pub struct OSVersionConstraintDynamicVersionRequirement {
     /// Indicates whether the policy requires Windows devices to be on the latest security patch
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_security_patch: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The metadata of the device integration
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceIntegrationsMetadata {
+    /// Known values: `CHROME`, `WORKSPACE_ONE`, `DEVICE_IDP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrollment_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Represents the remediation instructions shown to the end user when the device posture check fails
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DevicePostureChecksRemediationSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<DevicePostureChecksRemediationSettingsLink>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<DevicePostureChecksRemediationSettingsMessage>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DevicePostureChecksRemediationSettingsLink {
+    /// Default URL for the link. This property is only relevant if type is set to `BUILTIN`. If type is set to `CUSTOM`, this field is ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_url: Option<String>,
+    /// Custom URL for the link
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_url: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DevicePostureChecksRemediationSettingsMessage {
+    /// Default i18n key for the message. This property is only relevant if type is set to `BUILTIN`. If type is set to `CUSTOM`, this field is ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_i18n_key: Option<String>,
+    /// Custom text for the message
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_text: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

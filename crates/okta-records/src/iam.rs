@@ -54,6 +54,17 @@ pub struct ResourceSetResourceRecord {
     pub item: ResourceSetResource,
 }
 
+/// A row of the `resource_set_bindings` stream: the API object plus the columns the connector adds
+/// (primary key: `resource_set_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceSetBindingRecord {
+    /// The `id` of the resource set this resource belongs to (added by the connector).
+    pub resource_set_id: String,
+    /// The `ResourceSetBindingRole` as returned by the API.
+    #[serde(flatten)]
+    pub item: ResourceSetBindingRole,
+}
+
 /// A row of the `role_subscriptions` stream: the API object plus the columns the connector adds
 /// (primary key: `role_type`, `notification_type`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -67,10 +78,22 @@ pub struct RoleSubscriptionRecord {
     pub item: Subscription,
 }
 
+/// A row of the `service_app_role_assignments` stream: the API object plus the columns the connector adds
+/// (primary key: `client_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceAppRoleAssignmentRecord {
+    /// The `client_id` of the OAuth service app this row belongs to (added by the connector).
+    pub client_id: String,
+    /// The `RoleAssignment` as returned by the API.
+    #[serde(flatten)]
+    pub item: RoleAssignment,
+}
+
 /// Standard role assignment
 ///
 /// Stream `user_role_assignments`: `GET /api/v1/users/{userId}/roles`.
 /// Stream `group_role_assignments`: `GET /api/v1/groups/{groupId}/roles`.
+/// Stream `service_app_role_assignments`: `GET /oauth2/v1/clients/{clientId}/roles`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleAssignment {
@@ -231,6 +254,21 @@ pub struct ResourceSetResource {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub orn: Option<String>,
     /// Related discoverable resources
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `ResourceSetBindingRole` object of the API.
+///
+/// Stream `resource_set_bindings`: `GET /api/v1/iam/resource-sets/{resourceSetIdOrLabel}/bindings`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceSetBindingRole {
+    /// `id` of the role
+    pub id: String,
+    /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.

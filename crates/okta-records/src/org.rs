@@ -330,6 +330,42 @@ pub struct Realm {
     pub extra: Map<String, Value>,
 }
 
+/// The `CustomTelephonyProviderCredentialResponse` object of the API.
+///
+/// Stream `telephony_providers`: `GET /api/v1/telephony-providers`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomTelephonyProviderCredentialResponse {
+    /// Indicates whether the provider is enabled and can be used
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// ID of the custom telephony provider
+    pub id: String,
+    /// Indicates whether the provider is the primary telephony provider
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_primary_provider: Option<bool>,
+    /// The types of telephony operations (SMS or Voice) that you use with your telephony provider.
+    ///
+    /// `ALL` is the only valid value. It indicates that your provider can handle both SMS messages and voice calls. You're not required to use both types of telephony operations, but your provider can support both.
+    ///
+    /// Known values: `ALL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_capability: Option<String>,
+    /// Name of the telephony provider
+    ///
+    /// Known values: `TWILIO`, `TELESIGN`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_settings: Option<CustomTelephonyProviderSettings>,
+    /// The account string identifier (SID) for your telephony provider account. Your telephony provider gives you this SID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_sid: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EmailDomainEmbedded {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -512,6 +548,86 @@ pub struct RealmProfile {
     /// Known values: `PARTNER`, `DEFAULT`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub realm_type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Settings for custom telephony provider.
+///
+/// These settings vary based on the telephony provider and the type of telephony operation (SMS or Voice). For `sms` and `call`, you can select one method per telephony operation (`sms` and `call`) for sending messages or voice calls.
+///
+/// > **Note:** Configure your telephony provider settings before selecting the methods for sending SMS messages or making voice calls. For example, if you select Twilio as your telephony provider, and you want to send SMS messages using Twilio's Verify Service, ensure that you have the Verify Service set up in your Twilio account. You can then use the `twilioVerifySid` field under `sms` to provide the necessary SID.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CustomTelephonyProviderSettings {
+    /// Method for making voice calls. Choose one method for making voice calls based on your telephony provider setup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<CustomTelephonyProviderSettingsCall>,
+    /// Method for sending SMS messages. Choose one method for sending SMS messages based on your telephony provider setup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms: Option<CustomTelephonyProviderSettingsSms>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Method for making voice calls. Choose one method for making voice calls based on your telephony provider setup.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomTelephonyProviderSettingsCall {
+    /// The Twilio Verify Service SID used for sending verification messages or calls. You can find this value in your Twilio console.
+    ///
+    /// This method uses Twilio's [Verify API](https://www.twilio.com/docs/verify/api).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twilio_verify_sid: Option<String>,
+    /// The Twilio phone number that's used for sending SMS messages or voice calls. You can find this value in your Twilio console.
+    ///
+    /// This method uses Twilio's [Programmable Messaging API](https://www.twilio.com/docs/messaging).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twilio_phone_number: Option<String>,
+    /// The Twilio caller ID that's used for making calls. You can find this value in your Twilio console.
+    ///
+    /// This method uses Twilio's [Programmable Voice API](https://www.twilio.com/docs/voice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twilio_caller_id: Option<String>,
+    /// The Telesign service identifier used for sending making calls. You can find this value in your Telesign console.
+    ///
+    /// The `telesignVerifyService` method uses Telesign's [Verify API](https://developer.telesign.com/enterprise/docs/verify-api-overview). And the `telesignVoiceService` method uses Telesign's [Voice API](https://developer.telesign.com/enterprise/docs/voice-overview).
+    ///
+    /// Known values: `telesignVoiceService`, `telesignVerifyService`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telesign_service: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Method for sending SMS messages. Choose one method for sending SMS messages based on your telephony provider setup.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomTelephonyProviderSettingsSms {
+    /// The Twilio Verify Service SID used for sending verification messages or calls. You can find this value in your Twilio console.
+    ///
+    /// This method uses Twilio's [Verify API](https://www.twilio.com/docs/verify/api).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twilio_verify_sid: Option<String>,
+    /// The Twilio phone number that's used for sending SMS messages or voice calls. You can find this value in your Twilio console.
+    ///
+    /// This method uses Twilio's [Programmable Messaging API](https://www.twilio.com/docs/messaging).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twilio_phone_number: Option<String>,
+    /// The Twilio Messaging Service SID used for sending SMS messages. You can find this value in your Twilio console.
+    ///
+    /// This method uses Twilio's [Programmable Messaging API](https://www.twilio.com/docs/messaging).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twilio_message_sid: Option<String>,
+    /// The Telesign service identifier used for sending SMS messages. You can find this value in your Telesign console.
+    ///
+    /// The `telesignVerifyService` method uses Telesign's [Verify API](https://developer.telesign.com/enterprise/docs/verify-api-overview). And the `telesignMessagingService` method uses Telesign's [SMS](https://developer.telesign.com/enterprise/docs/voice-overview) and [Messaging](https://developer.telesign.com/enterprise/docs/messaging-overview) APIs.
+    ///
+    /// Known values: `telesignMessagingService`, `telesignVerifyService`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telesign_service: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -9,6 +9,28 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// A row of the `identity_provider_users` stream: the API object plus the columns the connector adds
+/// (primary key: `idp_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct IdentityProviderUserRecord {
+    /// The `id` of the identity provider this row belongs to (added by the connector).
+    pub idp_id: String,
+    /// The `IdentityProviderApplicationUser` as returned by the API.
+    #[serde(flatten)]
+    pub item: IdentityProviderApplicationUser,
+}
+
+/// A row of the `identity_provider_keys` stream: the API object plus the columns the connector adds
+/// (primary key: `idp_id`, `kid`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct IdentityProviderKeyRecord {
+    /// The `id` of the identity provider this row belongs to (added by the connector).
+    pub idp_id: String,
+    /// The `IdPKeyCredential` as returned by the API.
+    #[serde(flatten)]
+    pub item: IdPKeyCredential,
+}
+
 /// A row of the `threat_insight` stream: the API object plus the columns the connector adds
 /// (primary key: `id`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -18,6 +40,17 @@ pub struct ThreatInsightRecord {
     /// The `ThreatInsightConfiguration` as returned by the API.
     #[serde(flatten)]
     pub item: ThreatInsightConfiguration,
+}
+
+/// A row of the `agent_pool_updates` stream: the API object plus the columns the connector adds
+/// (primary key: `pool_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AgentPoolUpdateRecord {
+    /// The `id` of the agent pool this update belongs to (added by the connector).
+    pub pool_id: String,
+    /// The `AgentPoolUpdate` as returned by the API.
+    #[serde(flatten)]
+    pub item: AgentPoolUpdate,
 }
 
 /// The `Authenticator` object of the API.
@@ -138,6 +171,112 @@ pub struct IdentityProvider {
     /// | `OKTA_INTEGRATION`             | IdP that supports the [OpenID Connect](https://openid.net/specs/openid-connect-core-1_0.html) Org2Org IdP                                               | OpenID Connect         | `openid`, `email`, `profile`                                          |
     ///
     /// Known values: `AMAZON`, `APPLE`, `DISCORD`, `FACEBOOK`, `GITHUB`, `GITLAB`, `GOOGLE`, `IDV_CLEAR`, `IDV_INCODE`, `IDV_PERSONA`, `IDV_STANDARD`, `LINKEDIN`, `LOGINGOV`, `LOGINGOV_SANDBOX`, `MICROSOFT`, `OIDC`, `OKTA_INTEGRATION`, `PAYPAL`, `PAYPAL_SANDBOX`, `SALESFORCE`, `SAML2`, `SPOTIFY`, `X509`, `XERO`, `YAHOO`, `YAHOOJP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `IdentityProviderApplicationUser` object of the API.
+///
+/// Stream `identity_provider_users`: `GET /api/v1/idps/{idpId}/users`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProviderApplicationUser {
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Unique IdP-specific identifier for the user
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Unique key of the user
+    pub id: String,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// IdP-specific profile for the user.
+    ///
+    /// IdP user profiles are IdP-specific but may be customized by the Profile Editor in the Admin Console.
+    ///
+    /// > **Note:** Okta variable names have reserved characters that may conflict with the name of an IdP assertion attribute. You can use the **External name** to define the attribute name as defined in an IdP assertion such as a SAML attribute name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Map<String, Value>>,
+    /// Embedded resources related to the IdP user
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<Map<String, Value>>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A [JSON Web Key](https://tools.ietf.org/html/rfc7517) for a signature or encryption credential for an IdP
+///
+/// Stream `identity_provider_keys`: `GET /api/v1/idps/{idpId}/credentials/keys`.
+/// Stream `identity_provider_key_store`: `GET /api/v1/idps/credentials/keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdPKeyCredential {
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// The exponent value for the RSA public key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Timestamp when the object expires
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// Unique identifier for the key
+    pub kid: String,
+    /// Identifies the cryptographic algorithm family used with the key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kty: Option<String>,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// The modulus value for the RSA public key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// Intended use of the public key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#use: Option<String>,
+    /// Base64-encoded X.509 certificate chain with DER encoding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
+    /// Base64url-encoded SHA-256 thumbprint of the DER encoding of an X.509 certificate
+    #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// CAPTCHAInstance
+///
+/// Stream `captchas`: `GET /api/v1/captchas`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CAPTCHAInstance {
+    /// The unique key for the CAPTCHA instance
+    pub id: String,
+    /// The name of the CAPTCHA instance
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The secret key issued from the CAPTCHA provider to perform server-side validation for a CAPTCHA token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+    /// The site key issued from the CAPTCHA provider to render a CAPTCHA on a page
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_key: Option<String>,
+    /// The type of CAPTCHA provider
+    ///
+    /// Known values: `HCAPTCHA`, `RECAPTCHA_V2`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// Link relations (hypermedia) of this object.
@@ -419,6 +558,91 @@ pub struct ApiToken {
     pub user_id: Option<String>,
     #[serde(rename = "_link", skip_serializing_if = "Option::is_none")]
     pub link: Option<LinksSelf>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An agent pool is a collection of agents that serve a common purpose. An agent pool has a unique ID within an org, and contains a collection of agents disjoint to every other agent pool, meaning that no two agent pools share an agent.
+///
+/// Stream `agent_pools`: `GET /api/v1/agentPools`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<Agent>>,
+    /// Number of agents in the pool that are in a disrupted state
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disrupted_agents: Option<i64>,
+    /// Agent pool ID
+    pub id: String,
+    /// Number of agents in the pool that are in an inactive state
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactive_agents: Option<i64>,
+    /// Agent pool name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Operational status of a given agent
+    ///
+    /// Known values: `DEGRADED`, `DISRUPTED`, `INACTIVE`, `OPERATIONAL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operational_status: Option<String>,
+    /// Agent types that are being monitored
+    ///
+    /// Known values: `AD`, `IWA`, `LDAP`, `MFA`, `OPP`, `RUM`, `Radius`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Various information about agent auto-update configuration
+///
+/// Stream `agent_pool_updates`: `GET /api/v1/agentPools/{poolId}/updates`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPoolUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<Agent>>,
+    /// Agent types that are being monitored
+    ///
+    /// Known values: `AD`, `IWA`, `LDAP`, `MFA`, `OPP`, `RUM`, `Radius`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_type: Option<String>,
+    /// Indicates if auto-update is enabled for the agent pool
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// ID of the agent pool update
+    pub id: String,
+    /// Name of the agent pool update
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Indicates if the admin is notified about the update
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_admin: Option<bool>,
+    /// Reason for the update
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<AutoUpdateSchedule>,
+    /// Specifies the sort order
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_order: Option<i64>,
+    /// Overall state for the auto-update job from the admin perspective
+    ///
+    /// Known values: `Cancelled`, `Failed`, `InProgress`, `Paused`, `Scheduled`, `Success`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The agent version to update to
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_version: Option<String>,
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
@@ -1449,6 +1673,81 @@ pub struct HrefObject {
 pub struct HrefHints {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Agent details
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Agent {
+    /// Unique identifier for the agent that's generated during installation
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Determines if an agent is hidden from the Admin Console
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_hidden: Option<bool>,
+    /// Determines if the agent is on the latest generally available version
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_latest_g_aed_version: Option<bool>,
+    /// Unix timestamp in milliseconds when the agent last connected to Okta
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_connection: Option<i64>,
+    /// Agent name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Operational status of a given agent
+    ///
+    /// Known values: `DEGRADED`, `DISRUPTED`, `INACTIVE`, `OPERATIONAL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operational_status: Option<String>,
+    /// Pool ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_id: Option<String>,
+    /// Agent types that are being monitored
+    ///
+    /// Known values: `AD`, `IWA`, `LDAP`, `MFA`, `OPP`, `RUM`, `Radius`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Status message of the agent
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_message: Option<String>,
+    /// Status for one agent regarding the status to auto-update that agent
+    ///
+    /// Known values: `Cancelled`, `Failed`, `InProgress`, `PendingCompletion`, `Scheduled`, `Success`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_status: Option<String>,
+    /// Agent version number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The schedule of auto-update configured by the admin
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoUpdateSchedule {
+    /// The schedule of the update in cron format. The cron settings are limited to only the day of the month or the nth-day-of-the-week configurations. For example, `0 8 ? * 6#3` indicates every third Saturday at 8:00 AM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// Delay in days
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<i64>,
+    /// Duration in minutes
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+    /// Timestamp when the update finished (only for a successful or failed update, not for a cancelled update). Null is returned if the job hasn't finished once yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Timezone of where the scheduled job takes place
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

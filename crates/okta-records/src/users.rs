@@ -136,6 +136,85 @@ pub struct UserFactor {
     pub extra: Map<String, Value>,
 }
 
+/// The `RealmAssignment` object of the API.
+///
+/// Stream `realm_assignments`: `GET /api/v1/realm-assignments`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmAssignment {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Actions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Conditions>,
+    /// Timestamp when the realm assignment was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Array of allowed domains. No user in this realm can be created or updated unless they have a username and email from one of these domains.
+    ///
+    /// The following characters aren't allowed in the domain name: `!$%^&()=*+,:;<>'[]|/?\`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<String>>,
+    /// Unique ID of the realm assignment
+    pub id: String,
+    /// Indicates the default realm. Existing users will start out in the default realm and can be moved individually to other realms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<bool>,
+    /// Timestamp of when the realm assignment was updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Name of the realm
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The priority of the realm assignment. The lower the number, the higher the priority. This helps resolve conflicts between realm assignments.
+    /// > **Note:** When you create realm assignments in bulk, realm assignment priorities must be unique.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Known values: `ACTIVE`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `UserFactorYubikeyOtpToken` object of the API.
+///
+/// Stream `yubikey_tokens`: `GET /api/v1/org/factors/yubikey_token/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserFactorYubikeyOtpToken {
+    /// Timestamp when the token was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// ID of the token
+    pub id: String,
+    /// Timestamp when the token was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Timestamp when the token was last verified
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_verified: Option<Timestamp>,
+    /// Specified profile information for token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Map<String, Value>>,
+    /// Token status
+    ///
+    /// Known values: `BLOCKED`, `UNASSIGNED`, `ACTIVE`, `REVOKED`, `DELETED`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<Map<String, Value>>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// Specifies primary authentication and recovery credentials for a user. Credential types and requirements vary depending on the provider and security policy of the org.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UserCredentials {
@@ -473,6 +552,54 @@ pub struct UserFactorVerify {
     /// OTP for the next time window
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_pass_code: Option<i64>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Action to apply to a user
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Actions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assign_user_to_realm: Option<AssignUserToRealm>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Action that assigns a user to a realm
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignUserToRealm {
+    /// ID of the realm
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm_id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Conditions of applying realm assignment
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Conditions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<Expression>,
+    /// ID of the profile source
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_source_id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Conditional expression
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Expression {
+    /// Value of the condition expression
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -398,7 +398,22 @@ impl AsaData {
             "num_servers": n_servers,
             "num_service_users": service_users.len()
         });
+        // One deleted group (its own random stream, so the rest of the team stays as it was):
+        // listed only with `include_deleted=true`.
+        let mut drng = Rng::derive(org.seed, S_ASA + 2, 0);
+        let mut deleted_groups = Vec::new();
+        {
+            let mut v = tpl("asa_groups", 0);
+            v["id"] = json!(uuid(&mut drng));
+            v["name"] = json!("retired-team");
+            v["roles"] = json!(roles_sets[0]);
+            v["federated_from_team"] = Value::Null;
+            v["federation_approved_at"] = Value::Null;
+            v["deleted_at"] = json!(ts(start - drng.range(DAY_MS, 90 * DAY_MS)));
+            deleted_groups.push(to_item("retired-team", &v));
+        }
         let mut lists = HashMap::new();
+        lists.insert("deleted_groups", deleted_groups);
         lists.insert("groups", groups);
         lists.insert("projects", projects);
         lists.insert("clients", clients);
@@ -448,7 +463,11 @@ impl AsaData {
         };
         Some(match stream {
             "asa_users" => self.users.iter().map(|(i, _)| parse(&i.json)).collect(),
-            "asa_groups" => list("groups"),
+            "asa_groups" => {
+                let mut v = list("groups");
+                v.extend(list("deleted_groups"));
+                v
+            }
             "asa_group_members" => child("group_members", "group_name"),
             "asa_user_attributes" => child("user_attributes", "user_name"),
             "asa_group_attributes" => child("group_attributes", "group_name"),
@@ -621,7 +640,16 @@ pub async fn handle(
             Some(items) => page_of(items),
             None => not_found(),
         },
-        ["groups"] => page_of(data.lists.get("groups").map(Vec::as_slice).unwrap_or(&[])),
+        ["groups"] => {
+            let list = |n: &str| data.lists.get(n).map(Vec::as_slice).unwrap_or(&[]);
+            if q.get("include_deleted") == Some("true") {
+                let mut all = [list("groups"), list("deleted_groups")].concat();
+                all.sort_by(|a, b| a.id.cmp(&b.id));
+                page_of(&all)
+            } else {
+                page_of(list("groups"))
+            }
+        }
         ["groups", name, "users"] => match child("group_members", name) {
             Some(items) => page_of(items),
             None => not_found(),
@@ -635,7 +663,11 @@ pub async fn handle(
             Some(items) => page_of(items),
             None => not_found(),
         },
-        ["clients"] => page_of(data.lists.get("clients").map(Vec::as_slice).unwrap_or(&[])),
+        // Without `all=true` ASA lists the caller's own clients: a service user has none.
+        ["clients"] if q.get("all") == Some("true") => {
+            page_of(data.lists.get("clients").map(Vec::as_slice).unwrap_or(&[]))
+        }
+        ["clients"] => page_of(&[]),
         ["service_users"] => page_of(
             data.lists
                 .get("service_users")

@@ -131,6 +131,12 @@ fn fix_spec_errors(v: &mut Value) {
             *p = Value::Bool(b);
         }
     }
+    // The agent pool example has one agent object for the `agents` array.
+    if let Some(a) = v.pointer_mut("/agents") {
+        if a.is_object() {
+            *a = Value::Array(vec![a.take()]);
+        }
+    }
     if let Some(a) = v.pointer_mut("/settings/accountId") {
         if a.is_number() {
             *a = Value::String(a.to_string());
@@ -331,6 +337,44 @@ impl Gen<'_> {
             self.objects(stream, prefix, n, f)
                 .iter()
                 .map(|v| item(v["id"].as_str().unwrap_or(""), v))
+                .collect(),
+        )
+    }
+}
+
+/// The field of a fan-out's records that tells the children of one parent apart: the primary key's
+/// last column that the connector does not add (`id`, `kid`, ...).
+fn child_key(s: &okta_manifest::Stream) -> &'static str {
+    s.primary_key
+        .iter()
+        .rev()
+        .find(|k| Some(**k) != s.parent_column)
+        .copied()
+        .unwrap_or("id")
+}
+
+impl Gen<'_> {
+    /// `n` children of the `p`-th parent for fan-out `stream`, from its list
+    /// examples, the template rotating with the parent; the `key` field of each gets a new value
+    /// (unique in the org), and every occurrence of the template's key follows.
+    fn children(&mut self, stream: &str, key: &str, p: usize, n: usize) -> Vec<Item> {
+        let tpls = list_examples(stream);
+        if tpls.is_empty() {
+            return Vec::new();
+        }
+        let prefix = stream.get(..3).unwrap_or("chi");
+        sorted(
+            (0..n)
+                .map(|j| {
+                    let tpl = tpls[(p + j) % tpls.len()];
+                    let id = self.id(prefix, stream, (p * 4 + j) as u64);
+                    let old = tpl[key].as_str().unwrap_or("");
+                    let mut v = instantiate(tpl, self.base, &[(old, &id)]);
+                    set(&mut v, key, json!(id));
+                    let (c, u) = self.times();
+                    set_times(&mut v, c, u);
+                    item(id, &v)
+                })
                 .collect(),
         )
     }
@@ -1045,12 +1089,31 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
     // Every other plain list of the manifest: a few objects made from its spec examples.
     for s in routes::derived_lists() {
         if !lists.iter().any(|(k, _)| *k == s.name) {
-            let items = g.items(s.name, &s.name[..3], 3, |_, _, _| {});
+            let items = match s.primary_key {
+                ["id"] => g.items(s.name, &s.name[..3], 3, |_, _, _| {}),
+                // Keyed by another field (`kid`): that field gets the new values.
+                _ => g.children(s.name, child_key(s), 0, 3),
+            };
             lists.push((s.name, items));
         }
     }
     for (k, v) in lists {
         org.lists.insert(k, v);
+    }
+    // Every other fan-out over such a list: 0–3 children per parent from its spec examples.
+    for s in routes::derived_fan_outs() {
+        let parent = routes::sim_list(s.parent.unwrap_or(""));
+        let parents: Vec<String> = org
+            .lists
+            .get(parent)
+            .map(|v| v.iter().map(|i| i.id.clone()).collect())
+            .unwrap_or_default();
+        let key = child_key(s);
+        let mut map = HashMap::new();
+        for (i, pid) in parents.iter().enumerate() {
+            map.insert(pid.clone(), g.children(s.name, key, i, i % 4));
+        }
+        children.push((s.name, map));
     }
     for (k, v) in children {
         org.children.insert(k, v);
@@ -1576,6 +1639,10 @@ pub fn collection(org: &Org, now_ms: i64, stream: &str) -> Option<Vec<Value>> {
         "realms" => list_vals(org, "realms"),
         s if s.starts_with("asa_") => return org.catalog.asa.collection(s),
         s if org.lists.contains_key(s) => list_vals(org, s),
+        s if org.children.contains_key(s) => match okta_manifest::find(s) {
+            Some(m) => child_vals(org, s, m.parent_column.unwrap_or("parent_id")),
+            None => return None,
+        },
         _ => {
             let _ = base;
             return None;

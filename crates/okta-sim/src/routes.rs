@@ -560,27 +560,72 @@ pub fn derived_lists() -> impl Iterator<Item = &'static okta_manifest::Stream> {
     })
 }
 
+/// The manifest's fan-outs the table above does not serve: one Okta list per key of a parent that
+/// is itself a plain top-level list the simulator holds (apps, authorization servers, IdPs, brands,
+/// resource sets, OAuth clients, ...). The simulator seeds a few children per parent from the
+/// stream's spec examples and serves them like [`Source::Children`]: an unknown parent is a 404, a
+/// known one without children an empty list.
+pub fn derived_fan_outs() -> impl Iterator<Item = &'static okta_manifest::Stream> {
+    okta_manifest::catalog().filter(|s| {
+        s.api == okta_manifest::Api::Okta
+            && s.reader == okta_manifest::Reader::FanOut
+            && s.types.is_empty()
+            && s.parent.and_then(okta_manifest::stream).is_some_and(|p| {
+                p.api == okta_manifest::Api::Okta
+                    && p.reader == okta_manifest::Reader::List
+                    && p.parent.is_none()
+                    && p.types.is_empty()
+                    && !p.endpoint.contains('{')
+            })
+            && !ROUTES.iter().any(|r| r.pattern == pattern_of(s))
+    })
+}
+
+/// The [`Org::lists`] name holding a manifest list stream's rows (the simulator's own names predate
+/// the manifest for a few of them).
+pub fn sim_list(stream: &str) -> &str {
+    match stream {
+        "applications" => "apps",
+        s => s,
+    }
+}
+
 fn pattern_of(s: &okta_manifest::Stream) -> &'static str {
     s.endpoint.split('?').next().unwrap_or(s.endpoint)
 }
 
-/// Routes for [`derived_lists`]: the manifest's scope; Link paging when the connector asks for a limit.
+/// The paging of a derived route: an enveloped list pages through `_links.next` (the
+/// `/api/v1/iam/*` style); an array pages with Link headers when the connector asks for a limit.
+fn derived_paging(s: &okta_manifest::Stream) -> Paging {
+    match s.extract {
+        okta_manifest::Extract::Field(key) => Paging::Body {
+            key,
+            default: 20,
+            max: 100,
+        },
+        _ if s.endpoint.contains("limit=") => Paging::Link {
+            default: 20,
+            max: 200,
+        },
+        _ => Paging::Whole,
+    }
+}
+
+/// Routes for [`derived_lists`] and [`derived_fan_outs`]: the manifest's scope and paging.
 static DERIVED: LazyLock<Vec<Route>> = LazyLock::new(|| {
-    derived_lists()
-        .map(|s| Route {
-            pattern: pattern_of(s),
-            scope: s.scope,
-            source: Source::List(s.name),
-            paging: if s.endpoint.contains("limit=") {
-                Paging::Link {
-                    default: 20,
-                    max: 200,
-                }
-            } else {
-                Paging::Whole
-            },
-        })
-        .collect()
+    let lists = derived_lists().map(|s| Route {
+        pattern: pattern_of(s),
+        scope: s.scope,
+        source: Source::List(s.name),
+        paging: derived_paging(s),
+    });
+    let fan_outs = derived_fan_outs().map(|s| Route {
+        pattern: pattern_of(s),
+        scope: s.scope,
+        source: Source::Children(s.name),
+        paging: derived_paging(s),
+    });
+    lists.chain(fan_outs).collect()
 });
 
 /// The route serving `path` and its path parameters. Literal segments win over `{id}`.

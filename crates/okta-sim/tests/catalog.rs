@@ -548,9 +548,12 @@ async fn asa_lists_page_with_offset_and_count() {
     assert_eq!(users.len(), by_status.len());
 
     for (path, stream) in [
-        ("/v1/teams/sim-team/groups?count=2", "asa_groups"),
+        (
+            "/v1/teams/sim-team/groups?count=2&include_deleted=true",
+            "asa_groups",
+        ),
         ("/v1/teams/sim-team/projects?count=2", "asa_projects"),
-        ("/v1/teams/sim-team/clients?count=5", "asa_clients"),
+        ("/v1/teams/sim-team/clients?count=5&all=true", "asa_clients"),
         (
             "/v1/teams/sim-team/service_users?count=1",
             "asa_service_users",
@@ -564,8 +567,14 @@ async fn asa_lists_page_with_offset_and_count() {
         assert_eq!(key_set(&items, "id"), keys_of(&sim, stream), "{path}");
         assert!(pages > 1, "{path}");
     }
-    // Fan-outs by name.
+    // Without `all=true` only the caller's clients: the service user has none.
+    let (mine, _, _) = asa_pages(&sim, "/v1/teams/sim-team/clients", &token).await;
+    assert!(mine.is_empty() && !keys_of(&sim, "asa_clients").is_empty());
+    // Without `include_deleted=true` no deleted group.
     let (groups, _, _) = asa_pages(&sim, "/v1/teams/sim-team/groups", &token).await;
+    assert!(groups.iter().all(|g| g["deleted_at"].is_null()));
+    assert_eq!(groups.len() + 1, keys_of(&sim, "asa_groups").len());
+    // Fan-outs by name.
     let mut members = BTreeSet::new();
     for g in &groups {
         let name = g["name"].as_str().unwrap_or("");
@@ -630,4 +639,60 @@ async fn asa_can_be_disabled() {
         404
     );
     assert!(sim.collection("asa_users").is_empty());
+}
+
+/// Every fan-out the simulator derives from the manifest serves, per parent, exactly its truth in
+/// the stream's paging style (one item per page here, so every paged one takes several pages);
+/// an unknown parent answers Okta's 404 `E0000007`; a parent without children an empty list.
+#[tokio::test]
+async fn derived_fan_outs_serve_exactly_the_truth_per_parent() {
+    let sim = SimServer::start(SimConfig::default());
+    let derived: Vec<_> = okta_sim::routes::derived_fan_outs().collect();
+    for name in [
+        "application_grants",
+        "resource_set_bindings",
+        "identity_provider_keys",
+    ] {
+        assert!(
+            derived.iter().any(|s| s.name == name),
+            "{name} is not derived"
+        );
+    }
+    for s in derived {
+        let parent = okta_manifest::stream(s.parent.unwrap_or("")).expect("parent");
+        let parent_key = match parent.key_from {
+            okta_manifest::IdFrom::Field(f) => f,
+            okta_manifest::IdFrom::SchemaLink => "id",
+        };
+        let child_key = s.primary_key[1];
+        let parents: Vec<String> = sim
+            .collection(parent.name)
+            .iter()
+            .map(|p| p[parent_key].as_str().unwrap_or("").to_string())
+            .collect();
+        assert!(parents.len() > 1, "{}: parents", s.name);
+        let base = s.endpoint.split('?').next().unwrap_or("");
+        let mut served = BTreeSet::new();
+        let mut empty = 0;
+        for pid in &parents {
+            let path = format!("{}?limit=1", base.replace("{id}", pid));
+            let (items, pages) = match s.extract {
+                okta_manifest::Extract::Field(key) => body_pages(&sim, &path, key).await,
+                _ => link_pages(&sim, &path).await,
+            };
+            if s.endpoint.contains("limit=") || s.extract != okta_manifest::Extract::Array {
+                assert!(pages >= items.len(), "{}: {pages} pages", s.name);
+            }
+            empty += usize::from(items.is_empty());
+            for it in items {
+                let k = it[child_key].as_str().unwrap_or("").to_string();
+                assert!(served.insert(vec![pid.clone(), k]), "{}: twice", s.name);
+            }
+        }
+        assert_eq!(served, sim.keys(s.name), "{}", s.name);
+        assert!(empty > 0 && !served.is_empty(), "{}", s.name);
+        let r = get(&sim, &base.replace("{id}", "0oaNOSUCHPARENT")).await;
+        assert_eq!(r.status, 404, "{}", s.name);
+        assert_eq!(r.json()["errorCode"], "E0000007");
+    }
 }
