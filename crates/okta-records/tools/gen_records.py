@@ -792,12 +792,19 @@ HEADER = """//! {doc}
 """
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def specs_from_args(description):
+    """Parses the tools' one option, `--specs` (the vendored OpenAPI specs), loads them and resolves the
+    streams' list endpoints in them."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--specs", default=os.path.join(CRATE, "spec"), help="the vendored OpenAPI specs")
     args = ap.parse_args()
     specs = Specs(args.specs)
     resolve_lists(STREAMS, specs.docs)
+    return specs
+
+
+def main():
+    specs = specs_from_args(__doc__)
     b = Builder(specs)
     namer = Namer()
 
