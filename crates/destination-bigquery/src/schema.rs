@@ -436,6 +436,20 @@ pub fn diff(existing: &[ExistingColumn], wanted: &TableSchema) -> (SchemaDiff, T
 mod tests {
     use super::*;
 
+    /// Existing NULLABLE columns from (name, API type name) pairs.
+    fn existing_columns(cols: &[(&str, &str)]) -> Vec<ExistingColumn> {
+        cols.iter()
+            .map(|(n, t)| {
+                (
+                    n.to_string(),
+                    BqType::from_api_name(t),
+                    t.to_string(),
+                    false,
+                )
+            })
+            .collect()
+    }
+
     #[test]
     fn maps_json_schema_types() {
         let cases = [
@@ -541,7 +555,7 @@ mod tests {
             &[],
             &[],
         );
-        let existing: Vec<ExistingColumn> = [
+        let existing = existing_columns(&[
             (RAW_ID, "STRING"),
             (EXTRACTED_AT, "TIMESTAMP"),
             (META, "JSON"),
@@ -549,17 +563,7 @@ mod tests {
             ("ID", "STRING"),
             ("n", "NUMERIC"),
             ("obj", "STRING"),
-        ]
-        .iter()
-        .map(|(n, t)| {
-            (
-                n.to_string(),
-                BqType::from_api_name(t),
-                t.to_string(),
-                false,
-            )
-        })
-        .collect();
+        ]);
         let (d, eff) = diff(&existing, &wanted);
         assert!(d.widen.is_empty());
         assert_eq!(d.add.len(), 1);
@@ -580,17 +584,7 @@ mod tests {
             &[],
             &[],
         );
-        let existing: Vec<ExistingColumn> = [("N", "INTEGER"), ("s", "STRING")]
-            .iter()
-            .map(|(n, t)| {
-                (
-                    n.to_string(),
-                    BqType::from_api_name(t),
-                    t.to_string(),
-                    false,
-                )
-            })
-            .collect();
+        let existing = existing_columns(&[("N", "INTEGER"), ("s", "STRING")]);
         let (d, eff) = diff(&existing, &wanted);
         assert_eq!(
             d.widen,
