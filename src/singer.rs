@@ -29,10 +29,8 @@ pub mod maps;
 
 /// Prefix of environment variables that set config keys (`TAP_OKTA_API_TOKEN` → `api_token`).
 pub const ENV_PREFIX: &str = "TAP_OKTA_";
-/// Settings whose values are text even when they look like numbers.
-const TEXT_SETTINGS: &[&str] = &[
-    "domain",
-    "base_url",
+/// The flat settings that belong in the Airbyte shape's `credentials` object; their values are text.
+const CREDENTIAL_KEYS: &[&str] = &[
     "auth_type",
     "api_token",
     "client_id",
@@ -41,6 +39,12 @@ const TEXT_SETTINGS: &[&str] = &[
     "scope",
     "client_secret",
     "refresh_token",
+];
+/// Settings whose values are text even when they look like numbers.
+/// (The credential keys are text too: see [`CREDENTIAL_KEYS`].)
+const TEXT_SETTINGS: &[&str] = &[
+    "domain",
+    "base_url",
     "start_date",
     "asa_team",
     "asa_key_id",
@@ -287,7 +291,8 @@ pub fn merged_config(paths: &[PathBuf]) -> Result<Value> {
         // Numbers and booleans are typed, except in text settings (an all-digit token stays a string).
         let value = match serde_json::from_str::<Value>(&v) {
             Ok(n @ (Value::Number(_) | Value::Bool(_)))
-                if !TEXT_SETTINGS.contains(&key.as_str()) =>
+                if !TEXT_SETTINGS.contains(&key.as_str())
+                    && !CREDENTIAL_KEYS.contains(&key.as_str()) =>
             {
                 n
             }
@@ -324,22 +329,12 @@ fn nest_flat_credentials(mut doc: Value) -> Value {
     let Some(m) = doc.as_object_mut() else {
         return doc;
     };
-    let flat_keys = [
-        "auth_type",
-        "api_token",
-        "client_id",
-        "key_id",
-        "private_key",
-        "scope",
-        "client_secret",
-        "refresh_token",
-    ];
     let mut creds = m
         .get("credentials")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    for k in flat_keys {
+    for &k in CREDENTIAL_KEYS {
         if let Some(v) = m.remove(k) {
             if !v.is_null() && v != "" {
                 creds.entry(k.to_string()).or_insert(v);

@@ -326,6 +326,21 @@ fn entity_event(stream: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// Emits tombstone rows built by [`tombstone`], logging how many there are when there are any.
+pub fn emit_tombstones(run: &mut StreamRun<'_>, rows: &[String]) -> Result<()> {
+    if !rows.is_empty() {
+        tracing::info!(
+            stream = run.def.name,
+            tombstones = rows.len(),
+            "tombstones from the change feed"
+        );
+    }
+    run.emit(rows.iter().map(|r| Row {
+        raw: r,
+        prefix: None,
+    }))
+}
+
 /// Emits the tombstones of an entity stream (users, groups, devices) for the deletions since its saved
 /// position `since` (its saved `changes_since`, else its entity cursor for states written before the
 /// feed existed), and returns the position to save; a first sync reads no feed.
@@ -350,17 +365,7 @@ pub async fn emit_entity_tombstones(
                     .map(|id| tombstone(&[("id", id)], run.def.cursor_field, &c.published))
             })
             .collect();
-        if !rows.is_empty() {
-            tracing::info!(
-                stream = run.def.name,
-                deleted = rows.len(),
-                "tombstones from the change feed"
-            );
-        }
-        run.emit(rows.iter().map(|r| Row {
-            raw: r,
-            prefix: None,
-        }))?;
+        emit_tombstones(run, &rows)?;
     }
     if let Err(reason) = &result {
         run.incomplete = Some(reason.clone());
@@ -374,23 +379,7 @@ mod tests {
 
     #[test]
     fn the_readme_lists_the_mapping() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
-        let readme = std::fs::read_to_string(path).unwrap();
-        let (begin, end) = ("<!-- deletions:begin -->\n", "<!-- deletions:end -->");
-        let (Some(a), Some(b)) = (readme.find(begin), readme.find(end)) else {
-            panic!("README.md lacks the {begin:?} … {end:?} markers");
-        };
-        let table = mapping_table();
-        if readme[a + begin.len()..b] != table {
-            if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-                let new = format!("{}{table}{}", &readme[..a + begin.len()], &readme[b..]);
-                std::fs::write(path, new).unwrap();
-            } else {
-                panic!(
-                    "README.md's deletion table is stale; run UPDATE_SNAPSHOTS=1 cargo test --lib"
-                );
-            }
-        }
+        crate::streams::readme::check_section("deletions", &mapping_table(), "deletion table");
     }
 
     #[test]

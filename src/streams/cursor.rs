@@ -180,6 +180,18 @@ pub fn to_value<S: Serialize>(s: &S) -> Value {
     serde_json::to_value(s).unwrap_or(Value::Null)
 }
 
+/// Implements [`Saved`] for a state whose cursor is the field `$field`, saved under the key `$key`.
+macro_rules! saved_with_cursor {
+    ($state:ty, $key:literal, $field:ident) => {
+        impl Saved for $state {
+            const CURSOR: Option<&'static str> = Some($key);
+            fn cursor_mut(&mut self) -> Option<&mut Cursor> {
+                Some(&mut self.$field)
+            }
+        }
+    };
+}
+
 /// Entity streams read through search (`users`, `groups`, `devices`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SearchState {
@@ -201,12 +213,7 @@ pub struct SearchState {
     pub recent: BTreeMap<String, String>,
 }
 
-impl Saved for SearchState {
-    const CURSOR: Option<&'static str> = Some("lastUpdated");
-    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
-        Some(&mut self.last_updated)
-    }
-}
+saved_with_cursor!(SearchState, "lastUpdated", last_updated);
 
 /// The group being read when the state was written, and its next page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,12 +262,11 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-impl Saved for MembersState {
-    const CURSOR: Option<&'static str> = Some("lastMembershipUpdated");
-    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
-        Some(&mut self.last_membership_updated)
-    }
-}
+saved_with_cursor!(
+    MembersState,
+    "lastMembershipUpdated",
+    last_membership_updated
+);
 
 /// `system_log`: the newest `published` read and Okta's polling link to resume from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -275,12 +281,7 @@ pub struct LogState {
     pub next: Option<String>,
 }
 
-impl Saved for LogState {
-    const CURSOR: Option<&'static str> = Some("published");
-    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
-        Some(&mut self.published)
-    }
-}
+saved_with_cursor!(LogState, "published", published);
 
 /// `asa_audits`: the newest event time and the ids seen at exactly that time.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -291,12 +292,7 @@ pub struct AuditState {
     pub timestamp: Cursor,
 }
 
-impl Saved for AuditState {
-    const CURSOR: Option<&'static str> = Some("timestamp");
-    fn cursor_mut(&mut self) -> Option<&mut Cursor> {
-        Some(&mut self.timestamp)
-    }
-}
+saved_with_cursor!(AuditState, "timestamp", timestamp);
 
 /// Feed-driven fan-outs: the feed position up to which every change was applied, and, while a read is
 /// under way, the window end it reads up to and the last parent finished in it.

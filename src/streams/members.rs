@@ -388,15 +388,7 @@ async fn emit_tombstones(
         ));
     }
     if !rows.is_empty() {
-        tracing::info!(
-            stream = run.def.name,
-            tombstones = rows.len(),
-            "tombstones from the change feed"
-        );
-        run.emit(rows.iter().map(|r| Row {
-            raw: r,
-            prefix: None,
-        }))?;
+        changes::emit_tombstones(run, &rows)?;
     }
     let retained = chrono::Utc::now()
         - chrono::Duration::days(crate::config::SYSTEM_LOG_RETENTION_DAYS)

@@ -12,6 +12,8 @@ pub mod delta;
 pub mod incremental;
 pub mod list;
 pub mod members;
+#[cfg(test)]
+mod readme;
 pub mod system_log;
 
 use airbyte_protocol::{AirbyteStream, SyncMode};
@@ -77,22 +79,16 @@ impl Catalogued for StreamDef {
                 if self.cursor_field == Some(delta::UPDATED_AT) {
                     props.insert(
                         delta::UPDATED_AT.into(),
-                        serde_json::json!({
-                            "description": "When the connector read this row, or (on a tombstone) when Okta removed it: the order in which a destination applies rows and tombstones.",
-                            "type": ["null", "string"],
-                            "format": "date-time",
-                            "airbyte_type": "timestamp_with_timezone"
-                        }),
+                        timestamp_column(
+                            "When the connector read this row, or (on a tombstone) when Okta removed it: the order in which a destination applies rows and tombstones.",
+                        ),
                     );
                 }
                 props.insert(
                     changes::DELETED_AT.into(),
-                    serde_json::json!({
-                        "description": "When Okta deleted this row (a tombstone derived from the System Log); null on live rows.",
-                        "type": ["null", "string"],
-                        "format": "date-time",
-                        "airbyte_type": "timestamp_with_timezone"
-                    }),
+                    timestamp_column(
+                        "When Okta deleted this row (a tombstone derived from the System Log); null on live rows.",
+                    ),
                 );
             }
         }
@@ -200,23 +196,14 @@ pub fn not_streamed_table() -> String {
     t
 }
 
-/// Replaces the text between README.md's `begin` and `end` markers with `table`, or fails when
-/// it differs (rewriting it under `UPDATE_SNAPSHOTS`).
-#[cfg(test)]
-fn check_readme_table(begin: &str, end: &str, table: &str) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
-    let readme = std::fs::read_to_string(path).unwrap();
-    let (Some(a), Some(b)) = (readme.find(begin), readme.find(end)) else {
-        panic!("README.md lacks the {begin:?} … {end:?} markers");
-    };
-    if readme[a + begin.len()..b] != *table {
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            let new = format!("{}{table}{}", &readme[..a + begin.len()], &readme[b..]);
-            std::fs::write(path, new).unwrap();
-        } else {
-            panic!("README.md's table after {begin:?} is stale; run UPDATE_SNAPSHOTS=1 cargo test --lib");
-        }
-    }
+/// The JSON Schema of a nullable change column holding a timestamp with its zone.
+fn timestamp_column(description: &str) -> Value {
+    serde_json::json!({
+        "description": description,
+        "type": ["null", "string"],
+        "format": "date-time",
+        "airbyte_type": "timestamp_with_timezone"
+    })
 }
 
 #[cfg(test)]
@@ -242,19 +229,11 @@ mod tests {
 
     #[test]
     fn the_readme_lists_every_stream() {
-        check_readme_table(
-            "<!-- streams:begin -->\n",
-            "<!-- streams:end -->",
-            &stream_table(),
-        );
+        readme::check_section("streams", &stream_table(), "stream table");
     }
 
     #[test]
     fn the_readme_lists_every_endpoint_not_streamed() {
-        check_readme_table(
-            "<!-- not-streamed:begin -->\n",
-            "<!-- not-streamed:end -->",
-            &not_streamed_table(),
-        );
+        readme::check_section("not-streamed", &not_streamed_table(), "not-streamed table");
     }
 }

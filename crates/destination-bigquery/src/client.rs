@@ -345,9 +345,18 @@ impl BigQuery {
     pub async fn query(&self, sql: &str) -> Result<Value> {
         // A statement whose job failed for a transient reason is run again; every statement this
         // destination runs (MERGE, ALTER … IF NOT EXISTS, copies into temp tables) is safe to repeat.
+        self.rerun_transient(|| self.query_once(sql)).await
+    }
+
+    /// Runs `statement` again, up to three times, while its job fails for a transient reason.
+    async fn rerun_transient<T, F, Fut>(&self, mut statement: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let mut attempt = 0u32;
         loop {
-            match self.query_once(sql).await {
+            match statement().await {
                 Err(
                     e @ Error::Job {
                         retryable: true, ..
@@ -416,38 +425,23 @@ impl BigQuery {
         if !self.batch_priority {
             return self.query(sql).await.map(|v| JobStats::of(&v));
         }
-        let mut attempt = 0u32;
-        loop {
+        self.rerun_transient(|| async {
             let job_id = format!("airbyte_stmt_{}", uuid::Uuid::new_v4().simple());
             let body = json!({
                 "jobReference": {"projectId": self.project, "jobId": job_id, "location": self.location},
                 "configuration": {"query": {"query": sql, "useLegacySql": false, "priority": "BATCH"}},
             });
-            let result = match self
+            let (_, job) = self
                 .call(
                     Method::POST,
                     &self.api("/jobs"),
                     Some(&body),
                     "jobs.insert(query)",
                 )
-                .await
-            {
-                Ok((_, job)) => self.wait_job(&job).await.map(|v| JobStats::of(&v)),
-                Err(e) => Err(e),
-            };
-            match result {
-                Err(
-                    e @ Error::Job {
-                        retryable: true, ..
-                    },
-                ) if attempt < 3 => {
-                    attempt += 1;
-                    tracing::warn!("{e}; running the statement again (attempt {})", attempt + 1);
-                    tokio::time::sleep(self.retry.delay(attempt + 1)).await;
-                }
-                other => return other,
-            }
-        }
+                .await?;
+            self.wait_job(&job).await.map(|v| JobStats::of(&v))
+        })
+        .await
     }
 
     /// A query's rows as plain values (`f[].v`), for checks and tests.

@@ -341,11 +341,9 @@ fn map_well_known(r: &str) -> BqType {
     }
 }
 
-/// A valid, unique BigQuery column name for a record field: letters, digits and underscores, not starting
-/// with a digit, at most 300 characters, unique case-insensitively.
-pub fn unique_column_name(field: &str, taken: &mut HashSet<String>) -> String {
-    let mut base: String = field
-        .chars()
+/// The first `max` characters of `text`, each one that is not an ASCII letter, digit or underscore made `_`.
+fn identifier(text: &str, max: usize) -> String {
+    text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' {
                 c
@@ -353,8 +351,14 @@ pub fn unique_column_name(field: &str, taken: &mut HashSet<String>) -> String {
                 '_'
             }
         })
-        .take(290)
-        .collect();
+        .take(max)
+        .collect()
+}
+
+/// A valid, unique BigQuery column name for a record field: letters, digits and underscores, not starting
+/// with a digit, at most 300 characters, unique case-insensitively.
+pub fn unique_column_name(field: &str, taken: &mut HashSet<String>) -> String {
+    let mut base = identifier(field, 290);
     if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
         base.insert(0, '_');
     }
@@ -369,17 +373,7 @@ pub fn unique_column_name(field: &str, taken: &mut HashSet<String>) -> String {
 
 /// A valid BigQuery table name for a stream (letters, digits, underscores; at most 1024 characters).
 pub fn table_name(stream: &str) -> String {
-    let mut name: String = stream
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(1024)
-        .collect();
+    let mut name = identifier(stream, 1024);
     if name.is_empty() {
         name.push('_');
     }
@@ -441,6 +435,20 @@ pub fn diff(existing: &[ExistingColumn], wanted: &TableSchema) -> (SchemaDiff, T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Existing NULLABLE columns from (name, API type name) pairs.
+    fn existing_columns(cols: &[(&str, &str)]) -> Vec<ExistingColumn> {
+        cols.iter()
+            .map(|(n, t)| {
+                (
+                    n.to_string(),
+                    BqType::from_api_name(t),
+                    t.to_string(),
+                    false,
+                )
+            })
+            .collect()
+    }
 
     #[test]
     fn maps_json_schema_types() {
@@ -547,7 +555,7 @@ mod tests {
             &[],
             &[],
         );
-        let existing: Vec<ExistingColumn> = [
+        let existing = existing_columns(&[
             (RAW_ID, "STRING"),
             (EXTRACTED_AT, "TIMESTAMP"),
             (META, "JSON"),
@@ -555,17 +563,7 @@ mod tests {
             ("ID", "STRING"),
             ("n", "NUMERIC"),
             ("obj", "STRING"),
-        ]
-        .iter()
-        .map(|(n, t)| {
-            (
-                n.to_string(),
-                BqType::from_api_name(t),
-                t.to_string(),
-                false,
-            )
-        })
-        .collect();
+        ]);
         let (d, eff) = diff(&existing, &wanted);
         assert!(d.widen.is_empty());
         assert_eq!(d.add.len(), 1);
@@ -586,17 +584,7 @@ mod tests {
             &[],
             &[],
         );
-        let existing: Vec<ExistingColumn> = [("N", "INTEGER"), ("s", "STRING")]
-            .iter()
-            .map(|(n, t)| {
-                (
-                    n.to_string(),
-                    BqType::from_api_name(t),
-                    t.to_string(),
-                    false,
-                )
-            })
-            .collect();
+        let existing = existing_columns(&[("N", "INTEGER"), ("s", "STRING")]);
         let (d, eff) = diff(&existing, &wanted);
         assert_eq!(
             d.widen,

@@ -22,14 +22,13 @@ official payloads are vendored in `tests/fixtures/examples/`:
 Needs PyYAML (`pip install pyyaml`).
 """
 
-import argparse
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_records import CRATE, Specs, structural  # noqa: E402
-from streams import STREAMS, resolve_lists  # noqa: E402
+from gen_records import CRATE, specs_from_args, structural  # noqa: E402
+from streams import STREAMS  # noqa: E402
 
 
 def response_examples(specs, spec, path):
@@ -99,11 +98,7 @@ class Walker:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--specs", default=os.path.join(CRATE, "spec"), help="the vendored OpenAPI specs")
-    args = ap.parse_args()
-    specs = Specs(args.specs)
-    resolve_lists(STREAMS, specs.docs)
+    specs = specs_from_args(__doc__)
 
     fixtures = os.path.join(CRATE, "tests", "fixtures")
     out_dir = os.path.join(fixtures, "spec-examples")

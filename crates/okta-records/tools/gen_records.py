@@ -792,12 +792,19 @@ HEADER = """//! {doc}
 """
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def specs_from_args(description):
+    """Parses the tools' one option, `--specs` (the vendored OpenAPI specs), loads them and resolves the
+    streams' list endpoints in them."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--specs", default=os.path.join(CRATE, "spec"), help="the vendored OpenAPI specs")
     args = ap.parse_args()
     specs = Specs(args.specs)
     resolve_lists(STREAMS, specs.docs)
+    return specs
+
+
+def main():
+    specs = specs_from_args(__doc__)
     b = Builder(specs)
     namer = Namer()
 
@@ -921,6 +928,15 @@ REGISTRY_HEADER = """//! Stream name -> record type: the dispatch behind [`crate
 """
 
 
+def match_stream(arms, expr):
+    """The tail of a registry function: `Some(match name { … })` with one arm per (stream, type), `expr` with
+    `{ty}` standing for the type, and `None` for an unknown stream."""
+    text = "    Some(match name {\n"
+    for name, ty in arms:
+        text += f'        "{name}" => {expr.format(ty=ty)},\n'
+    return text + "        _ => return None,\n    })\n}\n"
+
+
 def write_registry(modules):
     """`src/registry.rs`: the schema (and, for tests, the serde round trip) of every stream's type."""
     arms = [(st.name, f"{st.module}::{st.record or st.item}") for st in STREAMS]
@@ -929,18 +945,13 @@ def write_registry(modules):
     text += f"use crate::{{{', '.join(mods)}}};\n"
     text += "use crate::schema::airbyte_schema;\nuse serde_json::Value;\n\n"
     text += "/// Builds the stream's Airbyte JSON Schema from its record type; `None` for an unknown stream.\n"
-    text += "pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {\n    Some(match name {\n"
-    for name, ty in arms:
-        text += f'        "{name}" => airbyte_schema::<{ty}>,\n'
-    text += "        _ => return None,\n    })\n}\n\n"
+    text += "pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {\n"
+    text += match_stream(arms, "airbyte_schema::<{ty}>") + "\n"
     text += "/// Deserialises `record` into the stream's record type and serialises it back.\n"
     text += "#[cfg(test)]\npub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde_json::Error>> {\n"
     text += "    fn via<T: serde::de::DeserializeOwned + serde::Serialize>(record: Value) -> Result<Value, serde_json::Error> {\n"
     text += "        serde_json::from_value::<T>(record).and_then(|r| serde_json::to_value(&r))\n    }\n"
-    text += "    Some(match name {\n"
-    for name, ty in arms:
-        text += f'        "{name}" => via::<{ty}>(record),\n'
-    text += "        _ => return None,\n    })\n}\n"
+    text += match_stream(arms, "via::<{ty}>(record)")
     with open(os.path.join(CRATE, "src", "registry.rs"), "w") as f:
         f.write(text)
     print(f"registry.rs: {len(arms)} streams", file=sys.stderr)

@@ -13,10 +13,9 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderName, HeaderValue};
-use hyper::{Request, Response, StatusCode};
+use hyper::Request;
 use serde_json::{json, Map, Value};
 
 use crate::catalog::list_examples;
@@ -25,7 +24,7 @@ use crate::config::SimConfig;
 use crate::model::{mix64, Rng};
 use crate::org::{parse, Item, Org};
 use crate::paging::{json_array, Query};
-use crate::server::Shared;
+use crate::server::{json_response, Resp, Shared};
 
 const S_ASA: u64 = 2_000;
 
@@ -499,26 +498,12 @@ fn id_hash(s: &str) -> u64 {
     })
 }
 
-type Resp = Response<Full<Bytes>>;
-
 fn respond(status: u16, body: Bytes, headers: &[(&str, String)]) -> Resp {
-    let mut r = Response::new(Full::new(body));
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let h = r.headers_mut();
-    let mut put = |name: &str, value: &str| {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            h.append(n, v);
+    json_response(status, body, |put| {
+        for (k, v) in headers {
+            put(k, v);
         }
-    };
-    put("content-type", "application/json");
-    put("date", &httpdate::fmt_http_date(SystemTime::now()));
-    for (k, v) in headers {
-        put(k, v);
-    }
-    r
+    })
 }
 
 fn error(status: u16, kind: &str, message: &str, headers: &[(&str, String)]) -> Resp {

@@ -12,6 +12,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 use crate::catalog::{id_hash, kind_of, list_examples};
 use crate::clock;
@@ -178,6 +179,16 @@ fn take(items: &mut Vec<Item>, id: &str) -> Option<Item> {
     Some(items.remove(i))
 }
 
+/// Remove the item `id` from the `list` children of `parent`.
+fn take_child(
+    children: &mut HashMap<&'static str, HashMap<String, Vec<Item>>>,
+    list: &str,
+    parent: &str,
+    id: &str,
+) -> Option<Item> {
+    take(children.get_mut(list)?.get_mut(parent)?, id)
+}
+
 /// Insert (or replace) an item in an id-sorted list.
 fn put(items: &mut Vec<Item>, item: Item) {
     match items.binary_search_by(|x| x.id.as_str().cmp(&item.id)) {
@@ -292,6 +303,14 @@ impl Org {
             .by_id
             .get(gid)
             .map(|g| Party::new(&g.id, "UserGroup", "unknown", &g.profile.name))
+    }
+
+    /// Removes `id` from app `aid`'s `list` children (`app_users`, `app_groups`); the app's JSON when
+    /// both exist, else `None` and nothing changes.
+    fn take_app_child(&mut self, list: &str, aid: &str, id: &str) -> Option<Value> {
+        let app = self.list_value("apps", aid)?;
+        take_child(&mut self.children, list, aid, id)?;
+        Some(app)
     }
 
     fn list_value(&self, list: &str, id: &str) -> Option<Value> {
@@ -697,17 +716,9 @@ impl Org {
     /// Remove user `uid`'s assignment to app `aid` at `now` (whatever its scope); false when it
     /// has none. Logs `application.user_membership.remove` [AppUser, AppInstance, User].
     pub fn unassign_app_user(&mut self, aid: &str, uid: &str, now: i64) -> bool {
-        let Some(app) = self.list_value("apps", aid) else {
+        let Some(app) = self.take_app_child("app_users", aid, uid) else {
             return false;
         };
-        let removed = self
-            .children
-            .get_mut("app_users")
-            .and_then(|c| c.get_mut(aid))
-            .and_then(|l| take(l, uid));
-        if removed.is_none() {
-            return false;
-        }
         let targets = match self.users.by_id.get(uid) {
             Some(u) => vec![self.app_user_party(aid, u), app_party(&app), user_party(u)],
             None => vec![app_party(&app)],
@@ -764,17 +775,9 @@ impl Org {
     /// kept); false when there is none. Logs `group.application_assignment.remove`
     /// [AppInstance, UserGroup].
     pub fn unassign_app_group(&mut self, aid: &str, gid: &str, now: i64) -> bool {
-        let Some(app) = self.list_value("apps", aid) else {
+        let Some(app) = self.take_app_child("app_groups", aid, gid) else {
             return false;
         };
-        let removed = self
-            .children
-            .get_mut("app_groups")
-            .and_then(|c| c.get_mut(aid))
-            .and_then(|l| take(l, gid));
-        if removed.is_none() {
-            return false;
-        }
         if let Some(n) = self.group_apps.get_mut(gid) {
             *n = n.saturating_sub(1);
         }
@@ -1006,12 +1009,8 @@ impl Org {
     /// Delete rule `rid` of policy `pid` at `now`. Logs `policy.rule.delete`
     /// [PolicyEntity, PolicyRule] (the rule's `alternateId` is its policy id).
     pub fn delete_policy_rule(&mut self, pid: &str, rid: &str, now: i64) -> bool {
-        let Some(rule) = self
-            .children
-            .get_mut("policy_rules")
-            .and_then(|c| c.get_mut(pid))
-            .and_then(|l| take(l, rid))
-            .map(|i| parse(&i.json))
+        let Some(rule) =
+            take_child(&mut self.children, "policy_rules", pid, rid).map(|i| parse(&i.json))
         else {
             return false;
         };

@@ -62,29 +62,24 @@ pub trait Record {
     fn created(&self) -> i64;
 }
 
-impl Record for User {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn last_updated(&self) -> i64 {
-        self.last_updated
-    }
-    fn created(&self) -> i64 {
-        self.created
-    }
+/// Implements [`Record`] for types with `id`, `last_updated` and `created` fields.
+macro_rules! impl_record {
+    ($($t:ty),*) => {$(
+        impl Record for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn last_updated(&self) -> i64 {
+                self.last_updated
+            }
+            fn created(&self) -> i64 {
+                self.created
+            }
+        }
+    )*};
 }
 
-impl Record for Group {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn last_updated(&self) -> i64 {
-        self.last_updated
-    }
-    fn created(&self) -> i64 {
-        self.created
-    }
-}
+impl_record!(User, Group);
 
 /// The orders a collection can be listed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -164,7 +164,31 @@ impl std::fmt::Display for ResetConnection {
 
 impl std::error::Error for ResetConnection {}
 
-type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
+
+/// A JSON response of `status` with `content-type` and `date`; `headers` adds the rest through the
+/// `put(name, value)` it is given (a name or value that is not a valid header is left out).
+pub(crate) fn json_response(
+    status: u16,
+    body: Bytes,
+    headers: impl FnOnce(&mut dyn FnMut(&str, &str)),
+) -> Resp {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    let mut put = |name: &str, value: &str| {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            h.append(n, v);
+        }
+    };
+    put("content-type", "application/json");
+    put("date", &httpdate::fmt_http_date(SystemTime::now()));
+    headers(&mut put);
+    r
+}
 
 /// Serve connections from `listener` until `shutdown` fires.
 pub async fn serve(
@@ -400,46 +424,34 @@ impl Pipeline<'_> {
         links: &[(&str, String)],
         extra: &[(&str, String)],
     ) -> Resp {
-        let mut r = Response::new(Full::new(body));
-        *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let h = r.headers_mut();
-        let mut put = |name: &str, value: &str| {
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                h.append(n, v);
+        json_response(status, body, |put| {
+            put("x-okta-request-id", self.rid);
+            put("cache-control", "no-cache, no-store");
+            if let Some(d) = rl {
+                put("x-rate-limit-limit", &d.limit.to_string());
+                put("x-rate-limit-remaining", &d.remaining.to_string());
+                put("x-rate-limit-reset", &d.reset.to_string());
             }
-        };
-        put("content-type", "application/json");
-        put("date", &httpdate::fmt_http_date(SystemTime::now()));
-        put("x-okta-request-id", self.rid);
-        put("cache-control", "no-cache, no-store");
-        if let Some(d) = rl {
-            put("x-rate-limit-limit", &d.limit.to_string());
-            put("x-rate-limit-remaining", &d.remaining.to_string());
-            put("x-rate-limit-reset", &d.reset.to_string());
-        }
-        match self.shared.cfg.link_style {
-            LinkStyle::Separate => {
-                for (rel, url) in links {
-                    put("link", &format!("<{url}>; rel=\"{rel}\""));
+            match self.shared.cfg.link_style {
+                LinkStyle::Separate => {
+                    for (rel, url) in links {
+                        put("link", &format!("<{url}>; rel=\"{rel}\""));
+                    }
+                }
+                LinkStyle::Joined => {
+                    if !links.is_empty() {
+                        let joined: Vec<String> = links
+                            .iter()
+                            .map(|(rel, url)| format!("<{url}>; rel=\"{rel}\""))
+                            .collect();
+                        put("link", &joined.join(", "));
+                    }
                 }
             }
-            LinkStyle::Joined => {
-                if !links.is_empty() {
-                    let joined: Vec<String> = links
-                        .iter()
-                        .map(|(rel, url)| format!("<{url}>; rel=\"{rel}\""))
-                        .collect();
-                    put("link", &joined.join(", "));
-                }
+            for (k, v) in extra {
+                put(k, v);
             }
-        }
-        for (k, v) in extra {
-            put(k, v);
-        }
-        r
+        })
     }
 
     fn error(&self, e: &ApiError, rl: Option<Decision>) -> Resp {

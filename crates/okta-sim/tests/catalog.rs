@@ -7,68 +7,10 @@
 use std::collections::BTreeSet;
 
 use okta_sim::{SimConfig, SimServer};
-use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
-struct Resp {
-    status: u16,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    }
-
-    fn next(&self) -> Option<String> {
-        for v in self.headers.get_all("link") {
-            let v = v.to_str().unwrap_or("");
-            for part in v.split(", <") {
-                let part = part.trim_start_matches('<');
-                if let Some((url, rest)) = part.split_once('>') {
-                    if rest.contains("rel=\"next\"") {
-                        return Some(url.to_string());
-                    }
-                }
-            }
-        }
-        None
-    }
-}
-
-async fn send(req: reqwest::RequestBuilder) -> Resp {
-    let r = req.send().await.expect("request failed");
-    Resp {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        text: r.text().await.unwrap_or_default(),
-    }
-}
-
-fn url(sim: &SimServer, path_or_url: &str) -> String {
-    if path_or_url.starts_with("http") {
-        path_or_url.to_string()
-    } else {
-        format!("{}{}", sim.base_url(), path_or_url)
-    }
-}
-
-async fn get(sim: &SimServer, path: &str) -> Resp {
-    send(
-        reqwest::Client::new()
-            .get(url(sim, path))
-            .header("Authorization", format!("SSWS {}", sim.api_token())),
-    )
-    .await
-}
+mod support;
+use support::{get, link_pages, send, url, Resp};
 
 async fn asa_get(sim: &SimServer, path: &str, token: &str) -> Resp {
     send(
@@ -87,21 +29,6 @@ async fn asa_token(sim: &SimServer, key_id: &str, secret: &str) -> Resp {
             .body(json!({"key_id": key_id, "key_secret": secret}).to_string()),
     )
     .await
-}
-
-/// Every item of a link-paged array list, and the number of pages.
-async fn link_pages(sim: &SimServer, path: &str) -> (Vec<Value>, usize) {
-    let mut next = Some(url(sim, path));
-    let (mut items, mut pages) = (Vec::new(), 0);
-    while let Some(u) = next {
-        let r = get(sim, &u).await;
-        assert_eq!(r.status, 200, "{u}: {}", r.text);
-        items.extend(r.json().as_array().cloned().unwrap_or_default());
-        pages += 1;
-        next = r.next();
-        assert!(pages < 1000);
-    }
-    (items, pages)
 }
 
 /// Every item of a body-paged list (`{key: [...], _links: {next}}`), and the number of pages.

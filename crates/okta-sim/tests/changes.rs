@@ -10,63 +10,12 @@ use std::time::Duration;
 use okta_sim::{SimConfig, SimServer};
 use serde_json::Value;
 
-struct Resp {
-    status: u16,
-    next: Option<String>,
-    text: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-
-    fn items(&self) -> Vec<Value> {
-        self.json().as_array().cloned().unwrap_or_default()
-    }
-}
-
-async fn get(sim: &SimServer, path_or_url: &str) -> Resp {
-    let url = if path_or_url.starts_with("http") {
-        path_or_url.to_string()
-    } else {
-        format!("{}{}", sim.base_url(), path_or_url)
-    };
-    let r = reqwest::Client::new()
-        .get(&url)
-        .header("Authorization", format!("SSWS {}", sim.api_token()))
-        .send()
-        .await
-        .expect("request failed");
-    let next = r
-        .headers()
-        .get_all("link")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.contains("rel=\"next\""))
-        .and_then(|v| v.split('>').next())
-        .map(|u| u.trim_start_matches('<').to_string());
-    Resp {
-        status: r.status().as_u16(),
-        next,
-        text: r.text().await.unwrap_or_default(),
-    }
-}
+mod support;
+use support::{get, link_pages, runtime, sim, spawn_binary};
 
 /// Every item of a link-paged list.
 async fn all(sim: &SimServer, path: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut url = path.to_string();
-    for _ in 0..1000 {
-        let r = get(sim, &url).await;
-        assert_eq!(r.status, 200, "{url}: {}", r.text);
-        out.extend(r.items());
-        match r.next {
-            Some(n) => url = n,
-            None => return out,
-        }
-    }
-    panic!("runaway paging on {path}");
+    link_pages(sim, path).await.0
 }
 
 /// The System Log polling position after every event visible now.
@@ -75,7 +24,7 @@ async fn log_tail(sim: &SimServer) -> String {
     loop {
         let r = get(sim, &url).await;
         assert_eq!(r.status, 200, "{}", r.text);
-        let next = r.next.clone().expect("polling always has a next link");
+        let next = r.next().expect("polling always has a next link");
         if r.items().is_empty() {
             return next;
         }
@@ -90,7 +39,7 @@ async fn events_after(sim: &SimServer, tail: &str) -> (Vec<Value>, String) {
     loop {
         let r = get(sim, &url).await;
         let page = r.items();
-        let next = r.next.clone().expect("polling always has a next link");
+        let next = r.next().expect("polling always has a next link");
         if page.is_empty() {
             return (out, next);
         }
@@ -113,13 +62,6 @@ fn targets(e: &Value) -> Vec<(String, String)> {
         .as_array()
         .map(|a| a.iter().map(|t| (s(&t["type"]), s(&t["id"]))).collect())
         .unwrap_or_default()
-}
-
-fn sim(users: usize) -> SimServer {
-    SimServer::start(SimConfig {
-        users,
-        ..SimConfig::default()
-    })
 }
 
 /// Every event has Okta's shape: uuid, published, an admin actor, a display message.
@@ -956,25 +898,9 @@ async fn admin_endpoints_churn_and_release() {
 
 #[test]
 fn the_binary_serves_the_churn_endpoint() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_okta-sim"))
-        .args(["--users", "200", "--seed", "7"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn okta-sim");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read line");
-    let v: Value = serde_json::from_str(&line).expect("JSON line");
+    let (mut child, v) = spawn_binary(&["--users", "200", "--seed", "7"]);
     let base = s(&v["base_url"]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let (status, body) = rt.block_on(post(&format!("{base}/__sim/churn?fraction=0.1")));
     let _ = child.kill();
     let _ = child.wait();

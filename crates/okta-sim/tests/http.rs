@@ -10,109 +10,14 @@ use connector_kit::jwt::{JwtHeader, SigningKey};
 use okta_sim::{
     BucketLimits, Fault, FaultKind, LinkStyle, OAuthConfig, RateLimitMode, SimConfig, SimServer,
 };
-use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
+
+mod support;
+use support::{get, get_with, link_pages, runtime, sim, spawn_binary};
 
 const KEY_PEM: &str = include_str!("fixtures/oauth_client_key.pem");
 const PUB_PEM: &str = include_str!("fixtures/oauth_client_key.pub.pem");
 const PUB_PKCS1_PEM: &str = include_str!("fixtures/oauth_client_key.pub.pkcs1.pem");
-
-struct Resp {
-    status: u16,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    }
-
-    /// Every link relation, from every `link` header line (split outside `<…>`).
-    fn links(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for v in self.headers.get_all("link") {
-            let v = v.to_str().unwrap_or("");
-            for part in v.split(", <") {
-                let part = part.trim_start_matches('<');
-                if let Some((url, rest)) = part.split_once('>') {
-                    let rel = rest
-                        .split("rel=\"")
-                        .nth(1)
-                        .and_then(|r| r.split('"').next())
-                        .unwrap_or("")
-                        .to_string();
-                    out.push((rel, url.to_string()));
-                }
-            }
-        }
-        out
-    }
-
-    fn next(&self) -> Option<String> {
-        self.links()
-            .into_iter()
-            .find(|(r, _)| r == "next")
-            .map(|(_, u)| u)
-    }
-
-    fn error_code(&self) -> String {
-        self.json()["errorCode"].as_str().unwrap_or("").to_string()
-    }
-}
-
-async fn get_with(url: &str, auth: &str, extra: &[(&str, &str)]) -> Resp {
-    let client = reqwest::Client::new();
-    let mut req = client
-        .get(url)
-        .header("Authorization", auth)
-        .header("Accept", "application/json");
-    for (k, v) in extra {
-        req = req.header(*k, *v);
-    }
-    let r = req.send().await.expect("request failed");
-    Resp {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        text: r.text().await.unwrap_or_default(),
-    }
-}
-
-async fn get(sim: &SimServer, path_or_url: &str) -> Resp {
-    let url = if path_or_url.starts_with("http") {
-        path_or_url.to_string()
-    } else {
-        format!("{}{}", sim.base_url(), path_or_url)
-    };
-    get_with(&url, &format!("SSWS {}", sim.api_token()), &[]).await
-}
-
-/// Follow `next` links from `path`, returning every item and the number of pages.
-async fn collect(sim: &SimServer, path: &str) -> (Vec<Value>, usize) {
-    let mut url = format!("{}{}", sim.base_url(), path);
-    let mut items = Vec::new();
-    let mut pages = 0;
-    loop {
-        let r = get(sim, &url).await;
-        assert_eq!(r.status, 200, "{url}: {}", r.text);
-        pages += 1;
-        let page = r.json();
-        items.extend(page.as_array().cloned().unwrap_or_default());
-        match r.next() {
-            Some(n) => url = n,
-            None => break,
-        }
-        assert!(pages < 10_000, "runaway paging");
-    }
-    (items, pages)
-}
 
 fn ids(v: &[Value]) -> Vec<String> {
     v.iter()
@@ -122,13 +27,6 @@ fn ids(v: &[Value]) -> Vec<String> {
 
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn sim(users: usize) -> SimServer {
-    SimServer::start(SimConfig {
-        users,
-        ..SimConfig::default()
-    })
 }
 
 #[tokio::test]
@@ -144,7 +42,7 @@ async fn users_page_exactly_once_under_each_sort() {
         .collect();
 
     // Default listing: id order, DEPROVISIONED omitted.
-    let (items, pages) = collect(&sim, "/api/v1/users?limit=37").await;
+    let (items, pages) = link_pages(&sim, "/api/v1/users?limit=37").await;
     let got = ids(&items);
     assert!(pages > 1);
     assert_eq!(got.len(), active.len());
@@ -170,7 +68,7 @@ async fn users_page_exactly_once_under_each_sort() {
     ] {
         let path =
             format!("/api/v1/users?search={search}&sortBy={sort}&sortOrder={order}&limit=23");
-        let (items, _) = collect(&sim, &path).await;
+        let (items, _) = link_pages(&sim, &path).await;
         let got = ids(&items);
         let set: BTreeSet<String> = got.iter().cloned().collect();
         assert_eq!(got.len(), 300, "{sort} {order}: duplicates or missing");
@@ -198,7 +96,7 @@ async fn users_page_exactly_once_under_each_sort() {
 
     // filter includes DEPROVISIONED too.
     let filter = enc(r#"lastUpdated ge "2000-01-01T00:00:00.000Z""#);
-    let (items, _) = collect(&sim, &format!("/api/v1/users?filter={filter}&limit=50")).await;
+    let (items, _) = link_pages(&sim, &format!("/api/v1/users?filter={filter}&limit=50")).await;
     assert_eq!(ids(&items).into_iter().collect::<BTreeSet<_>>(), all);
 }
 
@@ -483,7 +381,7 @@ async fn headers_and_auth() {
 #[tokio::test]
 async fn groups_members_apps_roles_and_schemas_match_ground_truth() {
     let sim = sim(400);
-    let (groups, pages) = collect(&sim, "/api/v1/groups?limit=7").await;
+    let (groups, pages) = link_pages(&sim, "/api/v1/groups?limit=7").await;
     assert!(pages > 1);
     assert_eq!(groups, sim.groups());
     assert_eq!(groups.len(), 20);
@@ -507,7 +405,7 @@ async fn groups_members_apps_roles_and_schemas_match_ground_truth() {
     let mut members = Vec::new();
     for g in &groups {
         let gid = g["id"].as_str().unwrap_or("");
-        let (users, _) = collect(&sim, &format!("/api/v1/groups/{gid}/users?limit=50")).await;
+        let (users, _) = link_pages(&sim, &format!("/api/v1/groups/{gid}/users?limit=50")).await;
         members.extend(
             users
                 .iter()
@@ -543,16 +441,16 @@ async fn groups_members_apps_roles_and_schemas_match_ground_truth() {
     );
 
     // Apps and assignments.
-    let (apps, _) = collect(&sim, "/api/v1/apps?limit=2").await;
+    let (apps, _) = link_pages(&sim, "/api/v1/apps?limit=2").await;
     assert_eq!(apps, sim.apps());
     assert_eq!(apps.len(), 5);
     let mut app_users = Vec::new();
     let mut app_groups = Vec::new();
     for a in &apps {
         let aid = a["id"].as_str().unwrap_or("");
-        let (u, _) = collect(&sim, &format!("/api/v1/apps/{aid}/users?limit=500")).await;
+        let (u, _) = link_pages(&sim, &format!("/api/v1/apps/{aid}/users?limit=500")).await;
         app_users.extend(u.into_iter().map(|x| (aid.to_string(), x)));
-        let (g, _) = collect(&sim, &format!("/api/v1/apps/{aid}/groups")).await;
+        let (g, _) = link_pages(&sim, &format!("/api/v1/apps/{aid}/groups")).await;
         app_groups.extend(g.into_iter().map(|x| (aid.to_string(), x)));
     }
     let mut truth_au = sim.app_users();
@@ -700,7 +598,7 @@ async fn system_log_polling_retention_and_bounds() {
 
     // Bounded queries: finite, ordered by published, both directions.
     let until = okta_sim::clock::iso(now - 86_400_000);
-    let (asc, pages) = collect(
+    let (asc, pages) = link_pages(
         &sim,
         &format!(
             "/api/v1/logs?since={}&until={}&limit=50",
@@ -718,7 +616,7 @@ async fn system_log_polling_retention_and_bounds() {
         .filter(|e| e["published"].as_str().unwrap_or("") < until.as_str())
         .count();
     assert_eq!(asc.len(), want);
-    let (desc, _) = collect(
+    let (desc, _) = link_pages(
         &sim,
         &format!(
             "/api/v1/logs?since={}&until={}&limit=50&sortOrder=DESCENDING",
@@ -854,7 +752,7 @@ async fn link_styles() {
         .unwrap_or_default()
         .starts_with(&format!("http://localhost:{port}/")));
     // The last page has no next.
-    let (items, _) = collect(&joined, "/api/v1/users?limit=200").await;
+    let (items, _) = link_pages(&joined, "/api/v1/users?limit=200").await;
     assert!(!items.is_empty());
 }
 
@@ -1117,6 +1015,22 @@ struct TokenResp {
     nonce: Option<String>,
 }
 
+impl TokenResp {
+    /// The status and the OAuth `error` code.
+    fn error(&self) -> (u16, Option<&str>) {
+        (self.status, self.body["error"].as_str())
+    }
+}
+
+/// A simulator of ten users whose token endpoint is `oauth`.
+fn oauth_sim(oauth: OAuthConfig) -> SimServer {
+    SimServer::start(SimConfig {
+        users: 10,
+        oauth: Some(oauth),
+        ..SimConfig::default()
+    })
+}
+
 async fn token(base: &str, form: &[(&str, &str)], dpop: Option<&str>) -> TokenResp {
     let body: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
@@ -1151,11 +1065,7 @@ async fn oauth_bearer_tokens_and_scopes() {
     let mut oauth = OAuthConfig::new("0oaSimClient0000000", PUB_PEM);
     oauth.scopes = vec!["okta.users.read".into(), "okta.logs.read".into()];
     oauth.token_lifetime_secs = 2;
-    let sim = SimServer::start(SimConfig {
-        users: 10,
-        oauth: Some(oauth),
-        ..SimConfig::default()
-    });
+    let sim = oauth_sim(oauth);
     let base = sim.base_url();
     let key = private_key();
     let cid = "0oaSimClient0000000";
@@ -1212,30 +1122,19 @@ async fn oauth_bearer_tokens_and_scopes() {
 
     // The same assertion again: jti replay.
     let t2 = token(&base, &pairs, None).await;
-    assert_eq!(
-        (t2.status, t2.body["error"].as_str()),
-        (401, Some("invalid_client"))
-    );
+    assert_eq!(t2.error(), (401, Some("invalid_client")));
 
     // A scope the app wasn't granted.
     let f3 = form(&a3, "okta.users.read okta.apps.read");
     let p3: Vec<(&str, &str)> = f3.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let t3 = token(&base, &p3, None).await;
-    assert_eq!(
-        (t3.status, t3.body["error"].as_str()),
-        (400, Some("invalid_scope"))
-    );
+    assert_eq!(t3.error(), (400, Some("invalid_scope")));
 
     for bad in [bad_aud, bad_iss, too_long, expired, tampered] {
         let f = form(&bad, "okta.users.read");
         let p: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let t = token(&base, &p, None).await;
-        assert_eq!(
-            (t.status, t.body["error"].as_str()),
-            (401, Some("invalid_client")),
-            "{}",
-            t.body
-        );
+        assert_eq!(t.error(), (401, Some("invalid_client")), "{}", t.body);
     }
     let t = token(&base, &[("grant_type", "password")], None).await;
     assert_eq!(t.body["error"], "unsupported_grant_type");
@@ -1272,11 +1171,7 @@ async fn oauth_bearer_tokens_and_scopes() {
 async fn oauth_dpop_nonce_dance_and_bound_tokens() {
     let mut oauth = OAuthConfig::new("0oaDpopClient000000", PUB_PKCS1_PEM);
     oauth.require_dpop = true;
-    let sim = SimServer::start(SimConfig {
-        users: 10,
-        oauth: Some(oauth),
-        ..SimConfig::default()
-    });
+    let sim = oauth_sim(oauth);
     let base = sim.base_url();
     let key = private_key();
     let cid = "0oaDpopClient000000";
@@ -1290,10 +1185,7 @@ async fn oauth_dpop_nonce_dance_and_bound_tokens() {
     let token_url = format!("{base}/oauth2/v1/token");
 
     let t = token(&base, &form, None).await;
-    assert_eq!(
-        (t.status, t.body["error"].as_str()),
-        (400, Some("invalid_dpop_proof"))
-    );
+    assert_eq!(t.error(), (400, Some("invalid_dpop_proof")));
 
     let dk = DpopKey::new();
     let t = token(
@@ -1302,10 +1194,7 @@ async fn oauth_dpop_nonce_dance_and_bound_tokens() {
         Some(&dk.proof("POST", &token_url, None, None, "p1")),
     )
     .await;
-    assert_eq!(
-        (t.status, t.body["error"].as_str()),
-        (400, Some("use_dpop_nonce"))
-    );
+    assert_eq!(t.error(), (400, Some("use_dpop_nonce")));
     let nonce = t.nonce.expect("dpop-nonce header");
 
     let t = token(
@@ -1420,27 +1309,11 @@ async fn oauth_dpop_nonce_dance_and_bound_tokens() {
 
 #[test]
 fn binary_prints_its_address_and_serves() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_okta-sim"))
-        .args(["--users", "25", "--seed", "7"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn okta-sim");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read line");
-    let v: Value = serde_json::from_str(&line).expect("JSON line");
+    let (mut child, v) = spawn_binary(&["--users", "25", "--seed", "7"]);
     let base = v["base_url"].as_str().unwrap_or("").to_string();
     assert!(base.starts_with("http://127.0.0.1:"));
     assert_eq!(v["api_token"], okta_sim::DEFAULT_API_TOKEN);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let r = rt.block_on(get_with(
         &format!("{base}/api/v1/users?limit=200"),
         &format!("SSWS {}", okta_sim::DEFAULT_API_TOKEN),

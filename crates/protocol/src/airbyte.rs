@@ -1,6 +1,6 @@
 //! Airbyte protocol v0.5 messages: what a source prints, and the tolerant readers for what it is given.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One line on stdout. Serialises as `{"type":"RECORD","record":{…}}` and so on.
@@ -186,11 +186,11 @@ pub struct Catalog {
 pub struct ConfiguredStream {
     pub stream: ConfiguredStreamRef,
     pub sync_mode: SyncMode,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::reader::null_as_default")]
     pub cursor_field: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination_sync_mode: Option<DestinationSyncMode>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::reader::null_as_default")]
     pub primary_key: Vec<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation_id: Option<f64>,
@@ -210,7 +210,7 @@ pub struct ConfiguredStreamRef {
     pub json_schema: Option<Value>,
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "crate::reader::null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub supported_sync_modes: Vec<SyncMode>,
@@ -325,16 +325,8 @@ pub struct InputStreamState {
 pub struct InputGlobalState {
     #[serde(default)]
     pub shared_state: Option<Value>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::reader::null_as_default")]
     pub stream_states: Vec<InputStreamState>,
-}
-
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! that reads into one map of stream name → stream state, and every message reader ignores unknown keys.
 
 use crate::{InputStateEntry, StreamDescriptor};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -215,6 +215,16 @@ pub fn describe_json_error(e: &serde_json::Error, what: &str) -> String {
             format!("not {what}: {text} (at column {})", e.column())
         }
     }
+}
+
+/// Reads an explicit `null` as the type's default (`deserialize_with` of the tolerant input types, which
+/// hosts fill with nulls: `"stream_states": null`, `"metadata": null`).
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! Catalogs are read tolerantly: hosts (Meltano, singer-tools) add keys, and metadata carries keys this
 //! tap does not use; those are kept as they came.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -98,9 +98,9 @@ pub struct Metadata {
 /// One `metadata` entry of a catalog stream.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct MetadataEntry {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::reader::null_as_default")]
     pub breadcrumb: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::reader::null_as_default")]
     pub metadata: Metadata,
 }
 
@@ -139,7 +139,7 @@ pub struct CatalogEntry {
     pub stream: Option<String>,
     #[serde(default)]
     pub schema: Value,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::reader::null_as_default")]
     pub key_properties: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replication_method: Option<ReplicationMethod>,
@@ -148,7 +148,7 @@ pub struct CatalogEntry {
     /// The older stream-level selection flag (Meltano still writes it next to the metadata).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<bool>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "crate::reader::null_as_default")]
     pub metadata: Vec<MetadataEntry>,
 }
 
@@ -213,14 +213,6 @@ pub struct About {
     pub capabilities: Vec<Capability>,
     /// The settings as a JSON Schema object (`properties`, flat as Meltano declares them).
     pub settings: Value,
-}
-
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[cfg(test)]

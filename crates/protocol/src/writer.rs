@@ -31,6 +31,17 @@ impl std::fmt::Display for WriteError {
 
 impl std::error::Error for WriteError {}
 
+impl WriteError {
+    /// An error of `serde_json`'s writer: the I/O failure underneath it, or a message it cannot encode.
+    fn from_json(e: serde_json::Error) -> Self {
+        if e.is_io() {
+            WriteError::from(io::Error::from(e))
+        } else {
+            WriteError::Encode(e)
+        }
+    }
+}
+
 impl From<io::Error> for WriteError {
     fn from(e: io::Error) -> Self {
         if e.kind() == io::ErrorKind::BrokenPipe {
@@ -60,13 +71,7 @@ impl<W: Write> MessageWriter<W> {
 
     /// Serialises one message as a line. Encoding goes straight into the buffer (no intermediate String).
     pub fn write<M: Serialize>(&mut self, message: &M) -> Result<(), WriteError> {
-        serde_json::to_writer(&mut self.out, message).map_err(|e| {
-            if e.is_io() {
-                WriteError::from(io::Error::from(e))
-            } else {
-                WriteError::Encode(e)
-            }
-        })?;
+        serde_json::to_writer(&mut self.out, message).map_err(WriteError::from_json)?;
         self.out.write_all(b"\n")?;
         Ok(())
     }
@@ -74,13 +79,7 @@ impl<W: Write> MessageWriter<W> {
     /// Serialises one document as indented JSON and `\n` (Singer `--discover` and `--about` output, which
     /// hosts read line by line with bounded buffers, so it must not be one huge line).
     pub fn write_pretty<M: Serialize>(&mut self, document: &M) -> Result<(), WriteError> {
-        serde_json::to_writer_pretty(&mut self.out, document).map_err(|e| {
-            if e.is_io() {
-                WriteError::from(io::Error::from(e))
-            } else {
-                WriteError::Encode(e)
-            }
-        })?;
+        serde_json::to_writer_pretty(&mut self.out, document).map_err(WriteError::from_json)?;
         self.out.write_all(b"\n")?;
         Ok(())
     }

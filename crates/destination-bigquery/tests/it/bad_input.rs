@@ -3,7 +3,6 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use std::path::Path;
 
 /// A value that must never appear in any output.
 const MARKER: &str = "s3cr3t-record-content";
@@ -11,24 +10,30 @@ const MARKER: &str = "s3cr3t-record-content";
 fn setup(name: &str, extra: Value) -> (std::path::PathBuf, String, String) {
     let dir = tmpdir(name);
     // A zero commit window: states before the bad line are acknowledged as soon as they arrive.
-    let mut cfg = json!({"project_id": "demo", "dataset_id": "okta", "merge_interval_seconds": 0,
-        "loading_method": {"method": "Local", "path": dir.join("out")}});
-    for (k, v) in extra.as_object().unwrap() {
-        cfg[k] = v.clone();
-    }
-    let cfg = write_json(&dir, "config.json", &cfg);
-    let cat = write_json(
+    let cfg = local_config(
         &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            users_schema(),
-            "append_dedup",
-            &["id"],
-            &["lastUpdated"],
-        )]),
+        merged(
+            json!({"project_id": "demo", "dataset_id": "okta", "merge_interval_seconds": 0}),
+            extra,
+        ),
     );
+    let cat = write_catalog(&dir, vec![users_dedup()]);
     (dir, cfg, cat)
+}
+
+/// Writes the one user `u` and a STATE in local mode: the sync succeeds and echoes the STATE; returns
+/// the run and the rows written.
+fn write_one_user(name: &str, u: Value) -> (Run, Vec<Value>) {
+    let (dir, cfg, cat) = setup(name, json!({}));
+    let r = write(
+        &cfg,
+        &cat,
+        &lines(&[record("users", u, 1), state("users", json!({"n": 1}))]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.states().len(), 1);
+    let rows = read_dir_rows(&dir.join("out/okta/users"));
+    (r, rows)
 }
 
 fn secret_user(id: &str) -> Value {
@@ -170,17 +175,9 @@ fn a_record_without_its_primary_key_fails_a_dedup_stream() {
 #[test]
 fn a_value_of_the_wrong_type_is_nulled_and_recorded_not_fatal() {
     // Airbyte's rule: the row is kept, the value nulled, and `_airbyte_meta.changes` says so.
-    let (dir, cfg, cat) = setup("bad-value-type", json!({}));
     let mut u = user("u1", "2024-01-01T00:00:00Z", "ACTIVE");
     u["loginCount"] = json!("many");
-    let r = write(
-        &cfg,
-        &cat,
-        &lines(&[record("users", u, 1), state("users", json!({"n": 1}))]),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.states().len(), 1);
-    let rows = read_dir_rows(&dir.join("out/okta/users"));
+    let (r, rows) = write_one_user("bad-value-type", u);
     assert_eq!(rows.len(), 1);
     assert!(rows[0].get("loginCount").is_none());
     assert_eq!(
@@ -192,18 +189,10 @@ fn a_value_of_the_wrong_type_is_nulled_and_recorded_not_fatal() {
 
 #[test]
 fn a_10_mb_record_is_loaded_whole() {
-    let (dir, cfg, cat) = setup("big-record", json!({}));
     let mut u = user("u1", "2024-01-01T00:00:00Z", "ACTIVE");
     let big = "x".repeat(10 * 1024 * 1024);
     u["profile"] = json!({"blob": big});
-    let r = write(
-        &cfg,
-        &cat,
-        &lines(&[record("users", u, 1), state("users", json!({"n": 1}))]),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.states().len(), 1);
-    let rows = read_dir_rows(&dir.join("out/okta/users"));
+    let (_, rows) = write_one_user("big-record", u);
     assert_eq!(
         rows[0]["profile"]["blob"].as_str().unwrap().len(),
         big.len()
@@ -296,23 +285,4 @@ fn singer_null_key_fails() {
     ]);
     let r = singer(&cfg, &input);
     assert_singer_failed(&r, 4, "primary key field \"id\"", &[1]);
-}
-
-pub fn read_dir_rows(dir: &Path) -> Vec<Value> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect::<Vec<Value>>()
-        })
-        .collect()
 }

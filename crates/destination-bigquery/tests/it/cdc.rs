@@ -1,7 +1,6 @@
 //! CDC tombstones (`_ab_cdc_deleted_at`) and undeclared fields (`_airbyte_additional_properties`), in local
 //! mode and against the emulator: the same input gives the same table.
 
-use crate::bad_input::read_dir_rows;
 use crate::common::*;
 use crate::emulator::emulator;
 use serde_json::{json, Value};
@@ -21,6 +20,26 @@ pub fn tombstone(id: &str, at: &str) -> Value {
 /// Three syncs of one stream: u1, u2, u3 created; then u1 deleted, u4 inserted and deleted in one batch (same
 /// cursor, same extraction millisecond: arrival decides), u5 deleted before it was ever seen, u3 deleted but
 /// re-created with a newer cursor in the same batch; then a late, older copy of u3, which must not win.
+/// `users` with the CDC column, deduplicated by `id`, `lastUpdated` as the cursor.
+fn users_cdc() -> Value {
+    configured(
+        "users",
+        cdc_schema(),
+        "append_dedup",
+        &["id"],
+        &["lastUpdated"],
+    )
+}
+
+/// Writes each of `runs` as its own sync; each succeeds and echoes its one STATE.
+fn write_runs(cfg: &str, cat: &str, runs: &[String]) {
+    for (i, input) in runs.iter().enumerate() {
+        let r = run(&["write", "--config", cfg, "--catalog", cat], input);
+        assert_eq!(r.code, 0, "run {i}: {}", r.stderr);
+        assert_eq!(r.states().len(), 1, "run {i}");
+    }
+}
+
 fn cdc_runs() -> Vec<String> {
     vec![
         lines(&[
@@ -50,12 +69,10 @@ fn cdc_runs() -> Vec<String> {
 }
 
 fn local_cfg(dir: &Path, extra: Value) -> String {
-    let mut cfg = json!({"project_id": "demo", "dataset_id": "okta",
-        "loading_method": {"method": "Local", "path": dir.join("out")}});
-    for (k, v) in extra.as_object().unwrap() {
-        cfg[k] = v.clone();
-    }
-    write_json(dir, "config.json", &cfg)
+    local_config(
+        dir,
+        merged(json!({"project_id": "demo", "dataset_id": "okta"}), extra),
+    )
 }
 
 fn by_id(rows: &[Value]) -> Vec<(String, String, bool)> {
@@ -98,22 +115,8 @@ fn expected(mode: &str) -> Vec<(String, String, bool)> {
 fn local_dedup(mode: &str) {
     let dir = tmpdir(&format!("cdc-local-{mode}"));
     let cfg = local_cfg(&dir, json!({"cdc_deletion_mode": mode}));
-    let cat = write_json(
-        &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            cdc_schema(),
-            "append_dedup",
-            &["id"],
-            &["lastUpdated"],
-        )]),
-    );
-    for (i, input) in cdc_runs().iter().enumerate() {
-        let r = run(&["write", "--config", &cfg, "--catalog", &cat], input);
-        assert_eq!(r.code, 0, "run {i}: {}", r.stderr);
-        assert_eq!(r.states().len(), 1, "run {i}");
-    }
+    let cat = write_catalog(&dir, vec![users_cdc()]);
+    write_runs(&cfg, &cat, &cdc_runs());
     let rows = read_dir_rows(&dir.join("out/okta/users"));
     assert_eq!(by_id(&rows), expected(mode));
     let summary: Value =
@@ -139,16 +142,9 @@ fn local_soft_delete_keeps_rows_with_the_deletion_time() {
 fn append_keeps_tombstones_as_rows() {
     let dir = tmpdir("cdc-local-append");
     let cfg = local_cfg(&dir, json!({}));
-    let cat = write_json(
+    let cat = write_catalog(
         &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            cdc_schema(),
-            "append",
-            &["id"],
-            &[],
-        )]),
+        vec![configured("users", cdc_schema(), "append", &["id"], &[])],
     );
     for input in cdc_runs() {
         let r = run(&["write", "--config", &cfg, "--catalog", &cat], &input);
@@ -168,17 +164,7 @@ fn append_keeps_tombstones_as_rows() {
 fn undeclared_fields_are_kept_in_additional_properties() {
     let dir = tmpdir("additional-local");
     let cfg = local_cfg(&dir, json!({}));
-    let cat = write_json(
-        &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            users_schema(),
-            "append_dedup",
-            &["id"],
-            &["lastUpdated"],
-        )]),
-    );
+    let cat = write_catalog(&dir, vec![users_dedup()]);
     let mut u = user("u1", "2024-01-01T00:00:00Z", "ACTIVE");
     u["zNew"] = json!({"a": [1, "x"]});
     u["aNew"] = json!(5);
@@ -215,16 +201,9 @@ fn undeclared_fields_are_kept_in_additional_properties() {
     // Off: no column, and the fields are named on stderr as not loaded.
     let dir = tmpdir("additional-local-off");
     let cfg = local_cfg(&dir, json!({"additional_properties_column": false}));
-    let cat = write_json(
+    let cat = write_catalog(
         &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            users_schema(),
-            "append",
-            &[],
-            &[],
-        )]),
+        vec![configured("users", users_schema(), "append", &[], &[])],
     );
     let mut u = user("u1", "2024-01-01T00:00:00Z", "ACTIVE");
     u["zNew"] = json!(1);
@@ -247,18 +226,8 @@ async fn emulator_dedup(mode: &str) {
     };
     let env = crate::emulator::Env::with_endpoint(&test, endpoint);
     let cfg = env.config(json!({"cdc_deletion_mode": mode}));
-    let cat = env.catalog(vec![configured(
-        "users",
-        cdc_schema(),
-        "append_dedup",
-        &["id"],
-        &["lastUpdated"],
-    )]);
-    for (i, input) in cdc_runs().iter().enumerate() {
-        let r = run(&["write", "--config", &cfg, "--catalog", &cat], input);
-        assert_eq!(r.code, 0, "run {i}: {}", r.stderr);
-        assert_eq!(r.states().len(), 1, "run {i}");
-    }
+    let cat = env.catalog(vec![users_cdc()]);
+    write_runs(&cfg, &cat, &cdc_runs());
     let rows = env
         .rows("SELECT id, status, _ab_cdc_deleted_at IS NOT NULL FROM $ds.users")
         .await;
@@ -293,13 +262,7 @@ async fn emulator_keeps_undeclared_fields_as_json() {
     };
     let env = crate::emulator::Env::with_endpoint("additional", endpoint);
     let cfg = env.config(json!({}));
-    let cat = env.catalog(vec![configured(
-        "users",
-        users_schema(),
-        "append_dedup",
-        &["id"],
-        &["lastUpdated"],
-    )]);
+    let cat = env.catalog(vec![users_dedup()]);
     let mut u = user("u1", "2024-01-01T00:00:00Z", "ACTIVE");
     u["zNew"] = json!({"a": [1, "x"]});
     let r = run(
@@ -382,22 +345,17 @@ fn member_rows(rows: impl Iterator<Item = (String, String, bool)>) -> Vec<(Strin
 fn scoped_local(mode: &str) {
     let dir = tmpdir(&format!("cdc-scoped-{mode}"));
     let cfg = local_cfg(&dir, json!({"cdc_deletion_mode": mode}));
-    let cat = write_json(
+    let cat = write_catalog(
         &dir,
-        "catalog.json",
-        &catalog(vec![configured(
+        vec![configured(
             "members",
             members_schema(),
             "append_dedup",
             &["group_id", "user_id"],
             &["c"],
-        )]),
+        )],
     );
-    for (i, input) in scoped_runs().iter().enumerate() {
-        let r = run(&["write", "--config", &cfg, "--catalog", &cat], input);
-        assert_eq!(r.code, 0, "run {i}: {}", r.stderr);
-        assert_eq!(r.states().len(), 1, "run {i}");
-    }
+    write_runs(&cfg, &cat, &scoped_runs());
     let rows = read_dir_rows(&dir.join("out/okta/members"));
     let got = member_rows(rows.iter().map(|r| {
         (

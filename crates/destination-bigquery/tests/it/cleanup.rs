@@ -17,26 +17,17 @@ struct Setup {
 
 fn setup(name: &str) -> Setup {
     let dir = tmpdir(name);
-    let cfg = write_json(
+    let cfg = local_config(
         &dir,
-        "config.json",
-        &json!({"project_id": "demo", "dataset_id": "okta", "buffer_dir": dir.join("spool"),
-            "merge_interval_seconds": 0, "min_load_interval_seconds": 0,
-            "loading_method": {"method": "Local", "path": dir.join("out")}}),
+        json!({"project_id": "demo", "dataset_id": "okta", "buffer_dir": dir.join("spool"),
+            "merge_interval_seconds": 0, "min_load_interval_seconds": 0}),
     );
-    let cat = write_json(
+    let cat = write_catalog(
         &dir,
-        "catalog.json",
-        &catalog(vec![
-            configured(
-                "users",
-                users_schema(),
-                "append_dedup",
-                &["id"],
-                &["lastUpdated"],
-            ),
+        vec![
+            users_dedup(),
             configured("groups", groups_schema(), "overwrite", &["id"], &[]),
-        ]),
+        ],
     );
     Setup { dir, cfg, cat }
 }
@@ -85,24 +76,33 @@ fn a_failed_run_removes_its_spool_folder_and_temp_tables() {
     assert_eq!(temp_tables(&s), Vec::<String>::new());
 }
 
-fn spawn(s: &Setup) -> std::process::Child {
-    Command::new(BIN)
+/// Starts a `write` that is kept open and sends it [`some_records`]; returns the child, its stdout as
+/// messages, and its stdin (open until dropped).
+fn spawn_with_records(
+    s: &Setup,
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<Value>,
+    std::process::ChildStdin,
+) {
+    let mut child = Command::new(BIN)
         .args(["write", "--config", &s.cfg, "--catalog", &s.cat])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap()
+        .unwrap();
+    let rx = stdout_lines(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(lines(&some_records()).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    (child, rx, stdin)
 }
 
 #[test]
 fn sigterm_stops_with_one_trace_error_and_cleans_up() {
     let s = setup("cleanup-sigterm");
-    let mut child = spawn(&s);
-    let rx = stdout_lines(&mut child);
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(lines(&some_records()).as_bytes()).unwrap();
-    stdin.flush().unwrap();
+    let (mut child, rx, stdin) = spawn_with_records(&s);
     // The STATE is out: the process is running its loop, with a spool folder and a temp table.
     next_state(&rx, Duration::from_secs(60)).expect("STATE");
     assert_eq!(entries(&s.dir.join("spool")).len(), 1);
@@ -138,11 +138,7 @@ fn sigterm_stops_with_one_trace_error_and_cleans_up() {
 #[test]
 fn the_next_run_removes_what_a_killed_run_left() {
     let s = setup("cleanup-kill9");
-    let mut child = spawn(&s);
-    let rx = stdout_lines(&mut child);
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(lines(&some_records()).as_bytes()).unwrap();
-    stdin.flush().unwrap();
+    let (mut child, rx, _stdin) = spawn_with_records(&s);
     next_state(&rx, Duration::from_secs(60)).expect("STATE");
     child.kill().unwrap();
     child.wait().unwrap();

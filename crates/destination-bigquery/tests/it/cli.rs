@@ -39,12 +39,7 @@ fn spec_is_valid_and_marks_the_key_secret() {
 #[test]
 fn check_local_mode_succeeds() {
     let dir = tmpdir("check-local");
-    let cfg = write_json(
-        &dir,
-        "config.json",
-        &json!({"dataset_id": "okta",
-        "loading_method": {"method": "Local", "path": dir.join("out")}}),
-    );
+    let cfg = local_config(&dir, json!({"dataset_id": "okta"}));
     let r = run(&["check", "--config", &cfg], "");
     assert_eq!(r.code, 0);
     assert_eq!(
@@ -90,22 +85,10 @@ fn check_unreachable_endpoint_fails() {
 #[test]
 fn unknown_stream_is_one_trace_error_and_nonzero_exit() {
     let dir = tmpdir("unknown-stream");
-    let cfg = write_json(
+    let cfg = local_config(&dir, json!({"dataset_id": "okta"}));
+    let cat = write_catalog(
         &dir,
-        "config.json",
-        &json!({"dataset_id": "okta",
-        "loading_method": {"method": "Local", "path": dir.join("out")}}),
-    );
-    let cat = write_json(
-        &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            users_schema(),
-            "append",
-            &[],
-            &[],
-        )]),
+        vec![configured("users", users_schema(), "append", &[], &[])],
     );
     let r = run(
         &["write", "--config", &cfg, "--catalog", &cat],
@@ -125,22 +108,16 @@ fn unknown_stream_is_one_trace_error_and_nonzero_exit() {
 #[test]
 fn dedup_without_primary_key_is_a_config_error() {
     let dir = tmpdir("dedup-nopk");
-    let cfg = write_json(
+    let cfg = local_config(&dir, json!({"dataset_id": "okta"}));
+    let cat = write_catalog(
         &dir,
-        "config.json",
-        &json!({"dataset_id": "okta",
-        "loading_method": {"method": "Local", "path": dir.join("out")}}),
-    );
-    let cat = write_json(
-        &dir,
-        "catalog.json",
-        &catalog(vec![configured(
+        vec![configured(
             "users",
             users_schema(),
             "append_dedup",
             &[],
             &[],
-        )]),
+        )],
     );
     let r = run(&["write", "--config", &cfg, "--catalog", &cat], "");
     assert_ne!(r.code, 0);
@@ -151,7 +128,7 @@ fn dedup_without_primary_key_is_a_config_error() {
 fn invalid_config_is_a_trace_error() {
     let dir = tmpdir("bad-config");
     let cfg = write_json(&dir, "config.json", &json!({"project_id": "p"}));
-    let cat = write_json(&dir, "catalog.json", &catalog(vec![]));
+    let cat = write_catalog(&dir, vec![]);
     let r = run(&["write", "--config", &cfg, "--catalog", &cat], "");
     assert_ne!(r.code, 0);
     let t = r.of_type("TRACE");

@@ -132,6 +132,13 @@ pub fn state(stream: &str, value: Value) -> String {
     .to_string()
 }
 
+/// A STREAM_STATUS trace of `stream` with `status` (STARTED, COMPLETE, INCOMPLETE).
+pub fn stream_status(stream: &str, status: &str) -> String {
+    json!({"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1.0,
+        "stream_status": {"stream_descriptor": {"name": stream}, "status": status}}})
+    .to_string()
+}
+
 pub fn user(id: &str, updated: &str, status: &str) -> Value {
     json!({"id": id, "status": status, "created": "2023-05-01T10:00:00.000Z", "lastUpdated": updated,
         "profile": {"login": format!("{id}@example.com"), "nested": {"a": [1, 2]}},
@@ -142,4 +149,55 @@ pub fn lines(msgs: &[String]) -> String {
     let mut s = msgs.join("\n");
     s.push('\n');
     s
+}
+
+/// `settings` with the keys of `extra` added or replaced.
+pub fn merged(mut settings: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().unwrap() {
+        settings[k] = v.clone();
+    }
+    settings
+}
+
+/// Writes `dir/config.json`: `settings` in local mode, the load files under `dir/out`.
+pub fn local_config(dir: &Path, settings: Value) -> String {
+    let mut cfg = settings;
+    cfg["loading_method"] = json!({"method": "Local", "path": dir.join("out")});
+    write_json(dir, "config.json", &cfg)
+}
+
+/// Writes `dir/catalog.json` with `streams`.
+pub fn write_catalog(dir: &Path, streams: Vec<Value>) -> String {
+    write_json(dir, "catalog.json", &catalog(streams))
+}
+
+/// `users` deduplicated by `id`, `lastUpdated` as the cursor.
+pub fn users_dedup() -> Value {
+    configured(
+        "users",
+        users_schema(),
+        "append_dedup",
+        &["id"],
+        &["lastUpdated"],
+    )
+}
+
+/// Every JSON line of the files in `dir`, files in name order.
+pub fn read_dir_rows(dir: &Path) -> Vec<Value> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<Value>>()
+        })
+        .collect()
 }

@@ -35,23 +35,14 @@ fn merges_in(jobs: &str) -> Vec<Value> {
 
 fn local_run(extra: Value) -> (Run, String) {
     let dir = tmpdir("cost-local");
-    let mut cfg = json!({"project_id": "demo", "dataset_id": "okta", "min_load_interval_seconds": 0,
-        "loading_method": {"method": "Local", "path": dir.join("out")}});
-    for (k, v) in extra.as_object().unwrap() {
-        cfg[k] = v.clone();
-    }
-    let cfg = write_json(&dir, "config.json", &cfg);
-    let cat = write_json(
+    let cfg = local_config(
         &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            users_schema(),
-            "append_dedup",
-            &["id"],
-            &["lastUpdated"],
-        )]),
+        merged(
+            json!({"project_id": "demo", "dataset_id": "okta", "min_load_interval_seconds": 0}),
+            extra,
+        ),
     );
+    let cat = write_catalog(&dir, vec![users_dedup()]);
     let r = run(&["write", "--config", &cfg, "--catalog", &cat], &batches());
     let jobs = std::fs::read_to_string(dir.join("out/okta/users.jobs.jsonl")).unwrap();
     (r, jobs)
@@ -104,13 +95,7 @@ async fn emulator_merges_once_and_reports_bytes_processed() {
     };
     let env = Env::with_endpoint("cost", endpoint);
     let cfg = env.config(json!({}));
-    let cat = env.catalog(vec![configured(
-        "users",
-        users_schema(),
-        "append_dedup",
-        &["id"],
-        &["lastUpdated"],
-    )]);
+    let cat = env.catalog(vec![users_dedup()]);
     let r = run(&["write", "--config", &cfg, "--catalog", &cat], &batches());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.states().len(), 5);

@@ -144,6 +144,12 @@ impl Env {
             .collect()
     }
 
+    /// Asserts that no temporary table is left in the raw dataset.
+    async fn assert_no_raw_tables(&self) {
+        let tables = self.raw_tables().await;
+        assert!(tables.is_empty(), "temp tables are dropped: {tables:?}");
+    }
+
     async fn raw_tables(&self) -> Vec<Vec<Value>> {
         self.bq
             .query_rows(&format!(
@@ -157,6 +163,87 @@ impl Env {
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("<null>")
+}
+
+/// RECORDs of the active users `u{from}` … `u{to - 1}`.
+fn batch(from: usize, to: usize) -> Vec<String> {
+    (from..to)
+        .map(|i| {
+            record(
+                "users",
+                user(&format!("u{i}"), "2024-01-01T00:00:00Z", "ACTIVE"),
+                1,
+            )
+        })
+        .collect()
+}
+
+/// Writes `{"id": "a", "n": 1}` into `t` with `n` an integer, then `{"id": "b", "n": {"x": 1}}` and a
+/// STATE with `n` an object; returns the second run.
+fn write_n_as_integer_then_object(env: &Env, cfg: &str) -> Run {
+    let s1 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "integer"}}});
+    let s2 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "object"}}});
+    let cat1 = env.catalog(vec![configured("t", s1, "append", &[], &[])]);
+    let cat2 = env.catalog(vec![configured("t", s2, "append", &[], &[])]);
+    let r = run(
+        &["write", "--config", cfg, "--catalog", &cat1],
+        &lines(&[record("t", json!({"id": "a", "n": 1}), 1)]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    run(
+        &["write", "--config", cfg, "--catalog", &cat2],
+        &lines(&[
+            record("t", json!({"id": "b", "n": {"x": 1}}), 2),
+            state("t", json!({})),
+        ]),
+    )
+}
+
+/// The config and catalog of [`write_50_users`]: `users` appended with key `id`, one load per table per hour.
+fn hourly_users(env: &Env) -> (String, String) {
+    let cfg = env.config(json!({"min_load_interval_seconds": 3600}));
+    let cat = env.catalog(vec![configured(
+        "users",
+        users_schema(),
+        "append",
+        &["id"],
+        &[],
+    )]);
+    (cfg, cat)
+}
+
+/// Starts a `write` that is kept open, sends it users `u0` … `u49` and a STATE `{"n": 50}`; returns the
+/// child, its stdout as messages, and its stdin for more.
+fn write_50_users(
+    cfg: &str,
+    cat: &str,
+    stderr: Stdio,
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<Value>,
+    std::process::ChildStdin,
+) {
+    let mut child = Command::new(BIN)
+        .args(["write", "--config", cfg, "--catalog", cat])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let rx = stdout_lines(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut msgs = batch(0, 50);
+    msgs.push(state("users", json!({"n": 50})));
+    stdin.write_all(lines(&msgs).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    (child, rx, stdin)
+}
+
+/// The first three columns of each row, as text.
+fn triples(rows: &[Vec<Value>]) -> Vec<(&str, &str, &str)> {
+    rows.iter()
+        .map(|r| (s(&r[0]), s(&r[1]), s(&r[2])))
+        .collect()
 }
 
 #[tokio::test]
@@ -278,13 +365,7 @@ async fn dedup_keeps_the_newest_row_after_an_incremental_resync() {
         return;
     };
     let cfg = env.config(json!({}));
-    let cat = env.catalog(vec![configured(
-        "users",
-        users_schema(),
-        "append_dedup",
-        &["id"],
-        &["lastUpdated"],
-    )]);
+    let cat = env.catalog(vec![users_dedup()]);
     let run1 = lines(&[
         record("users", user("u1", "2024-01-01T00:00:00Z", "STAGED"), 1_000),
         record("users", user("u2", "2024-01-01T00:00:00Z", "ACTIVE"), 1_000),
@@ -319,11 +400,7 @@ async fn dedup_keeps_the_newest_row_after_an_incremental_resync() {
             ("u4", "NEWER")
         ]
     );
-    assert!(
-        env.raw_tables().await.is_empty(),
-        "temp tables are dropped: {:?}",
-        env.raw_tables().await
-    );
+    env.assert_no_raw_tables().await;
 }
 
 #[tokio::test]
@@ -365,7 +442,7 @@ async fn overwrite_replaces_the_table() {
         .map(|r| s(&r[0]).to_string())
         .collect();
     assert_eq!(ids, ["g7", "g8"]);
-    assert!(env.raw_tables().await.is_empty());
+    env.assert_no_raw_tables().await;
 }
 
 #[tokio::test]
@@ -431,22 +508,7 @@ async fn incompatible_type_change_fails_with_one_trace_error() {
         return;
     };
     let cfg = env.config(json!({}));
-    let s1 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "integer"}}});
-    let s2 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "object"}}});
-    let cat1 = env.catalog(vec![configured("t", s1, "append", &[], &[])]);
-    let cat2 = env.catalog(vec![configured("t", s2, "append", &[], &[])]);
-    let r = run(
-        &["write", "--config", &cfg, "--catalog", &cat1],
-        &lines(&[record("t", json!({"id": "a", "n": 1}), 1)]),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(
-        &["write", "--config", &cfg, "--catalog", &cat2],
-        &lines(&[
-            record("t", json!({"id": "b", "n": {"x": 1}}), 2),
-            state("t", json!({})),
-        ]),
-    );
+    let r = write_n_as_integer_then_object(&env, &cfg);
     assert_ne!(r.code, 0);
     assert!(r.states().is_empty());
     let traces = r.of_type("TRACE");
@@ -495,38 +557,8 @@ async fn state_is_echoed_only_after_its_rows_are_queryable() {
         return;
     };
     // One load per table per hour: the first STATE may load at once, the second must wait for the end.
-    let cfg = env.config(json!({"min_load_interval_seconds": 3600}));
-    let cat = env.catalog(vec![configured(
-        "users",
-        users_schema(),
-        "append",
-        &["id"],
-        &[],
-    )]);
-    let mut child = Command::new(BIN)
-        .args(["write", "--config", &cfg, "--catalog", &cat])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let rx = stdout_lines(&mut child);
-    let mut stdin = child.stdin.take().unwrap();
-    let batch = |from: usize, to: usize| -> Vec<String> {
-        (from..to)
-            .map(|i| {
-                record(
-                    "users",
-                    user(&format!("u{i}"), "2024-01-01T00:00:00Z", "ACTIVE"),
-                    1,
-                )
-            })
-            .collect()
-    };
-    let mut msgs = batch(0, 50);
-    msgs.push(state("users", json!({"n": 50})));
-    stdin.write_all(lines(&msgs).as_bytes()).unwrap();
-    stdin.flush().unwrap();
+    let (cfg, cat) = hourly_users(&env);
+    let (mut child, rx, mut stdin) = write_50_users(&cfg, &cat, Stdio::piped());
     let st = next_state(&rx, Duration::from_secs(60)).expect("first STATE within 60s");
     assert_eq!(st["state"]["stream"]["stream_state"]["n"], 50);
     // The moment the STATE is out, its rows are queryable.
@@ -679,23 +711,8 @@ async fn widen_to_json_converts_the_column_and_keeps_old_values() {
     let Some(env) = Env::new("widen").await else {
         return;
     };
-    let s1 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "integer"}}});
-    let s2 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "object"}}});
     let cfg = env.config(json!({"schema_change": "widen_to_json"}));
-    let cat1 = env.catalog(vec![configured("t", s1, "append", &[], &[])]);
-    let cat2 = env.catalog(vec![configured("t", s2, "append", &[], &[])]);
-    let r = run(
-        &["write", "--config", &cfg, "--catalog", &cat1],
-        &lines(&[record("t", json!({"id": "a", "n": 1}), 1)]),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(
-        &["write", "--config", &cfg, "--catalog", &cat2],
-        &lines(&[
-            record("t", json!({"id": "b", "n": {"x": 1}}), 2),
-            state("t", json!({})),
-        ]),
-    );
+    let r = write_n_as_integer_then_object(&env, &cfg);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.states().len(), 1);
     let types = env.query_types("SELECT * FROM $ds.t").await;
@@ -716,13 +733,7 @@ async fn batch_priority_runs_the_merge_as_a_query_job() {
         return;
     };
     let cfg = env.config(json!({"transformation_priority": "batch"}));
-    let cat = env.catalog(vec![configured(
-        "users",
-        users_schema(),
-        "append_dedup",
-        &["id"],
-        &["lastUpdated"],
-    )]);
+    let cat = env.catalog(vec![users_dedup()]);
     for (status, updated) in [
         ("OLD", "2024-01-01T00:00:00Z"),
         ("NEW", "2024-02-01T00:00:00Z"),
@@ -743,38 +754,8 @@ async fn a_killed_sync_resumed_from_the_last_echoed_state_loses_and_duplicates_n
     let Some(env) = Env::new("killed").await else {
         return;
     };
-    let cfg = env.config(json!({"min_load_interval_seconds": 3600}));
-    let cat = env.catalog(vec![configured(
-        "users",
-        users_schema(),
-        "append",
-        &["id"],
-        &[],
-    )]);
-    let batch = |from: usize, to: usize| -> Vec<String> {
-        (from..to)
-            .map(|i| {
-                record(
-                    "users",
-                    user(&format!("u{i}"), "2024-01-01T00:00:00Z", "ACTIVE"),
-                    1,
-                )
-            })
-            .collect()
-    };
-    let mut child = Command::new(BIN)
-        .args(["write", "--config", &cfg, "--catalog", &cat])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let rx = stdout_lines(&mut child);
-    let mut stdin = child.stdin.take().unwrap();
-    let mut msgs = batch(0, 50);
-    msgs.push(state("users", json!({"n": 50})));
-    stdin.write_all(lines(&msgs).as_bytes()).unwrap();
-    stdin.flush().unwrap();
+    let (cfg, cat) = hourly_users(&env);
+    let (mut child, rx, mut stdin) = write_50_users(&cfg, &cat, Stdio::null());
     let last = next_state(&rx, Duration::from_secs(60)).expect("first STATE");
     // More records arrive, then the process is killed before it could load them.
     stdin.write_all(lines(&batch(50, 80)).as_bytes()).unwrap();
@@ -804,13 +785,7 @@ async fn a_truncate_refresh_of_a_dedup_stream_replaces_the_table_with_deduplicat
         return;
     };
     let cfg = env.config(json!({}));
-    let mut stream = configured(
-        "users",
-        users_schema(),
-        "append_dedup",
-        &["id"],
-        &["lastUpdated"],
-    );
+    let mut stream = users_dedup();
     let r = run(
         &[
             "write",
@@ -849,16 +824,9 @@ async fn a_truncate_refresh_of_a_dedup_stream_replaces_the_table_with_deduplicat
     let rows = env
         .rows("SELECT id, status, _airbyte_generation_id FROM $ds.users ORDER BY id")
         .await;
-    let got: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|r| (s(&r[0]), s(&r[1]), s(&r[2])))
-        .collect();
+    let got = triples(&rows);
     assert_eq!(got, [("u1", "NEW", "2"), ("u2", "ACTIVE", "2")]);
-    assert!(
-        env.raw_tables().await.is_empty(),
-        "{:?}",
-        env.raw_tables().await
-    );
+    env.assert_no_raw_tables().await;
 }
 
 #[tokio::test]
@@ -893,16 +861,9 @@ async fn a_singer_schema_change_mid_stream_adds_the_column_and_keeps_deduplicati
     let rows = env
         .rows("SELECT id, name, memberCount FROM $ds.groups ORDER BY id")
         .await;
-    let got: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|r| (s(&r[0]), s(&r[1]), s(&r[2])))
-        .collect();
+    let got = triples(&rows);
     assert_eq!(got, [("g1", "b", "3"), ("g2", "c", "4")]);
-    assert!(
-        env.raw_tables().await.is_empty(),
-        "{:?}",
-        env.raw_tables().await
-    );
+    env.assert_no_raw_tables().await;
 }
 
 #[tokio::test]
@@ -1005,10 +966,7 @@ async fn time_without_timezone_and_type_unions_map_as_airbyte() {
     let rows = env
         .rows("SELECT id, CAST(`at` AS STRING), `either` FROM $ds.t ORDER BY id")
         .await;
-    let got: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|r| (s(&r[0]), s(&r[1]), s(&r[2])))
-        .collect();
+    let got = triples(&rows);
     // BigQuery prints six fraction digits, the emulator as few as needed: compare the times.
     let t = |v: &str| chrono::NaiveTime::parse_from_str(v, "%H:%M:%S%.f").unwrap();
     assert_eq!(got.len(), 2);

@@ -5,7 +5,7 @@
 use crate::common::*;
 use destination_bigquery::auth::TokenProvider;
 use destination_bigquery::client::{BigQuery, RetryPolicy};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -217,6 +217,41 @@ fn bigquery(fail_load: bool, seen_auth: Arc<Mutex<Vec<String>>>) -> Handler {
     })
 }
 
+/// Writes [`write_input`] through the fake at `base` (project `p`, dataset `okta`, loads at once, plus
+/// `extra` settings) into `users`, appended by `id`, from a blocking task.
+async fn write_to_fake(name: &str, base: &str, extra: Value) -> Run {
+    let dir = tmpdir(name);
+    let cfg = write_json(
+        &dir,
+        "config.json",
+        &merged(
+            json!({"project_id": "p", "dataset_id": "okta", "endpoint": base,
+                "min_load_interval_seconds": 0}),
+            extra,
+        ),
+    );
+    let cat = write_catalog(
+        &dir,
+        vec![configured("users", users_schema(), "append", &["id"], &[])],
+    );
+    tokio::task::spawn_blocking(move || {
+        run(
+            &["write", "--config", &cfg, "--catalog", &cat],
+            &write_input(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// A service-account key with a fresh RSA key whose `token_uri` is the fake at `base`.
+fn service_account_key(base: &str) -> Value {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let pk = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
+    json!({"type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com", "project_id": "p",
+        "private_key": pk.to_pkcs8_pem(LineEnding::LF).unwrap().as_str(), "token_uri": format!("{base}/token")})
+}
+
 fn write_input() -> String {
     lines(&[
         record("users", user("u1", "2024-01-01T00:00:00Z", "ACTIVE"), 1),
@@ -228,32 +263,7 @@ fn write_input() -> String {
 #[tokio::test]
 async fn a_load_job_failing_with_http_200_is_one_trace_error_and_no_state() {
     let fake = Fake::start(bigquery(true, Arc::default())).await;
-    let dir = tmpdir("fault-load");
-    let cfg = write_json(
-        &dir,
-        "config.json",
-        &json!({"project_id": "p", "dataset_id": "okta", "endpoint": fake.base,
-        "min_load_interval_seconds": 0}),
-    );
-    let cat = write_json(
-        &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            users_schema(),
-            "append",
-            &["id"],
-            &[],
-        )]),
-    );
-    let r = tokio::task::spawn_blocking(move || {
-        run(
-            &["write", "--config", &cfg, "--catalog", &cat],
-            &write_input(),
-        )
-    })
-    .await
-    .unwrap();
+    let r = write_to_fake("fault-load", &fake.base, json!({})).await;
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.states().is_empty(),
@@ -271,39 +281,16 @@ async fn a_load_job_failing_with_http_200_is_one_trace_error_and_no_state() {
 
 #[tokio::test]
 async fn service_account_tokens_are_fetched_once_and_sent_as_bearer() {
-    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let fake = Fake::start(bigquery(false, seen.clone())).await;
-    let pk = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
-    let key = json!({"type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com", "project_id": "p",
-        "private_key": pk.to_pkcs8_pem(LineEnding::LF).unwrap().as_str(), "token_uri": format!("{}/token", fake.base)});
-    let dir = tmpdir("fault-token");
+    let key = service_account_key(&fake.base);
     // A loopback endpoint *with* a key still authenticates.
-    let cfg = write_json(
-        &dir,
-        "config.json",
-        &json!({"project_id": "p", "dataset_id": "okta", "endpoint": fake.base,
-        "credentials_json": key.to_string(), "min_load_interval_seconds": 0}),
-    );
-    let cat = write_json(
-        &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            users_schema(),
-            "append",
-            &["id"],
-            &[],
-        )]),
-    );
-    let r = tokio::task::spawn_blocking(move || {
-        run(
-            &["write", "--config", &cfg, "--catalog", &cat],
-            &write_input(),
-        )
-    })
-    .await
-    .unwrap();
+    let r = write_to_fake(
+        "fault-token",
+        &fake.base,
+        json!({"credentials_json": key.to_string()}),
+    )
+    .await;
     assert_eq!(r.code, 0, "{}\n{}", r.stdout_raw, r.stderr);
     assert_eq!(r.states().len(), 1);
     let token_requests = fake
@@ -361,7 +348,6 @@ async fn a_load_whose_job_already_exists_is_awaited_not_repeated() {
 
 #[tokio::test]
 async fn a_401_on_an_upload_fetches_a_new_token_once() {
-    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
     let inner = bigquery(false, Arc::default());
     let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let fake = Fake::start(Arc::new(move |req: &Req, n| {
@@ -379,35 +365,13 @@ async fn a_401_on_an_upload_fetches_a_new_token_once() {
         inner(req, n)
     }))
     .await;
-    let pk = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
-    let key = json!({"type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com", "project_id": "p",
-        "private_key": pk.to_pkcs8_pem(LineEnding::LF).unwrap().as_str(), "token_uri": format!("{}/token", fake.base)});
-    let dir = tmpdir("fault-401");
-    let cfg = write_json(
-        &dir,
-        "config.json",
-        &json!({"project_id": "p", "dataset_id": "okta", "endpoint": fake.base,
-        "credentials_json": key.to_string(), "min_load_interval_seconds": 0}),
-    );
-    let cat = write_json(
-        &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "users",
-            users_schema(),
-            "append",
-            &["id"],
-            &[],
-        )]),
-    );
-    let r = tokio::task::spawn_blocking(move || {
-        run(
-            &["write", "--config", &cfg, "--catalog", &cat],
-            &write_input(),
-        )
-    })
-    .await
-    .unwrap();
+    let key = service_account_key(&fake.base);
+    let r = write_to_fake(
+        "fault-401",
+        &fake.base,
+        json!({"credentials_json": key.to_string()}),
+    )
+    .await;
     assert_eq!(r.code, 0, "{}\n{}", r.stdout_raw, r.stderr);
     assert_eq!(r.states().len(), 1);
     let reqs = fake.requests();

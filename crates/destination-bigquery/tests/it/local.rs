@@ -2,47 +2,39 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-fn local_config(dir: &Path) -> String {
-    write_json(
-        dir,
-        "config.json",
-        &json!({"project_id": "demo", "dataset_id": "okta",
-        "loading_method": {"method": "Local", "path": dir.join("out")}}),
-    )
+fn local_demo_config(dir: &Path) -> String {
+    local_config(dir, json!({"project_id": "demo", "dataset_id": "okta"}))
 }
 
-fn read_rows(dir: &Path) -> Vec<Value> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect::<Vec<Value>>()
-        })
-        .collect()
+/// A local-mode folder whose catalog overwrites `groups` (key `id`): the folder, config and catalog.
+fn overwrite_groups(name: &str) -> (PathBuf, String, String) {
+    let dir = tmpdir(name);
+    let cfg = local_demo_config(&dir);
+    let cat = write_catalog(
+        &dir,
+        vec![configured(
+            "groups",
+            groups_schema(),
+            "overwrite",
+            &["id"],
+            &[],
+        )],
+    );
+    (dir, cfg, cat)
 }
 
 #[test]
 fn writes_load_files_schemas_and_counts() {
     let dir = tmpdir("local-write");
-    let cfg = local_config(&dir);
-    let cat = write_json(
+    let cfg = local_demo_config(&dir);
+    let cat = write_catalog(
         &dir,
-        "catalog.json",
-        &catalog(vec![
+        vec![
             configured("users", users_schema(), "append", &["id"], &["lastUpdated"]),
             configured("groups", groups_schema(), "overwrite", &["id"], &[]),
-        ]),
+        ],
     );
     let mut msgs = vec![
         record(
@@ -122,7 +114,7 @@ fn writes_load_files_schemas_and_counts() {
         json!(["id", "_airbyte_extracted_at"])
     );
 
-    let rows = read_rows(&out.join("users"));
+    let rows = read_dir_rows(&out.join("users"));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["profile"]["nested"]["a"], json!([1, 2]));
     assert_eq!(rows[0]["created"], "2023-05-01T10:00:00.000000Z");
@@ -135,7 +127,7 @@ fn writes_load_files_schemas_and_counts() {
         rows[1]["_airbyte_meta"]["changes"][0]["reason"],
         "DESTINATION_SERIALIZATION_ERROR"
     );
-    assert_eq!(read_rows(&out.join("groups")).len(), 3);
+    assert_eq!(read_dir_rows(&out.join("groups")).len(), 3);
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap())
             .unwrap();
@@ -162,20 +154,13 @@ fn writes_load_files_schemas_and_counts() {
 #[test]
 fn dedup_and_overwrite_across_runs() {
     let dir = tmpdir("local-runs");
-    let cfg = local_config(&dir);
-    let cat = write_json(
+    let cfg = local_demo_config(&dir);
+    let cat = write_catalog(
         &dir,
-        "catalog.json",
-        &catalog(vec![
-            configured(
-                "users",
-                users_schema(),
-                "append_dedup",
-                &["id"],
-                &["lastUpdated"],
-            ),
+        vec![
+            users_dedup(),
             configured("groups", groups_schema(), "overwrite", &["id"], &[]),
-        ]),
+        ],
     );
     let run1 = lines(&[
         record("users", user("u1", "2024-01-01T00:00:00Z", "STAGED"), 1),
@@ -228,7 +213,7 @@ fn dedup_and_overwrite_across_runs() {
 #[test]
 fn added_column_is_recorded_in_the_schema() {
     let dir = tmpdir("local-add-column");
-    let cfg = local_config(&dir);
+    let cfg = local_demo_config(&dir);
     let cat1 = write_json(
         &dir,
         "c1.json",
@@ -269,7 +254,7 @@ fn added_column_is_recorded_in_the_schema() {
 #[test]
 fn incompatible_type_change_stops_with_a_clear_message() {
     let dir = tmpdir("local-type-change");
-    let cfg = local_config(&dir);
+    let cfg = local_demo_config(&dir);
     let s1 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "integer"}}});
     let s2 = json!({"properties": {"id": {"type": "string"}, "n": {"type": "object"}}});
     let cat1 = write_json(
@@ -341,7 +326,7 @@ fn singer_target_mode_echoes_state_values_after_commit() {
         );
     }
     // The table holds the winning row, with its `time_extracted`.
-    let rows = read_rows(&dir.join("out/okta/users"));
+    let rows = read_dir_rows(&dir.join("out/okta/users"));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["status"], "SUSPENDED");
     assert_eq!(rows[0]["_airbyte_extracted_at"], "2024-03-01T00:00:00.000Z");
@@ -372,24 +357,8 @@ fn singer_record_before_schema_fails() {
 
 #[test]
 fn no_state_is_echoed_for_an_overwrite_stream_the_source_did_not_complete() {
-    let dir = tmpdir("local-incomplete");
-    let cfg = local_config(&dir);
-    let cat = write_json(
-        &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "groups",
-            groups_schema(),
-            "overwrite",
-            &["id"],
-            &[],
-        )]),
-    );
-    let status = |s: &str| {
-        json!({"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1.0,
-            "stream_status": {"stream_descriptor": {"name": "groups"}, "status": s}}})
-        .to_string()
-    };
+    let (dir, cfg, cat) = overwrite_groups("local-incomplete");
+    let status = |s: &str| stream_status("groups", s);
     // Run 1 completes: the table holds g1.
     let r = run(
         &["write", "--config", &cfg, "--catalog", &cat],
@@ -413,7 +382,7 @@ fn no_state_is_echoed_for_an_overwrite_stream_the_source_did_not_complete() {
     );
     assert_eq!(r.code, 0);
     assert!(r.states().is_empty(), "{}", r.stdout_raw);
-    let rows = read_rows(&dir.join("out/okta/groups"));
+    let rows = read_dir_rows(&dir.join("out/okta/groups"));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["id"], "g1");
 }
@@ -421,14 +390,13 @@ fn no_state_is_echoed_for_an_overwrite_stream_the_source_did_not_complete() {
 #[test]
 fn an_unfinished_overwrite_does_not_hold_back_other_streams_states() {
     let dir = tmpdir("local-state-order");
-    let cfg = local_config(&dir);
-    let cat = write_json(
+    let cfg = local_demo_config(&dir);
+    let cat = write_catalog(
         &dir,
-        "catalog.json",
-        &catalog(vec![
+        vec![
             configured("groups", groups_schema(), "overwrite", &["id"], &[]),
             configured("users", users_schema(), "append", &["id"], &[]),
-        ]),
+        ],
     );
     let r = run(
         &["write", "--config", &cfg, "--catalog", &cat],
@@ -472,19 +440,7 @@ fn an_unfinished_overwrite_does_not_hold_back_other_streams_states() {
 
 #[test]
 fn an_empty_input_does_not_wipe_an_overwrite_table() {
-    let dir = tmpdir("local-empty");
-    let cfg = local_config(&dir);
-    let cat = write_json(
-        &dir,
-        "catalog.json",
-        &catalog(vec![configured(
-            "groups",
-            groups_schema(),
-            "overwrite",
-            &["id"],
-            &[],
-        )]),
-    );
+    let (dir, cfg, cat) = overwrite_groups("local-empty");
     let r = run(
         &["write", "--config", &cfg, "--catalog", &cat],
         &lines(&[record("groups", json!({"id": "g1"}), 1)]),
@@ -492,14 +448,12 @@ fn an_empty_input_does_not_wipe_an_overwrite_table() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = run(&["write", "--config", &cfg, "--catalog", &cat], "");
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(read_rows(&dir.join("out/okta/groups")).len(), 1);
+    assert_eq!(read_dir_rows(&dir.join("out/okta/groups")).len(), 1);
     // With a COMPLETE status an empty stream does replace the table.
-    let complete = json!({"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1.0,
-        "stream_status": {"stream_descriptor": {"name": "groups"}, "status": "COMPLETE"}}});
     let r = run(
         &["write", "--config", &cfg, "--catalog", &cat],
-        &lines(&[complete.to_string()]),
+        &lines(&[stream_status("groups", "COMPLETE")]),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(read_rows(&dir.join("out/okta/groups")).len(), 0);
+    assert_eq!(read_dir_rows(&dir.join("out/okta/groups")).len(), 0);
 }

@@ -9,7 +9,7 @@ use destination_bigquery::client::BigQuery;
 use okta_sim::{SimConfig, SimServer};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
@@ -89,6 +89,59 @@ fn configured_streams(catalog: &Value) -> (Vec<Value>, BTreeMap<String, Vec<Stri
     (streams, keys)
 }
 
+/// Runs the source's `read` again from the states the destination echoed in `loaded`.
+fn read_from_echoed_states(
+    bin: &PathBuf,
+    dir: &Path,
+    source_cfg: &str,
+    catalog_path: &str,
+    loaded: &Run,
+) -> String {
+    let states: Vec<Value> = loaded
+        .states()
+        .into_iter()
+        .map(|s| s["state"].clone())
+        .collect();
+    let state_path = write_json(dir, "state.json", &Value::Array(states));
+    source(
+        bin,
+        &[
+            "read",
+            "--config",
+            source_cfg,
+            "--catalog",
+            catalog_path,
+            "--state",
+            &state_path,
+        ],
+    )
+}
+
+/// The source's discovered catalog.
+fn discover(bin: &PathBuf, source_cfg: &str) -> Value {
+    let discovered = source(bin, &["discover", "--config", source_cfg]);
+    serde_json::from_str(
+        discovered
+            .lines()
+            .find(|l| l.contains("\"CATALOG\""))
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Writes `dir/destination.json` loading into `dataset` on the emulator at `endpoint` at once, and a client
+/// of that emulator.
+fn destination(dir: &Path, endpoint: &str, dataset: &str) -> (String, BigQuery) {
+    let cfg = write_json(
+        dir,
+        "destination.json",
+        &json!({"project_id": PROJECT, "dataset_id": dataset,
+        "dataset_location": "US", "endpoint": endpoint, "min_load_interval_seconds": 0}),
+    );
+    let bq = BigQuery::new(endpoint, PROJECT, "US", Arc::new(TokenProvider::none())).unwrap();
+    (cfg, bq)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_simulated_org_lands_in_bigquery_and_resyncs_without_duplicates() {
     let Some(endpoint) = emulator("pipeline").await else {
@@ -103,24 +156,11 @@ async fn the_simulated_org_lands_in_bigquery_and_resyncs_without_duplicates() {
         &json!({"base_url": sim.base_url(),
         "credentials": {"auth_type": "api_token", "api_token": sim.api_token()}}),
     );
-    let discovered = source(&bin, &["discover", "--config", &source_cfg]);
-    let catalog: Value = serde_json::from_str(
-        discovered
-            .lines()
-            .find(|l| l.contains("\"CATALOG\""))
-            .unwrap(),
-    )
-    .unwrap();
+    let catalog = discover(&bin, &source_cfg);
     let (streams, _) = configured_streams(&catalog);
     let catalog_path = write_json(&dir, "catalog.json", &json!({"streams": streams}));
     let dataset = unique("okta_pipeline");
-    let dest_cfg = write_json(
-        &dir,
-        "destination.json",
-        &json!({"project_id": PROJECT, "dataset_id": dataset,
-        "dataset_location": "US", "endpoint": endpoint, "min_load_interval_seconds": 0}),
-    );
-    let bq = BigQuery::new(&endpoint, PROJECT, "US", Arc::new(TokenProvider::none())).unwrap();
+    let (dest_cfg, bq) = destination(&dir, &endpoint, &dataset);
     let count = |sql: String| {
         let bq = &bq;
         async move {
@@ -167,24 +207,7 @@ async fn the_simulated_org_lands_in_bigquery_and_resyncs_without_duplicates() {
         .unwrap()
         .to_string();
     sim.add_group_member(&group, &member);
-    let states: Vec<Value> = loaded
-        .states()
-        .into_iter()
-        .map(|s| s["state"].clone())
-        .collect();
-    let state_path = write_json(&dir, "state.json", &Value::Array(states));
-    let second = source(
-        &bin,
-        &[
-            "read",
-            "--config",
-            &source_cfg,
-            "--catalog",
-            &catalog_path,
-            "--state",
-            &state_path,
-        ],
-    );
+    let second = read_from_echoed_states(&bin, &dir, &source_cfg, &catalog_path, &loaded);
     let changed = record_counts(&second);
     assert_eq!(
         changed.get("users"),
@@ -248,24 +271,11 @@ async fn after_deletions_and_an_incremental_sync_every_table_equals_the_org() {
         &json!({"base_url": sim.base_url(), "system_log_settle_seconds": 0,
         "credentials": {"auth_type": "api_token", "api_token": sim.api_token()}}),
     );
-    let discovered = source(&bin, &["discover", "--config", &source_cfg]);
-    let catalog: Value = serde_json::from_str(
-        discovered
-            .lines()
-            .find(|l| l.contains("\"CATALOG\""))
-            .unwrap(),
-    )
-    .unwrap();
+    let catalog = discover(&bin, &source_cfg);
     let (streams, keys) = configured_streams(&catalog);
     let catalog_path = write_json(&dir, "catalog.json", &json!({"streams": streams}));
     let dataset = unique("okta_changes");
-    let dest_cfg = write_json(
-        &dir,
-        "destination.json",
-        &json!({"project_id": PROJECT, "dataset_id": dataset,
-        "dataset_location": "US", "endpoint": endpoint, "min_load_interval_seconds": 0}),
-    );
-    let bq = BigQuery::new(&endpoint, PROJECT, "US", Arc::new(TokenProvider::none())).unwrap();
+    let (dest_cfg, bq) = destination(&dir, &endpoint, &dataset);
 
     let first = source(
         &bin,
@@ -304,24 +314,7 @@ async fn after_deletions_and_an_incremental_sync_every_table_equals_the_org() {
     }
     sim.churn(0.02, 11);
 
-    let states: Vec<Value> = loaded
-        .states()
-        .into_iter()
-        .map(|s| s["state"].clone())
-        .collect();
-    let state_path = write_json(&dir, "state.json", &Value::Array(states));
-    let second = source(
-        &bin,
-        &[
-            "read",
-            "--config",
-            &source_cfg,
-            "--catalog",
-            &catalog_path,
-            "--state",
-            &state_path,
-        ],
-    );
+    let second = read_from_echoed_states(&bin, &dir, &source_cfg, &catalog_path, &loaded);
     let reloaded = run(
         &["write", "--config", &dest_cfg, "--catalog", &catalog_path],
         &second,
