@@ -1095,9 +1095,14 @@ async fn oauth_bearer_tokens_and_scopes() {
         &json!({"alg": "RS256"}),
         &json!({"iss": cid, "sub": cid, "aud": format!("{base}/oauth2/v1/token"), "exp": now_s() - 5, "jti": "j7"}),
     );
-    let mut tampered = assertion(&key, &base, cid, "j8");
-    tampered.pop();
-    tampered.push('A');
+    // Change a character in the middle of the signature: the last one of base64url may carry only
+    // padding bits, so replacing it can leave the signature valid.
+    let tampered = {
+        let a = assertion(&key, &base, cid, "j8");
+        let at = a.rfind('.').unwrap_or(0) + 20;
+        let flipped = if &a[at..=at] == "A" { "B" } else { "A" };
+        format!("{}{flipped}{}", &a[..at], &a[at + 1..])
+    };
     let form = |a: &str, scope: &str| -> Vec<(String, String)> {
         vec![
             ("grant_type".into(), "client_credentials".into()),
