@@ -68,7 +68,12 @@ pub struct RawRecord<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 impl<'a> RawRecord<'a> {
     /// Parses a record's `data` object; `None` when it is not an object.
     pub fn parse(data: &'a RawValue) -> Option<Self> {
-        let mut fields = serde_json::from_str::<RawFields<'a>>(data.get()).ok()?.0;
+        Self::parse_str(data.get()).ok()
+    }
+
+    /// Parses a JSON object's text (an encoded row, for instance).
+    pub fn parse_str(text: &'a str) -> Result<Self, serde_json::Error> {
+        let mut fields = serde_json::from_str::<RawFields<'a>>(text)?.0;
         // Stable: equal names stay in arrival order, and the later value replaces the earlier one.
         fields.sort_by(|a, b| a.0.cmp(&b.0));
         fields.dedup_by(|later, kept| {
@@ -78,7 +83,7 @@ impl<'a> RawRecord<'a> {
             }
             same
         });
-        Some(RawRecord(fields))
+        Ok(RawRecord(fields))
     }
 
     fn get(&self, name: &str) -> Option<&'a RawValue> {
