@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::io::Write;
 
 /// One field of a record: a parsed value, or raw JSON text (nested values are then never built as trees).
@@ -59,32 +59,106 @@ impl Fields for Map<String, Value> {
 
 /// A record parsed one level deep: field values stay raw JSON text borrowed from the input line. This is
 /// the fast path for Airbyte input: JSON columns are copied as text, scalars are parsed one by one.
+///
+/// Fields are kept in a vector sorted by name (of equal names the last wins, as in a map): parsing borrows
+/// every name that has no escape instead of allocating a `String` per key, and a lookup is a binary search.
 #[derive(Debug, Default)]
-pub struct RawRecord<'a>(HashMap<String, &'a RawValue>);
+pub struct RawRecord<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'a> RawRecord<'a> {
     /// Parses a record's `data` object; `None` when it is not an object.
     pub fn parse(data: &'a RawValue) -> Option<Self> {
-        serde_json::from_str::<HashMap<String, &'a RawValue>>(data.get())
+        Self::parse_str(data.get()).ok()
+    }
+
+    /// Parses a JSON object's text (an encoded row, for instance).
+    pub fn parse_str(text: &'a str) -> Result<Self, serde_json::Error> {
+        let mut fields = serde_json::from_str::<RawFields<'a>>(text)?.0;
+        // Stable: equal names stay in arrival order, and the later value replaces the earlier one.
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        fields.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = later.1;
+            }
+            same
+        });
+        Ok(RawRecord(fields))
+    }
+
+    fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_ref().cmp(name))
             .ok()
-            .map(RawRecord)
+            .map(|i| self.0[i].1)
+    }
+}
+
+/// The members of a JSON object, names borrowed where they need no unescaping.
+struct RawFields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+/// An object member's name, borrowed from the input when it has no escape.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RawFields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawFields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawFields<'de>, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((k, v)) = map.next_entry::<Name<'de>, &'de RawValue>()? {
+                    fields.push((k.0, v));
+                }
+                Ok(RawFields(fields))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
 impl Fields for RawRecord<'_> {
     fn field(&self, name: &str) -> Option<Field<'_>> {
-        self.0.get(name).map(|r| Field::Raw(r))
+        self.get(name).map(Field::Raw)
     }
     fn field_count(&self) -> usize {
         self.0.len()
     }
     fn field_names(&self) -> Vec<&str> {
-        self.0.keys().map(String::as_str).collect()
+        self.0.iter().map(|(k, _)| k.as_ref()).collect()
     }
     fn entries(&self) -> Vec<(&str, Field<'_>)> {
         self.0
             .iter()
-            .map(|(k, v)| (k.as_str(), Field::Raw(v)))
+            .map(|(k, v)| (k.as_ref(), Field::Raw(v)))
             .collect()
     }
 }
@@ -99,6 +173,8 @@ pub const SERIALIZATION_ERROR: &str = "DESTINATION_SERIALIZATION_ERROR";
 pub struct Encoder {
     /// `(column name, record field, type)` for every data column.
     columns: Vec<(String, String, BqType)>,
+    /// `,"<column name>":` of every data column, escaped once here rather than for every record.
+    keys: Vec<Vec<u8>>,
     /// Indexes into `columns` of the primary-key columns.
     key_columns: Vec<usize>,
     /// Whether undeclared fields are kept in `_airbyte_additional_properties`.
@@ -143,11 +219,21 @@ impl Encoder {
             })
             .collect();
         let declared = columns.iter().map(|(_, f, _)| f.clone()).collect();
+        let keys = columns
+            .iter()
+            .map(|(name, _, _)| {
+                let mut k = vec![b','];
+                write_json_str(&mut k, name);
+                k.push(b':');
+                k
+            })
+            .collect();
         let keep_additional = schema
             .column(ADDITIONAL_PROPERTIES)
             .is_some_and(|c| c.field.is_none());
         Encoder {
             columns,
+            keys,
             key_columns,
             keep_additional,
             declared,
@@ -193,15 +279,24 @@ impl Encoder {
                 .unwrap_or_default()
                 .to_rfc3339_opts(SecondsFormat::Millis, true);
         }
-        let _ = write!(
-            out,
-            "{{\"{RAW_ID}\":\"{raw_id}\",\"{EXTRACTED_AT}\":\"{}\"",
-            self.last_ts
+        out.extend_from_slice(b"{\"");
+        out.extend_from_slice(RAW_ID.as_bytes());
+        out.extend_from_slice(b"\":\"");
+        out.extend_from_slice(
+            raw_id
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                .as_bytes(),
         );
+        out.extend_from_slice(b"\",\"");
+        out.extend_from_slice(EXTRACTED_AT.as_bytes());
+        out.extend_from_slice(b"\":\"");
+        out.extend_from_slice(self.last_ts.as_bytes());
+        out.push(b'"');
         let mut changes: Vec<&str> = Vec::new();
         let mut present = 0usize;
         let mut null_key = None;
-        for (i, (name, field, ty)) in self.columns.iter().enumerate() {
+        for (i, ((_, field, ty), key)) in self.columns.iter().zip(&self.keys).enumerate() {
             let written = match data.field(field) {
                 None => false,
                 Some(v) => {
@@ -210,9 +305,7 @@ impl Encoder {
                         false
                     } else {
                         let start = out.len();
-                        out.push(b',');
-                        write_json_str(out, name);
-                        out.push(b':');
+                        out.extend_from_slice(key);
                         let ok = write_field(out, v, *ty);
                         if !ok {
                             out.truncate(start);
@@ -316,13 +409,97 @@ fn write_field(out: &mut Vec<u8>, f: Field<'_>, ty: BqType) -> bool {
                     write_json_str(out, t);
                     true
                 }
-                _ => match serde_json::from_str::<Value>(t) {
-                    Ok(v) => write_cast(out, &v, ty),
-                    Err(_) => false,
+                // Fast paths for the commonest scalars: no `Value`, no intermediate `String`. Anything they
+                // do not recognise takes the general path below, which they match exactly (tested).
+                BqType::Int64 if t.bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
+                    match t.parse::<i64>() {
+                        Ok(i) => {
+                            out.extend_from_slice(itoa_i64(i, &mut [0u8; 20]));
+                            true
+                        }
+                        Err(_) => write_raw_cast(out, t, ty),
+                    }
+                }
+                BqType::Timestamp => match plain_str(t) {
+                    Some(s) => match parse_timestamp(s) {
+                        Some(ts) => {
+                            write_timestamp_micros(out, &ts);
+                            true
+                        }
+                        None => false,
+                    },
+                    None => write_raw_cast(out, t, ty),
                 },
+                _ => write_raw_cast(out, t, ty),
             }
         }
     }
+}
+
+/// The general path for raw text: parse it as a value, then cast.
+fn write_raw_cast(out: &mut Vec<u8>, t: &str, ty: BqType) -> bool {
+    match serde_json::from_str::<Value>(t) {
+        Ok(v) => write_cast(out, &v, ty),
+        Err(_) => false,
+    }
+}
+
+/// The content of a JSON string literal that holds no escape (so it is its own text); `None` otherwise.
+fn plain_str(t: &str) -> Option<&str> {
+    let inner = t.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains(['\\', '"'])).then_some(inner)
+}
+
+/// Decimal text of `i` in `buf`.
+fn itoa_i64(i: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = i.unsigned_abs();
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        // i64::MIN has 19 digits: there is room for the sign.
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    &buf[pos..]
+}
+
+/// `"YYYY-MM-DDTHH:MM:SS.ffffffZ"` (with the quotes): what `to_rfc3339_opts(Micros, true)` writes for the
+/// years a TIMESTAMP takes, without allocating. A leap second goes through chrono.
+fn write_timestamp_micros(out: &mut Vec<u8>, ts: &DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    let nanos = ts.nanosecond();
+    let year = ts.year();
+    if nanos >= 1_000_000_000 || !in_range(year) {
+        write_json_str(out, &ts.to_rfc3339_opts(SecondsFormat::Micros, true));
+        return;
+    }
+    let digits = |out: &mut Vec<u8>, v: u32, width: u32| {
+        for p in (0..width).rev() {
+            out.push(b'0' + (v / 10u32.pow(p) % 10) as u8);
+        }
+    };
+    out.push(b'"');
+    digits(out, year as u32, 4);
+    out.push(b'-');
+    digits(out, ts.month(), 2);
+    out.push(b'-');
+    digits(out, ts.day(), 2);
+    out.push(b'T');
+    digits(out, ts.hour(), 2);
+    out.push(b':');
+    digits(out, ts.minute(), 2);
+    out.push(b':');
+    digits(out, ts.second(), 2);
+    out.push(b'.');
+    digits(out, nanos / 1000, 6);
+    out.extend_from_slice(b"Z\"");
 }
 
 /// Writes `v` cast to `ty`; returns false (having written garbage the caller truncates) when it cannot.
@@ -625,6 +802,64 @@ mod tests {
         vb[RAW_ID] = Value::Null;
         assert_eq!(va, vb);
         assert!(RawRecord::parse(&serde_json::from_str::<Box<RawValue>>("[1]").unwrap()).is_none());
+    }
+
+    #[test]
+    fn raw_fast_paths_write_what_the_general_path_writes() {
+        let cases = [
+            (BqType::Int64, r#"0"#),
+            (BqType::Int64, r#"-0"#),
+            (BqType::Int64, r#"42"#),
+            (BqType::Int64, r#"-9223372036854775808"#),
+            (BqType::Int64, r#"9223372036854775807"#),
+            (BqType::Int64, r#"99999999999999999999"#),
+            (BqType::Int64, r#"-99999999999999999999"#),
+            (BqType::Int64, r#"1.0"#),
+            (BqType::Int64, r#"1e3"#),
+            (BqType::Int64, r#""17""#),
+            (
+                BqType::Timestamp,
+                r#""2024-01-02T03:04:05.123456789+02:00""#,
+            ),
+            (BqType::Timestamp, r#""2024-01-02T03:04:05Z""#),
+            (BqType::Timestamp, r#""0001-01-01T00:00:00Z""#),
+            (BqType::Timestamp, r#""9999-12-31T23:59:59.999999Z""#),
+            (BqType::Timestamp, r#""2016-12-31T23:59:60.5Z""#),
+            (BqType::Timestamp, r#""2024-01-02 03:04:05""#),
+            (BqType::Timestamp, r#""2024-01-02""#),
+            (BqType::Timestamp, r#""\u0032024-01-02T03:04:05Z""#),
+            (BqType::Timestamp, r#""yesterday""#),
+            (BqType::Timestamp, r#"12"#),
+            (BqType::Timestamp, r#"null"#),
+        ];
+        for (ty, text) in cases {
+            let raw: Box<RawValue> = serde_json::from_str(text).unwrap();
+            let value: Value = serde_json::from_str(text).unwrap();
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            let a = write_field(&mut fast, Field::Raw(&raw), ty);
+            let b = write_cast(&mut general, &value, ty);
+            assert_eq!(a, b, "{ty:?} {text}");
+            if a {
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(general).unwrap(),
+                    "{ty:?} {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn raw_records_keep_the_last_of_repeated_names_and_unescape_names() {
+        let raw: Box<RawValue> =
+            serde_json::from_str(r#"{"b": 1, "a\u0062": 2, "b": 3, "a": null}"#).unwrap();
+        let rec = RawRecord::parse(&raw).unwrap();
+        assert_eq!(rec.field_count(), 3);
+        assert_eq!(rec.field_names(), vec!["a", "ab", "b"]);
+        assert!(matches!(rec.field("b"), Some(Field::Raw(r)) if r.get() == "3"));
+        assert!(matches!(rec.field("ab"), Some(Field::Raw(r)) if r.get() == "2"));
+        assert!(rec.field("a").is_some_and(|f| f.is_null()));
+        assert!(rec.field("c").is_none());
     }
 
     #[test]

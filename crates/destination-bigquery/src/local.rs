@@ -407,11 +407,14 @@ pub const MERGE_RUN_BYTES: usize = 16 * 1024 * 1024;
 /// The primary key of an encoded row as text (the JSON of its key values, in key order), without building
 /// the row: the encoder writes every value in one canonical form, so equal keys have equal text.
 fn raw_key(line: &str, pk: &[String]) -> std::result::Result<String, serde_json::Error> {
-    let row: std::collections::HashMap<&str, &serde_json::value::RawValue> =
-        serde_json::from_str(line)?;
+    use crate::encoder::{Field, Fields};
+    let row = crate::encoder::RawRecord::parse_str(line)?;
     let parts: Vec<&str> = pk
         .iter()
-        .map(|k| row.get(k.as_str()).map(|v| v.get()).unwrap_or("null"))
+        .map(|k| match row.field(k) {
+            Some(Field::Raw(v)) => v.get(),
+            _ => "null",
+        })
         .collect();
     Ok(format!("[{}]", parts.join(",")))
 }
@@ -505,6 +508,21 @@ fn write_group(
             .as_ref()
             .is_some_and(|d| row.get(d).is_some_and(|v| !v.is_null()))
     };
+    // The common case, a key with one row and no scoped tombstone: the row is kept as it is (unless it is a
+    // staged hard-deleted tombstone), so when its text is already what `Value` would print, it is copied
+    // instead of parsed and printed again.
+    if let ([(side, row)], true) = (group, scopes.is_empty()) {
+        if canonical_json(row) {
+            let drop = *side == 1
+                && deletes == crate::sql::Deletes::Hard
+                && deleted.as_ref().is_some_and(|d| raw_field_set(row, d));
+            if !drop {
+                out.write_all(row.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            return Ok(());
+        }
+    }
     let parse = |row: &str| serde_json::from_str::<Value>(row).unwrap_or(Value::Null);
     // The newest row of each side (a table written by an older version may hold several per key).
     let mut table: Option<Value> = None;
@@ -560,6 +578,107 @@ fn write_group(
     Ok(())
 }
 
+/// Whether the top-level field `name` of a row is present and not null (a row that does not parse: no).
+fn raw_field_set(row: &str, name: &str) -> bool {
+    serde_json::from_str::<std::collections::HashMap<&str, &serde_json::value::RawValue>>(row)
+        .ok()
+        .and_then(|m| m.get(name).map(|v| v.get() != "null"))
+        .unwrap_or(false)
+}
+
+/// Whether `text` is exactly what serde_json prints for the value it parses to (`Value` keeps member order
+/// here), so it can be copied instead of parsed and printed. Conservative: `false` for anything it is not
+/// sure of (white space, a number with a fraction or exponent, `-0`, a `\u` escape, a repeated member
+/// name, an object with very many members), and the caller then takes the slow path.
+fn canonical_json(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    // One frame per open container: `Some(member names so far)` for an object (raw text; with no `\u`
+    // escape, equal meaning is equal text), `None` for an array.
+    let mut open: Vec<Option<Vec<&[u8]>>> = Vec::new();
+    // Whether the next string is an object member's name.
+    let mut expect_name = false;
+    while i < b.len() {
+        match b[i] {
+            b'{' => {
+                open.push(Some(Vec::new()));
+                expect_name = true;
+                i += 1;
+            }
+            b'[' => {
+                open.push(None);
+                expect_name = false;
+                i += 1;
+            }
+            b'}' | b']' => {
+                open.pop();
+                expect_name = false;
+                i += 1;
+            }
+            b':' => {
+                expect_name = false;
+                i += 1;
+            }
+            b',' => {
+                expect_name = matches!(open.last(), Some(Some(_)));
+                i += 1;
+            }
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return false,
+                        Some(b'"') => break,
+                        Some(b'\\') => match b.get(i + 1) {
+                            Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => i += 2,
+                            _ => return false,
+                        },
+                        Some(_) => i += 1,
+                    }
+                }
+                let s = &b[start..i];
+                i += 1;
+                if expect_name {
+                    let Some(Some(names)) = open.last_mut() else {
+                        return false;
+                    };
+                    if names.len() >= 64 || names.contains(&s) {
+                        return false;
+                    }
+                    names.push(s);
+                    expect_name = false;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let n = &text[start..i];
+                if matches!(b.get(i), Some(b'.' | b'e' | b'E')) || n == "-0" || n == "-" {
+                    return false;
+                }
+                let digits = n.trim_start_matches('-');
+                let fits = if n.starts_with('-') {
+                    n.parse::<i64>().is_ok()
+                } else {
+                    n.parse::<u64>().is_ok()
+                };
+                if !fits || (digits.len() > 1 && digits.starts_with('0')) {
+                    return false;
+                }
+            }
+            b't' if b[i..].starts_with(b"true") => i += 4,
+            b'f' if b[i..].starts_with(b"false") => i += 5,
+            b'n' if b[i..].starts_with(b"null") => i += 4,
+            _ => return false,
+        }
+    }
+    open.is_empty()
+}
+
 /// Orders JSON values as SQL orders a column: NULL first, numbers by value, strings by text (timestamps are
 /// written in one fixed format, so their text order is their time order).
 fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
@@ -596,6 +715,37 @@ fn scoped_row(line: &str, schema: &TableSchema) -> Option<Value> {
 mod tests {
     use super::*;
     use crate::sql::Deletes;
+
+    #[test]
+    fn canonical_json_is_true_only_for_what_value_prints_back() {
+        let cases = [
+            r#"{"a":1,"b":"x\"y\n\\","c":[true,false,null,{"d":-5}],"e":{}}"#,
+            r#"{"a":18446744073709551615,"b":-9223372036854775808,"c":"é\u{7f}"}"#,
+            r#"{"a": 1}"#,
+            r#"{"a":1.0}"#,
+            r#"{"a":1e3}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":"\/"}"#,
+            r#"{"a":"\u0041"}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"a":{"b":1,"b":2}}"#,
+            r#"{"a":[{"b":1},{"b":2}],"b":3}"#,
+            r#"{"a":18446744073709551616}"#,
+            r#"["a","a"]"#,
+        ];
+        for text in cases {
+            let text = text.replace("\\u{7f}", "\u{7f}");
+            let printed = serde_json::from_str::<Value>(&text).unwrap().to_string();
+            if canonical_json(&text) {
+                assert_eq!(printed, text, "{text}");
+            }
+        }
+        assert!(canonical_json(cases[0]));
+        assert!(canonical_json(r#"{"a":[{"b":1},{"b":2}],"b":3}"#));
+        assert!(!canonical_json(r#"{"a": 1}"#));
+        assert!(!canonical_json(r#"{"a":{"b":1,"b":2}}"#));
+        assert!(!canonical_json(r#"{"a":1e3}"#));
+    }
 
     #[test]
     fn a_merge_in_many_runs_keeps_the_newest_row_per_key_sorted() {

@@ -176,6 +176,9 @@ pub struct Sink {
     opts: SinkOptions,
     streams: Vec<StreamRt>,
     index: HashMap<(Option<String>, String), usize>,
+    /// The last stream a record named and where it was found: consecutive records mostly name the same
+    /// stream, and this answers them without building the index's owned key.
+    last_lookup: Option<(Option<String>, String, usize)>,
     pending: VecDeque<PendingState>,
     seq: u64,
     since_state_total: u64,
@@ -201,6 +204,7 @@ impl Sink {
             opts,
             streams: Vec::new(),
             index: HashMap::new(),
+            last_lookup: None,
             pending: VecDeque::new(),
             seq: 0,
             since_state_total: 0,
@@ -246,6 +250,8 @@ impl Sink {
         }
         check_keys(&spec)?;
         self.index.insert(key, self.streams.len());
+        // A new (namespace, name) may change where a namespaced lookup falls back to.
+        self.last_lookup = None;
         self.streams.push(StreamRt {
             spec,
             prepared: None,
@@ -273,7 +279,18 @@ impl Sink {
         Ok(())
     }
 
-    fn lookup(&self, namespace: Option<&str>, name: &str) -> Result<usize> {
+    fn lookup(&mut self, namespace: Option<&str>, name: &str) -> Result<usize> {
+        if let Some((ns, n, i)) = &self.last_lookup {
+            if ns.as_deref() == namespace && n == name {
+                return Ok(*i);
+            }
+        }
+        let i = self.lookup_index(namespace, name)?;
+        self.last_lookup = Some((namespace.map(str::to_string), name.to_string(), i));
+        Ok(i)
+    }
+
+    fn lookup_index(&self, namespace: Option<&str>, name: &str) -> Result<usize> {
         self.index
             .get(&(namespace.map(str::to_string), name.to_string()))
             .or_else(|| self.index.get(&(None, name.to_string())))
@@ -301,7 +318,7 @@ impl Sink {
         self.seq += 1;
         self.since_state_total += 1;
         let seq = self.seq;
-        let spool_dir = self.opts.spool_dir.clone();
+        let spool_dir = &self.opts.spool_dir;
         let s = &mut self.streams[i];
         s.last_seq = seq;
         s.since_state += 1;
@@ -344,7 +361,10 @@ impl Sink {
                     .columns
                     .iter()
                     .any(|c| c.field.as_deref() == Some(k));
-                if !declared && s.undeclared_warned.insert(k.to_string()) {
+                if !declared
+                    && !s.undeclared_warned.contains(k)
+                    && s.undeclared_warned.insert(k.to_string())
+                {
                     if enc.additional > 0 {
                         tracing::info!(
                             "stream {}: field {k:?} is not in the stream's schema; it is kept in {}",
