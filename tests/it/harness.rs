@@ -310,6 +310,17 @@ pub fn read(sim: &SimServer, streams: &[&str], incremental: bool, state: Option<
 }
 
 pub fn read_cfg(config: &Value, streams: &[&str], incremental: bool, state: Option<&Value>) -> Run {
+    read_cfg_env(config, streams, incremental, state, &[])
+}
+
+/// `read` with extra environment variables for the connector.
+pub fn read_cfg_env(
+    config: &Value,
+    streams: &[&str],
+    incremental: bool,
+    state: Option<&Value>,
+    env: &[(&str, &str)],
+) -> Run {
     let dir = Dir::new();
     let cfg = dir.write("config.json", config);
     let cat = dir.write("catalog.json", &configured(streams, incremental));
@@ -325,7 +336,7 @@ pub fn read_cfg(config: &Value, streams: &[&str], incremental: bool, state: Opti
         state_path = dir.write("state.json", s);
         args.extend(["--state", state_path.to_str().unwrap()]);
     }
-    run(&args)
+    run_env(BIN, &args, env)
 }
 
 /// Per-stream STATE messages as a host would pass them back.

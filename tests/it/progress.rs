@@ -1,31 +1,14 @@
 //! Progress for long syncs (issue 14): an ESTIMATE for fan-out streams, the periodic progress line, one
 //! pacing log per wait, the end-of-sync summary table, and skipped streams that still end with a STATE.
 
-use crate::harness::{
-    config_json, configured, read, run_env, sim, sim_with, state_file, Dir, Run, BIN,
-};
+use crate::harness::{config_json, read, sim, sim_with, state_file, Run};
 use airbyte_protocol::{AirbyteMessage, StreamStatus, TraceBody};
 use okta_sim::{Fault, FaultKind, RateLimitMode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 fn read_env(config: &Value, streams: &[&str], state: Option<&Value>, env: &[(&str, &str)]) -> Run {
-    let dir = Dir::new();
-    let cfg = dir.write("config.json", config);
-    let cat = dir.write("catalog.json", &configured(streams, true));
-    let mut args = vec![
-        "read",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--catalog",
-        cat.to_str().unwrap(),
-    ];
-    let state_path;
-    if let Some(s) = state {
-        state_path = dir.write("state.json", s);
-        args.extend(["--state", state_path.to_str().unwrap()]);
-    }
-    run_env(BIN, &args, env)
+    crate::harness::read_cfg_env(config, streams, true, state, env)
 }
 
 fn estimates(run: &Run) -> Vec<(String, u64)> {

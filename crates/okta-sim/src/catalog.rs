@@ -40,19 +40,9 @@ pub const ORG_POLICY_TYPES: &[&str] = &[
     "CLIENT_UPDATE",
 ];
 
-/// The standard admin role types whose notification subscriptions are served.
-pub const ADMIN_ROLE_TYPES: &[&str] = &[
-    "SUPER_ADMIN",
-    "ORG_ADMIN",
-    "APP_ADMIN",
-    "USER_ADMIN",
-    "HELP_DESK_ADMIN",
-    "READ_ONLY_ADMIN",
-    "MOBILE_ADMIN",
-    "API_ACCESS_MANAGEMENT_ADMIN",
-    "REPORT_ADMIN",
-    "GROUP_MEMBERSHIP_ADMIN",
-];
+/// The standard admin role types whose notification subscriptions are served: Okta's fixed list, the
+/// same one the manifest declares.
+pub use okta_manifest::ADMIN_ROLE_TYPES;
 
 const NOTIFICATION_TYPES: &[&str] = &[
     "AD_AGENT",
