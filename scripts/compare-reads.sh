@@ -37,6 +37,9 @@ done
 if diff -q "$dir/old.norm" "$dir/new.norm" >/dev/null; then
   echo "identical"
 else
-  diff "$dir/old.norm" "$dir/new.norm" | cut -c1-200 | head -60
+  diff "$dir/old.norm" "$dir/new.norm" >"$dir/diff" || true
+  echo "differences by stream (- removed or changed, + added):"
+  grep -E '^[<>]' "$dir/diff" | sed -E 's/^(.).*"(stream|name)": "([a-z_]+)".*/\1 \3/' | sort | uniq -c
+  cut -c1-200 "$dir/diff" | head -40
   exit 1
 fi
