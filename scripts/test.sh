@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# CI builds once from scratch: incremental caches only cost disk there.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 if [ -f crates/destination-bigquery/ci/emulator.sh ]; then
   bash crates/destination-bigquery/ci/emulator.sh install

@@ -5,7 +5,7 @@
 //! production batching limits. The upload is replaced by a local sink: load files are still written to the
 //! spool folder, then only counted (`--local DIR` writes them out as local mode does instead).
 //!
-//! `cargo run --release -p destination-bigquery --example bench -- --records 1000000`
+//! `cargo run --release -p destination-bigquery --example load_bench -- --records 1000000`
 //!
 //! `--cli` measures the real program instead: the `destination-bigquery` binary next to the example (build it
 //! with `cargo build --release -p destination-bigquery --bins`, or name it with `DESTINATION_BIN`) runs
