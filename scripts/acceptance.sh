@@ -37,8 +37,10 @@ cmd_install() {
 cmd_run() {
     cmd_install
     cd "$root"
-    cargo build --locked --bin source-okta -p source-okta
-    cargo build --locked --bin okta-sim -p okta-sim
+    # The same build as `cargo test --workspace` (which puts both binaries in target/debug): right
+    # after the test suite it is a no-op, where `cargo build -p …` would rebuild dependencies with
+    # other features.
+    cargo test --locked --workspace --no-run --quiet
     local bin="${SOURCE_OKTA_BIN:-$root/target/debug/source-okta}"
     local work
     work="$(mktemp -d)"
