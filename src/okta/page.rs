@@ -175,6 +175,12 @@ impl Items {
     pub fn first(&self) -> Option<Item<'_>> {
         self.iter().next()
     }
+
+    /// The whole response body the records were taken from (for page-level fields such as ASA's
+    /// `related_objects`).
+    pub fn body(&self) -> &str {
+        &self.text
+    }
 }
 
 pub struct ItemsIter<'a> {

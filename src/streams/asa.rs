@@ -8,9 +8,10 @@ use crate::streams::context::StreamRun;
 use crate::streams::cursor::{self, AuditState, Cursor, Ts};
 use crate::streams::list::column;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Deserialize)]
 struct AuditProbe<'a> {
@@ -43,7 +44,8 @@ pub async fn read_audits(run: &mut StreamRun<'_>) -> Result<()> {
     let (mut newest, mut newest_ids): (Option<Ts>, Vec<String>) = (saved, saved_ids);
     let mut seen = HashSet::new();
     'pages: while let Some(page) = pager.next_page(client).await? {
-        let mut rows = Vec::with_capacity(page.items.len());
+        let resolved = Related::of_page(page.items.body());
+        let mut rows: Vec<(&str, Option<String>)> = Vec::with_capacity(page.items.len());
         for raw in &page.items {
             let p: AuditProbe<'_> = serde_json::from_str(raw.get()).map_err(|_| {
                 crate::streams::list::bad_record(
@@ -57,7 +59,10 @@ pub async fn read_audits(run: &mut StreamRun<'_>) -> Result<()> {
             let ts = p.timestamp.as_deref().and_then(Ts::parse);
             if let (Some(t), Some(stop)) = (ts, stop_at) {
                 if t < stop || (t == stop && at_cursor.contains(p.id.as_ref())) {
-                    run.emit(rows)?;
+                    run.emit(rows.iter().map(|(raw, prefix)| Row {
+                        raw,
+                        prefix: prefix.as_deref(),
+                    }))?;
                     break 'pages;
                 }
             }
@@ -74,12 +79,12 @@ pub async fn read_audits(run: &mut StreamRun<'_>) -> Result<()> {
                     }
                 }
             }
-            rows.push(Row {
-                raw: raw.get(),
-                prefix: None,
-            });
+            rows.push((raw.get(), resolved.columns(raw.get())));
         }
-        run.emit(rows)?;
+        run.emit(rows.iter().map(|(raw, prefix)| Row {
+            raw,
+            prefix: prefix.as_deref(),
+        }))?;
     }
     if incremental {
         run.checkpoint(&cursor::to_value(&AuditState {
@@ -88,6 +93,114 @@ pub async fn read_audits(run: &mut StreamRun<'_>) -> Result<()> {
         }))
     } else {
         run.finish_full_refresh()
+    }
+}
+
+/// A page's `related_objects`: the objects (users, clients, servers, ...) its events' `details` refer
+/// to by opaque keys.
+struct Related<'a>(HashMap<&'a str, &'a RawValue>);
+
+/// What the connector reads of one related object: its kind and a name to show.
+#[derive(Deserialize)]
+struct RelatedProbe<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    object: Option<NameProbe<'a>>,
+}
+
+#[derive(Deserialize)]
+struct NameProbe<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    hostname: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct DetailsProbe {
+    #[serde(default)]
+    details: Option<Map<String, Value>>,
+}
+
+impl<'a> Related<'a> {
+    /// The page's `related_objects`; a page without them (or with a malformed map) resolves nothing.
+    fn of_page(body: &'a str) -> Self {
+        #[derive(Deserialize)]
+        struct Body<'a> {
+            #[serde(borrow, default)]
+            related_objects: Option<HashMap<&'a str, &'a RawValue>>,
+        }
+        match serde_json::from_str::<Body<'a>>(body) {
+            Ok(b) => Self(b.related_objects.unwrap_or_default()),
+            Err(e) => {
+                tracing::warn!(error = %e, "an ASA audit page's related_objects cannot be read; its events keep their opaque references");
+                Self(HashMap::new())
+            }
+        }
+    }
+
+    /// The kind and name of the object `key` refers to.
+    fn describe(&self, key: &str) -> Option<(String, Option<String>)> {
+        let p: RelatedProbe<'_> = serde_json::from_str(self.0.get(key)?.get()).ok()?;
+        let name = p
+            .object
+            .and_then(|o| o.name.or(o.hostname).or(o.id))
+            .map(Cow::into_owned);
+        Some((p.kind.map(Cow::into_owned).unwrap_or_default(), name))
+    }
+
+    /// The columns an event gets: `actor_kind`/`actor_name`, `target_kind`/`target_name` (the first
+    /// `target_*` detail that resolves) and the `related_objects` its details refer to.
+    fn columns(&self, raw: &str) -> Option<String> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let details = serde_json::from_str::<DetailsProbe>(raw).ok()?.details?;
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |role: &str, key: &str| {
+            if let Some((kind, name)) = self.describe(key) {
+                out.push(column(&format!("{role}_kind"), &kind));
+                if let Some(n) = name {
+                    out.push(column(&format!("{role}_name"), &n));
+                }
+            }
+        };
+        if let Some(Value::String(k)) = details.get("actor") {
+            push("actor", k);
+        }
+        // `details` is a sorted map, so "the first target" is the same on every read.
+        if let Some(k) = details.iter().find_map(|(f, v)| match v {
+            Value::String(k) if f.starts_with("target_") && self.0.contains_key(k.as_str()) => {
+                Some(k)
+            }
+            _ => None,
+        }) {
+            push("target", k);
+        }
+        let mut related: Vec<(&str, &RawValue)> = details
+            .values()
+            .filter_map(Value::as_str)
+            .filter_map(|k| self.0.get_key_value(k).map(|(k, v)| (*k, *v)))
+            .collect();
+        related.sort_unstable_by_key(|(k, _)| *k);
+        related.dedup_by_key(|(k, _)| *k);
+        if !related.is_empty() {
+            let body: Vec<String> = related
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}:{}",
+                        serde_json::to_string(k).unwrap_or_default(),
+                        v.get()
+                    )
+                })
+                .collect();
+            out.push(format!("\"related_objects\":{{{}}}", body.join(",")));
+        }
+        (!out.is_empty()).then(|| out.join(","))
     }
 }
 

@@ -334,3 +334,48 @@ fn a_selected_parent_stream_feeds_its_children() {
         "one listing shared by the children"
     );
 }
+
+/// ASA audit events name their actor and target: the opaque keys in `details` are resolved from the
+/// page's `related_objects` into `actor_*`, `target_*` and the event's own `related_objects`.
+#[test]
+fn asa_audit_events_carry_their_actor_and_target() {
+    let sim = sim();
+    let mut config = crate::harness::config_json(&sim);
+    config["asa"] = crate::harness::asa_config(&sim);
+    let run = crate::harness::read_cfg(&config, &["asa_audits"], false, None).ok();
+    let events = run.records("asa_audits");
+    let names = |stream: &str, field: &str| -> HashSet<String> {
+        sim.collection(stream)
+            .iter()
+            .map(|o| o[field].as_str().unwrap().to_string())
+            .collect()
+    };
+    let users = names("asa_users", "name");
+    let hosts = names("asa_project_servers", "hostname");
+    let (mut actors, mut targets) = (0, 0);
+    for e in &events {
+        let d = &e["details"];
+        match d["actor"].as_str() {
+            Some(k) => {
+                assert_eq!(e["actor_kind"], "user", "{e}");
+                assert!(users.contains(e["actor_name"].as_str().unwrap()), "{e}");
+                assert_eq!(e["related_objects"][k]["type"], "user", "{e}");
+                actors += 1;
+            }
+            None => assert!(e.get("actor_name").is_none(), "{e}"),
+        }
+        if d["type"] == "server.enroll" {
+            assert_eq!(e["target_kind"], "server", "{e}");
+            assert!(hosts.contains(e["target_name"].as_str().unwrap()), "{e}");
+            let k = d["target_server"].as_str().unwrap();
+            assert_eq!(e["related_objects"][k]["type"], "server", "{e}");
+            targets += 1;
+        } else {
+            assert!(e.get("target_kind").is_none(), "{e}");
+        }
+    }
+    assert!(
+        actors > 10 && targets > 2,
+        "{actors} actors, {targets} targets"
+    );
+}

@@ -124,6 +124,15 @@ const fn asa_child(
     }
 }
 
+/// An optional text column the connector resolves from the response.
+const fn resolved(name: &'static str, doc: &'static str) -> Column {
+    Column {
+        name,
+        doc,
+        rust: Some("String"),
+    }
+}
+
 const fn key(name: &'static str, doc: &'static str) -> Column {
     Column {
         name,
@@ -1425,10 +1434,22 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
-        notes: "newest first, down to the saved cursor",
+        notes: "newest first, down to the saved cursor; `details` references resolved from the page's `related_objects`",
         cursor_field: Some("timestamp"),
         reader: Reader::AsaAudits,
         spec: Spec::Custom,
+        record: Some("AsaAuditEventRecord"),
+        columns: &[
+            resolved("actor_kind", "The kind of the object `details.actor` refers to (`user`, `service_user`, ...), from the page's `related_objects` (added by the connector)."),
+            resolved("actor_name", "The name of the acting user (`name`; a server's or client's `hostname`; else its `id`), from the page's `related_objects` (added by the connector)."),
+            resolved("target_kind", "The kind of the first `details.target_*` object (`server`, `user`, ...), from the page's `related_objects` (added by the connector)."),
+            resolved("target_name", "The name of the first `details.target_*` object, as `actor_name` (added by the connector)."),
+            Column {
+                name: "related_objects",
+                doc: "The entries of the page's `related_objects` this event's `details` refer to, by the same keys: `{\"type\": kind, \"object\": the ASA object}` (added by the connector).",
+                rust: Some("Map<String, Value>"),
+            },
+        ],
         ..asa("asa_audits", "/v1/teams/{team}/auditsV2", "AsaAuditEvent")
     },
     Stream {

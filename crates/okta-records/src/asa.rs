@@ -53,6 +53,30 @@ pub struct AsaProjectServerRecord {
     pub item: AsaServer,
 }
 
+/// A row of the `asa_audits` stream: the API object plus the columns the connector adds
+/// (primary key: `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaAuditEventRecord {
+    /// The kind of the object `details.actor` refers to (`user`, `service_user`, ...), from the page's `related_objects` (added by the connector).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_kind: Option<String>,
+    /// The name of the acting user (`name`; a server's or client's `hostname`; else its `id`), from the page's `related_objects` (added by the connector).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
+    /// The kind of the first `details.target_*` object (`server`, `user`, ...), from the page's `related_objects` (added by the connector).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_kind: Option<String>,
+    /// The name of the first `details.target_*` object, as `actor_name` (added by the connector).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    /// The entries of the page's `related_objects` this event's `details` refer to, by the same keys: `{"type": kind, "object": the ASA object}` (added by the connector).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_objects: Option<Map<String, Value>>,
+    /// The `AsaAuditEvent` as returned by the API.
+    #[serde(flatten)]
+    pub item: AsaAuditEvent,
+}
+
 /// A row of the `asa_teams` stream: the API object plus the columns the connector adds
 /// (primary key: `team_name`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -103,7 +103,7 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
         "asa_clients" => airbyte_schema::<asa::AsaClient>,
         "asa_service_users" => airbyte_schema::<asa::AsaUser>,
         "asa_entitlements" => airbyte_schema::<asa::AsaEntitlementSudo>,
-        "asa_audits" => airbyte_schema::<asa::AsaAuditEvent>,
+        "asa_audits" => airbyte_schema::<asa::AsaAuditEventRecord>,
         "asa_teams" => airbyte_schema::<asa::AsaTeamRecord>,
         _ => return None,
     })
@@ -208,7 +208,7 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
         "asa_clients" => via::<asa::AsaClient>(record),
         "asa_service_users" => via::<asa::AsaUser>(record),
         "asa_entitlements" => via::<asa::AsaEntitlementSudo>(record),
-        "asa_audits" => via::<asa::AsaAuditEvent>(record),
+        "asa_audits" => via::<asa::AsaAuditEventRecord>(record),
         "asa_teams" => via::<asa::AsaTeamRecord>(record),
         _ => return None,
     })

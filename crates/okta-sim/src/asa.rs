@@ -346,6 +346,10 @@ impl AsaData {
         times.sort_unstable();
         let mut related = Map::new();
         let mut audits = Vec::with_capacity(n_audits);
+        // Server enrollments name their server (`target_server`), a key into `related_objects`.
+        let mut all_servers: Vec<Value> =
+            servers.values().flatten().map(|i| parse(&i.json)).collect();
+        all_servers.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
         for (i, t) in times.iter().enumerate() {
             let id = b64_id(&mut rng, 16);
             let actor = if live.is_empty() {
@@ -363,6 +367,21 @@ impl AsaData {
                     .or_insert_with(|| json!({"object": a.2, "type": "user"}));
                 k
             });
+            let kind = kinds[i % kinds.len()];
+            let target_server = match all_servers.get(i % all_servers.len().max(1)) {
+                Some(server) if kind == "server.enroll" => {
+                    let sid = server["id"].as_str().unwrap_or_default();
+                    let k = format!(
+                        "{}=",
+                        &b64_id(&mut Rng::derive(org.seed, S_ASA + 2, id_hash(sid)), 32)[..43]
+                    );
+                    related
+                        .entry(k.clone())
+                        .or_insert_with(|| json!({"object": server, "type": "server"}));
+                    k
+                }
+                _ => String::new(),
+            };
             let nanos = rng.below(1_000_000);
             let iso = clock::iso(*t);
             let stamp = format!("{}{:06}Z", &iso[..23], nanos);
@@ -371,11 +390,11 @@ impl AsaData {
                     "actor": actor_key,
                     "client": null,
                     "session_type": "authenticated_client",
-                    "target_server": "",
+                    "target_server": target_server,
                     "team_id": "",
                     "team_name": team,
                     "trace_id": b64_id(&mut rng, 6),
-                    "type": kinds[i % kinds.len()],
+                    "type": kind,
                     "via": null
                 },
                 "id": id,
@@ -679,8 +698,13 @@ pub async fn handle(
             let page = &items[range];
             let mut rel = Map::new();
             let list: Vec<Value> = page.iter().map(|i| parse(&i.json)).collect();
+            // Every object the page's events refer to (actor, target server, ...), once.
             for e in &list {
-                if let Some(k) = e["details"]["actor"].as_str() {
+                let refs = e["details"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|d| d.values());
+                for k in refs.filter_map(Value::as_str) {
                     if let Some(o) = data.related.get(k) {
                         rel.insert(k.to_string(), o.clone());
                     }
