@@ -79,7 +79,7 @@ fn streams() -> Vec<StreamSpec> {
 
 fn user(i: u64) -> Value {
     json!({"id": format!("00u{i:017}"), "status": "ACTIVE", "created": "2023-04-05T06:07:08.000Z",
-        "activated": "2023-04-05T06:07:09.000Z", "lastLogin": if i % 3 == 0 { Value::Null } else { json!("2024-05-06T07:08:09.000Z") },
+        "activated": "2023-04-05T06:07:09.000Z", "lastLogin": if i.is_multiple_of(3) { Value::Null } else { json!("2024-05-06T07:08:09.000Z") },
         "lastUpdated": format!("2024-01-{:02}T00:00:{:02}.000Z", 1 + i % 28, i % 60),
         "profile": {"firstName": "Ada", "lastName": format!("Lovelace{i}"), "email": format!("user{i}@example.com"),
             "login": format!("user{i}@example.com"), "mobilePhone": null, "department": "Engineering", "costCenter": i % 100},

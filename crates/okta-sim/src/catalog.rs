@@ -1218,7 +1218,7 @@ pub fn device_users(org: &Org, d: &Device) -> Vec<Value> {
         .map(|(j, u)| {
             json!({
                 "created": clock::iso(d.created + 60_000 * (j as i64 + 1)),
-                "managementStatus": if d.n % 3 == 0 { "MANAGED" } else { "NOT_MANAGED" },
+                "managementStatus": if d.n.is_multiple_of(3) { "MANAGED" } else { "NOT_MANAGED" },
                 "screenLockType": lock_type(d),
                 "user": parse(&u.json),
             })
@@ -1258,7 +1258,7 @@ pub fn render_device(org: &Org, d: &Device, expand: bool) -> Value {
                 .enumerate()
                 .map(|(j, u)| {
                     json!({
-                        "managementStatus": if d.n % 3 == 0 { "MANAGED" } else { "NOT_MANAGED" },
+                        "managementStatus": if d.n.is_multiple_of(3) { "MANAGED" } else { "NOT_MANAGED" },
                         "created": clock::iso(d.created + 60_000 * (j as i64 + 1)),
                         "screenLockType": lock_type(d),
                         "user": {
