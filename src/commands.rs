@@ -112,7 +112,10 @@ async fn unreadable_streams(client: &OktaClient) -> Vec<String> {
                 Reader::ListThenDetail { .. } => d.endpoint.to_string(),
                 Reader::SystemLog => format!("{}?limit=1", d.endpoint),
                 Reader::FanOut => match d.parent_list() {
-                    Some(parent) if parent.types.is_empty() => parent.path.to_string(),
+                    // A nested parent's listing has placeholders: its own check covers it.
+                    Some(parent) if parent.types.is_empty() && parent.over.is_none() => {
+                        parent.path.to_string()
+                    }
                     _ => return None,
                 },
                 _ => return None,

@@ -265,9 +265,12 @@ fn handoffs(
         .map(|s| s.def)
         .filter(|d| {
             wanted.contains(&d.name)
-                && d.reader == Reader::List
-                && d.more_types.is_none()
-                && d.parent_listing() == d.endpoint
+                && match d.reader {
+                    Reader::List => d.more_types.is_none() && d.parent_listing() == d.endpoint,
+                    // A fan-out parent (role assignments under role targets): its read of every parent.
+                    Reader::FanOut => d.variants.is_empty(),
+                    _ => false,
+                }
         })
         .map(|d| {
             let (tx, _) = tokio::sync::watch::channel(streams::context::Handoff::Pending);
@@ -300,9 +303,9 @@ async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
                     }
                     streams::delta::read(run, parent, path, extract, column).await
                 }
-                column => {
+                _ => {
                     estimate_parents(run, parent).await?;
-                    list::read_fan_out(run, parent, path, extract, column).await
+                    list::read_fan_out(run, parent, path, extract).await
                 }
             }
         }

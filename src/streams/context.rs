@@ -8,22 +8,22 @@ use crate::error::{Error, Result};
 use crate::http::client::OktaClient;
 use crate::output::{Output, Row};
 use crate::progress::{Progress, StreamProgress};
-use crate::streams::{self, Api, Parent, StreamDef};
+use crate::streams::{self, Api, Parent, ParentKey, StreamDef};
 use airbyte_protocol::{StreamStatus, SyncMode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
-/// A parent list's ids, filled once per sync by whichever child stream needs it first.
-pub type ParentIds = Arc<OnceCell<Arc<Vec<String>>>>;
+/// A parent list's keys, filled once per sync by whichever child stream needs it first.
+pub type ParentIds = Arc<OnceCell<Arc<Vec<ParentKey>>>>;
 
 /// A parent list a selected stream hands to its children when its own read has listed all of it, so
 /// the list is not requested twice. `Failed`: the children list it themselves.
 #[derive(Debug, Clone)]
 pub enum Handoff {
     Pending,
-    Ready(Arc<Vec<String>>),
+    Ready(Arc<Vec<ParentKey>>),
     Failed,
 }
 

@@ -28,8 +28,10 @@ use crate::streams::changes::{self, Change, DELETED_AT};
 use crate::streams::context::StreamRun;
 use crate::streams::cursor::{self, DeltaState, Ts};
 use crate::streams::incremental::format_ts;
-use crate::streams::list::{column, emit_page, encode_segment, fan_out_over, parent_keys};
-use crate::streams::Parent;
+use crate::streams::list::{
+    column, emit_page, encode_segment, fan_out_over, parent_keys, HandoffKeys,
+};
+use crate::streams::{Parent, ParentKey};
 use chrono::Utc;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -200,13 +202,13 @@ pub async fn read(
     let saved: DeltaState = cursor::load(run)?;
     let interrupted = saved.interrupted();
     let Some(since) = saved.changes_since else {
-        return read_all(run, parent, path, extract, col, interrupted).await;
+        return read_all(run, parent, path, extract, interrupted).await;
     };
     let retained = Utc::now() - chrono::Duration::days(crate::config::SYSTEM_LOG_RETENTION_DAYS);
     if since.at() < retained {
         // Changes in the gap cannot be known: read every parent again (rows deleted meanwhile can only
         // go with a full refresh, which the change feed's warning recommends).
-        return read_all(run, parent, path, extract, col, None).await;
+        return read_all(run, parent, path, extract, None).await;
     }
     let result = changes::feed(run.ctx).await;
     let feed = match result {
@@ -281,10 +283,11 @@ pub async fn read(
     }
     if let Some(c) = replace_all {
         for p in parent_keys(run.ctx, parent).await?.iter() {
+            let p = p.last();
             if skip(p, c) {
                 continue;
             }
-            let entry = per_parent.entry(p.clone()).or_default();
+            let entry = per_parent.entry(p.to_string()).or_default();
             entry.0 = true;
             entry.1.push(changes::tombstone(
                 &[(col, p)],
@@ -340,10 +343,10 @@ pub async fn read(
             fan_out_over(
                 run,
                 parent.name,
-                std::slice::from_ref(&p),
+                &[ParentKey::one(p.clone())],
                 path,
                 extract,
-                Some(col),
+                &mut HandoffKeys::none(),
                 |_, _| Ok(()),
             )
             .await?;
@@ -373,18 +376,22 @@ async fn read_all(
     parent: Parent,
     path: &str,
     extract: Extract,
-    col: &str,
     interrupted: Option<(Ts, String)>,
 ) -> Result<()> {
-    let mut keys: Vec<String> = parent_keys(run.ctx, parent).await?.as_ref().clone();
+    let mut keys: Vec<ParentKey> = parent_keys(run.ctx, parent).await?.as_ref().clone();
     keys.sort();
     keys.dedup();
+    // A read of every parent hands its keys to the children waiting for it; a resumed one does not.
+    let mut handoff = match interrupted {
+        None => HandoffKeys::new(run),
+        Some(_) => HandoffKeys::none(),
+    };
     let (until, done) = match interrupted {
         Some((u, d)) => (u, Some(d)),
         None => (Ts::from(run.ctx.feed_until()), None),
     };
     if let Some(d) = &done {
-        keys.retain(|k| k > d);
+        keys.retain(|k| k.last() > d.as_str());
     }
     let incremental = run.incremental();
     let mut since_checkpoint = 0usize;
@@ -394,18 +401,19 @@ async fn read_all(
         &keys,
         path,
         extract,
-        Some(col),
+        &mut handoff,
         |run, key| {
             since_checkpoint += 1;
             // A checkpoint per parent would flood the output for 100k users: one per 100 parents.
             if incremental && since_checkpoint >= 100 {
                 since_checkpoint = 0;
-                run.checkpoint(&state(None, Some((until, key))))?;
+                run.checkpoint(&state(None, Some((until, key.last()))))?;
             }
             Ok(())
         },
     )
     .await?;
+    handoff.hand_over();
     if incremental {
         run.checkpoint(&state(Some(until), None))
     } else {

@@ -6,7 +6,7 @@ use crate::http::client::OktaClient;
 use crate::okta::page::{Extract, Items, Page, Pager};
 use crate::output::Row;
 use crate::streams::context::{Ctx, Handoff, StreamRun};
-use crate::streams::{Derive, IdFrom, Parent};
+use crate::streams::{Derive, IdFrom, Parent, ParentKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -80,10 +80,11 @@ pub fn id_of(raw: &str) -> Result<String> {
     })
 }
 
-/// A parent's key: a top-level string field, or the schema id at the end of `_links.schema.href`.
-fn key_of(raw: &str, id: IdFrom) -> Result<Option<String>> {
+/// A parent's key (a top-level string field, or the schema id at the end of `_links.schema.href`) and
+/// its kind (the string field `kind`, when the parent declares one).
+fn key_of(raw: &str, id: IdFrom, kind: Option<&str>) -> Result<(Option<String>, Option<String>)> {
     let v: Map<String, Value> = serde_json::from_str(raw).map_err(|e| not_an_object(raw, &e))?;
-    Ok(match id {
+    let key = match id {
         IdFrom::Field(f) => v.get(f).and_then(Value::as_str).map(str::to_string),
         IdFrom::SchemaLink => v
             .get("_links")
@@ -92,7 +93,9 @@ fn key_of(raw: &str, id: IdFrom) -> Result<Option<String>> {
             .and_then(Value::as_str)
             .and_then(|h| h.trim_end_matches('/').rsplit('/').next())
             .map(str::to_string),
-    })
+    };
+    let kind = kind.and_then(|k| v.get(k)).and_then(Value::as_str);
+    Ok((key, kind.map(str::to_string)))
 }
 
 /// `"column":"value"`, JSON-escaped, for splicing into a record.
@@ -140,6 +143,13 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
                 v.get("primary").and_then(|p| p.get("name")).cloned(),
             ),
             Derive::NotificationType => ("notification_type", v.get("notificationType").cloned()),
+            Derive::TargetId => (
+                "target_id",
+                v.get("id")
+                    .filter(|i| i.is_string())
+                    .or_else(|| v.get("name"))
+                    .cloned(),
+            ),
             Derive::None => unreachable!("handled above"),
         };
         let Some(value) = value.filter(Value::is_string) else {
@@ -192,7 +202,7 @@ pub async fn read_list(
     if types.is_empty() && more_types.is_none() {
         pages(client, &path, extract, |page| {
             emit_page(run, &page.items, None)?;
-            handoff.collect(&page.items);
+            handoff.collect(&[], &page.items);
             Ok(())
         })
         .await?;
@@ -201,7 +211,12 @@ pub async fn read_list(
     }
     let mut all: Vec<String> = types.iter().map(|t| (*t).to_string()).collect();
     if let Some(parent) = more_types {
-        all.extend(parent_keys(run.ctx, parent).await?.iter().cloned());
+        all.extend(
+            parent_keys(run.ctx, parent)
+                .await?
+                .iter()
+                .map(|k| k.last().to_string()),
+        );
     }
     // A type the org does not have is skipped; a type the credentials may not read makes the stream
     // incomplete (its records are still emitted), never silently complete.
@@ -212,7 +227,7 @@ pub async fn read_list(
         let p = path.replace("{type}", &encode_segment(t));
         match pages(client, &p, extract, |page| {
             emit_page(run, &page.items, prefix.as_deref())?;
-            handoff.collect(&page.items);
+            handoff.collect(&[], &page.items);
             Ok(())
         })
         .await
@@ -243,102 +258,247 @@ pub async fn read_list(
     )))
 }
 
-/// Reads one list per parent key, adding the key as `column`. A parent deleted between the listing
-/// and its read (404) is skipped with a warning; any other failure of the parent list or of a child
-/// list ends the stream incomplete.
+/// Reads one list per parent key (per key and variant), adding the chain of keys to the stream's key
+/// columns. A parent deleted between the listing and its read (404) is skipped with a warning; any other
+/// failure of the parent list or of a child list ends the stream incomplete. When the stream is itself a
+/// parent that a selected child waits for, its keys are handed over once every parent was read.
 pub async fn read_fan_out(
     run: &mut StreamRun<'_>,
     parent: Parent,
     path: &str,
     extract: Extract,
-    col: Option<&str>,
 ) -> Result<()> {
     let keys = parent_keys(run.ctx, parent).await?;
-    fan_out_over(run, parent.name, &keys, path, extract, col, |_, _| Ok(())).await?;
+    let mut handoff = HandoffKeys::new(run);
+    fan_out_over(
+        run,
+        parent.name,
+        &keys,
+        path,
+        extract,
+        &mut handoff,
+        |_, _| Ok(()),
+    )
+    .await?;
+    handoff.hand_over();
     run.finish_full_refresh()
+}
+
+/// One request a fan-out makes per parent key: the path (its key placeholders still in), the constant
+/// column its rows get (a variant's `"type_column":"value"`), and the parent kinds it is made for
+/// (empty: every parent).
+pub struct Read {
+    path: String,
+    constant: Option<String>,
+    kinds: &'static [&'static str],
+}
+
+impl Read {
+    fn for_key(&self, key: &ParentKey) -> bool {
+        self.kinds.is_empty() || key.kind.as_deref().is_some_and(|k| self.kinds.contains(&k))
+    }
+}
+
+/// The requests of a fan-out stream per parent key: its variants', or `path` alone.
+fn reads_of(run: &StreamRun<'_>, path: &str) -> Vec<Read> {
+    let def = run.def;
+    if def.variants.is_empty() {
+        return vec![Read {
+            path: run.ctx.expand(def.api, path),
+            constant: None,
+            kinds: &[],
+        }];
+    }
+    def.variants
+        .iter()
+        .map(|v| Read {
+            path: run.ctx.expand(def.api, v.endpoint),
+            constant: def.type_column.map(|c| column(c, v.value)),
+            kinds: v.kinds,
+        })
+        .collect()
+}
+
+/// `path` with its key placeholders (every `{name}` but `{type}` and `{team}`) filled with `ids` in
+/// order, each encoded as one path segment.
+pub fn fill(path: &str, ids: &[String]) -> String {
+    let mut out = String::with_capacity(path.len() + 32);
+    let mut ids = ids.iter();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let Some(len) = rest[open..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let placeholder = &rest[open..=open + len];
+        match (placeholder, ids.next()) {
+            ("{type}" | "{team}", _) | (_, None) => out.push_str(placeholder),
+            (_, Some(id)) => out.push_str(&encode_segment(id)),
+        }
+        rest = &rest[open + len + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Reads the children of `keys` in order, calling `done` after each parent's last page.
 pub async fn fan_out_over(
     run: &mut StreamRun<'_>,
     parent_name: &str,
-    keys: &[String],
+    keys: &[ParentKey],
     path: &str,
     extract: Extract,
-    col: Option<&str>,
-    mut done: impl FnMut(&mut StreamRun<'_>, &str) -> Result<()>,
+    handoff: &mut HandoffKeys<'_>,
+    mut done: impl FnMut(&mut StreamRun<'_>, &ParentKey) -> Result<()>,
 ) -> Result<()> {
     let ctx = run.ctx;
-    let client = ctx.client_for(run.def.api)?;
-    let path = ctx.expand(run.def.api, path);
-    // The first pages of the next few parents are fetched concurrently (most child lists are one
-    // page); records are still emitted parent by parent, in order. Memory stays bounded by one page
-    // per prefetched parent; longer child lists continue page by page.
-    let prefetch = ctx.settings.max_concurrency.max(1);
-    let url_of = |key: &str| client.url(&path.replace("{id}", &encode_segment(key)));
-    // Prefetches run as tasks of their own, so they progress (and keep their place in the rate-limit
-    // window) while the head parent's further pages are read.
-    let spawn = |url: url::Url| {
-        let ctx = Arc::clone(ctx);
-        let api = run.def.api;
-        tokio::spawn(
-            async move { crate::okta::page::fetch(ctx.client_for(api)?, &url, extract).await },
-        )
+    let reads = reads_of(run, path);
+    let cols = run.def.key_columns();
+    let (api, name) = (run.def.api, run.def.name);
+    let prefix = |key: &ParentKey, read: &Read| -> Option<String> {
+        let parts: Vec<String> = cols
+            .iter()
+            .zip(&key.ids)
+            .filter_map(|(c, id)| c.map(|c| column(c, id)))
+            .chain(read.constant.clone())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(","))
     };
-    let mut pending = keys.iter();
-    let mut firsts = Prefetched(std::collections::VecDeque::new());
-    for key in pending.by_ref().take(prefetch) {
-        firsts.0.push_back(spawn(url_of(key)?));
-    }
-    let mut keys_in_order = keys.iter();
-    while let Some(handle) = firsts.0.pop_front() {
-        let first = handle.await.unwrap_or_else(|source| {
-            Err(Error::TaskFailed {
-                what: "a prefetch task",
-                source,
-            })
-        });
-        if let Some(key) = pending.next() {
-            firsts.0.push_back(spawn(url_of(key)?));
+    let fan = FanOut {
+        ctx,
+        api,
+        stream: name,
+        parent: parent_name,
+        extract,
+    };
+    fan.run(keys, &reads, |seen| match seen {
+        Seen::Page(key, read, items) => {
+            emit_page(run, items, prefix(key, read).as_deref())?;
+            handoff.collect(&key.ids, items);
+            Ok(())
         }
-        let key = keys_in_order.next().map(String::as_str).unwrap_or_default();
-        let prefix = col.map(|c| column(c, key));
-        let first = match first {
-            Ok(page) => page,
-            Err(Error::NotFound { .. }) => {
-                tracing::warn!(
-                    stream = run.def.name,
-                    parent = parent_name,
-                    key,
-                    "parent no longer exists; skipping it"
-                );
-                done(run, key)?;
-                continue;
+        Seen::Done(key) => done(run, key),
+    })
+    .await
+}
+
+/// What a fan-out sees, in parent order: a page of one parent's list, then that parent done.
+enum Seen<'a> {
+    Page(&'a ParentKey, &'a Read, &'a Items),
+    Done(&'a ParentKey),
+}
+
+/// One fan-out: the lists of many parents, read with prefetching.
+struct FanOut<'a> {
+    ctx: &'a Arc<Ctx>,
+    api: crate::streams::Api,
+    /// The stream read (for logs).
+    stream: &'a str,
+    /// The parent stream (for logs).
+    parent: &'a str,
+    extract: Extract,
+}
+
+impl FanOut<'_> {
+    /// Reads each key's lists (its `reads` its kind allows), in key order; a parent gone (404) is skipped.
+    async fn run(
+        &self,
+        keys: &[ParentKey],
+        reads: &[Read],
+        mut seen: impl FnMut(Seen<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let (ctx, api, extract) = (self.ctx, self.api, self.extract);
+        let client = ctx.client_for(api)?;
+        // Every (key, read) request in order; a key none of whose reads applies still counts as done.
+        let mut jobs: Vec<(usize, Option<usize>)> = Vec::with_capacity(keys.len());
+        for (k, key) in keys.iter().enumerate() {
+            let before = jobs.len();
+            jobs.extend(
+                reads
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.for_key(key))
+                    .map(|(r, _)| (k, Some(r))),
+            );
+            if jobs.len() == before {
+                jobs.push((k, None));
             }
-            Err(e) => return Err(e),
+        }
+        // The first pages of the next few requests are fetched concurrently (most child lists are one
+        // page); records are still emitted parent by parent, in order. Memory stays bounded by one page
+        // per prefetched request; longer child lists continue page by page. Prefetches run as tasks of
+        // their own, so they progress (and keep their place in the rate-limit window) while the head
+        // parent's further pages are read.
+        let prefetch = ctx.settings.max_concurrency.max(1);
+        let spawn = |(k, r): (usize, Option<usize>)| -> Result<Option<tokio::task::JoinHandle<Result<Page>>>> {
+            let Some(r) = r else { return Ok(None) };
+            let url = client.url(&fill(&reads[r].path, &keys[k].ids))?;
+            let ctx = Arc::clone(ctx);
+            Ok(Some(tokio::spawn(async move {
+                crate::okta::page::fetch(ctx.client_for(api)?, &url, extract).await
+            })))
         };
-        emit_page(run, &first.items, prefix.as_deref())?;
-        let mut pager = Pager::after(&first, extract)?;
-        drop(first);
-        loop {
-            match pager.next_page(client).await {
-                Ok(Some(page)) => emit_page(run, &page.items, prefix.as_deref())?,
-                Ok(None) => break,
-                Err(Error::NotFound { .. }) => break,
-                Err(e) => return Err(e),
+        let mut pending = jobs.iter().copied();
+        let mut firsts = Prefetched(std::collections::VecDeque::new());
+        for job in pending.by_ref().take(prefetch) {
+            firsts.0.push_back(spawn(job)?);
+        }
+        let mut in_order = jobs.iter().copied().peekable();
+        while let Some(handle) = firsts.0.pop_front() {
+            let Some((k, r)) = in_order.next() else {
+                break;
+            };
+            if let Some(job) = pending.next() {
+                firsts.0.push_back(spawn(job)?);
+            }
+            let key = &keys[k];
+            if let (Some(handle), Some(r)) = (handle, r) {
+                let read = &reads[r];
+                let first = handle.await.unwrap_or_else(|source| {
+                    Err(Error::TaskFailed {
+                        what: "a prefetch task",
+                        source,
+                    })
+                });
+                match first {
+                    Ok(first) => {
+                        seen(Seen::Page(key, read, &first.items))?;
+                        let mut pager = Pager::after(&first, extract)?;
+                        drop(first);
+                        loop {
+                            match pager.next_page(client).await {
+                                Ok(Some(page)) => seen(Seen::Page(key, read, &page.items))?,
+                                Ok(None) => break,
+                                Err(Error::NotFound { .. }) => break,
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    }
+                    Err(Error::NotFound { .. }) => {
+                        tracing::warn!(
+                            stream = self.stream,
+                            parent = self.parent,
+                            key = key.ids.join("/"),
+                            "parent no longer exists; skipping it"
+                        );
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if in_order.peek().is_none_or(|(next, _)| *next != k) {
+                seen(Seen::Done(key))?;
             }
         }
-        done(run, key)?;
+        Ok(())
     }
-    Ok(())
 }
 
 /// First pages being fetched ahead; aborted if the stream stops early.
-struct Prefetched(std::collections::VecDeque<tokio::task::JoinHandle<Result<Page>>>);
+struct Prefetched(std::collections::VecDeque<Option<tokio::task::JoinHandle<Result<Page>>>>);
 
 impl Drop for Prefetched {
     fn drop(&mut self) {
-        for h in &self.0 {
+        for h in self.0.iter().flatten() {
             h.abort();
         }
     }
@@ -374,31 +534,50 @@ pub async fn read_list_then_detail(
     run.finish_full_refresh()
 }
 
-/// The keys a stream's own read collects for the children waiting on it ([`Handoff`]). Dropped before
-/// [`HandoffKeys::hand_over`] (an error, a denied type, a record without its key), it tells the children
-/// to list the parents themselves.
-struct HandoffKeys<'c> {
+/// The keys a stream's own read collects for the children waiting on it ([`Handoff`]): each record's key
+/// after the chain of keys it was read under. Dropped before [`HandoffKeys::hand_over`] (an error, a
+/// denied type, a record without its key, a read of only some parents), it tells the children to list
+/// the parents themselves.
+pub struct HandoffKeys<'c> {
     to: Option<&'c tokio::sync::watch::Sender<Handoff>>,
     id: IdFrom,
-    keys: Vec<String>,
+    kind: Option<&'static str>,
+    keys: Vec<ParentKey>,
 }
 
 impl<'c> HandoffKeys<'c> {
-    fn new(run: &StreamRun<'c>) -> Self {
+    /// Collects for the children of `run`'s stream, when some wait for it.
+    pub fn new(run: &StreamRun<'c>) -> Self {
         Self {
             to: run.ctx.handoff(run.def.name),
             id: run.def.key_from,
+            kind: run.def.kind_from,
             keys: Vec::new(),
         }
     }
 
-    fn collect(&mut self, items: &Items) {
+    /// Collects nothing (a read of only some parents).
+    pub fn none() -> Self {
+        Self {
+            to: None,
+            id: IdFrom::Field("id"),
+            kind: None,
+            keys: Vec::new(),
+        }
+    }
+
+    fn collect(&mut self, chain: &[String], items: &Items) {
         if self.to.is_none() {
             return;
         }
         for raw in items {
-            match key_of(raw.get(), self.id) {
-                Ok(Some(k)) => self.keys.push(k),
+            match key_of(raw.get(), self.id, self.kind) {
+                Ok((Some(k), kind)) => {
+                    let mut ids = Vec::with_capacity(chain.len() + 1);
+                    ids.extend_from_slice(chain);
+                    ids.push(k);
+                    self.keys.push(ParentKey { ids, kind });
+                }
                 _ => {
                     self.fail();
                     return;
@@ -413,7 +592,8 @@ impl<'c> HandoffKeys<'c> {
         }
     }
 
-    fn hand_over(mut self) {
+    /// Hands the keys to the waiting children.
+    pub fn hand_over(mut self) {
         if let Some(to) = self.to.take() {
             to.send_replace(Handoff::Ready(Arc::new(std::mem::take(&mut self.keys))));
         }
@@ -427,79 +607,161 @@ impl Drop for HandoffKeys<'_> {
 }
 
 /// The keys of a parent list, listed once per sync and shared by every child stream. When the parent
-/// stream itself is selected, its own read hands them over instead.
-pub async fn parent_keys(ctx: &Ctx, parent: Parent) -> Result<Arc<Vec<String>>> {
-    let cell = ctx.parent_cell(parent);
-    if let Some(from) = ctx.handoff(parent.name) {
-        let mut rx = from.subscribe();
-        loop {
-            let now = rx.borrow_and_update().clone();
-            match now {
-                Handoff::Ready(keys) => {
-                    tracing::info!(
-                        parent = parent.name,
-                        count = keys.len(),
-                        "parents handed over by the parent stream"
-                    );
-                    return Ok(cell.get_or_init(|| async { keys }).await.clone());
-                }
-                Handoff::Failed => break,
-                Handoff::Pending => {
-                    if rx.changed().await.is_err() {
-                        break;
+/// stream itself is selected, its own read hands them over instead. A parent that is itself a fan-out
+/// is listed by fanning out over its own parent's keys: its keys are chains (the user's id, then the
+/// role assignment's).
+pub fn parent_keys(
+    ctx: &Arc<Ctx>,
+    parent: Parent,
+) -> futures_util::future::BoxFuture<'_, Result<Arc<Vec<ParentKey>>>> {
+    Box::pin(async move {
+        let cell = ctx.parent_cell(parent);
+        if let Some(from) = ctx.handoff(parent.name) {
+            let mut rx = from.subscribe();
+            loop {
+                let now = rx.borrow_and_update().clone();
+                match now {
+                    Handoff::Ready(keys) => {
+                        tracing::info!(
+                            parent = parent.name,
+                            count = keys.len(),
+                            "parents handed over by the parent stream"
+                        );
+                        return Ok(cell.get_or_init(|| async { keys }).await.clone());
                     }
-                }
-            }
-        }
-    }
-    cell.get_or_try_init(|| async {
-        let client = ctx.client_for(parent.api)?;
-        let path = ctx.expand(parent.api, parent.path);
-        let mut keys = Vec::new();
-        let types: Vec<Option<&str>> = if parent.types.is_empty() {
-            vec![None]
-        } else {
-            parent.types.iter().map(|t| Some(*t)).collect()
-        };
-        for t in types {
-            let p = match t {
-                Some(t) => path.replace("{type}", &encode_segment(t)),
-                None => path.clone(),
-            };
-            let result = pages(client, &p, parent.extract, |page| {
-                for raw in &page.items {
-                    // A parent without its key is never skipped silently: its children would be missing.
-                    match key_of(raw.get(), parent.id)? {
-                        Some(k) => keys.push(k),
-                        None => {
-                            let field = match parent.id {
-                                IdFrom::Field(f) => f,
-                                IdFrom::SchemaLink => "_links.schema.href",
-                            };
-                            return Err(bad_record(parent.name, &p, raw.get(), field, &[field]));
+                    Handoff::Failed => break,
+                    Handoff::Pending => {
+                        if rx.changed().await.is_err() {
+                            break;
                         }
                     }
                 }
-                Ok(())
-            })
-            .await;
-            match result {
-                Ok(()) => {}
-                // A type the org does not have: no parents of that type.
-                Err(e) if t.is_some() && e.is_absent() => {}
-                // Parents we may not list: the children cannot be complete (never "complete, 0 rows").
-                Err(e) if e.is_stream_unavailable() => {
-                    return Err(Error::ParentUnavailable {
-                        parent: parent.name,
-                        source: Box::new(e),
-                    })
-                }
-                Err(e) => return Err(e),
             }
         }
-        tracing::info!(parent = parent.name, count = keys.len(), "listed parents");
-        Ok(Arc::new(keys))
+        cell.get_or_try_init(|| async {
+            let keys = match parent.over {
+                Some(over) => list_nested(ctx, parent, over).await?,
+                None => list_parents(ctx, parent).await?,
+            };
+            tracing::info!(parent = parent.name, count = keys.len(), "listed parents");
+            Ok(Arc::new(keys))
+        })
+        .await
+        .cloned()
     })
-    .await
-    .cloned()
+}
+
+/// The field a parent's key comes from, for errors.
+fn key_field(id: IdFrom) -> &'static str {
+    match id {
+        IdFrom::Field(f) => f,
+        IdFrom::SchemaLink => "_links.schema.href",
+    }
+}
+
+/// The keys of a top-level parent list (once per `type` when it has types).
+async fn list_parents(ctx: &Arc<Ctx>, parent: Parent) -> Result<Vec<ParentKey>> {
+    let client = ctx.client_for(parent.api)?;
+    let path = ctx.expand(parent.api, parent.path);
+    let mut keys = Vec::new();
+    let types: Vec<Option<&str>> = if parent.types.is_empty() {
+        vec![None]
+    } else {
+        parent.types.iter().map(|t| Some(*t)).collect()
+    };
+    for t in types {
+        let p = match t {
+            Some(t) => path.replace("{type}", &encode_segment(t)),
+            None => path.clone(),
+        };
+        let result = pages(client, &p, parent.extract, |page| {
+            for raw in &page.items {
+                // A parent without its key is never skipped silently: its children would be missing.
+                match key_of(raw.get(), parent.id, parent.kind)? {
+                    (Some(k), kind) => keys.push(ParentKey { ids: vec![k], kind }),
+                    (None, _) => {
+                        let field = key_field(parent.id);
+                        return Err(bad_record(parent.name, &p, raw.get(), field, &[field]));
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await;
+        match result {
+            Ok(()) => {}
+            // A type the org does not have: no parents of that type.
+            Err(e) if t.is_some() && e.is_absent() => {}
+            // Parents we may not list: the children cannot be complete (never "complete, 0 rows").
+            Err(e) if e.is_stream_unavailable() => {
+                return Err(Error::ParentUnavailable {
+                    parent: parent.name,
+                    source: Box::new(e),
+                })
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(keys)
+}
+
+/// The keys of a parent that is itself a fan-out over `over`: its lists read for every key of `over`
+/// (with the same prefetching and 404 skipping as a stream's read), each record's key after its chain.
+async fn list_nested(ctx: &Arc<Ctx>, parent: Parent, over: &'static str) -> Result<Vec<ParentKey>> {
+    let up = Parent::named(over).ok_or_else(|| {
+        Error::Config(format!(
+            "{}: its parent stream {over} is not in the manifest",
+            parent.name
+        ))
+    })?;
+    let up_keys = parent_keys(ctx, up).await.map_err(|e| match e {
+        Error::ParentUnavailable { source, .. } => Error::ParentUnavailable {
+            parent: parent.name,
+            source,
+        },
+        e => e,
+    })?;
+    let reads = [Read {
+        path: ctx.expand(parent.api, parent.path),
+        constant: None,
+        kinds: &[],
+    }];
+    let fan = FanOut {
+        ctx,
+        api: parent.api,
+        stream: parent.name,
+        parent: up.name,
+        extract: parent.extract,
+    };
+    let mut keys = Vec::new();
+    let result = fan
+        .run(&up_keys, &reads, |seen| {
+            let Seen::Page(chain, read, items) = seen else {
+                return Ok(());
+            };
+            for raw in items {
+                match key_of(raw.get(), parent.id, parent.kind)? {
+                    (Some(k), kind) => {
+                        let mut ids = chain.ids.clone();
+                        ids.push(k);
+                        keys.push(ParentKey { ids, kind });
+                    }
+                    (None, _) => {
+                        let field = key_field(parent.id);
+                        let path = fill(&read.path, &chain.ids);
+                        return Err(bad_record(parent.name, &path, raw.get(), field, &[field]));
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(keys),
+        Err(e) if e.is_stream_unavailable() => Err(Error::ParentUnavailable {
+            parent: parent.name,
+            source: Box::new(e),
+        }),
+        Err(e) => Err(e),
+    }
 }

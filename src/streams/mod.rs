@@ -34,6 +34,34 @@ pub struct Parent {
     pub id: IdFrom,
     pub types: &'static [&'static str],
     pub api: Api,
+    /// The parent's own parent, when it is a fan-out: its keys are listed by fanning out over it.
+    pub over: Option<&'static str>,
+    /// The field of its records whose value each key carries as its kind (`ParentKey::kind`).
+    pub kind: Option<&'static str>,
+}
+
+/// One parent's key: the chain of keys from the top ancestor down (one for a single-level fan-out:
+/// a user's id; two under a nested parent: the user's id, then its role assignment's), and the
+/// parent record's kind when the parent declares one (a role assignment's `type`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ParentKey {
+    pub ids: Vec<String>,
+    pub kind: Option<String>,
+}
+
+impl ParentKey {
+    /// A one-level key.
+    pub fn one(id: impl Into<String>) -> Self {
+        Self {
+            ids: vec![id.into()],
+            kind: None,
+        }
+    }
+
+    /// The parent's own key (the last of the chain).
+    pub fn last(&self) -> &str {
+        self.ids.last().map(String::as_str).unwrap_or_default()
+    }
 }
 
 impl Parent {
@@ -46,6 +74,11 @@ impl Parent {
             id: s.key_from,
             types: s.types,
             api: s.api,
+            over: match s.reader {
+                Reader::FanOut => s.parent,
+                _ => None,
+            },
+            kind: s.kind_from,
         })
     }
 }
@@ -146,7 +179,8 @@ pub fn stream_table() -> String {
         "| stream | endpoint | primary key | sync | scope | rate-limit bucket |\n|---|---|---|---|---|---|\n",
     );
     for s in all() {
-        let mut endpoint = format!("`GET {}`", s.endpoint);
+        let gets: Vec<String> = s.endpoints().map(|e| format!("`GET {e}`")).collect();
+        let mut endpoint = gets.join(" and ");
         if let Some(parent) = s.parent {
             endpoint.push_str(&format!(" for every `{parent}` row"));
         }

@@ -95,6 +95,20 @@ fn every_stream_reads_exactly_the_org() {
     unique_keys(&perms, &["role_id", "label"]);
     assert_eq!(perms.len(), sim.custom_role_permissions().len());
 
+    // Role targets (fan-outs of fan-outs): exactly the simulator's, for every kind of principal.
+    for (s, principal) in [
+        ("user_role_targets", "user_id"),
+        ("group_role_targets", "group_id"),
+        ("service_app_role_targets", "client_id"),
+    ] {
+        let key = [principal, "role_assignment_id", "target_type", "target_id"];
+        let got: std::collections::BTreeSet<Vec<String>> =
+            unique_keys(&run.records(s), &key).into_iter().collect();
+        let want = sim.keys(s);
+        assert!(!want.is_empty(), "{s}: the simulator has no targets");
+        assert_eq!(got, want, "{s}");
+    }
+
     let n = validate_records(&run);
     assert!(n > 500, "validated {n} records");
 
@@ -378,4 +392,84 @@ fn asa_audit_events_carry_their_actor_and_target() {
         actors > 10 && targets > 2,
         "{actors} actors, {targets} targets"
     );
+}
+
+/// Role targets are a fan-out of a fan-out (admin → role assignment → targets): with the assignments
+/// selected too, their own read hands the (user, assignment) keys over and no admin's roles are listed
+/// twice; alone, the targets stream lists them once itself. Role types that take no targets are never
+/// asked for them (the simulator answers Okta's 400 for those).
+#[test]
+fn role_targets_nest_under_the_role_assignments_they_are_handed() {
+    let sim = sim();
+    let role_lists = |sim: &okta_sim::SimServer| {
+        sim.requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/v1/users/") && r.path.ends_with("/roles"))
+            .count()
+    };
+    let target_reads = |sim: &okta_sim::SimServer| {
+        let reqs: Vec<_> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/targets/"))
+            .collect();
+        assert!(
+            reqs.iter().all(|r| r.status == 200),
+            "a role type without targets was asked for them: {:?}",
+            reqs.iter()
+                .filter(|r| r.status != 200)
+                .map(|r| (&r.path, r.status))
+                .collect::<Vec<_>>()
+        );
+        reqs.len()
+    };
+    let admins = sim.collection("user_role_assignments");
+    let users: HashSet<&str> = admins
+        .iter()
+        .map(|a| a["user_id"].as_str().unwrap())
+        .collect();
+    let key = ["user_id", "role_assignment_id", "target_type", "target_id"];
+    for incremental in [false, true] {
+        sim.clear_requests();
+        let streams = ["user_role_assignments", "user_role_targets"];
+        let run = read(&sim, &streams, incremental, None).ok();
+        for s in streams {
+            assert_eq!(run.statuses(s).last(), Some(&StreamStatus::Complete), "{s}");
+        }
+        let got: std::collections::BTreeSet<Vec<String>> =
+            unique_keys(&run.records("user_role_targets"), &key)
+                .into_iter()
+                .collect();
+        assert_eq!(got, sim.keys("user_role_targets"));
+        assert_eq!(role_lists(&sim), users.len(), "incremental: {incremental}");
+        assert!(target_reads(&sim) > 0);
+    }
+    // Alone, the targets stream lists each admin's assignments itself, once.
+    sim.clear_requests();
+    let run = read(&sim, &["user_role_targets"], false, None).ok();
+    let rows = run.records("user_role_targets");
+    assert_eq!(role_lists(&sim), users.len());
+    // One request per target kind the assignment's role type takes, none for the others.
+    let takes = |t: &str| {
+        okta_manifest::GROUP_TARGET_ROLES.contains(&t)
+            || okta_manifest::APP_TARGET_ROLES.contains(&t)
+    };
+    let narrowable = admins
+        .iter()
+        .filter(|a| takes(a["type"].as_str().unwrap()))
+        .count();
+    assert!(narrowable > 0 && narrowable < admins.len(), "{narrowable}");
+    assert_eq!(target_reads(&sim), narrowable);
+    // Each row joins to a group or an app of the org, or names a whole catalog app.
+    let groups = ids(&sim.groups());
+    let apps = ids(&sim.apps());
+    assert!(rows.iter().any(|r| r["target_type"] == "GROUP"));
+    assert!(rows.iter().any(|r| r["target_type"] == "APP"));
+    for r in &rows {
+        let id = r["target_id"].as_str().unwrap();
+        match r["target_type"].as_str().unwrap() {
+            "GROUP" => assert!(groups.contains(id), "{r}"),
+            _ => assert!(apps.contains(id) || r.get("id").is_none(), "{r}"),
+        }
+    }
 }

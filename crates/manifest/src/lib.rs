@@ -18,7 +18,10 @@ mod table;
 
 pub use buckets::{bucket_of, BUCKETS};
 pub use excluded::{Excluded, Reason, EXCLUDED};
-pub use table::{ADMIN_ROLE_TYPES, ASA_USER_STATUSES, POLICY_TYPES, STREAMS, UPDATED_AT};
+pub use table::{
+    ADMIN_ROLE_TYPES, APP_TARGET_ROLES, ASA_USER_STATUSES, GROUP_TARGET_ROLES, POLICY_TYPES,
+    STREAMS, UPDATED_AT,
+};
 
 use serde::Serialize;
 
@@ -59,6 +62,20 @@ pub enum Derive {
     PrimaryName,
     /// `notification_type` from `notificationType` (role subscriptions).
     NotificationType,
+    /// `target_id` from `id` (a group, an app instance), else `name` (a whole catalog app): role targets.
+    TargetId,
+}
+
+/// One of several endpoints a fan-out reads into the same stream, each adding a constant column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Variant {
+    /// The path read (with its query), its placeholders those of the stream's `endpoint`.
+    pub endpoint: &'static str,
+    /// The value its rows get in the stream's `type_column`.
+    pub value: &'static str,
+    /// The parent kinds (the parent's `kind_from` field) it is read for; empty: every parent. The
+    /// others are skipped without a request (Okta answers an error for them).
+    pub kinds: &'static [&'static str],
 }
 
 /// How a stream is read.
@@ -67,8 +84,11 @@ pub enum Reader {
     /// The endpoint read whole (a list or a singleton); `{type}` loops over the stream's `types`
     /// and the keys of `more_types`.
     List,
-    /// One list per key of the `parent` stream: `{id}` in the endpoint is the parent key, written
-    /// to `parent_column` of each record.
+    /// One list per key of the `parent` stream: the endpoint's placeholder (`{id}`) is the parent key,
+    /// written to `parent_column` of each record. When the parent is itself a fan-out, the key is the
+    /// chain of keys from the top (a user's id, then its role assignment's): the endpoint's
+    /// placeholders take them in order, and each goes to its own column (the ancestors'
+    /// `parent_column`s, then this stream's).
     FanOut,
     /// A list whose every item is read again by id for its full form (profile mappings).
     ListThenDetail { detail: &'static str },
@@ -113,8 +133,8 @@ pub struct Column {
 pub struct Stream {
     pub name: &'static str,
     pub api: Api,
-    /// The path read (with its query). `{id}`: the parent key; `{type}`: each of `types`;
-    /// `{team}`: the ASA team.
+    /// The path read (with its query). `{id}` (or any other `{name}`): the parent key, the chain of
+    /// keys in order under a fan-out parent; `{type}`: each of `types`; `{team}`: the ASA team.
     pub endpoint: &'static str,
     pub extract: Extract,
     pub reader: Reader,
@@ -129,8 +149,12 @@ pub struct Stream {
     pub types: &'static [&'static str],
     /// Further `{type}` values: the keys of this stream (custom role ids after the standard types).
     pub more_types: Option<&'static str>,
-    /// The column that receives the `{type}` value.
+    /// The column that receives the `{type}` value (or the value of each of `variants`).
     pub type_column: Option<&'static str>,
+    /// A fan-out reading several endpoints (the first is `endpoint`), each adding its constant.
+    pub variants: &'static [Variant],
+    /// The field of this stream's records its children may filter parents on (`Variant::kinds`).
+    pub kind_from: Option<&'static str>,
     pub derive: Derive,
     /// A constant column added to every record (the singleton `threat_insight` key).
     pub constant: Option<(&'static str, &'static str)>,
@@ -178,6 +202,32 @@ impl Stream {
     #[must_use]
     pub fn parent_listing(&self) -> &'static str {
         self.list_all.unwrap_or(self.endpoint)
+    }
+
+    /// Every endpoint the stream reads: `variants`' when it has some, else `endpoint`.
+    pub fn endpoints(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let one = self.variants.is_empty().then_some(self.endpoint);
+        one.into_iter()
+            .chain(self.variants.iter().map(|v| v.endpoint))
+    }
+
+    /// The columns receiving a fan-out's chain of parent keys, from the top ancestor down: the
+    /// parents' `parent_column`s, then this stream's (one for a single-level fan-out; `None`: that
+    /// key is not written). Empty for a stream that is no fan-out.
+    #[must_use]
+    pub fn key_columns(&self) -> Vec<Option<&'static str>> {
+        let mut cols = Vec::new();
+        let mut at = Some(self);
+        // Bounded: a manifest test holds that parent chains end (no cycles).
+        for _ in 0..8 {
+            let Some(s) = at.filter(|s| s.reader == Reader::FanOut) else {
+                break;
+            };
+            cols.push(s.parent_column);
+            at = s.parent.and_then(stream);
+        }
+        cols.reverse();
+        cols
     }
 
     /// The rate-limit bucket family of its endpoint.

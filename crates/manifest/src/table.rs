@@ -1,6 +1,6 @@
 //! The table of streams, in catalog order (`STREAMS.md`'s: Okta core, then Advanced Server Access).
 
-use crate::{Api, Column, Derive, Extract, IdFrom, Reader, Spec, Stream};
+use crate::{Api, Column, Derive, Extract, IdFrom, Reader, Spec, Stream, Variant};
 use Extract::{Array, Field, Object};
 
 /// The default of every field; entries override what differs.
@@ -17,6 +17,8 @@ const BASE: Stream = Stream {
     types: &[],
     more_types: None,
     type_column: None,
+    variants: &[],
+    kind_from: None,
     derive: Derive::None,
     constant: None,
     cdc: false,
@@ -189,6 +191,18 @@ const POLICY_ID: Column = key(
     "policy_id",
     "The `id` of the policy this rule belongs to (added by the connector).",
 );
+const ROLE_ASSIGNMENT_ID: Column = key(
+    "role_assignment_id",
+    "The `id` of the role assignment this target narrows (added by the connector).",
+);
+const TARGET_TYPE: Column = key(
+    "target_type",
+    "`GROUP` (a group target) or `APP` (an app instance, or every instance of a catalog app) (added by the connector).",
+);
+const TARGET_ID: Column = key(
+    "target_id",
+    "The target group's or app instance's `id`; for a whole catalog app (no `id`), its `name` (added by the connector).",
+);
 const ASA_GROUP_MEMBER: Column = key(
     "group_name",
     "The name of the ASA group this member belongs to (added by the connector).",
@@ -236,6 +250,75 @@ pub const ADMIN_ROLE_TYPES: &[&str] = &[
     "GROUP_MEMBERSHIP_ADMIN",
 ];
 
+/// The admin role types Okta narrows to groups (`.../targets/groups`); other types answer an error.
+pub const GROUP_TARGET_ROLES: &[&str] =
+    &["USER_ADMIN", "HELP_DESK_ADMIN", "GROUP_MEMBERSHIP_ADMIN"];
+
+/// The admin role types Okta narrows to apps (`.../targets/catalog/apps`).
+pub const APP_TARGET_ROLES: &[&str] = &["APP_ADMIN"];
+
+/// A role assignment's targets: its groups, then its apps.
+const fn role_targets(groups: &'static str, apps: &'static str) -> [Variant; 2] {
+    [
+        Variant {
+            endpoint: groups,
+            value: "GROUP",
+            kinds: GROUP_TARGET_ROLES,
+        },
+        Variant {
+            endpoint: apps,
+            value: "APP",
+            kinds: APP_TARGET_ROLES,
+        },
+    ]
+}
+
+const USER_ROLE_TARGETS: &[Variant] = &role_targets(
+    "/api/v1/users/{userId}/roles/{roleAssignmentId}/targets/groups?limit=200",
+    "/api/v1/users/{userId}/roles/{roleAssignmentId}/targets/catalog/apps?limit=200",
+);
+const GROUP_ROLE_TARGETS: &[Variant] = &role_targets(
+    "/api/v1/groups/{groupId}/roles/{roleAssignmentId}/targets/groups?limit=200",
+    "/api/v1/groups/{groupId}/roles/{roleAssignmentId}/targets/catalog/apps?limit=200",
+);
+const SERVICE_APP_ROLE_TARGETS: &[Variant] = &role_targets(
+    "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/groups?limit=200",
+    "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/catalog/apps?limit=200",
+);
+
+/// The targets of a role assignment stream (`parent`): one row per (assignment, target). Declared
+/// after `groups`, in its module, so the group parts of the record type are the groups' own types.
+const fn role_target_stream(
+    name: &'static str,
+    primary_key: &'static [&'static str],
+    columns: &'static [Column],
+    parent: &'static str,
+    variants: &'static [Variant],
+    record: &'static str,
+) -> Stream {
+    Stream {
+        notes: "one row per (assignment, target): the group targets of `USER_ADMIN`, `HELP_DESK_ADMIN` and `GROUP_MEMBERSHIP_ADMIN`, the app targets of `APP_ADMIN`; other role types have none and are not requested; an assignment without targets covers the whole org",
+        variants,
+        type_column: Some(TARGET_TYPE.name),
+        derive: Derive::TargetId,
+        // A group (`/targets/groups`) or a catalog app (`/targets/catalog/apps`): one type for both.
+        merge: &["CatalogApplication"],
+        columns,
+        ..child(
+            name,
+            primary_key,
+            parent,
+            variants[0].endpoint,
+            Array,
+            &ROLE_ASSIGNMENT_ID,
+            "okta.roles.read",
+            "groups",
+            "AdminRoleTarget",
+            record,
+        )
+    }
+}
+
 /// ASA user statuses (the list endpoint returns one status at a time).
 pub const ASA_USER_STATUSES: &[&str] = &["ACTIVE", "DISABLED", "DELETED"];
 
@@ -281,6 +364,7 @@ pub static STREAMS: &[Stream] = &[
     Stream {
         cursor_field: Some(UPDATED_AT),
         cdc: true,
+        kind_from: Some("type"),
         gets: &["/api/v1/users/{userId}/roles/{roleAssignmentId}"],
         ..child(
             "user_role_assignments",
@@ -366,6 +450,7 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        kind_from: Some("type"),
         gets: &["/api/v1/groups/{groupId}/roles/{roleAssignmentId}"],
         ..child(
             "group_role_assignments",
@@ -380,6 +465,22 @@ pub static STREAMS: &[Stream] = &[
             "GroupRoleAssignmentRecord",
         )
     },
+    role_target_stream(
+        "user_role_targets",
+        &["user_id", "role_assignment_id", "target_type", "target_id"],
+        &[USER_ID, ROLE_ASSIGNMENT_ID, TARGET_TYPE, TARGET_ID],
+        "user_role_assignments",
+        USER_ROLE_TARGETS,
+        "UserRoleTargetRecord",
+    ),
+    role_target_stream(
+        "group_role_targets",
+        &["group_id", "role_assignment_id", "target_type", "target_id"],
+        &[GROUP_ID, ROLE_ASSIGNMENT_ID, TARGET_TYPE, TARGET_ID],
+        "group_role_assignments",
+        GROUP_ROLE_TARGETS,
+        "GroupRoleTargetRecord",
+    ),
     Stream {
         gets: &["/api/v1/apps/{appId}"],
         ..list(
@@ -1100,6 +1201,7 @@ pub static STREAMS: &[Stream] = &[
     },
     Stream {
         notes: "admin roles assigned to OAuth service apps",
+        kind_from: Some("type"),
         gets: &["/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}"],
         ..child(
             "service_app_role_assignments",
@@ -1114,6 +1216,14 @@ pub static STREAMS: &[Stream] = &[
             "ServiceAppRoleAssignmentRecord",
         )
     },
+    role_target_stream(
+        "service_app_role_targets",
+        &["client_id", "role_assignment_id", "target_type", "target_id"],
+        &[CLIENT_ID, ROLE_ASSIGNMENT_ID, TARGET_TYPE, TARGET_ID],
+        "service_app_role_assignments",
+        SERVICE_APP_ROLE_TARGETS,
+        "ServiceAppRoleTargetRecord",
+    ),
     Stream {
         gets: &["/api/v1/eventHooks/{eventHookId}"],
         ..list(

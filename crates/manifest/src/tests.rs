@@ -18,21 +18,44 @@ fn names_are_unique_and_snake_case() {
     }
 }
 
+/// The `{parameter}`s of a path, `{type}` and `{team}` (filled from elsewhere) left out.
+fn placeholders(path: &str) -> usize {
+    path.split('{')
+        .skip(1)
+        .filter(|p| !p.starts_with("type}") && !p.starts_with("team}"))
+        .count()
+}
+
 #[test]
 fn parents_resolve_by_name_and_fan_outs_name_their_key() {
     for s in STREAMS {
         for p in s.parent.iter().chain(s.more_types.iter()) {
             let parent = stream(p).unwrap_or_else(|| panic!("{}: no parent {p}", s.name));
             assert_eq!(parent.api, s.api, "{}: parent on another API", s.name);
+        }
+        if let Some(p) = s.more_types.and_then(stream) {
+            assert!(p.parent.is_none(), "{}: types from a fan-out", s.name);
+        }
+        if let Some(p) = s.parent.and_then(stream) {
+            // A nested parent is a plain fan-out; a feed-driven (cdc) fan-out's parent is a list.
             assert!(
-                parent.parent.is_none(),
-                "{}: grandparents are not read",
-                s.name
+                p.parent.is_none() || (p.reader == Reader::FanOut && p.variants.is_empty()),
+                "{}: its parent {} is read by another kind of reader",
+                s.name,
+                p.name
             );
+            assert!(!(s.cdc && p.parent.is_some()), "{}", s.name);
         }
         if s.reader == Reader::FanOut {
             assert!(s.parent.is_some(), "{}", s.name);
-            assert!(s.endpoint.contains("{id}"), "{}", s.name);
+            // One placeholder per key of the chain, each in its own column of the key.
+            let cols = s.key_columns();
+            for e in s.endpoints() {
+                assert_eq!(placeholders(e), cols.len(), "{}: {e}", s.name);
+            }
+            for c in cols.iter().flatten() {
+                assert!(s.primary_key.contains(c), "{}: {c} not in the key", s.name);
+            }
         }
         if let Some(col) = s.parent_column {
             assert!(
@@ -41,7 +64,39 @@ fn parents_resolve_by_name_and_fan_outs_name_their_key() {
                 s.name
             );
         }
+        if let Some(first) = s.variants.first() {
+            assert_eq!(first.endpoint, s.endpoint, "{}", s.name);
+            assert!(
+                s.type_column.is_some(),
+                "{}: variants need a type column",
+                s.name
+            );
+            assert!(s.types.is_empty(), "{}", s.name);
+            let kinds = s.parent.and_then(stream).and_then(|p| p.kind_from);
+            assert!(
+                s.variants.iter().all(|v| v.kinds.is_empty()) || kinds.is_some(),
+                "{}: variants filter on kinds its parent does not declare",
+                s.name
+            );
+        }
     }
+}
+
+#[test]
+fn role_targets_nest_under_role_assignments() {
+    let s = find("user_role_targets").expect("declared");
+    assert_eq!(
+        s.key_columns(),
+        [Some("user_id"), Some("role_assignment_id")]
+    );
+    assert_eq!(
+        find("user_factors").map(Stream::key_columns),
+        Some(vec![Some("user_id")])
+    );
+    assert_eq!(find("users").map(Stream::key_columns), Some(vec![]));
+    let all: Vec<&str> = s.endpoints().collect();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(all[1].contains("/targets/catalog/apps"), "{all:?}");
 }
 
 #[test]
@@ -95,7 +150,7 @@ fn scopes_cover_every_okta_stream_once() {
 fn every_inventory_list_is_streamed_or_excluded() {
     let streamed: HashSet<String> = STREAMS
         .iter()
-        .flat_map(|s| [Some(s.endpoint), s.list_all].into_iter().flatten())
+        .flat_map(|s| s.endpoints().chain(s.list_all))
         .map(path_shape)
         .collect();
     let lists: Vec<(&str, &str)> = inventory_lists().collect();

@@ -40,6 +40,57 @@ pub struct GroupOwnerRecord {
     pub item: GroupOwner,
 }
 
+/// A row of the `user_role_targets` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `role_assignment_id`, `target_type`, `target_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserRoleTargetRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `id` of the role assignment this target narrows (added by the connector).
+    pub role_assignment_id: String,
+    /// `GROUP` (a group target) or `APP` (an app instance, or every instance of a catalog app) (added by the connector).
+    pub target_type: String,
+    /// The target group's or app instance's `id`; for a whole catalog app (no `id`), its `name` (added by the connector).
+    pub target_id: String,
+    /// The `AdminRoleTarget` as returned by the API.
+    #[serde(flatten)]
+    pub item: AdminRoleTarget,
+}
+
+/// A row of the `group_role_targets` stream: the API object plus the columns the connector adds
+/// (primary key: `group_id`, `role_assignment_id`, `target_type`, `target_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GroupRoleTargetRecord {
+    /// The `id` of the group this row belongs to (added by the connector).
+    pub group_id: String,
+    /// The `id` of the role assignment this target narrows (added by the connector).
+    pub role_assignment_id: String,
+    /// `GROUP` (a group target) or `APP` (an app instance, or every instance of a catalog app) (added by the connector).
+    pub target_type: String,
+    /// The target group's or app instance's `id`; for a whole catalog app (no `id`), its `name` (added by the connector).
+    pub target_id: String,
+    /// The `AdminRoleTarget` as returned by the API.
+    #[serde(flatten)]
+    pub item: AdminRoleTarget,
+}
+
+/// A row of the `service_app_role_targets` stream: the API object plus the columns the connector adds
+/// (primary key: `client_id`, `role_assignment_id`, `target_type`, `target_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceAppRoleTargetRecord {
+    /// The `client_id` of the OAuth service app this row belongs to (added by the connector).
+    pub client_id: String,
+    /// The `id` of the role assignment this target narrows (added by the connector).
+    pub role_assignment_id: String,
+    /// `GROUP` (a group target) or `APP` (an app instance, or every instance of a catalog app) (added by the connector).
+    pub target_type: String,
+    /// The target group's or app instance's `id`; for a whole catalog app (no `id`), its `name` (added by the connector).
+    pub target_id: String,
+    /// The `AdminRoleTarget` as returned by the API.
+    #[serde(flatten)]
+    pub item: AdminRoleTarget,
+}
+
 /// The `Group` object of the API.
 ///
 /// Stream `groups`: `GET /api/v1/groups`.
@@ -145,6 +196,76 @@ pub struct GroupRule {
     /// This object appears with embedded resources related to the group rule if you use the `expand` query parameter
     #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
     pub embedded: Option<GroupRuleEmbedded>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An app in the OIN catalog
+///
+/// Stream `user_role_targets`: `GET /api/v1/users/{userId}/roles/{roleAssignmentId}/targets/groups`.
+/// Stream `group_role_targets`: `GET /api/v1/groups/{groupId}/roles/{roleAssignmentId}/targets/groups`.
+/// Stream `service_app_role_targets`: `GET /oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/groups`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminRoleTarget {
+    /// Timestamp when the group was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// ID of the app instance. Okta returns this property only for apps not in the OIN catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Timestamp when the groups memberships were last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_membership_updated: Option<Timestamp>,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Determines the group's `profile`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_class: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<GroupProfile>,
+    /// Determines how a group's profile and memberships are managed
+    ///
+    /// Known values: `APP_GROUP`, `BUILT_IN`, `OKTA_GROUP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Embedded resources related to the group
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<GroupEmbedded>,
+    /// Specifies link relations (see [Web Linking](https://www.rfc-editor.org/rfc/rfc8288)) available using the [JSON Hypertext Application Language](https://datatracker.ietf.org/doc/html/draft-kelly-json-hal-06) specification
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Category for the app in the OIN catalog
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Description of the app in the OIN catalog
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// OIN catalog app display name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Features supported by the app. See app [features](https://developer.okta.com/docs/api/openapi/okta-management/management/application/listapplications#application/listapplications/t=response&c=200&path=&d=0/features).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
+    /// App key name. For OIN catalog apps, this is a unique key for the app definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Authentication mode for the app. See app [signOnMode](https://developer.okta.com/docs/api/openapi/okta-management/management/application/listapplications#application/listapplications/t=response&c=200&path=&d=0/signonmode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_on_modes: Option<Vec<String>>,
+    /// App status
+    ///
+    /// Known values: `ACTIVE`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// OIN verification status of the catalog app
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_status: Option<String>,
+    /// Website of the OIN catalog app
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

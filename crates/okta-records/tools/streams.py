@@ -71,7 +71,9 @@ def load():
         streams.append(Stream(
             name=s["name"], module=s["module"], spec=SPECS[s["spec"]], api=s["api"],
             endpoint=s["endpoint"], extract=_extract(s["extract"], s["api"]), item=s["item"],
-            pk=list(s["primary_key"]), gets=list(s["gets"]), merge=list(s["merge"]),
+            pk=list(s["primary_key"]), merge=list(s["merge"]),
+            # A stream reading several endpoints (variants): the others' examples are its examples too.
+            gets=list(s["gets"]) + [v["endpoint"].split("?")[0] for v in s["variants"][1:]],
             parents=[(c["name"], c["doc"]) for c in s["columns"] if c["rust"] is None],
             columns=[(c["name"], c["rust"], c["doc"]) for c in s["columns"] if c["rust"] is not None],
             record=s["record"],

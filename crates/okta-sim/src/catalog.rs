@@ -1105,6 +1105,9 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
         }
         children.push((s.name, map));
     }
+    let (group_targets, app_targets) = role_targets(org, &children);
+    children.push((ROLE_GROUP_TARGETS, group_targets));
+    children.push((ROLE_APP_TARGETS, app_targets));
     for (k, v) in children {
         org.children.insert(k, v);
     }
@@ -1115,6 +1118,191 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
         risk_providers: cfg.risk_providers,
         asa: crate::asa::AsaData::seed(org, cfg),
     };
+}
+
+/// The role assignments of each kind of principal: (their [`Org::children`] name, the connector's
+/// principal column, the principal's path prefix).
+pub const ROLE_ASSIGNMENTS: &[(&str, &str, &str)] = &[
+    ("user_roles", "user_id", "/api/v1/users/"),
+    ("group_roles", "group_id", "/api/v1/groups/"),
+    (
+        "service_app_role_assignments",
+        "client_id",
+        "/oauth2/v1/clients/",
+    ),
+];
+/// The group targets of role assignments, by assignment id (sorted by group id).
+const ROLE_GROUP_TARGETS: &str = "role_group_targets";
+/// The app targets of role assignments, by assignment id: app instances (`id`) and whole catalog
+/// apps (`name` only), sorted by that key.
+const ROLE_APP_TARGETS: &str = "role_app_targets";
+
+/// OIN catalog apps a role may target as a whole: (name, display name, category, sign-on mode).
+const CATALOG_APPS: &[(&str, &str, &str, &str)] = &[
+    ("salesforce", "Salesforce.com", "CRM", "SAML_2_0"),
+    ("box", "Box", "CONTENT_MANAGEMENT", "SAML_2_0"),
+    ("slack", "Slack", "COLLABORATION", "SAML_2_0"),
+];
+
+/// The targets of every role assignment whose type takes them (Okta's narrowing of an admin role to
+/// some groups or apps): 0–2 per assignment (0: the whole org), at least one on the first such
+/// assignment of each kind of principal, from the org's groups and apps and a few catalog apps.
+type ByParent = HashMap<String, Vec<Item>>;
+fn role_targets(org: &Org, children: &[(&'static str, ByParent)]) -> (ByParent, ByParent) {
+    let base = &org.base;
+    let groups: Vec<Value> = org.groups_json();
+    let apps: Vec<Value> = org.list_json("apps");
+    let (mut by_group, mut by_app) = (HashMap::new(), HashMap::new());
+    for (roles, _, _) in ROLE_ASSIGNMENTS {
+        let Some((_, map)) = children.iter().find(|(k, _)| k == roles) else {
+            continue;
+        };
+        let mut principals: Vec<&String> = map.keys().collect();
+        principals.sort();
+        let mut first = true;
+        for a in principals.into_iter().flat_map(|p| &map[p]) {
+            let v = parse(&a.json);
+            let kind = v["type"].as_str().unwrap_or("");
+            let h = id_hash(&a.id);
+            let group_role = okta_manifest::GROUP_TARGET_ROLES.contains(&kind);
+            let app_role = okta_manifest::APP_TARGET_ROLES.contains(&kind);
+            if !group_role && !app_role {
+                continue;
+            }
+            let n = if first { 2 } else { (h % 3) as usize };
+            first = false;
+            let mut items = Vec::new();
+            for j in 0..n {
+                let pick = (h / 3) as usize + j * 7;
+                if group_role && !groups.is_empty() {
+                    let g = &groups[pick % groups.len()];
+                    let id = g["id"].as_str().unwrap_or("").to_string();
+                    items.push(item(id, g));
+                } else if app_role && j == 0 && !apps.is_empty() {
+                    let app = &apps[pick % apps.len()];
+                    let id = app["id"].as_str().unwrap_or("").to_string();
+                    // The catalog entry of the instance: its app's fields, its own `id`.
+                    let mut v = json!({
+                        "id": id,
+                        "_links": {"self": {"href": format!("{base}/api/v1/apps/{id}")}}
+                    });
+                    for (to, from) in [
+                        ("name", "name"),
+                        ("displayName", "label"),
+                        ("status", "status"),
+                        ("lastUpdated", "lastUpdated"),
+                        ("features", "features"),
+                    ] {
+                        if !app[from].is_null() {
+                            v[to] = app[from].clone();
+                        }
+                    }
+                    if let Some(mode) = app["signOnMode"].as_str() {
+                        v["signOnModes"] = json!([mode]);
+                    }
+                    items.push(item(id, &v));
+                } else if app_role {
+                    let (name, display, category, mode) = CATALOG_APPS[pick % CATALOG_APPS.len()];
+                    let v = json!({
+                        "name": name,
+                        "displayName": display,
+                        "description": format!("{display} from the Okta Integration Network"),
+                        "category": category,
+                        "status": "ACTIVE",
+                        "verificationStatus": "OKTA_VERIFIED",
+                        "website": format!("https://www.{name}.example"),
+                        "signOnModes": [mode],
+                        "features": [],
+                        "lastUpdated": clock::iso(org.start_ms),
+                        "_links": {"self": {"href": format!("{base}/api/v1/catalog/apps/{name}")}}
+                    });
+                    items.push(item(name, &v));
+                }
+            }
+            items.dedup_by(|a, b| a.id == b.id);
+            let target = if group_role {
+                &mut by_group
+            } else {
+                &mut by_app
+            };
+            target.insert(a.id.clone(), sorted(items));
+        }
+    }
+    (by_group, by_app)
+}
+
+/// `GET /api/v1/{users,groups}/{id}/roles/{roleAssignmentId}/targets/{groups,catalog/apps}` and the
+/// same under `/oauth2/v1/clients/{clientId}`: the assignment's targets, paged with Link headers. An
+/// unknown principal or assignment is a 404; a role type that takes no such targets is Okta's 400.
+pub fn role_targets_handler(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let [principal, rid] = c.params else {
+        return Err(ApiError::not_found(c.path));
+    };
+    let Some((roles, _, _)) = ROLE_ASSIGNMENTS
+        .iter()
+        .find(|(_, _, prefix)| c.path.starts_with(prefix))
+    else {
+        return Err(ApiError::not_found(c.path));
+    };
+    let Some(a) = c
+        .org
+        .children
+        .get(roles)
+        .and_then(|m| m.get(principal))
+        .and_then(|v| v.iter().find(|i| &i.id == rid))
+    else {
+        return Err(ApiError::not_found(&format!("{rid} (RoleAssignment)")));
+    };
+    let groups = c.path.ends_with("/targets/groups");
+    let (name, takes) = if groups {
+        (ROLE_GROUP_TARGETS, okta_manifest::GROUP_TARGET_ROLES)
+    } else {
+        (ROLE_APP_TARGETS, okta_manifest::APP_TARGET_ROLES)
+    };
+    let kind = parse(&a.json)["type"].as_str().unwrap_or("").to_string();
+    if !takes.contains(&kind.as_str()) {
+        return Err(ApiError::new(
+            400,
+            "E0000091",
+            "The provided role type was not the same as required role type.",
+        ));
+    }
+    let items = c
+        .org
+        .children
+        .get(name)
+        .and_then(|m| m.get(rid))
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    routes::list_reply(c, name, items)
+}
+
+/// The rows of a role target stream: one per (assignment, target) of every principal.
+fn role_target_vals(org: &Org, roles: &str) -> Vec<Value> {
+    let col = ROLE_ASSIGNMENTS
+        .iter()
+        .find(|(r, _, _)| *r == roles)
+        .map_or("parent_id", |(_, c, _)| c);
+    let mut out = Vec::new();
+    for (principal, assignments) in org.children.get(roles).into_iter().flatten() {
+        for a in assignments {
+            for (name, target_type) in [(ROLE_GROUP_TARGETS, "GROUP"), (ROLE_APP_TARGETS, "APP")] {
+                for t in org
+                    .children
+                    .get(name)
+                    .and_then(|m| m.get(&a.id))
+                    .into_iter()
+                    .flatten()
+                {
+                    let v = with_col(parse(&t.json), col, principal);
+                    let v = with_col(v, "role_assignment_id", &a.id);
+                    let v = with_col(v, "target_type", target_type);
+                    out.push(with_col(v, "target_id", &t.id));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn title_case(s: &str) -> String {
@@ -1491,6 +1679,9 @@ pub fn collection(org: &Org, now_ms: i64, stream: &str) -> Option<Vec<Value>> {
             })
             .collect(),
         "user_role_assignments" => child_vals(org, "user_roles", "user_id"),
+        "user_role_targets" => role_target_vals(org, "user_roles"),
+        "group_role_targets" => role_target_vals(org, "group_roles"),
+        "service_app_role_targets" => role_target_vals(org, "service_app_role_assignments"),
         "groups" => org.groups_json(),
         "group_members" => org
             .member_pairs()

@@ -536,6 +536,60 @@ pub static ROUTES: &[Route] = &[
         paging: Paging::Whole,
     },
     Route {
+        pattern: "/api/v1/users/{userId}/roles/{roleAssignmentId}/targets/groups",
+        scope: "okta.roles.read",
+        source: Source::Custom(catalog::role_targets_handler),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/users/{userId}/roles/{roleAssignmentId}/targets/catalog/apps",
+        scope: "okta.roles.read",
+        source: Source::Custom(catalog::role_targets_handler),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/groups/{groupId}/roles/{roleAssignmentId}/targets/groups",
+        scope: "okta.roles.read",
+        source: Source::Custom(catalog::role_targets_handler),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/api/v1/groups/{groupId}/roles/{roleAssignmentId}/targets/catalog/apps",
+        scope: "okta.roles.read",
+        source: Source::Custom(catalog::role_targets_handler),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/groups",
+        scope: "okta.roles.read",
+        source: Source::Custom(catalog::role_targets_handler),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
+        pattern: "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/catalog/apps",
+        scope: "okta.roles.read",
+        source: Source::Custom(catalog::role_targets_handler),
+        paging: Paging::Link {
+            default: 20,
+            max: 200,
+        },
+    },
+    Route {
         pattern: "/api/v1/realms",
         scope: "okta.realms.read",
         source: Source::List("realms"),
@@ -640,7 +694,7 @@ pub fn find(path: &str) -> Option<(&'static Route, Vec<String>)> {
         let mut params = Vec::new();
         let mut literals = 0;
         let ok = pat.iter().zip(&segs).all(|(p, s)| {
-            if *p == "{id}" {
+            if p.starts_with('{') && p.ends_with('}') {
                 if s.is_empty() {
                     return false;
                 }
