@@ -138,10 +138,9 @@ fn merge_custom(into: &mut Map<String, Value>, okta_schema: &Value) {
         let typed = json_schema_of(attr);
         match into.get(name) {
             Some(existing) if existing != &typed => {
-                into.insert(
-                    name.clone(),
-                    json!({"description": "Typed differently by different user types"}),
-                );
+                let mut any = okta_records::schema::any_json();
+                any["description"] = json!("Typed differently by different user types");
+                into.insert(name.clone(), any);
             }
             _ => {
                 into.insert(name.clone(), typed);
@@ -150,7 +149,8 @@ fn merge_custom(into: &mut Map<String, Value>, okta_schema: &Value) {
     }
 }
 
-/// An Okta profile attribute (`string | boolean | integer | number | array`) as a nullable JSON Schema.
+/// An Okta profile attribute (`string | boolean | integer | number | array`) as a nullable JSON Schema;
+/// any other (an `object`, no type) as any JSON (`airbyte_type: object`, a JSON column).
 pub fn json_schema_of(attr: &Value) -> Value {
     let scalar = |t: &str| -> Value {
         match t {
@@ -171,7 +171,7 @@ pub fn json_schema_of(attr: &Value) -> Value {
             a
         }
         Some(t) if !scalar(t).is_null() => json!({"type": scalar(t)}),
-        _ => json!({}),
+        _ => okta_records::schema::any_json(),
     };
     if let Some(title) = attr["title"].as_str() {
         out["title"] = json!(title);
@@ -211,7 +211,10 @@ mod tests {
             json_schema_of(&json!({"type": "array", "items": {"type": "string"}})),
             json!({"type": ["null", "array"], "items": {"type": ["null", "string"]}})
         );
-        assert_eq!(json_schema_of(&json!({"type": "object"})), json!({}));
+        assert_eq!(
+            json_schema_of(&json!({"type": "object"})),
+            json!({"airbyte_type": "object"})
+        );
     }
 
     #[test]
@@ -226,5 +229,6 @@ mod tests {
             &json!({"definitions": {"custom": {"properties": {"a": {"type": "integer"}}}}}),
         );
         assert!(m["a"].get("type").is_none());
+        assert_eq!(m["a"]["airbyte_type"], "object");
     }
 }

@@ -69,6 +69,10 @@ impl fmt::Display for Date {
 
 /// A scalar the spec declares as a string but Okta also sends as a number (System Log `version`,
 /// `postalCode`); kept as it came.
+///
+/// Its schema carries `airbyte_type: string`: a `["string", "number"]` union is a column type that
+/// PyAirbyte cannot determine (it maps one non-null type or an `airbyte_type`), while every
+/// destination stores such a union as text anyway.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum StringOrNumber {
@@ -88,7 +92,7 @@ impl JsonSchema for StringOrNumber {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": ["string", "number"] })
+        json_schema!({ "type": ["string", "number"], "airbyte_type": "string" })
     }
 }
 
