@@ -7,7 +7,7 @@
 //! `flattening_enabled` turns nested object properties into columns too, so those are held to the
 //! same rules. Array items are not checked: PyAirbyte ignores an item type it cannot determine.
 
-use crate::harness::{discover_catalog, repo_root};
+use crate::harness::{all_streams, discover_catalog, read, repo_root, sim};
 use serde_json::{json, Value};
 
 /// PyAirbyte's `CONVERSION_MAP` keys: the Airbyte types it has a SQL type for.
@@ -173,4 +173,95 @@ fn every_discovered_column_is_typed_for_pyairbyte() {
         "discover typed no custom user attribute"
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Properties whose values may look like a timestamp but are not always one: (stream, pointer, why).
+const NOT_TIMESTAMPS: &[(&str, &str, &str)] = &[
+    (
+        "device_assurances",
+        "/gracePeriod/expiry",
+        "a timestamp (`BY_DATE_TIME`) or an ISO 8601 duration (`BY_DURATION`)",
+    ),
+    (
+        "policies",
+        "/settings/authenticators/[]/enroll/gracePeriod/expiry",
+        "a timestamp (`BY_DATE_TIME`) or an ISO 8601 duration (`BY_DURATION`)",
+    ),
+];
+
+/// Strings of `value` that are timestamps (RFC 3339 or Okta's `2021-11-09 20:38:10.0`) where `schema`
+/// does not say `airbyte_type: timestamp_with_timezone`; free-form and undeclared parts are not entered.
+fn untyped_timestamps(
+    stream: &str,
+    schema: &Value,
+    value: &Value,
+    at: &str,
+    out: &mut Vec<String>,
+) {
+    match value {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if let Some(sub) = schema.get("properties").and_then(|p| p.get(k)) {
+                    untyped_timestamps(stream, sub, v, &format!("{at}/{k}"), out);
+                }
+            }
+        }
+        Value::Array(a) => {
+            if let Some(items) = schema.get("items") {
+                for v in a {
+                    untyped_timestamps(stream, items, v, &format!("{at}/[]"), out);
+                }
+            }
+        }
+        Value::String(s)
+            if okta_records::types::is_rfc3339(s) || okta_records::types::is_okta_timestamp(s) =>
+        {
+            let typed = schema.get("airbyte_type").and_then(Value::as_str);
+            if !matches!(typed, Some("timestamp_with_timezone" | "object"))
+                && !NOT_TIMESTAMPS
+                    .iter()
+                    .any(|(st, p, _)| *st == stream && *p == at)
+            {
+                out.push(format!("{stream} {at}: {s:?}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_timestamp_the_simulator_sends_is_typed_a_timestamp() {
+    let mut probe = Vec::new();
+    untyped_timestamps(
+        "s",
+        &json!({"properties": {"a": {"type": "string"}}}),
+        &json!({"a": "2021-11-09T20:38:10.000Z"}),
+        "",
+        &mut probe,
+    );
+    assert_eq!(probe.len(), 1, "the check sees an untyped timestamp");
+
+    let sim = sim();
+    let streams = all_streams();
+    let names: Vec<&str> = streams.iter().map(String::as_str).collect();
+    let run = read(&sim, &names, false, None).ok();
+    let catalog = discover_catalog();
+    let mut problems = std::collections::BTreeSet::new();
+    let mut records = 0;
+    for (stream, record) in run.all_records() {
+        let schema = &catalog
+            .iter()
+            .find(|s| s["name"] == stream.as_str())
+            .unwrap()["json_schema"];
+        let mut out = Vec::new();
+        untyped_timestamps(&stream, schema, &record, "", &mut out);
+        problems.extend(out);
+        records += 1;
+    }
+    assert!(records > 100, "only {records} records read");
+    assert!(
+        problems.is_empty(),
+        "timestamps not typed as timestamps:\n{}",
+        problems.into_iter().collect::<Vec<_>>().join("\n")
+    );
 }
