@@ -7,7 +7,9 @@
 //! `flattening_enabled` turns nested object properties into columns too, so those are held to the
 //! same rules. Array items are not checked: PyAirbyte ignores an item type it cannot determine.
 
-use crate::harness::{all_streams, discover_catalog, read, repo_root, sim};
+use crate::harness::{all_streams, config_json, discover_catalog, read, repo_root, run, sim, Dir};
+use airbyte_protocol::AirbyteMessage;
+use okta_sim::{Fault, FaultKind};
 use serde_json::{json, Value};
 
 /// PyAirbyte's `CONVERSION_MAP` keys: the Airbyte types it has a SQL type for.
@@ -263,5 +265,90 @@ fn every_timestamp_the_simulator_sends_is_typed_a_timestamp() {
         problems.is_empty(),
         "timestamps not typed as timestamps:\n{}",
         problems.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+fn stream_schema<'a>(catalog: &'a [Value], name: &str) -> &'a Value {
+    &catalog
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no stream {name}"))["json_schema"]
+}
+
+/// The profile schemas that hold a user's profile: its own stream and where it is embedded.
+const USER_PROFILES: &[(&str, &str)] = &[
+    ("users", "/properties/profile"),
+    ("group_members", "/properties/profile"),
+    ("device_users", "/properties/user/properties/profile"),
+    (
+        "devices",
+        "/properties/_embedded/properties/users/items/properties/user/properties/profile",
+    ),
+];
+
+#[test]
+fn app_user_and_embedded_user_profiles_are_typed_from_the_orgs_schemas() {
+    let catalog = discover_catalog();
+    let profile = &stream_schema(&catalog, "application_users")["properties"]["profile"];
+    assert_eq!(profile["additionalProperties"], true, "{profile}");
+    let p = &profile["properties"];
+    // in every app's schema (custom, and `email` of the base template): typed
+    assert_eq!(p["costCenter"]["type"], json!(["null", "string"]), "{p}");
+    assert_eq!(p["email"]["type"], json!(["null", "string"]), "{p}");
+    // in one app only: typed as that app types it
+    assert_eq!(p["licenseTier"]["type"], json!(["null", "string"]), "{p}");
+    // integer in some apps, string in others: any JSON
+    assert!(p["seats"].get("type").is_none(), "{p}");
+    assert_eq!(p["seats"]["airbyte_type"], "object", "{p}");
+
+    // The org's custom user attributes (the simulator's `badgeId`) wherever a user profile is.
+    for (stream, at) in USER_PROFILES {
+        let profile = stream_schema(&catalog, stream)
+            .pointer(at)
+            .unwrap_or_else(|| panic!("{stream} has no {at}"));
+        assert_eq!(
+            profile["properties"]["badgeId"]["type"],
+            json!(["null", "string"]),
+            "{stream} {at}"
+        );
+    }
+}
+
+#[test]
+fn app_user_profiles_stay_open_when_the_app_schemas_cannot_be_read() {
+    let sim = sim();
+    sim.add_fault(Fault::new("/api/v1/meta/schemas/apps", FaultKind::Status(403)).times(100_000));
+    let dir = Dir::new();
+    let cfg = dir.write("config.json", &config_json(&sim));
+    let r = run(&["discover", "--config", cfg.to_str().unwrap()]).ok();
+    let catalog: Vec<Value> = r
+        .messages
+        .iter()
+        .find_map(|m| match m {
+            AirbyteMessage::Catalog { catalog } => Some(serde_json::to_value(catalog).unwrap()),
+            _ => None,
+        })
+        .expect("a CATALOG")["streams"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let profile = &stream_schema(&catalog, "application_users")["properties"]["profile"];
+    assert_eq!(profile["additionalProperties"], true, "{profile}");
+    assert!(
+        profile["properties"].get("costCenter").is_none(),
+        "{profile}"
+    );
+    let logs = r.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("app-user profile attributes stay untyped")),
+        "{logs:?}\n{}",
+        r.stderr
+    );
+    // the users' own attributes are still typed
+    let users = stream_schema(&catalog, "users");
+    assert_eq!(
+        users["properties"]["profile"]["properties"]["badgeId"]["type"],
+        json!(["null", "string"])
     );
 }
