@@ -48,12 +48,12 @@ pub(crate) fn check(stream: &str, schema: &Value, value: &Value, at: &str, out: 
             }
         }
         Value::String(s) if is_rfc3339(s) || is_okta_timestamp(s) => {
-            if !is_timestamp_schema(schema)
-                && schema.get("airbyte_type").and_then(Value::as_str) != Some("object")
-                && !NOT_TIMESTAMPS
-                    .iter()
-                    .any(|(st, p, _)| *st == stream && *p == at)
-            {
+            let typed = is_timestamp_schema(schema)
+                || schema.get("airbyte_type").and_then(Value::as_str) == Some("object");
+            let listed = NOT_TIMESTAMPS
+                .iter()
+                .any(|(st, p, _)| *st == stream && *p == at);
+            if !typed && !listed {
                 out.push(format!("{stream} {at}: {s:?} is not typed a timestamp"));
             }
         }
