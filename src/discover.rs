@@ -1,5 +1,7 @@
-//! Discovery: the catalog of streams, with every custom profile attribute of the org typed in the
-//! `users`, `group_members` and `groups` schemas from the org's user types and profile schemas.
+//! Discovery: the catalog of streams, with every custom profile attribute of the org typed from the
+//! org's user types and profile schemas: user profiles (`users`, `group_members`, and the user embedded in
+//! `device_users` and `devices`), group profiles (`groups`) and app-user profiles (`application_users`,
+//! from every app's user schema).
 //!
 //! Without permission to read schemas discovery falls back to the static schemas with a warning. Wrong
 //! credentials, an address where no Okta answers, or a host that cannot be reached fail discovery with
@@ -55,13 +57,15 @@ pub async fn catalog(settings: &Settings) -> Result<Catalog> {
     let streams = available(Some(settings))
         .map(|d| {
             let mut schema = d.schema();
-            let extra = match d.name {
-                "users" | "group_members" => &custom.user,
-                "groups" => &custom.group,
-                _ => &Map::new(),
-            };
-            if !extra.is_empty() {
-                add_profile_properties(&mut schema, extra);
+            for (stream, kind, at) in PROFILES {
+                let extra = match kind {
+                    Profile::User => &custom.user,
+                    Profile::Group => &custom.group,
+                    Profile::AppUser => &custom.app,
+                };
+                if *stream == d.name && !extra.is_empty() {
+                    add_profile_properties(&mut schema, at, extra);
+                }
             }
             d.airbyte_stream(schema)
         })
@@ -69,10 +73,42 @@ pub async fn catalog(settings: &Settings) -> Result<Catalog> {
     Ok(Catalog { streams })
 }
 
+/// Whose attributes a profile holds.
+enum Profile {
+    User,
+    Group,
+    AppUser,
+}
+
+/// Every profile in a stream schema that the org's attributes type: (stream, kind, JSON pointer of the
+/// profile's schema). A user profile is also embedded in `device_users` and in `devices`
+/// (`_embedded.users[].user`, with `expand=user`).
+const PROFILES: &[(&str, Profile, &str)] = &[
+    ("users", Profile::User, "/properties/profile"),
+    ("group_members", Profile::User, "/properties/profile"),
+    (
+        "device_users",
+        Profile::User,
+        "/properties/user/properties/profile",
+    ),
+    (
+        "devices",
+        Profile::User,
+        "/properties/_embedded/properties/users/items/properties/user/properties/profile",
+    ),
+    ("groups", Profile::Group, "/properties/profile"),
+    ("application_users", Profile::AppUser, "/properties/profile"),
+];
+
+/// Apps whose user schemas discovery reads at most (one request each); an org with more keeps
+/// `application_users.profile` untyped (open) rather than spend its rate limit on discovery.
+pub const MAX_APP_SCHEMAS: usize = 200;
+
 #[derive(Default)]
 struct CustomAttributes {
     user: Map<String, Value>,
     group: Map<String, Value>,
+    app: Map<String, Value>,
 }
 
 /// Reads every user type's schema and the group schema, and types their custom attributes.
@@ -103,20 +139,71 @@ async fn custom_attributes(settings: &Settings) -> Result<CustomAttributes> {
         schema_paths.push("/api/v1/meta/schemas/user/default".into());
     }
     for path in schema_paths {
-        merge_custom(&mut out.user, &read_schema(&client, &path).await?);
+        merge_attributes(
+            &mut out.user,
+            &read_schema(&client, &path).await?,
+            &["custom"],
+            "user types",
+        );
     }
     match read_schema(&client, "/api/v1/meta/schemas/group/default").await {
-        Ok(g) => merge_custom(&mut out.group, &g),
+        Ok(g) => merge_attributes(&mut out.group, &g, &["custom"], "group schemas"),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the group profile schema; custom group attributes stay untyped")
+        }
+    }
+    match app_attributes(&client).await {
+        Ok(Some(app)) => out.app = app,
+        Ok(None) => tracing::warn!(
+            max = MAX_APP_SCHEMAS,
+            "the org has more apps than discovery reads user schemas of; app-user profile attributes stay untyped"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the apps' user schemas; app-user profile attributes stay untyped")
         }
     }
     tracing::info!(
         user = out.user.len(),
         group = out.group.len(),
+        app_user = out.app.len(),
         "typed the org's custom profile attributes"
     );
     Ok(out)
+}
+
+/// The app-user profile attributes of every app (`GET /api/v1/meta/schemas/apps/{appId}/default`, base and
+/// custom): one `application_users` table holds every app's users, so an attribute is typed when every
+/// app that declares it gives it the same type, and any JSON when two apps disagree; attributes only
+/// some apps declare are typed too (the other apps' rows leave them null). `None` when the org has
+/// more than [`MAX_APP_SCHEMAS`] apps.
+async fn app_attributes(client: &OktaClient) -> Result<Option<Map<String, Value>>> {
+    let mut ids = Vec::new();
+    let mut pager = Pager::new(client.url("/api/v1/apps?limit=200")?, Extract::Array);
+    while let Some(page) = pager.next_page(client).await? {
+        for raw in &page.items {
+            let app: Value = serde_json::from_str(raw.get()).unwrap_or_default();
+            if let Some(id) = app["id"].as_str() {
+                ids.push(id.to_owned());
+            }
+        }
+        if ids.len() > MAX_APP_SCHEMAS {
+            return Ok(None);
+        }
+    }
+    let mut out = Map::new();
+    for id in ids {
+        let path = format!(
+            "/api/v1/meta/schemas/apps/{}/default",
+            crate::http::url::encode_segment(&id)
+        );
+        match read_schema(client, &path).await {
+            Ok(s) => merge_attributes(&mut out, &s, &["base", "custom"], "apps"),
+            // deleted since it was listed
+            Err(Error::NotFound { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(out))
 }
 
 async fn read_schema(client: &OktaClient, path: &str) -> Result<Value> {
@@ -128,29 +215,45 @@ async fn read_schema(client: &OktaClient, path: &str) -> Result<Value> {
         .unwrap_or_default())
 }
 
-/// Adds the `definitions.custom.properties` of an Okta profile schema, as JSON Schema, to `into`.
-/// An attribute typed differently by two user types becomes untyped rather than wrong.
-fn merge_custom(into: &mut Map<String, Value>, okta_schema: &Value) {
-    let Some(props) = okta_schema["definitions"]["custom"]["properties"].as_object() else {
-        return;
-    };
-    for (name, attr) in props {
-        let typed = json_schema_of(attr);
-        match into.get(name) {
-            Some(existing) if existing != &typed => {
-                into.insert(
-                    name.clone(),
-                    json!({"description": "Typed differently by different user types"}),
-                );
-            }
-            _ => {
-                into.insert(name.clone(), typed);
+/// Adds the `definitions.{part}.properties` of an Okta profile schema, as JSON Schema, to `into`.
+/// An attribute typed differently by two schemas (of `whose`: user types, apps) becomes any JSON rather
+/// than wrong.
+fn merge_attributes(
+    into: &mut Map<String, Value>,
+    okta_schema: &Value,
+    parts: &[&str],
+    whose: &str,
+) {
+    for part in parts {
+        let Some(props) = okta_schema["definitions"][part]["properties"].as_object() else {
+            continue;
+        };
+        for (name, attr) in props {
+            let typed = json_schema_of(attr);
+            match into.get(name) {
+                Some(existing) if !same_type(existing, &typed) => {
+                    let mut any = okta_records::schema::any_json();
+                    any["description"] = json!(format!("Typed differently by different {whose}"));
+                    into.insert(name.clone(), any);
+                }
+                Some(_) => {}
+                None => {
+                    into.insert(name.clone(), typed);
+                }
             }
         }
     }
 }
 
-/// An Okta profile attribute (`string | boolean | integer | number | array`) as a nullable JSON Schema.
+/// Whether two attribute schemas type alike (titles and descriptions may differ between apps).
+fn same_type(a: &Value, b: &Value) -> bool {
+    a.get("type") == b.get("type")
+        && a.get("items") == b.get("items")
+        && a.get("airbyte_type") == b.get("airbyte_type")
+}
+
+/// An Okta profile attribute (`string | boolean | integer | number | array`) as a nullable JSON Schema;
+/// any other (an `object`, no type) as any JSON (`airbyte_type: object`, a JSON column).
 pub fn json_schema_of(attr: &Value) -> Value {
     let scalar = |t: &str| -> Value {
         match t {
@@ -171,7 +274,7 @@ pub fn json_schema_of(attr: &Value) -> Value {
             a
         }
         Some(t) if !scalar(t).is_null() => json!({"type": scalar(t)}),
-        _ => json!({}),
+        _ => okta_records::schema::any_json(),
     };
     if let Some(title) = attr["title"].as_str() {
         out["title"] = json!(title);
@@ -182,8 +285,12 @@ pub fn json_schema_of(attr: &Value) -> Value {
     out
 }
 
-fn add_profile_properties(schema: &mut Value, extra: &Map<String, Value>) {
-    let profile = &mut schema["properties"]["profile"];
+/// Types `extra` in the profile schema at `at` (a JSON pointer), creating an open profile object when the
+/// static schema has none there; properties the static schema types stay as they are.
+fn add_profile_properties(schema: &mut Value, at: &str, extra: &Map<String, Value>) {
+    let Some(profile) = schema.pointer_mut(at) else {
+        return;
+    };
     if !profile.is_object() {
         *profile = json!({"type": ["null", "object"], "additionalProperties": true});
     }
@@ -211,20 +318,63 @@ mod tests {
             json_schema_of(&json!({"type": "array", "items": {"type": "string"}})),
             json!({"type": ["null", "array"], "items": {"type": ["null", "string"]}})
         );
-        assert_eq!(json_schema_of(&json!({"type": "object"})), json!({}));
+        assert_eq!(
+            json_schema_of(&json!({"type": "object"})),
+            json!({"airbyte_type": "object"})
+        );
+    }
+
+    #[test]
+    fn app_attributes_are_typed_when_every_app_that_has_them_agrees() {
+        let app = |props: Value| json!({"definitions": {"base": {"properties": props}, "custom": {"properties": {}}}});
+        let mut m = Map::new();
+        for a in [
+            app(json!({"x": {"type": "string", "title": "X"}, "y": {"type": "integer"}})),
+            app(json!({"x": {"type": "string", "title": "Other title"}})),
+            app(json!({"y": {"type": "string"}, "z": {"type": "boolean"}})),
+        ] {
+            merge_attributes(&mut m, &a, &["base", "custom"], "apps");
+        }
+        assert_eq!(m["x"]["type"], json!(["null", "string"]));
+        assert_eq!(m["z"]["type"], json!(["null", "boolean"]));
+        assert!(m["y"].get("type").is_none(), "{}", m["y"]);
+        assert_eq!(m["y"]["airbyte_type"], "object");
+    }
+
+    #[test]
+    fn embedded_profiles_are_typed_in_place() {
+        let mut schema = json!({"properties": {"user": {"type": ["null", "object"], "properties": {
+            "profile": {"type": ["null", "object"], "additionalProperties": true,
+                        "properties": {"login": {"type": ["null", "string"]}}}}}}});
+        let mut extra = Map::new();
+        extra.insert("badge".into(), json!({"type": ["null", "string"]}));
+        extra.insert("login".into(), json!({"type": ["null", "integer"]}));
+        add_profile_properties(&mut schema, "/properties/user/properties/profile", &extra);
+        let profile = &schema["properties"]["user"]["properties"]["profile"];
+        assert_eq!(
+            profile["properties"]["badge"]["type"],
+            json!(["null", "string"])
+        );
+        assert_eq!(
+            profile["properties"]["login"]["type"],
+            json!(["null", "string"])
+        );
+        add_profile_properties(
+            &mut schema,
+            "/properties/missing/properties/profile",
+            &extra,
+        );
+        assert!(schema["properties"].get("missing").is_none());
     }
 
     #[test]
     fn conflicting_types_become_untyped() {
         let mut m = Map::new();
-        merge_custom(
-            &mut m,
-            &json!({"definitions": {"custom": {"properties": {"a": {"type": "string"}}}}}),
-        );
-        merge_custom(
-            &mut m,
-            &json!({"definitions": {"custom": {"properties": {"a": {"type": "integer"}}}}}),
-        );
+        let schema =
+            |t: &str| json!({"definitions": {"custom": {"properties": {"a": {"type": t}}}}});
+        merge_attributes(&mut m, &schema("string"), &["custom"], "user types");
+        merge_attributes(&mut m, &schema("integer"), &["custom"], "user types");
         assert!(m["a"].get("type").is_none());
+        assert_eq!(m["a"]["airbyte_type"], "object");
     }
 }

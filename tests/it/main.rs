@@ -21,3 +21,4 @@ mod snapshots;
 mod spec;
 mod states;
 mod stdout_owner;
+mod types;

@@ -453,7 +453,7 @@ pub struct JsonWebKey {
 pub struct FederatedClaim {
     /// Timestamp when the federated claim was created
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
+    pub created: Option<Timestamp>,
     /// The Okta Expression Language expression to be evaluated at runtime
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
@@ -461,7 +461,7 @@ pub struct FederatedClaim {
     pub id: String,
     /// Timestamp when the federated claim was updated
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
+    pub last_updated: Option<Timestamp>,
     /// The name of the claim to be used in the produced token
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1170,13 +1170,13 @@ pub struct ApplicationSettingsOauthClientJwksKeys {
     pub status: Option<String>,
     /// Timestamp when the OAuth 2.0 client JSON Web Key was created
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
+    pub created: Option<Timestamp>,
     /// The unique ID of the OAuth client JSON Web Key
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Timestamp when the OAuth 2.0 client JSON Web Key was updated
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
+    pub last_updated: Option<Timestamp>,
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,

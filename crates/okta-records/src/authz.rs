@@ -343,7 +343,7 @@ pub struct AuthorizationServerJsonWebKey {
 pub struct OAuth2ResourceServerJsonWebKey {
     /// Timestamp when the JSON Web Key was created
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
+    pub created: Option<Timestamp>,
     /// RSA key value (exponent) for key binding
     #[serde(skip_serializing_if = "Option::is_none")]
     pub e: Option<String>,
@@ -357,7 +357,7 @@ pub struct OAuth2ResourceServerJsonWebKey {
     pub kty: Option<String>,
     /// Timestamp when the JSON Web Key was updated
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
+    pub last_updated: Option<Timestamp>,
     /// RSA key value (modulus) for key binding
     #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<String>,

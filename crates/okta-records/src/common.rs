@@ -4,6 +4,7 @@
 //! (management 2026.06.3, oauth 2026.06.3, ASA 2024-04);
 //! change the generator (its overrides) rather than this file.
 
+use crate::types::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -51,7 +52,7 @@ pub struct DNSRecordDomains {
 pub struct DomainCertificateMetadata {
     /// Certificate expiration
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expiration: Option<String>,
+    pub expiration: Option<Timestamp>,
     /// Certificate fingerprint
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,

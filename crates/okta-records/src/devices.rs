@@ -72,7 +72,7 @@ pub struct Device {
 pub struct DeviceUser {
     /// Timestamp when device was created
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
+    pub created: Option<Timestamp>,
     /// The management status of the device
     ///
     /// Known values: `MANAGED`, `NOT_MANAGED`.
@@ -99,7 +99,7 @@ pub struct DeviceAssurance {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<String>,
+    pub created_date: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_posture_checks: Option<DeviceAssuranceDevicePostureChecks>,
     /// Represents the remediation mode of this device assurance policy when users are denied access due to device noncompliance
@@ -111,7 +111,7 @@ pub struct DeviceAssurance {
     pub grace_period: Option<DeviceAssuranceGracePeriod>,
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_update: Option<String>,
+    pub last_update: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated_by: Option<String>,
     /// Display name of the device assurance policy
@@ -197,7 +197,7 @@ pub struct DevicePostureCheck {
     pub created_by: Option<String>,
     /// Time the device posture check was created
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<String>,
+    pub created_date: Option<Timestamp>,
     /// Description of the device posture check
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -205,7 +205,7 @@ pub struct DevicePostureCheck {
     pub id: String,
     /// Time the device posture check was updated
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_update: Option<String>,
+    pub last_update: Option<Timestamp>,
     /// User who updated the device posture check
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated_by: Option<String>,

@@ -4,7 +4,7 @@
 //! (management 2026.06.3, oauth 2026.06.3, ASA 2024-04);
 //! change the generator (its overrides) rather than this file.
 
-use crate::types::Timestamp;
+use crate::types::{LooseTimestamp, Timestamp};
 use crate::users::User;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -142,7 +142,7 @@ pub struct GroupOwner {
     pub id: String,
     /// Timestamp when the group owner was last updated (not always RFC 3339: Okta's examples show `2023-03-29 18:18:37.0`)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
+    pub last_updated: Option<LooseTimestamp>,
     /// The ID of the app instance if the `originType` is `APPLICATION`. This value is `NULL` if `originType` is `OKTA_DIRECTORY`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,

@@ -33,7 +33,7 @@ pub mod types;
 pub mod users;
 
 pub use derived::THREAT_INSIGHT_ID;
-pub use types::{Date, StringOrNumber, Timestamp};
+pub use types::{Date, LooseTimestamp, StringOrNumber, Timestamp};
 
 use serde_json::Value;
 use std::sync::LazyLock;

@@ -83,7 +83,7 @@ pub struct UserSchema {
     pub schema: Option<String>,
     /// Timestamp when the schema was created
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
+    pub created: Option<Timestamp>,
     /// User profile subschemas
     ///
     /// The profile object for a user is defined by a composite schema of base and custom properties using a JSON path to reference subschemas. The `#base` properties are defined and versioned by Okta, while `#custom` properties are extensible. Custom property names for the profile object must be unique and can't conflict with a property name defined in the `#base` subschema.
@@ -93,7 +93,7 @@ pub struct UserSchema {
     pub id: String,
     /// Timestamp when the schema was last updated
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
+    pub last_updated: Option<Timestamp>,
     /// Name of the schema
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -125,7 +125,7 @@ pub struct GroupSchema {
     pub schema: Option<String>,
     /// Timestamp when the schema was created
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
+    pub created: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub definitions: Option<GroupSchemaDefinitions>,
     /// Description for the schema
@@ -135,7 +135,7 @@ pub struct GroupSchema {
     pub id: String,
     /// Timestamp when the schema was last updated
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
+    pub last_updated: Option<Timestamp>,
     /// Name of the schema
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -286,7 +286,7 @@ pub struct PushProvider {
     pub id: String,
     /// Timestamp when the Push Provider was last modified
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated_date: Option<String>,
+    pub last_updated_date: Option<Timestamp>,
     /// Display name of the push provider
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -9,7 +9,9 @@
 //!   lists in the root `required`) gets `"null"` in its `type`, and nested `required` lists go;
 //! * objects get `additionalProperties: true` (Okta adds fields; custom profile attributes);
 //! * `format` is kept on strings only (schemars puts `int64`/`double` on numbers);
-//! * `title`s and `default`s are dropped, boolean schemas become `{}`.
+//! * `title`s and `default`s are dropped, boolean schemas become `{}`;
+//! * a schema that accepts any JSON (no `type`: `serde_json::Value`) gets `airbyte_type: object`
+//!   ([`ANY_JSON_AIRBYTE_TYPE`]), so that a column of any JSON is a JSON column everywhere.
 
 use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
@@ -17,6 +19,21 @@ use serde_json::{json, Map, Value};
 
 /// The draft-07 meta-schema URI put at the top of every stream schema.
 pub const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+
+/// The `airbyte_type` put on a schema without `type` (a value that may be any JSON: Okta's polymorphic
+/// properties such as network zone `asns`, an attribute's `default`).
+///
+/// PyAirbyte (0.71, `airbyte/types.py` `_get_airbyte_type`) cannot type a column whose schema has no
+/// single non-null `type` and warns "Could not determine airbyte type" on every read; it reads
+/// `airbyte_type` first, and `object` maps to its JSON column type. Destinations that ignore the
+/// hint see `{}` (Airbyte's "unknown", a JSON column; target-postgres' untyped JSON-text column).
+pub const ANY_JSON_AIRBYTE_TYPE: &str = "object";
+
+/// The schema of a property that may hold any JSON value (see [`ANY_JSON_AIRBYTE_TYPE`]).
+#[must_use]
+pub fn any_json() -> Value {
+    json!({ "airbyte_type": ANY_JSON_AIRBYTE_TYPE })
+}
 
 /// The Airbyte JSON Schema of a record type (see the module docs for the rules).
 ///
@@ -77,7 +94,7 @@ pub fn airbyte_schema<T: JsonSchema>() -> Value {
 /// Rewrites one (sub)schema in place; makes it nullable.
 fn normalise(schema: &mut Value) {
     if let Value::Bool(_) = schema {
-        *schema = json!({});
+        *schema = any_json();
         return;
     }
     let Value::Object(obj) = schema else { return };
@@ -142,6 +159,10 @@ fn normalise(schema: &mut Value) {
     if let Some(items) = obj.get_mut("items") {
         normalise(items);
         remove_null(items);
+    }
+    if !obj.contains_key("type") && !obj.contains_key("anyOf") && !obj.contains_key("oneOf") {
+        obj.entry("airbyte_type")
+            .or_insert_with(|| Value::String(ANY_JSON_AIRBYTE_TYPE.into()));
     }
     add_null(obj);
 }

@@ -4,7 +4,7 @@
 //! (management 2026.06.3, oauth 2026.06.3, ASA 2024-04);
 //! change the generator (its overrides) rather than this file.
 
-use crate::types::Timestamp;
+use crate::types::{LooseTimestamp, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -415,12 +415,12 @@ pub struct TrustedOrigin {
 pub struct Behavior {
     /// Timestamp when the Behavior Detection Rule was created
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
+    pub created: Option<LooseTimestamp>,
     /// ID of the Behavior Detection Rule
     pub id: String,
     /// Timestamp when the Behavior Detection Rule was last modified
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
+    pub last_updated: Option<LooseTimestamp>,
     /// Name of the Behavior Detection Rule
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -20,6 +20,8 @@ How a spec schema becomes Rust (the conventions of the crate):
                                   date-time -> string, integer vs number -> number, otherwise any JSON);
   * string (date-time / date)  -> `Timestamp` / `Date`; other strings and all enums -> `String`
                                   (the known values go into the description: Okta adds values over time);
+                                  a plain string whose `example` is an RFC 3339 timestamp, and the ones
+                                  listed in `TIMESTAMPS`, -> `Timestamp` too (the spec forgot the format);
   * integer -> i64, number -> f64, boolean -> bool, array -> Vec<T>;
   * object without properties (free-form, `additionalProperties` maps) -> `Map<String, Value>`;
   * a schema that refers back to itself is cut at the recursion with a free-form map.
@@ -130,7 +132,7 @@ OVERRIDES = {
     # Declared a string, but the spec's example is an array of expressions: accept either.
     ("management", "PasswordPolicyPasswordSettingsComplexity", "oelStatement"): {"description": "An [Expression Language](https://developer.okta.com/docs/reference/okta-expression-language-in-identity-engine/) expression (or, as in Okta's example, an array of them) blocking words from being used in a password (any JSON: the spec and its example disagree)."},
     # The spec's response examples carry `2023-03-29 18:18:37.0`, which is not RFC 3339.
-    ("management", "GroupOwner", "lastUpdated"): {"type": "string", "description": "Timestamp when the group owner was last updated (not always RFC 3339: Okta's examples show `2023-03-29 18:18:37.0`)"},
+    ("management", "GroupOwner", "lastUpdated"): {"x-loose": "timestamp", "description": "Timestamp when the group owner was last updated (not always RFC 3339: Okta's examples show `2023-03-29 18:18:37.0`)"},
     # Declared a boolean, but Okta answers `"unique": "UNIQUE_VALIDATED"` for unique attributes (the
     # login of every user schema): accept either.
     ("management", "UserSchemaAttribute", "unique"): {"description": "Whether property values must be unique: `UNIQUE_VALIDATED` / `NOT_UNIQUE` as Okta answers, or a boolean as the spec declares (any JSON)."},
@@ -138,6 +140,25 @@ OVERRIDES = {
     # `properties` is a map from target attribute name to its mapping, not one mapping.
     ("management", "ProfileMapping", "properties"): {"type": "object", "additionalProperties": True, "description": "Mapping expressions keyed by the target property name: each value is `{\"expression\": string, \"pushStatus\": \"PUSH\"|\"DONT_PUSH\"}`."},
 }
+
+# Timestamps the spec declares as plain strings (no `format`, no `example`) although Okta sends (and its
+# examples show) RFC 3339 timestamps: (spec, schema name, property) -> "date-time", or "loose" where Okta
+# sends `2021-11-09 20:38:10.0` (Java's format, not RFC 3339: typed a timestamp by `airbyte_type` only, so
+# that validating consumers accept it; warehouses parse it).
+TIMESTAMPS = {
+    ("management", "BehaviorRule", "created"): "loose",
+    ("management", "BehaviorRule", "lastUpdated"): "loose",
+    ("management", "DeviceAssurance", "createdDate"): "date-time",
+    ("management", "DeviceAssurance", "lastUpdate"): "date-time",
+    ("management", "DeviceUser", "created"): "date-time",
+    ("management", "GroupSchema", "created"): "date-time",
+    ("management", "GroupSchema", "lastUpdated"): "date-time",
+    ("management", "UserSchema", "created"): "date-time",
+    ("management", "UserSchema", "lastUpdated"): "date-time",
+    ("management", "PushProvider", "lastUpdatedDate"): "date-time",
+}
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 # Properties the spec's schemas lack but Okta's own response examples carry: declared so that
 # destinations get a column for them (unknown properties only survive in `extra`).
@@ -276,7 +297,7 @@ class Builder:
         if s is True or s is None or s == {}:
             return Any()
         if "x-loose" in s:
-            return Prim("StringOrNumber")
+            return Prim("LooseTimestamp" if s["x-loose"] == "timestamp" else "StringOrNumber")
         if "$ref" in s:
             tspec, name, target = self.specs.resolve_ref(spec, s["$ref"])
             key = (tspec, name)
@@ -359,6 +380,8 @@ class Builder:
                 return Prim("Timestamp")
             if fmt == "date":
                 return Prim("Date")
+            if fmt is None and not s.get("enum") and isinstance(s.get("example"), str) and RFC3339.match(s["example"]):
+                return Prim("Timestamp")
             return Prim("String", [v for v in s.get("enum", []) if v is not None])
         if t == "integer":
             return Prim("i64", s.get("enum"))
@@ -374,6 +397,9 @@ class Builder:
             ov = OVERRIDES.get((spec, owner, pname))
             if ov is not None:
                 ps = ov
+            ts = TIMESTAMPS.get((spec, owner, pname))
+            if ts is not None:
+                ps = dict(ps, **({"x-loose": "timestamp"} if ts == "loose" else {"format": "date-time"}))
             if pname in FREEFORM_PROPS:
                 o.props[pname] = Prop(FreeMap(), prop_desc(ps, self.specs, spec) or "Link relations (hypermedia) of this object.")
                 continue
@@ -435,7 +461,9 @@ def merge(a, b, mode):
         if a.kind == b.kind:
             return Prim(a.kind, a.enum + [v for v in b.enum if v not in a.enum] if a.enum and b.enum else [])
         kinds = {a.kind, b.kind}
-        if kinds <= {"String", "Timestamp", "Date"}:
+        if kinds <= {"Timestamp", "LooseTimestamp"}:
+            return Prim("LooseTimestamp")
+        if kinds <= {"String", "Timestamp", "LooseTimestamp", "Date"}:
             return Prim("String")
         if kinds <= {"i64", "f64"}:
             return Prim("f64")
@@ -679,7 +707,7 @@ def rust_type(m, used):
     if isinstance(m, Prim):
         if m.kind == "Null":
             return "String"
-        if m.kind in ("Timestamp", "Date", "StringOrNumber"):
+        if m.kind in ("Timestamp", "LooseTimestamp", "Date", "StringOrNumber"):
             used.add(m.kind)
         return m.kind
     if isinstance(m, Arr):
@@ -817,15 +845,18 @@ def main():
         else:
             resp = doc_["paths"][st.list]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
             s = resp
+            owner = None  # the spec schema named by the response itself (its OVERRIDES / TIMESTAMPS apply)
             if "$ref" in s:
-                _, _, s = specs.resolve_ref(st.spec, s["$ref"])
+                _, owner, s = specs.resolve_ref(st.spec, s["$ref"])
             if st.extract == "items":
                 s = s["items"]
+                owner = None
             elif st.extract == "self":
                 pass
             else:
                 s = s["properties"][st.extract]["items"]
-            m = b.model(s, st.spec)
+                owner = None
+            m = b.model(s, st.spec, owner=owner)
             for extra in st.merge:
                 m = merge(m, b.model({"$ref": f"#/components/schemas/{extra}"}, st.spec), "all")
         assert isinstance(m, Obj), st.name
@@ -903,7 +934,7 @@ def main():
         js = sorted(x for x in ("Map", "Value") if x in used)
         if js:
             imports.append(f"use serde_json::{{{', '.join(js)}}};" if len(js) > 1 else f"use serde_json::{js[0]};")
-        tys = sorted(x for x in ("Date", "StringOrNumber", "Timestamp") if x in used)
+        tys = sorted(x for x in ("Date", "LooseTimestamp", "StringOrNumber", "Timestamp") if x in used)
         if tys:
             imports.append(f"use crate::types::{{{', '.join(tys)}}};" if len(tys) > 1 else f"use crate::types::{tys[0]};")
         ext = {}

@@ -1478,6 +1478,28 @@ pub fn app_user_schema(org: &Org, aid: &str) -> Option<Value> {
     let created = org.start_ms - 400 * DAY_MS + i as i64 * DAY_MS / 10;
     set_times(&mut v, created, created + 3_600_000);
     v["_links"] = json!({"self": {"rel": "self", "href": format!("{}/api/v1/meta/schemas/apps/{aid}/default", org.base), "method": "GET"}});
+    // Custom app-user attributes as admins add them: one in every app, one typed differently by
+    // different apps and one of the first app only (what discovery merges into `application_users`).
+    if let Some(custom) = v
+        .pointer_mut("/definitions/custom/properties")
+        .and_then(Value::as_object_mut)
+    {
+        custom.insert(
+            "costCenter".into(),
+            json!({"title": "Cost center", "type": "string", "scope": "NONE"}),
+        );
+        let seats = if i % 2 == 0 { "integer" } else { "string" };
+        custom.insert(
+            "seats".into(),
+            json!({"title": "Seats", "type": seats, "scope": "NONE"}),
+        );
+        if i == 0 {
+            custom.insert(
+                "licenseTier".into(),
+                json!({"title": "License tier", "type": "string", "scope": "NONE"}),
+            );
+        }
+    }
     Some(v)
 }
 

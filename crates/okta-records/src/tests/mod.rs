@@ -8,6 +8,7 @@
 mod examples;
 mod spec_examples;
 mod structural;
+mod timestamps;
 
 use std::path::PathBuf;
 
