@@ -660,15 +660,17 @@ fn raw_field_set(row: &str, name: &str) -> bool {
 fn canonical_json(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
-    // One frame per open container: `Some(member names so far)` for an object (raw text; with no `\u`
-    // escape, equal meaning is equal text), `None` for an array.
-    let mut open: Vec<Option<Vec<&[u8]>>> = Vec::new();
+    // One frame per open container: `Some(where its member names start in names)` for an object, `None`
+    // for an array. Names are raw text (with no `\u` escape, equal meaning is equal text), kept in one
+    // vector for all open objects rather than one allocation per object.
+    let mut open: Vec<Option<usize>> = Vec::with_capacity(8);
+    let mut names: Vec<&[u8]> = Vec::with_capacity(32);
     // Whether the next string is an object member's name.
     let mut expect_name = false;
     while i < b.len() {
         match b[i] {
             b'{' => {
-                open.push(Some(Vec::new()));
+                open.push(Some(names.len()));
                 expect_name = true;
                 i += 1;
             }
@@ -678,7 +680,9 @@ fn canonical_json(text: &str) -> bool {
                 i += 1;
             }
             b'}' | b']' => {
-                open.pop();
+                if let Some(Some(start)) = open.pop() {
+                    names.truncate(start);
+                }
                 expect_name = false;
                 i += 1;
             }
@@ -712,10 +716,11 @@ fn canonical_json(text: &str) -> bool {
                 let s = &b[start..i];
                 i += 1;
                 if expect_name {
-                    let Some(Some(names)) = open.last_mut() else {
+                    let Some(Some(first)) = open.last() else {
                         return false;
                     };
-                    if names.len() >= 64 || names.contains(&s) {
+                    let own = &names[*first..];
+                    if own.len() >= 64 || own.contains(&s) {
                         return false;
                     }
                     names.push(s);
