@@ -590,6 +590,20 @@ async fn handle_airbyte(sink: &mut Sink, line: &str, line_no: u64) -> Result<()>
     if line.trim().is_empty() {
         return Ok(());
     }
+    // The common case, a well-formed RECORD, in one pass; anything else is read below.
+    if let Some(r) = input::record_line(line) {
+        let changes = r.meta.as_ref().and_then(|m| m.get("changes"));
+        return sink
+            .record(
+                r.namespace.as_deref(),
+                &r.stream,
+                &r.data,
+                emitted_ms(r.emitted_at),
+                changes,
+            )
+            .await
+            .map_err(|e| at_line(line_no, &r.stream, e));
+    }
     let msg: AirbyteIn = serde_json::from_str(line).map_err(|e| {
         bad_line(
             line_no,

@@ -73,7 +73,12 @@ impl<'a> RawRecord<'a> {
 
     /// Parses a JSON object's text (an encoded row, for instance).
     pub fn parse_str(text: &'a str) -> Result<Self, serde_json::Error> {
-        let mut fields = serde_json::from_str::<RawFields<'a>>(text)?.0;
+        Ok(Self::from_fields(
+            serde_json::from_str::<RawFields<'a>>(text)?.0,
+        ))
+    }
+
+    fn from_fields(mut fields: Vec<(Cow<'a, str>, &'a RawValue)>) -> Self {
         // Stable: equal names stay in arrival order, and the later value replaces the earlier one.
         fields.sort_by(|a, b| a.0.cmp(&b.0));
         fields.dedup_by(|later, kept| {
@@ -83,7 +88,7 @@ impl<'a> RawRecord<'a> {
             }
             same
         });
-        Ok(RawRecord(fields))
+        RawRecord(fields)
     }
 
     fn get(&self, name: &str) -> Option<&'a RawValue> {
@@ -142,6 +147,14 @@ impl<'de> serde::Deserialize<'de> for RawFields<'de> {
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// Reads a JSON object in place, as [`RawRecord::parse_str`] does: a record's `data` is then parsed in the
+/// same pass as the message around it.
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawRecord<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawFields::<'de>::deserialize(d).map(|f| RawRecord::from_fields(f.0))
     }
 }
 

@@ -3,6 +3,10 @@
 //! also describe bad lines without quoting their content. Unknown keys are ignored; message types a
 //! destination does not act on are skipped.
 
+use crate::encoder::RawRecord;
+use serde::Deserialize;
+use serde_json::Value;
+use std::borrow::Cow;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// Default for the longest input line accepted: BigQuery's maximum row size for JSON load jobs (100 MB).
@@ -58,7 +62,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                 self.returned = true;
                 return Ok(Some(&self.buf));
             }
-            let (take, end) = match available.iter().position(|b| *b == b'\n') {
+            let (take, end) = match memchr::memchr(b'\n', available) {
                 Some(i) => (i, Some(i + 1)),
                 None => (available.len(), None),
             };
@@ -74,6 +78,93 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                 self.returned = true;
                 return Ok(Some(&self.buf));
             }
+        }
+    }
+}
+
+/// A RECORD line read in one pass: the record's `data` is split into its top-level fields while the
+/// message is parsed (its values stay raw text borrowed from the line), and names are borrowed. It reads
+/// exactly what [`AirbyteIn`] reads; any line it does not take (another message type, a malformed line)
+/// is read again by [`AirbyteIn`], which reports what is wrong.
+#[derive(Debug, Deserialize)]
+struct RecordLine<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    record: Option<RecordIn<'a>>,
+    // Read (and checked) as `AirbyteIn` reads them, so that a line one reader takes the other takes too.
+    #[serde(default)]
+    #[allow(dead_code)]
+    state: Option<Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    trace: Option<Value>,
+}
+
+/// The record of a RECORD line, as [`record_line`] reads it.
+#[derive(Debug, Deserialize)]
+pub struct RecordIn<'a> {
+    #[serde(borrow)]
+    pub stream: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub namespace: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub data: RawRecord<'a>,
+    /// Milliseconds; hosts may send a float.
+    #[serde(default)]
+    pub emitted_at: Option<f64>,
+    #[serde(default)]
+    pub meta: Option<Value>,
+}
+
+/// The record of an Airbyte RECORD line whose `data` is an object; `None` for anything else (the caller
+/// then reads the line with [`AirbyteIn`]).
+pub fn record_line(text: &str) -> Option<RecordIn<'_>> {
+    let line: RecordLine<'_> = serde_json::from_str(text).ok()?;
+    if line.kind != "RECORD" {
+        return None;
+    }
+    line.record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoder::Fields;
+
+    #[test]
+    fn record_line_reads_what_airbyte_in_reads() {
+        let takes = [
+            r#"{"type":"RECORD","record":{"stream":"users","data":{"id":"u1","n":1,"o":{"a":[1]}},"emitted_at":1700000000000}}"#,
+            r#"{"record":{"namespace":"ns","stream":"us\u0065rs","data":{"a\u0062":2,"b":1,"b":3},"emitted_at":1.5e3,"meta":{"changes":[{"field":"x"}]}},"type":"RECORD","extra":[1]}"#,
+            r#"{"type":"RECORD","record":{"stream":"s","data":{}},"state":null}"#,
+        ];
+        for line in takes {
+            let fast = record_line(line).expect(line);
+            let general: AirbyteIn = serde_json::from_str(line).unwrap();
+            let r = general.record.unwrap();
+            let data = RawRecord::parse(r.data).unwrap();
+            assert_eq!(fast.stream, r.stream.as_str());
+            assert_eq!(fast.namespace.as_deref(), r.namespace.as_deref());
+            assert_eq!(fast.emitted_at, r.emitted_at);
+            assert_eq!(fast.meta, r.meta);
+            assert_eq!(fast.data.field_names(), data.field_names());
+            for (name, v) in data.entries() {
+                let f = fast.data.field(name).unwrap();
+                assert_eq!(format!("{f:?}"), format!("{v:?}"), "{line}");
+            }
+        }
+        // Everything else is left to `AirbyteIn`, which names the fault.
+        for line in [
+            r#"{"type":"STATE","state":{"type":"LEGACY","data":{}}}"#,
+            r#"{"type":"RECORD","record":{"stream":"s","data":[1]}}"#,
+            r#"{"type":"RECORD","record":{"stream":"s"}}"#,
+            r#"{"type":"RECORD"}"#,
+            r#"{"type":"RECORD","record":{"stream":"s","data":{"a":1}"#,
+            r#"{"type":"RECORD","record":{"stream":"s","data":{"a":1}}} x"#,
+            r#"{"type":"RECORD","record":{"stream":"s","data":{"a":1},"data":{}}}"#,
+        ] {
+            assert!(record_line(line).is_none(), "{line}");
         }
     }
 }

@@ -270,12 +270,13 @@ impl LocalWarehouse {
                 }
                 readers.push(lines);
             }
+            let rules = GroupRules::of(schema);
             let mut group: Vec<(u8, String)> = Vec::new();
             let mut group_key: Option<String> = None;
             while let Some(std::cmp::Reverse(((key, side, _, row), i))) = heap.pop() {
                 if group_key.as_deref() != Some(key.as_str()) {
                     if !group.is_empty() {
-                        write_group(&mut out, &group, schema, deletes, &scopes)
+                        write_group(&mut out, &group, schema, deletes, &scopes, &rules)
                             .map_err(|e| Error::io(tmp.display(), e))?;
                         group.clear();
                     }
@@ -287,7 +288,7 @@ impl LocalWarehouse {
                 }
             }
             if !group.is_empty() {
-                write_group(&mut out, &group, schema, deletes, &scopes)
+                write_group(&mut out, &group, schema, deletes, &scopes, &rules)
                     .map_err(|e| Error::io(tmp.display(), e))?;
             }
             out.flush().map_err(|e| Error::io(tmp.display(), e))?;
@@ -406,17 +407,56 @@ pub const MERGE_RUN_BYTES: usize = 16 * 1024 * 1024;
 
 /// The primary key of an encoded row as text (the JSON of its key values, in key order), without building
 /// the row: the encoder writes every value in one canonical form, so equal keys have equal text.
+///
+/// Only the key members are kept (others are skipped, still checked as JSON); of repeated names the last
+/// wins, as in [`crate::encoder::RawRecord`], so this is what reading the row with it would give.
 fn raw_key(line: &str, pk: &[String]) -> std::result::Result<String, serde_json::Error> {
-    use crate::encoder::{Field, Fields};
-    let row = crate::encoder::RawRecord::parse_str(line)?;
-    let parts: Vec<&str> = pk
-        .iter()
-        .map(|k| match row.field(k) {
-            Some(Field::Raw(v)) => v.get(),
-            _ => "null",
-        })
-        .collect();
-    Ok(format!("[{}]", parts.join(",")))
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+    struct Keys<'k>(&'k [String]);
+    impl<'de, 'k> DeserializeSeed<'de> for Keys<'k> {
+        type Value = Vec<Option<&'de RawValue>>;
+        fn deserialize<D: serde::Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de, 'k> Visitor<'de> for Keys<'k> {
+        type Value = Vec<Option<&'de RawValue>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut found = vec![None; self.0.len()];
+            while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match self.0.iter().position(|k| *k == name) {
+                    Some(i) => found[i] = Some(map.next_value::<&'de RawValue>()?),
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(found)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(line);
+    let found = Keys(pk).deserialize(&mut de)?;
+    de.end()?;
+    let mut out = String::with_capacity(32);
+    out.push('[');
+    for (i, v) in found.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(v.map_or("null", |v| v.get()));
+    }
+    out.push(']');
+    Ok(out)
 }
 
 /// Sorts a chunk by (key, side, arrival) and writes it as a run: `key \t side \t arrival \t row` lines (the
@@ -426,8 +466,18 @@ fn write_run(work: &Path, n: usize, chunk: &mut Vec<(String, u8, u64, String)>) 
     let p = work.join(format!("run-{n:06}"));
     let f = std::fs::File::create(&p).map_err(|e| Error::io(p.display(), e))?;
     let mut w = std::io::BufWriter::new(f);
+    let mut buf = Vec::with_capacity(4096);
     for (key, side, seq, row) in chunk.drain(..) {
-        writeln!(w, "{key}\t{side}\t{seq}\t{row}").map_err(|e| Error::io(p.display(), e))?;
+        buf.clear();
+        buf.extend_from_slice(key.as_bytes());
+        buf.push(b'\t');
+        buf.push(b'0' + side);
+        buf.push(b'\t');
+        buf.extend_from_slice(seq.to_string().as_bytes());
+        buf.push(b'\t');
+        buf.extend_from_slice(row.as_bytes());
+        buf.push(b'\n');
+        w.write_all(&buf).map_err(|e| Error::io(p.display(), e))?;
     }
     w.flush().map_err(|e| Error::io(p.display(), e))?;
     Ok(p)
@@ -460,6 +510,22 @@ fn next_entry(
     )))
 }
 
+/// What [`write_group`] needs of the schema, worked out once per MERGE rather than once per key.
+struct GroupRules {
+    ordering: crate::sql::Ordering,
+    /// The `_ab_cdc_deleted_at` column's name, when the table has it.
+    deleted: Option<String>,
+}
+
+impl GroupRules {
+    fn of(schema: &TableSchema) -> Self {
+        GroupRules {
+            ordering: crate::sql::Ordering::of(schema),
+            deleted: schema.cdc_deleted_at().map(|c| c.name.clone()),
+        }
+    }
+}
+
 /// Applies the MERGE to one key's rows (target rows first, then staged rows in arrival order) and writes
 /// what the table keeps for it.
 fn write_group(
@@ -468,9 +534,10 @@ fn write_group(
     schema: &TableSchema,
     deletes: crate::sql::Deletes,
     scopes: &[Value],
+    rules: &GroupRules,
 ) -> std::io::Result<()> {
-    let ordering = crate::sql::Ordering::of(schema);
-    let deleted = schema.cdc_deleted_at().map(|c| c.name.clone());
+    let ordering = &rules.ordering;
+    let deleted = &rules.deleted;
     let order_of = |row: &Value| -> (Value, String, String) {
         let text = |k: &str| {
             row.get(k)
@@ -593,15 +660,17 @@ fn raw_field_set(row: &str, name: &str) -> bool {
 fn canonical_json(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
-    // One frame per open container: `Some(member names so far)` for an object (raw text; with no `\u`
-    // escape, equal meaning is equal text), `None` for an array.
-    let mut open: Vec<Option<Vec<&[u8]>>> = Vec::new();
+    // One frame per open container: `Some(where its member names start in names)` for an object, `None`
+    // for an array. Names are raw text (with no `\u` escape, equal meaning is equal text), kept in one
+    // vector for all open objects rather than one allocation per object.
+    let mut open: Vec<Option<usize>> = Vec::with_capacity(8);
+    let mut names: Vec<&[u8]> = Vec::with_capacity(32);
     // Whether the next string is an object member's name.
     let mut expect_name = false;
     while i < b.len() {
         match b[i] {
             b'{' => {
-                open.push(Some(Vec::new()));
+                open.push(Some(names.len()));
                 expect_name = true;
                 i += 1;
             }
@@ -611,7 +680,9 @@ fn canonical_json(text: &str) -> bool {
                 i += 1;
             }
             b'}' | b']' => {
-                open.pop();
+                if let Some(Some(start)) = open.pop() {
+                    names.truncate(start);
+                }
                 expect_name = false;
                 i += 1;
             }
@@ -627,6 +698,11 @@ fn canonical_json(text: &str) -> bool {
                 let start = i + 1;
                 i += 1;
                 loop {
+                    // Plain bytes up to the next quote or backslash in one step.
+                    match memchr::memchr2(b'"', b'\\', &b[i..]) {
+                        Some(n) => i += n,
+                        None => return false,
+                    }
                     match b.get(i) {
                         None => return false,
                         Some(b'"') => break,
@@ -640,10 +716,11 @@ fn canonical_json(text: &str) -> bool {
                 let s = &b[start..i];
                 i += 1;
                 if expect_name {
-                    let Some(Some(names)) = open.last_mut() else {
+                    let Some(Some(first)) = open.last() else {
                         return false;
                     };
-                    if names.len() >= 64 || names.contains(&s) {
+                    let own = &names[*first..];
+                    if own.len() >= 64 || own.contains(&s) {
                         return false;
                     }
                     names.push(s);
@@ -716,6 +793,47 @@ mod tests {
     use super::*;
     use crate::sql::Deletes;
 
+    /// The key as reading the whole row with `RawRecord` gives it (the general path).
+    fn key_by_record(line: &str, pk: &[String]) -> String {
+        use crate::encoder::{Field, Fields};
+        let row = crate::encoder::RawRecord::parse_str(line).unwrap();
+        let parts: Vec<&str> = pk
+            .iter()
+            .map(|k| match row.field(k) {
+                Some(Field::Raw(v)) => v.get(),
+                _ => "null",
+            })
+            .collect();
+        format!("[{}]", parts.join(","))
+    }
+
+    #[test]
+    fn raw_key_reads_what_a_whole_row_read_gives() {
+        let pk = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        let cases = [
+            (
+                r#"{"_airbyte_raw_id":"r","id":"u1","o":{"id":"no"},"v":[1,{"id":2}]}"#,
+                pk(&["id"]),
+            ),
+            (r#"{"id":"a","id":"b"}"#, pk(&["id"])),
+            (r#"{"i\u0064":"esc","x":1}"#, pk(&["id"])),
+            (r#"{"x":1}"#, pk(&["id"])),
+            (r#"{"id":null,"g":7}"#, pk(&["g", "id"])),
+            (r#"{"g":"x\"y","id":-12,"z":1e400}"#, pk(&["id", "g"])),
+        ];
+        for (line, pk) in cases {
+            assert_eq!(
+                raw_key(line, &pk).unwrap(),
+                key_by_record(line, &pk),
+                "{line}"
+            );
+        }
+        for bad in [r#"{"id":1"#, r#"[1]"#, r#"{"id":1} x"#, r#"{"id":tru}"#] {
+            assert!(raw_key(bad, &pk(&["id"])).is_err(), "{bad}");
+            assert!(crate::encoder::RawRecord::parse_str(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn canonical_json_is_true_only_for_what_value_prints_back() {
         let cases = [
@@ -732,6 +850,8 @@ mod tests {
             r#"{"a":[{"b":1},{"b":2}],"b":3}"#,
             r#"{"a":18446744073709551616}"#,
             r#"["a","a"]"#,
+            r#"{"a":"x\\"}"#,
+            r#"{"a":"\\\"","b":"long text without escapes, then one\n"}"#,
         ];
         for text in cases {
             let text = text.replace("\\u{7f}", "\u{7f}");
@@ -745,6 +865,11 @@ mod tests {
         assert!(!canonical_json(r#"{"a": 1}"#));
         assert!(!canonical_json(r#"{"a":{"b":1,"b":2}}"#));
         assert!(!canonical_json(r#"{"a":1e3}"#));
+        assert!(canonical_json(
+            r#"{"a":"\\\"","b":"long text without escapes, then one\n"}"#
+        ));
+        assert!(!canonical_json(r#"{"a":"unterminated}"#));
+        assert!(!canonical_json(r#"{"a":"ends in a backslash\"#));
     }
 
     #[test]
