@@ -81,29 +81,9 @@ pub static EXCLUDED: &[Excluded] = &[
     ),
     x("/.well-known/assetlinks.json", NoServiceAccess, "public"),
     x(
-        "/api/v1/apps/{appId}/credentials/csrs",
-        NotYet,
-        "fan-out over `applications`",
-    ),
-    x(
-        "/api/v1/apps/{appId}/credentials/jwks",
-        NotYet,
-        "fan-out over `applications`; OAuth apps only",
-    ),
-    x(
         "/api/v1/apps/{appId}/credentials/secrets",
         Secrets,
         "OAuth client secrets",
-    ),
-    x(
-        "/api/v1/apps/{appId}/cwo/connections",
-        NotYet,
-        "fan-out over `applications`",
-    ),
-    x(
-        "/api/v1/apps/{appId}/features",
-        NotYet,
-        "fan-out over `applications`; provisioning apps only",
     ),
     x(
         "/api/v1/apps/{appId}/interclient-allowed-apps",
@@ -114,21 +94,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "/api/v1/apps/{appId}/interclient-target-apps",
         NotYet,
         "fan-out over `applications`",
-    ),
-    x(
-        "/api/v1/authenticators/{authenticatorId}/aaguids",
-        NotYet,
-        "fan-out over `authenticators`",
-    ),
-    x(
-        "/api/v1/authenticators/{authenticatorId}/methods",
-        NotYet,
-        "fan-out over `authenticators`",
-    ),
-    x(
-        "/api/v1/authorizationServers/{authServerId}/associatedServers",
-        NotYet,
-        "fan-out over `authorization_servers`",
     ),
     x(
         "/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens",
@@ -155,7 +120,6 @@ pub static EXCLUDED: &[Excluded] = &[
         GrandparentFanOut,
         "brand → email template",
     ),
-    x("/api/v1/device-posture-checks/default", NotYet, ""),
     x(
         "/api/v1/dr/status",
         NoServiceAccess,
@@ -165,17 +129,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "/api/v1/dr/status/{domain}",
         NoServiceAccess,
         "disaster-recovery status",
-    ),
-    x("/api/v1/email-servers", NotYet, ""),
-    x(
-        "/api/v1/features/{featureId}/dependencies",
-        NotYet,
-        "fan-out over `features`",
-    ),
-    x(
-        "/api/v1/features/{featureId}/dependents",
-        NotYet,
-        "fan-out over `features`",
     ),
     x(
         "/api/v1/groups/{groupId}/apps",
@@ -223,11 +176,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "identity sources have no list endpoint to fan out over",
     ),
     x(
-        "/api/v1/idps/{idpId}/credentials/csrs",
-        NotYet,
-        "fan-out over `identity_providers`",
-    ),
-    x(
         "/api/v1/idps/{idpId}/credentials/keys/active",
         SameRowsAs("identity_provider_keys"),
         "the active one only",
@@ -243,38 +191,10 @@ pub static EXCLUDED: &[Excluded] = &[
         "the log stream types' settings schemas",
     ),
     x(
-        "/api/v1/org/captcha",
-        NotYet,
-        "one object (the org's CAPTCHA settings)",
-    ),
-    x("/api/v1/org/contacts", NotYet, "keyed by `contactType`"),
-    x("/api/v1/org/privacy/oktaSupport/cases", NotYet, ""),
-    x(
-        "/api/v1/policies/{policyId}/app",
-        NotYet,
-        "fan-out over `policies`",
-    ),
-    x(
-        "/api/v1/policies/{policyId}/mappings",
-        NotYet,
-        "fan-out over `policies`",
-    ),
-    x(
-        "/api/v1/principal-rate-limits",
-        NotYet,
-        "`filter` is required: one read per principal type",
-    ),
-    x(
-        "/api/v1/realm-assignments/operations",
-        NotYet,
-        "the history of realm assignment runs",
-    ),
-    x(
         "/api/v1/users/{id}/appLinks",
         PerUserFanOut,
         "the same assignments as `application_users`",
     ),
-    x("/api/v1/users/{id}/blocks", PerUserFanOut, ""),
     x(
         "/api/v1/users/{id}/groups",
         SameRowsAs("group_members"),
@@ -290,7 +210,6 @@ pub static EXCLUDED: &[Excluded] = &[
         GrandparentFanOut,
         "user × linked object definition",
     ),
-    x("/api/v1/users/{userId}/clients", PerUserFanOut, ""),
     x(
         "/api/v1/users/{userId}/clients/{clientId}/grants",
         GrandparentFanOut,
@@ -307,19 +226,9 @@ pub static EXCLUDED: &[Excluded] = &[
         "by user instead of by device",
     ),
     x(
-        "/api/v1/users/{userId}/factors/catalog",
-        PerUserFanOut,
-        "the factors a user could enroll",
-    ),
-    x(
         "/api/v1/users/{userId}/factors/questions",
         EndUserToken,
         "the security questions on offer",
-    ),
-    x(
-        "/api/v1/users/{userId}/grants",
-        PerUserFanOut,
-        "the OAuth consents each user granted (the admin consents of each app: `application_grants`)",
     ),
     x(
         "/api/v1/users/{userId}/roles/{roleAssignmentId}/governance",
@@ -346,8 +255,6 @@ pub static EXCLUDED: &[Excluded] = &[
         GrandparentFanOut,
         "user → role assignment",
     ),
-    x("/api/v1/users/{userId}/subscriptions", PerUserFanOut, ""),
-    x("/integrations/api/v1/api-services", NotYet, ""),
     x(
         "/integrations/api/v1/api-services/{apiServiceId}/credentials/secrets",
         Secrets,
@@ -362,21 +269,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/groups",
         GrandparentFanOut,
         "service app → role assignment",
-    ),
-    x(
-        "/okta-personal-settings/api/v1/export-blocklists",
-        NotYet,
-        "Okta Personal",
-    ),
-    x(
-        "/privileged-access/api/v1/okta-service-accounts",
-        NotYet,
-        "Okta Privileged Access",
-    ),
-    x(
-        "/privileged-access/api/v1/service-accounts",
-        NotYet,
-        "Okta Privileged Access",
     ),
     x(
         "/v1/teams/{team_name}/groups/{group_name}/users_not_in_group",
@@ -443,10 +335,5 @@ pub static EXCLUDED: &[Excluded] = &[
         "/v1/teams/{team_name}/users/{user_name}/groups",
         SameRowsAs("asa_group_members"),
         "by user instead of by group",
-    ),
-    x(
-        "/webauthn-registration/api/v1/users/{userId}/enrollments",
-        PerUserFanOut,
-        "",
     ),
 ];

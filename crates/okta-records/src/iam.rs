@@ -6,6 +6,7 @@
 
 use crate::groups::Group;
 use crate::types::Timestamp;
+use crate::users::Subscription;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -269,34 +270,6 @@ pub struct ResourceSetBindingRole {
     /// `id` of the role
     pub id: String,
     /// Link relations (hypermedia) of this object.
-    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
-    pub links: Option<Map<String, Value>>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// The `Subscription` object of the API.
-///
-/// Stream `role_subscriptions`: `GET /api/v1/roles/{roleRef}/subscriptions`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Subscription {
-    /// An array of sources send notifications to users.
-    /// > **Note**: Currently, Okta only allows `email` channels.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channels: Option<Vec<String>>,
-    /// The type of notification
-    ///
-    /// Known values: `AD_AGENT`, `AGENT_AUTO_UPDATE_NOTIFICATION`, `AGENT_AUTO_UPDATE_NOTIFICATION_LDAP`, `APP_IMPORT`, `CONNECTOR_AGENT`, `IWA_AGENT`, `LDAP_AGENT`, `OKTA_ANNOUNCEMENT`, `OKTA_UPDATE`, `RATELIMIT_NOTIFICATION`, `REPORT_SUSPICIOUS_ACTIVITY`, `USER_DEPROVISION`, `USER_LOCKED_OUT`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notification_type: Option<String>,
-    /// The status of the subscription
-    ///
-    /// Known values: `subscribed`, `unsubscribed`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Discoverable resources related to the subscription
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.

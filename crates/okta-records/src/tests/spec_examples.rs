@@ -123,6 +123,8 @@ const UNDECLARED_IN_SPEC_EXAMPLES: &[(&str, &str)] = &[
         "/settings/signOn/assertionEncryption/requestCompressed",
     ),
     ("applications", "/settings/signOn/inlineHooks/[]/_links"),
+    // The same application examples (borrowed from `GET /api/v1/apps/{appId}`).
+    ("policy_apps", "/settings/signOn/inlineHooks/[]/_links"),
     ("asa_entitlements", "/commands"),
     // The JWK example writes the key `x5t#S256"` (a stray quote inside the name).
     ("application_keys", "/x5t#S256\""),
@@ -135,6 +137,9 @@ const UNDECLARED_IN_SPEC_EXAMPLES: &[(&str, &str)] = &[
     ("identity_provider_key_store", "/y"),
     // Typo of `lastUpdate` in the example.
     ("device_posture_checks", "/createdUpdate"),
+    ("default_device_posture_checks", "/createdUpdate"),
+    // The example names the security-key vendor (`fulfillmentProvider`); the schema doesn't declare it.
+    ("user_webauthn_enrollments", "/fulfillmentProvider"),
     ("yubikey_tokens", "/activated"),
     ("asa_project_servers", "/instance_id"),
     ("authorization_server_claims", "/apiResourceId"),
