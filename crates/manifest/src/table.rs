@@ -188,6 +188,10 @@ const FEATURE_ID: Column = key(
     "feature_id",
     "The `id` of the feature this row belongs to (added by the connector).",
 );
+const BUNDLE_ID: Column = key(
+    "bundle_id",
+    "The `id` of the governance bundle this entitlement belongs to (added by the connector).",
+);
 const ASA_GROUP_MEMBER: Column = key(
     "group_name",
     "The name of the ASA group this member belongs to (added by the connector).",
@@ -920,6 +924,33 @@ pub static STREAMS: &[Stream] = &[
             "iam",
             "ResourceSetBindingRole",
             "ResourceSetBindingRecord",
+        )
+    },
+    Stream {
+        notes: "Identity Governance (skipped when the org lacks it)",
+        gets: &["/api/v1/iam/governance/bundles/{bundleId}"],
+        ..list(
+            "governance_bundles",
+            "/api/v1/iam/governance/bundles?limit=200",
+            Field("bundles"),
+            "okta.roles.read",
+            "iam",
+            "GovernanceBundle",
+        )
+    },
+    Stream {
+        notes: "Identity Governance (skipped when the org lacks it)",
+        ..child(
+            "governance_bundle_entitlements",
+            &["bundle_id", "id"],
+            "governance_bundles",
+            "/api/v1/iam/governance/bundles/{id}/entitlements?limit=200",
+            Field("entitlements"),
+            &BUNDLE_ID,
+            "okta.roles.read",
+            "iam",
+            "BundleEntitlement",
+            "GovernanceBundleEntitlementRecord",
         )
     },
     Stream {

@@ -66,6 +66,17 @@ pub struct ResourceSetBindingRecord {
     pub item: ResourceSetBindingRole,
 }
 
+/// A row of the `governance_bundle_entitlements` stream: the API object plus the columns the connector adds
+/// (primary key: `bundle_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GovernanceBundleEntitlementRecord {
+    /// The `id` of the governance bundle this entitlement belongs to (added by the connector).
+    pub bundle_id: String,
+    /// The `BundleEntitlement` as returned by the API.
+    #[serde(flatten)]
+    pub item: BundleEntitlement,
+}
+
 /// A row of the `role_subscriptions` stream: the API object plus the columns the connector adds
 /// (primary key: `role_type`, `notification_type`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -270,6 +281,57 @@ pub struct ResourceSetBindingRole {
     /// `id` of the role
     pub id: String,
     /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `GovernanceBundle` object of the API.
+///
+/// Stream `governance_bundles`: `GET /api/v1/iam/governance/bundles`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GovernanceBundle {
+    /// Description of the governance bundle
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Governance bundle ID
+    pub id: String,
+    /// Name of the governance bundle
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The governance bundle resource, in [ORN format](https://developer.okta.com/docs/api/openapi/okta-management/guides/roles/#okta-resource-name-orn)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orn: Option<String>,
+    /// Status of the governance bundle
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Link relations available
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An entitlement in a governance bundle
+///
+/// Stream `governance_bundle_entitlements`: `GET /api/v1/iam/governance/bundles/{bundleId}/entitlements`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BundleEntitlement {
+    /// The description of the role
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Entitlement ID
+    pub id: String,
+    /// The name of the role
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The role key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Link relations available
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.

@@ -59,6 +59,10 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
         "resource_sets" => airbyte_schema::<iam::ResourceSet>,
         "resource_set_resources" => airbyte_schema::<iam::ResourceSetResourceRecord>,
         "resource_set_bindings" => airbyte_schema::<iam::ResourceSetBindingRecord>,
+        "governance_bundles" => airbyte_schema::<iam::GovernanceBundle>,
+        "governance_bundle_entitlements" => {
+            airbyte_schema::<iam::GovernanceBundleEntitlementRecord>
+        }
         "role_subscriptions" => airbyte_schema::<iam::RoleSubscriptionRecord>,
         "policies" => airbyte_schema::<policies::Policy>,
         "policy_rules" => airbyte_schema::<policies::PolicyRuleRecord>,
@@ -199,6 +203,8 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
         "resource_sets" => via::<iam::ResourceSet>(record),
         "resource_set_resources" => via::<iam::ResourceSetResourceRecord>(record),
         "resource_set_bindings" => via::<iam::ResourceSetBindingRecord>(record),
+        "governance_bundles" => via::<iam::GovernanceBundle>(record),
+        "governance_bundle_entitlements" => via::<iam::GovernanceBundleEntitlementRecord>(record),
         "role_subscriptions" => via::<iam::RoleSubscriptionRecord>(record),
         "policies" => via::<policies::Policy>(record),
         "policy_rules" => via::<policies::PolicyRuleRecord>(record),
