@@ -131,6 +131,7 @@ const UNDECLARED_IN_SPEC_EXAMPLES: &[(&str, &str)] = &[
     ("asa_project_servers", "/broker_host_certs"),
     // The example keys carry JWK members the schemas don't declare (`alg`; EC `crv`/`x`/`y`).
     ("authorization_server_resource_server_keys", "/alg"),
+    ("application_jwks", "/alg"),
     ("identity_provider_key_store", "/alg"),
     ("identity_provider_key_store", "/crv"),
     ("identity_provider_key_store", "/x"),
