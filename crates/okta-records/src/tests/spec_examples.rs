@@ -52,6 +52,20 @@ const SPEC_EXAMPLE_ERRORS: &[(&str, &str, &str, &str, &str)] = &[
         "a status string as the example of an object",
     ),
     (
+        "policy_apps",
+        "ApplicationUniversalLogout.universalLogout",
+        "",
+        r#""ACTIVE""#,
+        "a status string as the example of an object",
+    ),
+    (
+        "authenticator_methods",
+        "DNSRecordAuthenticators.settings.rpId.domain.dnsRecord.verificationValue",
+        "",
+        r#"["79496f234c814638b1cc44f51a782781"]"#,
+        "an array as the example of a string",
+    ),
+    (
         "policies",
         "GET /api/v1/policies",
         "/created",
