@@ -68,8 +68,7 @@ const fn x(endpoint: &'static str, reason: Reason, note: &'static str) -> Exclud
 }
 
 use Reason::{
-    EndUserToken, GrandparentFanOut, Metadata, NoServiceAccess, NotYet, PerUserFanOut, SameRowsAs,
-    Secrets,
+    EndUserToken, GrandparentFanOut, Metadata, NoServiceAccess, NotYet, SameRowsAs, Secrets,
 };
 
 /// Every inventory list endpoint no stream reads, by path.
@@ -81,29 +80,9 @@ pub static EXCLUDED: &[Excluded] = &[
     ),
     x("/.well-known/assetlinks.json", NoServiceAccess, "public"),
     x(
-        "/api/v1/apps/{appId}/credentials/csrs",
-        NotYet,
-        "fan-out over `applications`",
-    ),
-    x(
-        "/api/v1/apps/{appId}/credentials/jwks",
-        NotYet,
-        "fan-out over `applications`; OAuth apps only",
-    ),
-    x(
         "/api/v1/apps/{appId}/credentials/secrets",
         Secrets,
         "OAuth client secrets",
-    ),
-    x(
-        "/api/v1/apps/{appId}/cwo/connections",
-        NotYet,
-        "fan-out over `applications`",
-    ),
-    x(
-        "/api/v1/apps/{appId}/features",
-        NotYet,
-        "fan-out over `applications`; provisioning apps only",
     ),
     x(
         "/api/v1/apps/{appId}/interclient-allowed-apps",
@@ -114,21 +93,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "/api/v1/apps/{appId}/interclient-target-apps",
         NotYet,
         "fan-out over `applications`",
-    ),
-    x(
-        "/api/v1/authenticators/{authenticatorId}/aaguids",
-        NotYet,
-        "fan-out over `authenticators`",
-    ),
-    x(
-        "/api/v1/authenticators/{authenticatorId}/methods",
-        NotYet,
-        "fan-out over `authenticators`",
-    ),
-    x(
-        "/api/v1/authorizationServers/{authServerId}/associatedServers",
-        NotYet,
-        "fan-out over `authorization_servers`",
     ),
     x(
         "/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens",
@@ -155,7 +119,6 @@ pub static EXCLUDED: &[Excluded] = &[
         GrandparentFanOut,
         "brand → email template",
     ),
-    x("/api/v1/device-posture-checks/default", NotYet, ""),
     x(
         "/api/v1/dr/status",
         NoServiceAccess,
@@ -166,31 +129,10 @@ pub static EXCLUDED: &[Excluded] = &[
         NoServiceAccess,
         "disaster-recovery status",
     ),
-    x("/api/v1/email-servers", NotYet, ""),
-    x(
-        "/api/v1/features/{featureId}/dependencies",
-        NotYet,
-        "fan-out over `features`",
-    ),
-    x(
-        "/api/v1/features/{featureId}/dependents",
-        NotYet,
-        "fan-out over `features`",
-    ),
     x(
         "/api/v1/groups/{groupId}/apps",
         SameRowsAs("application_groups"),
         "by group instead of by app",
-    ),
-    x(
-        "/api/v1/iam/governance/bundles",
-        NotYet,
-        "Identity Governance",
-    ),
-    x(
-        "/api/v1/iam/governance/bundles/{bundleId}/entitlements",
-        NotYet,
-        "Identity Governance",
     ),
     x(
         "/api/v1/iam/governance/bundles/{bundleId}/entitlements/{entitlementId}/values",
@@ -213,11 +155,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "identity sources have no list endpoint to fan out over",
     ),
     x(
-        "/api/v1/idps/{idpId}/credentials/csrs",
-        NotYet,
-        "fan-out over `identity_providers`",
-    ),
-    x(
         "/api/v1/idps/{idpId}/credentials/keys/active",
         SameRowsAs("identity_provider_keys"),
         "the active one only",
@@ -233,38 +170,10 @@ pub static EXCLUDED: &[Excluded] = &[
         "the log stream types' settings schemas",
     ),
     x(
-        "/api/v1/org/captcha",
-        NotYet,
-        "one object (the org's CAPTCHA settings)",
-    ),
-    x("/api/v1/org/contacts", NotYet, "keyed by `contactType`"),
-    x("/api/v1/org/privacy/oktaSupport/cases", NotYet, ""),
-    x(
-        "/api/v1/policies/{policyId}/app",
-        NotYet,
-        "fan-out over `policies`",
-    ),
-    x(
-        "/api/v1/policies/{policyId}/mappings",
-        NotYet,
-        "fan-out over `policies`",
-    ),
-    x(
-        "/api/v1/principal-rate-limits",
-        NotYet,
-        "`filter` is required: one read per principal type",
-    ),
-    x(
-        "/api/v1/realm-assignments/operations",
-        NotYet,
-        "the history of realm assignment runs",
-    ),
-    x(
         "/api/v1/users/{id}/appLinks",
-        PerUserFanOut,
-        "the same assignments as `application_users`",
+        SameRowsAs("application_users"),
+        "by user instead of by app",
     ),
-    x("/api/v1/users/{id}/blocks", PerUserFanOut, ""),
     x(
         "/api/v1/users/{id}/groups",
         SameRowsAs("group_members"),
@@ -272,15 +181,14 @@ pub static EXCLUDED: &[Excluded] = &[
     ),
     x(
         "/api/v1/users/{id}/idps",
-        PerUserFanOut,
-        "the same links as `identity_provider_users`",
+        SameRowsAs("identity_provider_users"),
+        "by user instead of by IdP",
     ),
     x(
         "/api/v1/users/{userIdOrLogin}/linkedObjects/{relationshipName}",
         GrandparentFanOut,
         "user × linked object definition",
     ),
-    x("/api/v1/users/{userId}/clients", PerUserFanOut, ""),
     x(
         "/api/v1/users/{userId}/clients/{clientId}/grants",
         GrandparentFanOut,
@@ -297,19 +205,9 @@ pub static EXCLUDED: &[Excluded] = &[
         "by user instead of by device",
     ),
     x(
-        "/api/v1/users/{userId}/factors/catalog",
-        PerUserFanOut,
-        "the factors a user could enroll",
-    ),
-    x(
         "/api/v1/users/{userId}/factors/questions",
         EndUserToken,
         "the security questions on offer",
-    ),
-    x(
-        "/api/v1/users/{userId}/grants",
-        PerUserFanOut,
-        "the OAuth consents each user granted (the admin consents of each app: `application_grants`)",
     ),
     x(
         "/api/v1/users/{userId}/roles/{roleAssignmentId}/governance",
@@ -327,27 +225,10 @@ pub static EXCLUDED: &[Excluded] = &[
         "by role type instead of by assignment, with the targets the user holds through groups \
          (`group_role_targets`) too",
     ),
-    x("/api/v1/users/{userId}/subscriptions", PerUserFanOut, ""),
-    x("/integrations/api/v1/api-services", NotYet, ""),
     x(
         "/integrations/api/v1/api-services/{apiServiceId}/credentials/secrets",
         Secrets,
         "",
-    ),
-    x(
-        "/okta-personal-settings/api/v1/export-blocklists",
-        NotYet,
-        "Okta Personal",
-    ),
-    x(
-        "/privileged-access/api/v1/okta-service-accounts",
-        NotYet,
-        "Okta Privileged Access",
-    ),
-    x(
-        "/privileged-access/api/v1/service-accounts",
-        NotYet,
-        "Okta Privileged Access",
     ),
     x(
         "/v1/teams/{team_name}/groups/{group_name}/users_not_in_group",
@@ -414,10 +295,5 @@ pub static EXCLUDED: &[Excluded] = &[
         "/v1/teams/{team_name}/users/{user_name}/groups",
         SameRowsAs("asa_group_members"),
         "by user instead of by group",
-    ),
-    x(
-        "/webauthn-registration/api/v1/users/{userId}/enrollments",
-        PerUserFanOut,
-        "",
     ),
 ];

@@ -203,6 +203,18 @@ const TARGET_ID: Column = key(
     "target_id",
     "The target group's or app instance's `id`; for a whole catalog app (no `id`), its `name` (added by the connector).",
 );
+const AUTHENTICATOR_ID: Column = key(
+    "authenticator_id",
+    "The `id` of the authenticator this row belongs to (added by the connector).",
+);
+const FEATURE_ID: Column = key(
+    "feature_id",
+    "The `id` of the feature this row belongs to (added by the connector).",
+);
+const BUNDLE_ID: Column = key(
+    "bundle_id",
+    "The `id` of the governance bundle this entitlement belongs to (added by the connector).",
+);
 const ASA_GROUP_MEMBER: Column = key(
     "group_name",
     "The name of the ASA group this member belongs to (added by the connector).",
@@ -318,6 +330,8 @@ const fn role_target_stream(
         )
     }
 }
+/// Principal types `GET /api/v1/principal-rate-limits` filters on (the filter is required).
+pub const PRINCIPAL_TYPES: &[&str] = &["SSWS_TOKEN", "OAUTH_CLIENT"];
 
 /// ASA user statuses (the list endpoint returns one status at a time).
 pub const ASA_USER_STATUSES: &[&str] = &["ACTIVE", "DISABLED", "DELETED"];
@@ -377,6 +391,109 @@ pub static STREAMS: &[Stream] = &[
             "iam",
             "RoleAssignment",
             "UserRoleAssignmentRecord",
+        )
+    },
+    Stream {
+        notes: "one request per user; the OAuth consents each user granted",
+        gets: &[
+            "/api/v1/users/{userId}/grants/{grantId}",
+            "/api/v1/apps/{appId}/grants/{grantId}",
+        ],
+        ..child(
+            "user_grants",
+            &["user_id", "id"],
+            "users",
+            "/api/v1/users/{id}/grants?limit=200",
+            Array,
+            &USER_ID,
+            "okta.users.read",
+            "users",
+            "OAuth2ScopeConsentGrant",
+            "UserGrantRecord",
+        )
+    },
+    Stream {
+        notes: "one request per user; the OAuth clients holding the user's grants or tokens",
+        ..child(
+            "user_clients",
+            &["user_id", "client_id"],
+            "users",
+            "/api/v1/users/{id}/clients",
+            Array,
+            &USER_ID,
+            "okta.users.read",
+            "users",
+            "OAuth2Client",
+            "UserClientRecord",
+        )
+    },
+    Stream {
+        notes: "one request per user; blocks have no id: keyed by `type` and `appliesTo`",
+        ..child(
+            "user_blocks",
+            &["user_id", "type", "appliesTo"],
+            "users",
+            "/api/v1/users/{id}/blocks",
+            Array,
+            &USER_ID,
+            "okta.users.read",
+            "users",
+            "UserBlock",
+            "UserBlockRecord",
+        )
+    },
+    Stream {
+        notes: "one request per user; the factors each user may enroll, keyed by `factorType` and `provider`",
+        ..child(
+            "user_supported_factors",
+            &["user_id", "factorType", "provider"],
+            "users",
+            "/api/v1/users/{id}/factors/catalog",
+            Array,
+            &USER_ID,
+            "okta.users.read",
+            "users",
+            "UserFactorSupported",
+            "UserSupportedFactorRecord",
+        )
+    },
+    Stream {
+        notes: "one request per user; the user's admin notification subscriptions",
+        derive: Derive::NotificationType,
+        gets: &["/api/v1/users/{userId}/subscriptions/{notificationType}"],
+        columns: &[
+            USER_ID,
+            key(
+                "notification_type",
+                "`notificationType` copied to a snake_case key column by the connector.",
+            ),
+        ],
+        ..child(
+            "user_subscriptions",
+            &["user_id", "notification_type"],
+            "users",
+            "/api/v1/users/{id}/subscriptions",
+            Array,
+            &USER_ID,
+            "okta.users.read",
+            "users",
+            "Subscription",
+            "UserSubscriptionRecord",
+        )
+    },
+    Stream {
+        notes: "Identity Engine; one request per user; WebAuthn preregistration enrollments",
+        ..child(
+            "user_webauthn_enrollments",
+            &["user_id", "id"],
+            "users",
+            "/webauthn-registration/api/v1/users/{id}/enrollments",
+            Array,
+            &USER_ID,
+            "okta.users.read",
+            "users",
+            "WebAuthnPreregistrationFactor",
+            "UserWebAuthnEnrollmentRecord",
         )
     },
     Stream {
@@ -607,6 +724,70 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "certificate signing requests of the app's signing keys",
+        gets: &["/api/v1/apps/{appId}/credentials/csrs/{csrId}"],
+        ..child(
+            "application_csrs",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/credentials/csrs",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "Csr",
+            "ApplicationCsrRecord",
+        )
+    },
+    Stream {
+        notes: "the OAuth client's JSON Web Keys (public parts); OAuth apps only",
+        gets: &["/api/v1/apps/{appId}/credentials/jwks/{keyId}"],
+        ..child(
+            "application_jwks",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/credentials/jwks",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "ApplicationJsonWebKey",
+            "ApplicationJwkRecord",
+        )
+    },
+    Stream {
+        notes: "Identity Engine; Cross App Access connections the app requests",
+        gets: &["/api/v1/apps/{appId}/cwo/connections/{connectionId}"],
+        ..child(
+            "application_cross_app_access_connections",
+            &["app_id", "id"],
+            "applications",
+            "/api/v1/apps/{id}/cwo/connections?limit=200",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "OrgCrossAppAccessConnection",
+            "ApplicationCrossAppAccessConnectionRecord",
+        )
+    },
+    Stream {
+        notes: "provisioning apps only; keyed by the feature `name`",
+        gets: &["/api/v1/apps/{appId}/features/{featureName}"],
+        ..child(
+            "application_features",
+            &["app_id", "name"],
+            "applications",
+            "/api/v1/apps/{id}/features",
+            Array,
+            &APP_ID,
+            "okta.apps.read",
+            "apps",
+            "ApplicationProvisioningFeature",
+            "ApplicationFeatureRecord",
+        )
+    },
+    Stream {
         notes: "polling cursor; resumes from the saved `next` link",
         primary_key: &["uuid"],
         cursor_field: Some("published"),
@@ -695,6 +876,18 @@ pub static STREAMS: &[Stream] = &[
         ..list(
             "device_posture_checks",
             "/api/v1/device-posture-checks",
+            Array,
+            "okta.devicePostureChecks.read",
+            "devices",
+            "DevicePostureCheck",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/device-posture-checks/{postureCheckId}"],
+        notes: "Identity Engine; the checks Okta predefines",
+        ..list(
+            "default_device_posture_checks",
+            "/api/v1/device-posture-checks/default",
             Array,
             "okta.devicePostureChecks.read",
             "devices",
@@ -843,6 +1036,33 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "Identity Governance (skipped when the org lacks it)",
+        gets: &["/api/v1/iam/governance/bundles/{bundleId}"],
+        ..list(
+            "governance_bundles",
+            "/api/v1/iam/governance/bundles?limit=200",
+            Field("bundles"),
+            "okta.roles.read",
+            "iam",
+            "GovernanceBundle",
+        )
+    },
+    Stream {
+        notes: "Identity Governance (skipped when the org lacks it)",
+        ..child(
+            "governance_bundle_entitlements",
+            &["bundle_id", "id"],
+            "governance_bundles",
+            "/api/v1/iam/governance/bundles/{id}/entitlements?limit=200",
+            Field("entitlements"),
+            &BUNDLE_ID,
+            "okta.roles.read",
+            "iam",
+            "BundleEntitlement",
+            "GovernanceBundleEntitlementRecord",
+        )
+    },
+    Stream {
         notes: "every standard admin role, then every custom role",
         primary_key: &["role_type", "notification_type"],
         derive: Derive::NotificationType,
@@ -899,6 +1119,37 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "the apps each policy applies to",
+        gets: &["/api/v1/apps/{appId}"],
+        ..child(
+            "policy_apps",
+            &["policy_id", "id"],
+            "policies",
+            "/api/v1/policies/{id}/app",
+            Array,
+            &POLICY_ID,
+            "okta.policies.read",
+            "policies",
+            "Application",
+            "PolicyAppRecord",
+        )
+    },
+    Stream {
+        gets: &["/api/v1/policies/{policyId}/mappings/{mappingId}"],
+        ..child(
+            "policy_mappings",
+            &["policy_id", "id"],
+            "policies",
+            "/api/v1/policies/{id}/mappings",
+            Array,
+            &POLICY_ID,
+            "okta.policies.read",
+            "policies",
+            "PolicyMapping",
+            "PolicyMappingRecord",
+        )
+    },
+    Stream {
         gets: &["/api/v1/authenticators/{authenticatorId}"],
         ..list(
             "authenticators",
@@ -907,6 +1158,38 @@ pub static STREAMS: &[Stream] = &[
             "okta.authenticators.read",
             "security",
             "Authenticator",
+        )
+    },
+    Stream {
+        notes: "custom AAGUIDs of WebAuthn authenticators, keyed by `aaguid`",
+        gets: &["/api/v1/authenticators/{authenticatorId}/aaguids/{aaguid}"],
+        ..child(
+            "authenticator_aaguids",
+            &["authenticator_id", "aaguid"],
+            "authenticators",
+            "/api/v1/authenticators/{id}/aaguids",
+            Array,
+            &AUTHENTICATOR_ID,
+            "okta.authenticators.read",
+            "security",
+            "CustomAAGUIDResponseObject",
+            "AuthenticatorAaguidRecord",
+        )
+    },
+    Stream {
+        notes: "keyed by the method `type`",
+        gets: &["/api/v1/authenticators/{authenticatorId}/methods/{methodType}"],
+        ..child(
+            "authenticator_methods",
+            &["authenticator_id", "type"],
+            "authenticators",
+            "/api/v1/authenticators/{id}/methods",
+            Array,
+            &AUTHENTICATOR_ID,
+            "okta.authenticators.read",
+            "security",
+            "AuthenticatorMethod",
+            "AuthenticatorMethodRecord",
         )
     },
     Stream {
@@ -1012,6 +1295,21 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "the trusted servers associated with the server",
+        ..child(
+            "authorization_server_associated_servers",
+            &["auth_server_id", "id"],
+            "authorization_servers",
+            "/api/v1/authorizationServers/{id}/associatedServers?limit=200",
+            Array,
+            &AUTH_SERVER_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "AuthorizationServer",
+            "AuthorizationServerAssociatedServerRecord",
+        )
+    },
+    Stream {
         gets: &["/api/v1/idps/{idpId}"],
         ..list(
             "identity_providers",
@@ -1055,6 +1353,22 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "certificate signing requests of the IdP's signing keys",
+        gets: &["/api/v1/idps/{idpId}/credentials/csrs/{idpCsrId}"],
+        ..child(
+            "identity_provider_csrs",
+            &["idp_id", "id"],
+            "identity_providers",
+            "/api/v1/idps/{id}/credentials/csrs",
+            Array,
+            &IDP_ID,
+            "okta.idps.read",
+            "security",
+            "IdPCsr",
+            "IdentityProviderCsrRecord",
+        )
+    },
+    Stream {
         primary_key: &["kid"],
         notes: "the IdP key store (public parts)",
         gets: &["/api/v1/idps/credentials/keys/{kid}"],
@@ -1076,6 +1390,23 @@ pub static STREAMS: &[Stream] = &[
             "okta.captchas.read",
             "security",
             "CAPTCHAInstance",
+        )
+    },
+    Stream {
+        notes: "Identity Engine; one record (the org's CAPTCHA settings), keyed by the constant `org_captcha`",
+        constant: Some(("id", "org_captcha")),
+        record: Some("OrgCaptchaRecord"),
+        columns: &[key(
+            "id",
+            "Constant singleton key `org_captcha`: the org has exactly one CAPTCHA setting, which has no id of its own.",
+        )],
+        ..list(
+            "org_captcha",
+            "/api/v1/org/captcha",
+            Object,
+            "okta.captchas.read",
+            "security",
+            "OrgCAPTCHASettings",
         )
     },
     Stream {
@@ -1175,6 +1506,18 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        gets: &["/api/v1/email-servers/{emailServerId}"],
+        notes: "Identity Engine; custom SMTP servers (passwords are not returned)",
+        ..list(
+            "email_servers",
+            "/api/v1/email-servers",
+            Field("email-servers"),
+            "okta.emailServers.read",
+            "org",
+            "BaseEmailServer",
+        )
+    },
+    Stream {
         gets: &["/api/v1/templates/sms/{templateId}"],
         ..list(
             "sms_templates",
@@ -1225,6 +1568,18 @@ pub static STREAMS: &[Stream] = &[
         "ServiceAppRoleTargetRecord",
     ),
     Stream {
+        notes: "API service integrations (their client secrets are not read)",
+        gets: &["/integrations/api/v1/api-services/{apiServiceId}"],
+        ..list(
+            "api_service_integrations",
+            "/integrations/api/v1/api-services",
+            Array,
+            "okta.oauthIntegrations.read",
+            "authz",
+            "APIServiceIntegrationInstance",
+        )
+    },
+    Stream {
         gets: &["/api/v1/eventHooks/{eventHookId}"],
         ..list(
             "event_hooks",
@@ -1269,6 +1624,36 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "the features each feature depends on",
+        ..child(
+            "feature_dependencies",
+            &["feature_id", "id"],
+            "features",
+            "/api/v1/features/{id}/dependencies",
+            Array,
+            &FEATURE_ID,
+            "okta.features.read",
+            "org",
+            "Feature",
+            "FeatureDependencyRecord",
+        )
+    },
+    Stream {
+        notes: "the features depending on each feature",
+        ..child(
+            "feature_dependents",
+            &["feature_id", "id"],
+            "features",
+            "/api/v1/features/{id}/dependents",
+            Array,
+            &FEATURE_ID,
+            "okta.features.read",
+            "org",
+            "Feature",
+            "FeatureDependentRecord",
+        )
+    },
+    Stream {
         gets: &["/api/v1/logStreams/{logStreamId}"],
         ..list(
             "log_streams",
@@ -1304,6 +1689,47 @@ pub static STREAMS: &[Stream] = &[
             "okta.orgs.read",
             "org",
             "OrgSetting",
+        )
+    },
+    Stream {
+        notes: "keyed by `contactType`",
+        primary_key: &["contactType"],
+        ..list(
+            "org_contacts",
+            "/api/v1/org/contacts",
+            Array,
+            "okta.orgs.read",
+            "org",
+            "OrgContactTypeObj",
+        )
+    },
+    Stream {
+        notes: "Okta Support cases and their impersonation grants, keyed by `caseNumber`",
+        primary_key: &["caseNumber"],
+        ..list(
+            "okta_support_cases",
+            "/api/v1/org/privacy/oktaSupport/cases",
+            Field("supportCases"),
+            "okta.orgs.read",
+            "org",
+            "OktaSupportCase",
+        )
+    },
+    Stream {
+        notes: "Okta Personal; one record (the domains blocked from export), keyed by the constant `okta_personal_export_blocklist`",
+        constant: Some(("id", "okta_personal_export_blocklist")),
+        record: Some("OktaPersonalExportBlocklistRecord"),
+        columns: &[key(
+            "id",
+            "Constant singleton key `okta_personal_export_blocklist`: the org has exactly one block list, which has no id of its own.",
+        )],
+        ..list(
+            "okta_personal_export_blocklist",
+            "/okta-personal-settings/api/v1/export-blocklists",
+            Object,
+            "okta.personal.adminSettings.read",
+            "org",
+            "PersonalAppsBlockList",
         )
     },
     Stream {
@@ -1370,6 +1796,19 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "one list per principal type: SSWS_TOKEN, OAUTH_CLIENT",
+        types: PRINCIPAL_TYPES,
+        gets: &["/api/v1/principal-rate-limits/{principalRateLimitId}"],
+        ..list(
+            "principal_rate_limits",
+            "/api/v1/principal-rate-limits?filter=principalType%20eq%20%22{type}%22&limit=50",
+            Array,
+            "okta.principalRateLimits.read",
+            "security",
+            "PrincipalRateLimitEntity",
+        )
+    },
+    Stream {
         gets: &["/api/v1/realms/{realmId}"],
         ..list(
             "realms",
@@ -1420,6 +1859,17 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "Identity Engine; the history of realm assignment runs",
+        ..list(
+            "realm_assignment_operations",
+            "/api/v1/realm-assignments/operations?limit=200",
+            Array,
+            "okta.realmAssignments.read",
+            "users",
+            "RealmAssignmentOperationResponse",
+        )
+    },
+    Stream {
         gets: &["/api/v1/telephony-providers/{customTelephonyProviderId}"],
         notes: "custom telephony providers (credentials are not returned)",
         ..list(
@@ -1441,6 +1891,30 @@ pub static STREAMS: &[Stream] = &[
             "okta.users.read",
             "users",
             "UserFactorYubikeyOtpToken",
+        )
+    },
+    Stream {
+        notes: "Okta Privileged Access; app service accounts (passwords are write-only)",
+        gets: &["/privileged-access/api/v1/service-accounts/{id}"],
+        ..list(
+            "service_accounts",
+            "/privileged-access/api/v1/service-accounts?limit=200",
+            Array,
+            "okta.serviceAccounts.read",
+            "users",
+            "AppServiceAccount",
+        )
+    },
+    Stream {
+        notes: "Okta Privileged Access; Okta-managed user accounts",
+        gets: &["/privileged-access/api/v1/okta-service-accounts/{id}"],
+        ..list(
+            "okta_service_accounts",
+            "/privileged-access/api/v1/okta-service-accounts?limit=200",
+            Array,
+            "okta.serviceAccounts.okta.read",
+            "users",
+            "OktaManagedUserAccountResponse",
         )
     },
     // ---------------------------------------------------------------- Advanced Server Access

@@ -5,6 +5,7 @@
 //! change the generator (its overrides) rather than this file.
 
 use crate::types::Timestamp;
+use crate::users::OAuth2ScopeConsentGrant;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -86,9 +87,54 @@ pub struct ApplicationFederatedClaimRecord {
     pub item: FederatedClaim,
 }
 
+/// A row of the `application_csrs` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationCsrRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `Csr` as returned by the API.
+    #[serde(flatten)]
+    pub item: Csr,
+}
+
+/// A row of the `application_jwks` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationJwkRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `ApplicationJsonWebKey` as returned by the API.
+    #[serde(flatten)]
+    pub item: ApplicationJsonWebKey,
+}
+
+/// A row of the `application_cross_app_access_connections` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationCrossAppAccessConnectionRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `OrgCrossAppAccessConnection` as returned by the API.
+    #[serde(flatten)]
+    pub item: OrgCrossAppAccessConnection,
+}
+
+/// A row of the `application_features` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `name`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationFeatureRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `ApplicationProvisioningFeature` as returned by the API.
+    #[serde(flatten)]
+    pub item: ApplicationProvisioningFeature,
+}
+
 /// The `Application` object of the API.
 ///
 /// Stream `applications`: `GET /api/v1/apps`.
+/// Stream `policy_apps`: `GET /api/v1/policies/{policyId}/app`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Application {
@@ -270,55 +316,6 @@ pub struct ApplicationGroupAssignment {
     pub extra: Map<String, Value>,
 }
 
-/// Grant object that represents an app consent scope grant
-///
-/// Stream `application_grants`: `GET /api/v1/apps/{appId}/grants`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OAuth2ScopeConsentGrant {
-    /// Client ID of the app integration
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    /// Timestamp when the object was created
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<OAuth2Actor>,
-    /// ID of the Grant object
-    pub id: String,
-    /// The issuer of your org authorization server. This is typically your Okta domain.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    /// Timestamp when the object was last updated
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<Timestamp>,
-    /// The name of the [Okta scope](https://developer.okta.com/docs/api/oauth2/#oauth-20-scopes) for which consent is granted
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope_id: Option<String>,
-    /// User type source that granted consent
-    ///
-    /// Known values: `ADMIN`, `END_USER`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Status
-    ///
-    /// Known values: `ACTIVE`, `REVOKED`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// User ID that granted consent (if `source` is `END_USER`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    /// Embedded resources related to the Grant
-    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
-    pub embedded: Option<OAuth2ScopeConsentGrantEmbedded>,
-    /// Link relations (hypermedia) of this object.
-    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
-    pub links: Option<Map<String, Value>>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
 /// The `OAuth2RefreshToken` object of the API.
 ///
 /// Stream `application_tokens`: `GET /api/v1/apps/{appId}/tokens`.
@@ -465,6 +462,143 @@ pub struct FederatedClaim {
     /// The name of the claim to be used in the produced token
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `Csr` object of the API.
+///
+/// Stream `application_csrs`: `GET /api/v1/apps/{appId}/credentials/csrs`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Csr {
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csr: Option<String>,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kty: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A [JSON Web Key (JWK)](https://tools.ietf.org/html/rfc7517) is a JSON representation of a cryptographic key. Okta uses signing keys to verify the signature of a JWT when provided for the `private_key_jwt` client authentication method or for a signed authorize request object. Okta supports both RSA and Elliptic Curve (EC) keys for signing tokens.
+///
+/// Stream `application_jwks`: `GET /api/v1/apps/{appId}/credentials/jwks`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationJsonWebKey {
+    /// Unique identifier of the JSON Web Key in the OAUth 2.0 client's JWKS
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Status of the OAuth 2.0 client JSON Web Key
+    ///
+    /// Known values: `ACTIVE`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Timestamp when the OAuth 2.0 client JSON Web Key was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// The unique ID of the OAuth client JSON Web Key
+    pub id: String,
+    /// Timestamp when the OAuth 2.0 client JSON Web Key was updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// RSA key value (exponent) for key binding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Cryptographic algorithm family for the certificate's key pair
+    ///
+    /// Known values: `RSA`, `EC`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kty: Option<String>,
+    /// RSA key value (modulus) for key binding
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// The public x coordinate for the elliptic curve point
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// The public y coordinate for the elliptic curve point
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// Acceptable use of the JSON Web Key
+    ///
+    /// Known values: `enc`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#use: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Connection object for Cross App Access connections
+///
+/// Stream `application_cross_app_access_connections`: `GET /api/v1/apps/{appId}/cwo/connections`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgCrossAppAccessConnection {
+    /// The ISO 8601 formatted date and time when the connection was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Unique identifier for the connection
+    pub id: String,
+    /// The ISO 8601 formatted date and time when the connection was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// ID of the requesting app instance
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requesting_app_instance_id: Option<String>,
+    /// ID of the resource app instance
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_app_instance_id: Option<String>,
+    /// Indicates if the Cross App Access connection is active or inactive
+    ///
+    /// Known values: `ACTIVE`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The Feature object is used to configure app feature settings.
+///
+/// Stream `application_features`: `GET /api/v1/apps/{appId}/features`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationProvisioningFeature {
+    /// Description of the feature
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Key name of the feature
+    ///
+    /// | Feature name | Description   |
+    /// | --------- | ------------- |
+    /// | USER_PROVISIONING  | User profiles are pushed from Okta to the third-party app. Represents the **To App** provisioning feature setting in the Admin Console. |
+    /// | INBOUND_PROVISIONING | User profiles are imported from the third-party app into Okta. This feature represents the **To Okta** provisioning feature setting in the Admin Console. |
+    ///
+    /// Select the feature:
+    ///
+    /// Known values: `USER_PROVISIONING`, `INBOUND_PROVISIONING`.
+    pub name: String,
+    /// Setting status
+    ///
+    /// Known values: `DISABLED`, `ENABLED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<ApplicationProvisioningFeatureCapabilities>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1562,40 +1696,6 @@ pub struct AppUserPasswordCredential {
     pub extra: Map<String, Value>,
 }
 
-/// User that created the object
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OAuth2Actor {
-    /// User ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Type of user
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Embedded resources related to the Grant
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OAuth2ScopeConsentGrantEmbedded {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<OAuth2ScopeConsentGrantEmbeddedScope>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OAuth2ScopeConsentGrantEmbeddedScope {
-    /// The name of the Okta scope for which consent is granted
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
 /// The embedded resources related to the object if the `expand` query parameter is specified
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct OAuth2RefreshTokenEmbedded {
@@ -1655,6 +1755,237 @@ pub struct AppConfig {
     /// The SAM account name of the group in Active Directory
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sam_account_name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Defines the configuration for the INBOUND_PROVISIONING feature
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationProvisioningFeatureCapabilities {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_rules: Option<ApplicationProvisioningFeatureCapabilitiesImportRules>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_settings: Option<ApplicationProvisioningFeatureCapabilitiesImportSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create: Option<CapabilitiesCreateObject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<CapabilitiesUpdateObject>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Defines user import rules
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationProvisioningFeatureCapabilitiesImportRules {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_create_and_match:
+        Option<ApplicationProvisioningFeatureCapabilitiesImportRulesUserCreateAndMatch>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Rules for matching and creating users
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationProvisioningFeatureCapabilitiesImportRulesUserCreateAndMatch {
+    /// Allows user import upon partial matching. Partial matching occurs when the first and last names of an imported user match those of an existing Okta user, even if the username or email attributes don't match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_partial_match: Option<bool>,
+    /// If set to `true`, imported new users are automatically activated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_activate_new_users: Option<bool>,
+    /// If set to `true`, exact-matched users are automatically confirmed on activation. If set to `false`, exact-matched users need to be confirmed manually.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_confirm_exact_match: Option<bool>,
+    /// If set to `true`, imported new users are automatically confirmed on activation. This doesn't apply to imported users that already exist in Okta.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_confirm_new_users: Option<bool>,
+    /// If set to `true`, partially matched users are automatically confirmed on activation. If set to `false`, partially matched users need to be confirmed manually.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_confirm_partial_match: Option<bool>,
+    /// Determines the attribute to match users
+    ///
+    /// Known values: `EMAIL`, `USERNAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exact_match_criteria: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Defines import settings
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationProvisioningFeatureCapabilitiesImportSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ApplicationProvisioningFeatureCapabilitiesImportSettingsSchedule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<ApplicationProvisioningFeatureCapabilitiesImportSettingsUsername>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Import schedule configuration
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationProvisioningFeatureCapabilitiesImportSettingsSchedule {
+    /// Determines the full import schedule
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_import:
+        Option<ApplicationProvisioningFeatureCapabilitiesImportSettingsScheduleFullImport>,
+    /// Determines the incremental import schedule
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incremental_import:
+        Option<ApplicationProvisioningFeatureCapabilitiesImportSettingsScheduleIncrementalImport>,
+    /// Setting status
+    ///
+    /// Known values: `DISABLED`, `ENABLED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines the full import schedule
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationProvisioningFeatureCapabilitiesImportSettingsScheduleFullImport {
+    /// The import schedule in UNIX cron format
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// The import schedule time zone in Internet Assigned Numbers Authority (IANA) time zone name format
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines the incremental import schedule
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationProvisioningFeatureCapabilitiesImportSettingsScheduleIncrementalImport {
+    /// The import schedule in UNIX cron format
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// The import schedule time zone in Internet Assigned Numbers Authority (IANA) time zone name format
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines the Okta username for the imported user
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationProvisioningFeatureCapabilitiesImportSettingsUsername {
+    /// For `usernameFormat=CUSTOM`, specifies the Okta Expression Language statement for a username format that imported users use to sign in to Okta
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name_expression: Option<String>,
+    /// Determines the username format when users sign in to Okta
+    ///
+    /// Known values: `EMAIL`, `CUSTOM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username_format: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines whether Okta assigns a new app account to each user managed by Okta.
+///
+/// Okta doesn't create a new account if it detects that the username specified in Okta already exists in the app.
+/// The user's Okta username is assigned by default.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CapabilitiesCreateObject {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle_create: Option<LifecycleCreateSettingObject>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines whether to update a user in the app when a user in Okta is updated
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LifecycleCreateSettingObject {
+    /// Setting status
+    ///
+    /// Known values: `DISABLED`, `ENABLED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines whether updates to a user's profile are pushed to the app
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CapabilitiesUpdateObject {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle_deactivate: Option<LifecycleDeactivateSettingObject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<PasswordSettingObject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ProfileSettingObject>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines whether deprovisioning occurs when the app is unassigned
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LifecycleDeactivateSettingObject {
+    /// Setting status
+    ///
+    /// Known values: `DISABLED`, `ENABLED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Determines whether Okta creates and pushes a password in the app for each assigned user
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PasswordSettingObject {
+    /// Determines whether a change in a user's password also updates the user's password in the app
+    ///
+    /// Known values: `CHANGE`, `KEEP_EXISTING`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// Determines whether the generated password is the user's Okta password or a randomly generated password
+    ///
+    /// Known values: `OKTA`, `RANDOM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
+    /// Setting status
+    ///
+    /// Known values: `DISABLED`, `ENABLED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// This setting determines whether a user in the app gets updated when they're updated in Okta.
+///
+/// If enabled, Okta updates a user's attributes in the app when the app is assigned.
+/// Future changes made to the Okta user's profile automatically overwrite the corresponding attribute value in the app.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ProfileSettingObject {
+    /// Setting status
+    ///
+    /// Known values: `DISABLED`, `ENABLED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -5,6 +5,7 @@
 //! change the generator (its overrides) rather than this file.
 
 use crate::types::Timestamp;
+use crate::users::OAuth2Client;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -75,9 +76,21 @@ pub struct AuthorizationServerResourceServerKeyRecord {
     pub item: OAuth2ResourceServerJsonWebKey,
 }
 
+/// A row of the `authorization_server_associated_servers` stream: the API object plus the columns the connector adds
+/// (primary key: `auth_server_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerAssociatedServerRecord {
+    /// The `id` of the authorization server this row belongs to (added by the connector).
+    pub auth_server_id: String,
+    /// The `AuthorizationServer` as returned by the API.
+    #[serde(flatten)]
+    pub item: AuthorizationServer,
+}
+
 /// The `AuthorizationServer` object of the API.
 ///
 /// Stream `authorization_servers`: `GET /api/v1/authorizationServers`.
+/// Stream `authorization_server_associated_servers`: `GET /api/v1/authorizationServers/{authServerId}/associatedServers`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizationServer {
@@ -277,29 +290,6 @@ pub struct AuthorizationServerPolicy {
     pub extra: Map<String, Value>,
 }
 
-/// The `OAuth2Client` object of the API.
-///
-/// Stream `authorization_server_clients`: `GET /api/v1/authorizationServers/{authServerId}/clients`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OAuth2Client {
-    /// Unique key for the client application. The `client_id` is immutable.
-    pub client_id: String,
-    /// Human-readable string name of the client application
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_uri: Option<String>,
-    /// URL string that references a logo for the client consent dialog (not the sign-in dialog)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logo_uri: Option<String>,
-    /// Link relations (hypermedia) of this object.
-    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
-    pub links: Option<Map<String, Value>>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
 /// The `AuthorizationServerJsonWebKey` object of the API.
 ///
 /// Stream `authorization_server_keys`: `GET /api/v1/authorizationServers/{authServerId}/credentials/keys`.
@@ -455,6 +445,43 @@ pub struct OAuthClient {
     /// URL of a web page providing information about the client
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_uri: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `APIServiceIntegrationInstance` object of the API.
+///
+/// Stream `api_service_integrations`: `GET /integrations/api/v1/api-services`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct APIServiceIntegrationInstance {
+    /// The URL to the API service integration configuration guide
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_guide_url: Option<String>,
+    /// Timestamp when the API Service Integration instance was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// The user ID of the API Service Integration instance creator
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// The list of Okta management scopes granted to the API Service Integration instance. See [Okta management OAuth 2.0 scopes](https://developer.okta.com/docs/api/oauth2/#okta-admin-management).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granted_scopes: Option<Vec<String>>,
+    /// The ID of the API Service Integration instance
+    pub id: String,
+    /// The name of the API service integration that corresponds with the `type` property. This is the full name of the API service integration listed in the Okta Integration Network (OIN) catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// App instance properties
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Map<String, Value>>,
+    /// The type of the API service integration. This string is an underscore-concatenated, lowercased API service integration name. For example, `my_api_log_integration`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -3,11 +3,11 @@
 
 use crate::devices::{DeviceUser, DeviceUserRecord};
 use crate::groups::GroupMemberRecord;
-use crate::iam::{RoleSubscriptionRecord, Subscription};
+use crate::iam::RoleSubscriptionRecord;
 use crate::meta::{LinkedObject, LinkedObjectDefinitionRecord};
 use crate::security::{ThreatInsightConfiguration, ThreatInsightRecord};
 use crate::types::Timestamp;
-use crate::users::User;
+use crate::users::{Subscription, User};
 
 /// The `id` of the single `threat_insight` record: the org has exactly one ThreatInsight
 /// configuration and Okta gives it no id, so the connector uses this constant key.

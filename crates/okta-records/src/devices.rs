@@ -189,6 +189,7 @@ pub struct DeviceIntegrations {
 /// DevicePostureCheck
 ///
 /// Stream `device_posture_checks`: `GET /api/v1/device-posture-checks`.
+/// Stream `default_device_posture_checks`: `GET /api/v1/device-posture-checks/default`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DevicePostureCheck {

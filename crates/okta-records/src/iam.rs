@@ -6,6 +6,7 @@
 
 use crate::groups::Group;
 use crate::types::Timestamp;
+use crate::users::Subscription;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -63,6 +64,17 @@ pub struct ResourceSetBindingRecord {
     /// The `ResourceSetBindingRole` as returned by the API.
     #[serde(flatten)]
     pub item: ResourceSetBindingRole,
+}
+
+/// A row of the `governance_bundle_entitlements` stream: the API object plus the columns the connector adds
+/// (primary key: `bundle_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GovernanceBundleEntitlementRecord {
+    /// The `id` of the governance bundle this entitlement belongs to (added by the connector).
+    pub bundle_id: String,
+    /// The `BundleEntitlement` as returned by the API.
+    #[serde(flatten)]
+    pub item: BundleEntitlement,
 }
 
 /// A row of the `role_subscriptions` stream: the API object plus the columns the connector adds
@@ -276,27 +288,50 @@ pub struct ResourceSetBindingRole {
     pub extra: Map<String, Value>,
 }
 
-/// The `Subscription` object of the API.
+/// The `GovernanceBundle` object of the API.
 ///
-/// Stream `role_subscriptions`: `GET /api/v1/roles/{roleRef}/subscriptions`.
+/// Stream `governance_bundles`: `GET /api/v1/iam/governance/bundles`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Subscription {
-    /// An array of sources send notifications to users.
-    /// > **Note**: Currently, Okta only allows `email` channels.
+pub struct GovernanceBundle {
+    /// Description of the governance bundle
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub channels: Option<Vec<String>>,
-    /// The type of notification
-    ///
-    /// Known values: `AD_AGENT`, `AGENT_AUTO_UPDATE_NOTIFICATION`, `AGENT_AUTO_UPDATE_NOTIFICATION_LDAP`, `APP_IMPORT`, `CONNECTOR_AGENT`, `IWA_AGENT`, `LDAP_AGENT`, `OKTA_ANNOUNCEMENT`, `OKTA_UPDATE`, `RATELIMIT_NOTIFICATION`, `REPORT_SUSPICIOUS_ACTIVITY`, `USER_DEPROVISION`, `USER_LOCKED_OUT`.
+    pub description: Option<String>,
+    /// Governance bundle ID
+    pub id: String,
+    /// Name of the governance bundle
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notification_type: Option<String>,
-    /// The status of the subscription
-    ///
-    /// Known values: `subscribed`, `unsubscribed`.
+    pub name: Option<String>,
+    /// The governance bundle resource, in [ORN format](https://developer.okta.com/docs/api/openapi/okta-management/guides/roles/#okta-resource-name-orn)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orn: Option<String>,
+    /// Status of the governance bundle
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Discoverable resources related to the subscription
+    /// Link relations available
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An entitlement in a governance bundle
+///
+/// Stream `governance_bundle_entitlements`: `GET /api/v1/iam/governance/bundles/{bundleId}/entitlements`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BundleEntitlement {
+    /// The description of the role
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Entitlement ID
+    pub id: String,
+    /// The name of the role
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The role key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Link relations available
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.

@@ -12,6 +12,39 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// A row of the `feature_dependencies` stream: the API object plus the columns the connector adds
+/// (primary key: `feature_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FeatureDependencyRecord {
+    /// The `id` of the feature this row belongs to (added by the connector).
+    pub feature_id: String,
+    /// The `Feature` as returned by the API.
+    #[serde(flatten)]
+    pub item: Feature,
+}
+
+/// A row of the `feature_dependents` stream: the API object plus the columns the connector adds
+/// (primary key: `feature_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FeatureDependentRecord {
+    /// The `id` of the feature this row belongs to (added by the connector).
+    pub feature_id: String,
+    /// The `Feature` as returned by the API.
+    #[serde(flatten)]
+    pub item: Feature,
+}
+
+/// A row of the `okta_personal_export_blocklist` stream: the API object plus the columns the connector adds
+/// (primary key: `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OktaPersonalExportBlocklistRecord {
+    /// Constant singleton key `okta_personal_export_blocklist`: the org has exactly one block list, which has no id of its own.
+    pub id: String,
+    /// The `PersonalAppsBlockList` as returned by the API.
+    #[serde(flatten)]
+    pub item: PersonalAppsBlockList,
+}
+
 /// The properties that define an individual domain.
 ///
 /// Stream `domains`: `GET /api/v1/domains`.
@@ -76,6 +109,79 @@ pub struct EmailDomain {
     pub extra: Map<String, Value>,
 }
 
+/// The `BaseEmailServer` object of the API.
+///
+/// Stream `email_servers`: `GET /api/v1/email-servers`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BaseEmailServer {
+    /// Human-readable name for your SMTP server
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// (Early Access) (Identity Engine) The authentication type that's used by your SMTP server
+    ///
+    /// Known values: `BASIC_SMTP_AUTH`, `OAUTH2_CLIENT_CREDENTIALS`, `OAUTH2_JWT_BEARER_GRANT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<String>,
+    /// If `true`, all email traffic is routed through your SMTP server
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Hostname or IP address of your SMTP server
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// ID of your SMTP server
+    pub id: String,
+    /// Port number of your SMTP server
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<i64>,
+    /// Username that's used to access your SMTP server
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password of the user account that's used to sign in to your SMTP server
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// The client ID that's used to access your SMTP server. This client ID is obtained when you create an OAuth 2.0 app with your email provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The client secret that's used to access your SMTP server. This client secret is obtained when you create an OAuth 2.0 app with your email provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// List of OAuth 2.0 scopes for your SMTP server. You must provide a scope that allows your email server to send emails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// The email provider's specific URL where the OAuth 2.0 app sends its credentials (or signed JWT) to exchange them for an access token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// This method determines how your OAuth 2.0 app sends its credentials (`client_id` and `client_secret`) to the provider's server when requesting an access token
+    ///
+    /// Known values: `CLIENT_SECRET_BASIC`, `CLIENT_SECRET_POST`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
+    /// The URI of the authorization server that verifies the token. This is typically the token URI of your JWT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// The unique ID of the entity that creates the JWT. This can sometimes be the email address of the user who creates the JWT. Check with your email provider for the correct value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The ID of the private key that's used to sign the JWT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// The secret RSA key that's used to cryptographically sign the JWT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    /// The signing algorithm that's used to sign the JWT
+    ///
+    /// Known values: `RS256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithm: Option<String>,
+    /// The email address of the user account that the OAuth 2.0 app impersonates to send emails
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// The `SmsTemplate` object of the API.
 ///
 /// Stream `sms_templates`: `GET /api/v1/templates/sms`.
@@ -110,6 +216,8 @@ pub struct SmsTemplate {
 /// Specifies feature release cycle information
 ///
 /// Stream `features`: `GET /api/v1/features`.
+/// Stream `feature_dependencies`: `GET /api/v1/features/{featureId}/dependencies`.
+/// Stream `feature_dependents`: `GET /api/v1/features/{featureId}/dependents`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Feature {
     /// Brief description of the feature and what it provides
@@ -271,6 +379,59 @@ pub struct OrgSetting {
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Org billing contact
+///
+/// Stream `org_contacts`: `GET /api/v1/org/contacts`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgContactTypeObj {
+    /// Type of contact
+    ///
+    /// Known values: `BILLING`, `TECHNICAL`.
+    pub contact_type: String,
+    /// Specifies link relations (see [Web Linking](https://www.rfc-editor.org/rfc/rfc8288)) available for the org billing contact type object using the [JSON Hypertext Application Language](https://datatracker.ietf.org/doc/html/draft-kelly-json-hal-06) specification
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `OktaSupportCase` object of the API.
+///
+/// Stream `okta_support_cases`: `GET /api/v1/org/privacy/oktaSupport/cases`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OktaSupportCase {
+    /// Okta Support case number
+    pub case_number: String,
+    /// Allows the Okta Support team to sign in to your org as an admin and troubleshoot issues
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonation: Option<OktaSupportCaseImpersonation>,
+    /// Customer allows Okta Support access to self-assigned cases. Support cases are self-assigned when an Okta Support team member creates and assigns the case to themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_assigned: Option<OktaSupportCaseSelfAssigned>,
+    /// Subject of the support case
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Defines a list of email domains with a subset of the properties for each domain
+///
+/// Stream `okta_personal_export_blocklist`: `GET /okta-personal-settings/api/v1/export-blocklists`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PersonalAppsBlockList {
+    /// List of blocked email domains
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<String>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -501,6 +662,35 @@ pub struct ProfileMappingTarget {
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Allows the Okta Support team to sign in to your org as an admin and troubleshoot issues
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OktaSupportCaseImpersonation {
+    /// Status of Okta Support access
+    ///
+    /// Known values: `DISABLED`, `ENABLED`, `NOT_REQUESTED`, `REQUESTED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Expiration date of Okta Support access
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<Timestamp>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Customer allows Okta Support access to self-assigned cases. Support cases are self-assigned when an Okta Support team member creates and assigns the case to themselves.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OktaSupportCaseSelfAssigned {
+    /// Okta Support access approval status for self-assigned cases
+    ///
+    /// Known values: `APPROVED`, `NOT_REQUIRED`, `REQUESTED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

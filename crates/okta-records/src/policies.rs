@@ -4,6 +4,7 @@
 //! (management 2026.06.3, oauth 2026.06.3, ASA 2024-04);
 //! change the generator (its overrides) rather than this file.
 
+use crate::apps::Application;
 use crate::types::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,28 @@ pub struct PolicyRuleRecord {
     /// The `PolicyRule` as returned by the API.
     #[serde(flatten)]
     pub item: PolicyRule,
+}
+
+/// A row of the `policy_apps` stream: the API object plus the columns the connector adds
+/// (primary key: `policy_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyAppRecord {
+    /// The `id` of the policy this rule belongs to (added by the connector).
+    pub policy_id: String,
+    /// The `Application` as returned by the API.
+    #[serde(flatten)]
+    pub item: Application,
+}
+
+/// A row of the `policy_mappings` stream: the API object plus the columns the connector adds
+/// (primary key: `policy_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyMappingRecord {
+    /// The `id` of the policy this rule belongs to (added by the connector).
+    pub policy_id: String,
+    /// The `PolicyMapping` as returned by the API.
+    #[serde(flatten)]
+    pub item: PolicyMapping,
 }
 
 /// The `Policy` object of the API.
@@ -113,6 +136,20 @@ pub struct PolicyRule {
     /// Policy rule conditions aren't supported for this policy type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conditions: Option<PolicyRuleConditions>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `PolicyMapping` object of the API.
+///
+/// Stream `policy_mappings`: `GET /api/v1/policies/{policyId}/mappings`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyMapping {
+    pub id: String,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

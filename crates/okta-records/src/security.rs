@@ -9,6 +9,28 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// A row of the `authenticator_aaguids` stream: the API object plus the columns the connector adds
+/// (primary key: `authenticator_id`, `aaguid`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthenticatorAaguidRecord {
+    /// The `id` of the authenticator this row belongs to (added by the connector).
+    pub authenticator_id: String,
+    /// The `CustomAAGUIDResponseObject` as returned by the API.
+    #[serde(flatten)]
+    pub item: CustomAAGUIDResponseObject,
+}
+
+/// A row of the `authenticator_methods` stream: the API object plus the columns the connector adds
+/// (primary key: `authenticator_id`, `type`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthenticatorMethodRecord {
+    /// The `id` of the authenticator this row belongs to (added by the connector).
+    pub authenticator_id: String,
+    /// The `AuthenticatorMethod` as returned by the API.
+    #[serde(flatten)]
+    pub item: AuthenticatorMethod,
+}
+
 /// A row of the `identity_provider_users` stream: the API object plus the columns the connector adds
 /// (primary key: `idp_id`, `id`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -29,6 +51,28 @@ pub struct IdentityProviderKeyRecord {
     /// The `IdPKeyCredential` as returned by the API.
     #[serde(flatten)]
     pub item: IdPKeyCredential,
+}
+
+/// A row of the `identity_provider_csrs` stream: the API object plus the columns the connector adds
+/// (primary key: `idp_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct IdentityProviderCsrRecord {
+    /// The `id` of the identity provider this row belongs to (added by the connector).
+    pub idp_id: String,
+    /// The `IdPCsr` as returned by the API.
+    #[serde(flatten)]
+    pub item: IdPCsr,
+}
+
+/// A row of the `org_captcha` stream: the API object plus the columns the connector adds
+/// (primary key: `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OrgCaptchaRecord {
+    /// Constant singleton key `org_captcha`: the org has exactly one CAPTCHA setting, which has no id of its own.
+    pub id: String,
+    /// The `OrgCAPTCHASettings` as returned by the API.
+    #[serde(flatten)]
+    pub item: OrgCAPTCHASettings,
 }
 
 /// A row of the `threat_insight` stream: the API object plus the columns the connector adds
@@ -99,6 +143,85 @@ pub struct Authenticator {
     /// A value of `true` indicates that the administrator accepts the [terms](https://www.okta.com/privacy-policy/) for creating a new authenticator. Okta requires that you accept the terms when creating a new `custom_app` authenticator. Other authenticators don't require this field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agree_to_terms: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `CustomAAGUIDResponseObject` object of the API.
+///
+/// Stream `authenticator_aaguids`: `GET /api/v1/authenticators/{authenticatorId}/aaguids`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomAAGUIDResponseObject {
+    /// A unique 128-bit identifier that's assigned to a specific model of security key or authenticator
+    pub aaguid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation_root_certificates:
+        Option<Vec<CustomAAGUIDResponseObjectAttestationRootCertificates>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authenticator_characteristics: Option<AAGUIDAuthenticatorCharacteristics>,
+    /// The product name associated with the AAGUID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AuthenticatorMethod` object of the API.
+///
+/// Stream `authenticator_methods`: `GET /api/v1/authenticators/{authenticatorId}/methods`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticatorMethod {
+    /// The status of the authenticator method
+    ///
+    /// Known values: `ACTIVE`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The type of authenticator method
+    ///
+    /// Known values: `cert`, `duo`, `email`, `idp`, `otp`, `password`, `push`, `security_question`, `signed_nonce`, `sms`, `totp`, `voice`, `webauthn`, `tac`.
+    pub r#type: String,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// The settings for the Passkey (FIDO2 WebAuthn) authenticator method
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AuthenticatorMethodSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verifiable_properties: Option<Vec<String>>,
+    /// The number of acceptable adjacent intervals, also known as the clock drift interval. This setting allows you to build in tolerance for any time difference between the token and the server. For example, with a `timeIntervalInSeconds` of 60 seconds and an `acceptableAdjacentIntervals` value of 5, Okta accepts passcodes within 300 seconds (60 * 5) before or after the end user enters their code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acceptable_adjacent_intervals: Option<i64>,
+    /// HMAC algorithm
+    ///
+    /// Known values: `HMacSHA1`, `HMacSHA256`, `HMacSHA512`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// The shared secret encoding
+    ///
+    /// Known values: `base32`, `base64`, `hexadecimal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// The `id` value of the factor profile
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor_profile_id: Option<String>,
+    /// Number of digits in an OTP value
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass_code_length: Option<i64>,
+    /// The protocol used
+    ///
+    /// Known values: `SYMANTEC`, `TOTP`, `YUBICO`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Time interval for TOTP in seconds
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_interval_in_seconds: Option<i64>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -257,6 +380,30 @@ pub struct IdPKeyCredential {
     pub extra: Map<String, Value>,
 }
 
+/// Defines a CSR for a signature or decryption credential for an IdP
+///
+/// Stream `identity_provider_csrs`: `GET /api/v1/idps/{idpId}/credentials/csrs`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct IdPCsr {
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Base64-encoded CSR in DER format
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csr: Option<String>,
+    /// Unique identifier for the CSR
+    pub id: String,
+    /// Cryptographic algorithm family for the CSR's keypair
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kty: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// CAPTCHAInstance
 ///
 /// Stream `captchas`: `GET /api/v1/captchas`.
@@ -280,6 +427,26 @@ pub struct CAPTCHAInstance {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// OrgCAPTCHASettings
+///
+/// Stream `org_captcha`: `GET /api/v1/org/captcha`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgCAPTCHASettings {
+    /// The unique key of the associated CAPTCHA instance
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captcha_id: Option<String>,
+    /// An array of pages that have CAPTCHA enabled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled_pages: Option<Vec<String>>,
+    /// Link relations for the CAPTCHA settings object
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
@@ -566,6 +733,48 @@ pub struct ApiToken {
     pub extra: Map<String, Value>,
 }
 
+/// PrincipalRateLimitEntity
+///
+/// Stream `principal_rate_limits`: `GET /api/v1/principal-rate-limits`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PrincipalRateLimitEntity {
+    /// The Okta user ID of the user who created the principle rate limit entity
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// The date and time the principle rate limit entity was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<Timestamp>,
+    /// The default percentage of a given concurrency limit threshold that the owning principal can consume
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_concurrency_percentage: Option<i64>,
+    /// The default percentage of a given rate limit threshold that the owning principal can consume
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_percentage: Option<i64>,
+    /// The unique identifier of the principle rate limit entity
+    pub id: String,
+    /// The date and time the principle rate limit entity was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update: Option<Timestamp>,
+    /// The Okta user ID of the user who last updated the principle rate limit entity
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated_by: Option<String>,
+    /// The unique identifier of the Okta org
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    /// The unique identifier of the principal. This is the ID of the API token or OAuth 2.0 app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// The type of principal, either an API token or an OAuth 2.0 app
+    ///
+    /// Known values: `OAUTH_CLIENT`, `SSWS_TOKEN`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// An agent pool is a collection of agents that serve a common purpose. An agent pool has a unique ID within an org, and contains a collection of agents disjoint to every other agent pool, meaning that no two agent pools share an agent.
 ///
 /// Stream `agent_pools`: `GET /api/v1/agentPools`.
@@ -810,6 +1019,198 @@ pub struct AuthenticatorSettingsCompliance {
     /// Known values: `OPTIONAL`, `REQUIRED`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fips: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CustomAAGUIDResponseObjectAttestationRootCertificates {
+    /// X.509 certificate chain
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<String>,
+    /// SHA-256 hash (thumbprint) of the X.509 certificate
+    #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
+    /// Issuer of certificate
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Expiry date of certificate
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Contains additional properties about custom AAGUID.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AAGUIDAuthenticatorCharacteristics {
+    /// Indicates whether the authenticator meets Federal Information Processing Standards (FIPS) compliance requirements
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fips_compliant: Option<bool>,
+    /// Indicates whether the authenticator stores the private key on a hardware component
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardware_protected: Option<bool>,
+    /// Indicates whether the custom AAGUID is built into the authenticator (`true`) or if it's a separate, external authenticator
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_attached: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The settings for the Passkey (FIDO2 WebAuthn) authenticator method
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticatorMethodSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithms: Option<Vec<String>>,
+    /// Indicates whether you must use a hardware key store
+    ///
+    /// Known values: `ANY`, `HARDWARE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_protection: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_types: Option<Vec<String>>,
+    /// Controls whether to show the Sign in with Okta Verify button on the Sign-In Widget
+    ///
+    /// Known values: `ALWAYS`, `NEVER`.
+    #[serde(rename = "showSignInWithOV", skip_serializing_if = "Option::is_none")]
+    pub show_sign_in_with_ov: Option<String>,
+    /// Time interval for TOTP in seconds
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_interval_in_seconds: Option<i64>,
+    /// The shared secret encoding
+    ///
+    /// Known values: `base32`, `base64`, `hexadecimal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// HMAC algorithm
+    ///
+    /// Known values: `HMacSHA1`, `HMacSHA256`, `HMacSHA512`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// Number of digits in an OTP value
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass_code_length: Option<i64>,
+    /// The FIDO2 Authenticator Attestation Global Unique Identifiers (AAGUID) groups available to the Passkey (FIDO2 WebAuthn) authenticator
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aaguid_groups: Option<Vec<AuthenticatorMethodSettingsAaguidGroups>>,
+    /// User verification settings for enrollment.
+    ///
+    /// This setting controls the user verification requirement during the enrollment of a new credential. It determines whether the authenticator requires verification when a user is registering their device or credential.
+    ///
+    /// Known values: `DISCOURAGED`, `PREFERRED`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_verification: Option<String>,
+    /// User verification settings for verification. This setting controls the user verification requirement during authentication (verification). It determines whether the authenticator requires user verification when a user signs in with an already-registered credential.
+    ///
+    /// For verification, the value defaults to `PREFERRED`, unless the enrollment setting is `REQUIRED`. If the enrollment setting is `REQUIRED` for the authenticator, then the verification setting is also implicitly `REQUIRED`.
+    ///
+    /// Known values: `DISCOURAGED`, `PREFERRED`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_verification_for_verify: Option<String>,
+    /// Method attachment
+    ///
+    /// Known values: `ANY`, `BUILT_IN`, `ROAMING`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rp_id: Option<AuthenticatorMethodSettingsRpId>,
+    /// (Early Access) Enables the passkeys autofill UI to display available WebAuthn discoverable credentials ("resident key") from the Sign-In Widget username field
+    #[serde(rename = "enableAutofillUI", skip_serializing_if = "Option::is_none")]
+    pub enable_autofill_ui: Option<bool>,
+    /// Resident key requirement setting. Okta recommends using only `REQUIRED` or `DISCOURAGED` to make the requirement preference explicit. Using `PREFERRED` can sometimes lead to unpredictable behavior depending on the client platform and authenticator capabilities.
+    ///
+    /// Known values: `DISCOURAGED`, `PREFERRED`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resident_key_requirement: Option<String>,
+    /// Indicates if the **Sign in with a Passkey** button on the Sign-In Widget is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub show_sign_in_with_a_passkey_button: Option<bool>,
+    /// Indicates whether certificate-based attestation validation is enabled. When enabled, the authenticator's attestation certificate is validated against known root certificates (custom AAGUIDs with associated certificates or the [FIDO Metadata Service](https://fidoalliance.org/metadata/)) to ensure its validity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_based_attestation_validation: Option<bool>,
+    /// Indicates whether the authenticator is required to store the private key on a hardware component
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardware_protected: Option<bool>,
+    /// Indicates whether the authenticator is required to be [Federal Information Processing Standards (FIPS)](https://csrc.nist.gov/glossary/term/federal_information_processing_standard) compliant
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fips_compliant: Option<bool>,
+    /// Indicates whether syncable passkeys are allowed. When enabled, users can register passkeys that are synchronized across their devices by using platform-specific mechanisms (such as iCloud Keychain for Apple devices or Google Password Manager for Android devices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_syncable_passkeys: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthenticatorMethodSettingsAaguidGroups {
+    /// A list of YubiKey hardware FIDO2 AAGUIDs. The available [AAGUIDs](https://support.yubico.com/hc/en-us/articles/360016648959-YubiKey-Hardware-FIDO2-AAGUIDs) are provided by the FIDO Alliance Metadata Service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aaguids: Option<Vec<String>>,
+    /// A name to identify the group of YubiKey hardware FIDO2 AAGUIDs
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The [RP ID](https://www.w3.org/TR/webauthn/#relying-party-identifier) object for WebAuthn configuration
+///
+/// > **Note:** Changing the RP ID `domain` invalidates all existing passkeys for all users. You must notify your users that they need to re-enroll their passkeys if you replace an existing RP ID.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthenticatorMethodSettingsRpId {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<AuthenticatorMethodSettingsRpIdDomain>,
+    /// Indicates whether the RP ID is active and is used for WebAuthn operations. It can only be set to `true` once the `validationStatus` of the `domain` object is `VERIFIED`. `enabled` can only be `true` for this same `domain`. Its value must be `false` to be able to configure the `domain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The RP domain object for the WebAuthn configuration
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticatorMethodSettingsRpIdDomain {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_record: Option<AuthenticatorMethodSettingsRpIdDomainDnsRecord>,
+    /// The [RP ID](https://www.w3.org/TR/webauthn/#relying-party-identifier) domain value to be used for all WebAuthn operations.
+    ///
+    /// If it isn't specified, the `domain` object isn't included in the request, and the domain value defaults to the domain of the current page (the domain of your org or a custom domain, for example).
+    ///
+    /// > **Note:** If you don't use a custom RP ID (the default behavior), the domain value defaults to the end user's current page. The domain value defaults to the full domain name of the page that the end user is on when they're attempting the WebAuthn credential operation (enrollment or verification).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Indicates the validation status of the domain
+    ///
+    /// Known values: `NOT_STARTED`, `IN_PROGRESS`, `VERIFIED`, `ERROR`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_status: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// DNS TXT record that must be registered for an RP ID domain that requires verification. This is used to verify the domain ownership for the WebAuthn RP ID configuration. After the domain ownership is verified, the `DNSRecord` isn't returned in the response.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticatorMethodSettingsRpIdDomainDnsRecord {
+    /// The DNS record name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// Known values: `TXT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
+    /// The DNS record verification value
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_value: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

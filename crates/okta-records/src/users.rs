@@ -20,6 +20,74 @@ pub struct UserFactorRecord {
     pub item: UserFactor,
 }
 
+/// A row of the `user_grants` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserGrantRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `OAuth2ScopeConsentGrant` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2ScopeConsentGrant,
+}
+
+/// A row of the `user_clients` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `client_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserClientRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `OAuth2Client` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2Client,
+}
+
+/// A row of the `user_blocks` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `type`, `appliesTo`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserBlockRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `UserBlock` as returned by the API.
+    #[serde(flatten)]
+    pub item: UserBlock,
+}
+
+/// A row of the `user_supported_factors` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `factorType`, `provider`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserSupportedFactorRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `UserFactorSupported` as returned by the API.
+    #[serde(flatten)]
+    pub item: UserFactorSupported,
+}
+
+/// A row of the `user_subscriptions` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `notification_type`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserSubscriptionRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// `notificationType` copied to a snake_case key column by the connector.
+    pub notification_type: String,
+    /// The `Subscription` as returned by the API.
+    #[serde(flatten)]
+    pub item: Subscription,
+}
+
+/// A row of the `user_webauthn_enrollments` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserWebAuthnEnrollmentRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `WebAuthnPreregistrationFactor` as returned by the API.
+    #[serde(flatten)]
+    pub item: WebAuthnPreregistrationFactor,
+}
+
 /// The `User` object of the API.
 ///
 /// Stream `users`: `GET /api/v1/users`.
@@ -136,6 +204,205 @@ pub struct UserFactor {
     pub extra: Map<String, Value>,
 }
 
+/// Grant object that represents an app consent scope grant
+///
+/// Stream `user_grants`: `GET /api/v1/users/{userId}/grants`.
+/// Stream `application_grants`: `GET /api/v1/apps/{appId}/grants`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2ScopeConsentGrant {
+    /// Client ID of the app integration
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<OAuth2Actor>,
+    /// ID of the Grant object
+    pub id: String,
+    /// The issuer of your org authorization server. This is typically your Okta domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// The name of the [Okta scope](https://developer.okta.com/docs/api/oauth2/#oauth-20-scopes) for which consent is granted
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope_id: Option<String>,
+    /// User type source that granted consent
+    ///
+    /// Known values: `ADMIN`, `END_USER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Status
+    ///
+    /// Known values: `ACTIVE`, `REVOKED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// User ID that granted consent (if `source` is `END_USER`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Embedded resources related to the Grant
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<OAuth2ScopeConsentGrantEmbedded>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `OAuth2Client` object of the API.
+///
+/// Stream `user_clients`: `GET /api/v1/users/{userId}/clients`.
+/// Stream `authorization_server_clients`: `GET /api/v1/authorizationServers/{authServerId}/clients`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2Client {
+    /// Unique key for the client application. The `client_id` is immutable.
+    pub client_id: String,
+    /// Human-readable string name of the client application
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// URL string that references a logo for the client consent dialog (not the sign-in dialog)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Describes how the account is blocked from access. If `appliesTo` is `ANY_DEVICES`, then the account is blocked for all devices. If `appliesTo` is `UNKNOWN_DEVICES`, then the account is only blocked for unknown devices.
+///
+/// Stream `user_blocks`: `GET /api/v1/users/{id}/blocks`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserBlock {
+    /// The devices that the block applies to
+    ///
+    /// Known values: `ANY_DEVICES`, `UNKNOWN_DEVICES`.
+    pub applies_to: String,
+    /// Type of access block
+    ///
+    /// Known values: `DEVICE_BASED`.
+    pub r#type: String,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `UserFactorSupported` object of the API.
+///
+/// Stream `user_supported_factors`: `GET /api/v1/users/{userId}/factors/catalog`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserFactorSupported {
+    /// Indicates if the factor is required for the specified user
+    ///
+    /// Known values: `OPTIONAL`, `REQUIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrollment: Option<String>,
+    /// Type of factor
+    ///
+    /// Known values: `call`, `email`, `push`, `question`, `signed_nonce`, `sms`, `token`, `token:hardware`, `token:hotp`, `token:software:totp`, `u2f`, `web`, `webauthn`.
+    pub factor_type: String,
+    /// Known values: `CUSTOM`, `DUO`, `FIDO`, `GOOGLE`, `OKTA`, `RSA`, `SYMANTEC`, `YUBICO`.
+    pub provider: String,
+    /// Status of the factor
+    ///
+    /// Known values: `ACTIVE`, `DISABLED`, `ENROLLED`, `EXPIRED`, `INACTIVE`, `NOT_SETUP`, `PENDING_ACTIVATION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Name of the factor vendor. This is usually the same as the provider except for On-Prem MFA, which depends on admin settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_name: Option<String>,
+    /// Embedded resources related to the factor
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<Map<String, Value>>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `Subscription` object of the API.
+///
+/// Stream `user_subscriptions`: `GET /api/v1/users/{userId}/subscriptions`.
+/// Stream `role_subscriptions`: `GET /api/v1/roles/{roleRef}/subscriptions`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    /// An array of sources send notifications to users.
+    /// > **Note**: Currently, Okta only allows `email` channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<String>>,
+    /// The type of notification
+    ///
+    /// Known values: `AD_AGENT`, `AGENT_AUTO_UPDATE_NOTIFICATION`, `AGENT_AUTO_UPDATE_NOTIFICATION_LDAP`, `APP_IMPORT`, `CONNECTOR_AGENT`, `IWA_AGENT`, `LDAP_AGENT`, `OKTA_ANNOUNCEMENT`, `OKTA_UPDATE`, `RATELIMIT_NOTIFICATION`, `REPORT_SUSPICIOUS_ACTIVITY`, `USER_DEPROVISION`, `USER_LOCKED_OUT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_type: Option<String>,
+    /// The status of the subscription
+    ///
+    /// Known values: `subscribed`, `unsubscribed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Discoverable resources related to the subscription
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// User factor variant used for WebAuthn preregistration factors
+///
+/// Stream `user_webauthn_enrollments`: `GET /webauthn-registration/api/v1/users/{userId}/enrollments`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebAuthnPreregistrationFactor {
+    /// Timestamp indicating when the factor was enrolled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Type of factor
+    ///
+    /// Known values: `call`, `email`, `push`, `question`, `signed_nonce`, `sms`, `token`, `token:hardware`, `token:hotp`, `token:software:totp`, `u2f`, `web`, `webauthn`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor_type: Option<String>,
+    /// ID of the factor
+    pub id: String,
+    /// Timestamp indicating when the factor was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Specific attributes related to the factor
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Map<String, Value>>,
+    /// Known values: `CUSTOM`, `DUO`, `FIDO`, `GOOGLE`, `OKTA`, `RSA`, `SYMANTEC`, `YUBICO`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Status of the factor
+    ///
+    /// Known values: `ACTIVE`, `DISABLED`, `ENROLLED`, `EXPIRED`, `INACTIVE`, `NOT_SETUP`, `PENDING_ACTIVATION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Name of the factor vendor. This is usually the same as the provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_name: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// The `RealmAssignment` object of the API.
 ///
 /// Stream `realm_assignments`: `GET /api/v1/realm-assignments`.
@@ -180,6 +447,51 @@ pub struct RealmAssignment {
     pub extra: Map<String, Value>,
 }
 
+/// The `RealmAssignmentOperationResponse` object of the API.
+///
+/// Stream `realm_assignment_operations`: `GET /api/v1/realm-assignments/operations`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmAssignmentOperationResponse {
+    /// Timestamp of when the operation completed
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<Timestamp>,
+    /// Timestamp of when the operation was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// ID of the asynchronous operation
+    pub id: String,
+    /// Timestamp of when the operation started
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<Timestamp>,
+    /// The status of the asynchronous operation
+    ///
+    /// Known values: `COMPLETED`, `SCHEDULED`, `IN_PROGRESS`, `FAILED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The operation type
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Definition of the realm assignment operation
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignment_operation: Option<RealmAssignmentOperationResponseAssignmentOperation>,
+    /// Number of users moved
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_user_moved: Option<f64>,
+    /// ID of the realm
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm_id: Option<String>,
+    /// Name of the realm
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm_name: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// The `UserFactorYubikeyOtpToken` object of the API.
 ///
 /// Stream `yubikey_tokens`: `GET /api/v1/org/factors/yubikey_token/tokens`.
@@ -210,6 +522,114 @@ pub struct UserFactorYubikeyOtpToken {
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AppServiceAccount` object of the API.
+///
+/// Stream `service_accounts`: `GET /privileged-access/api/v1/service-accounts`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppServiceAccount {
+    /// The key name of the app in the Okta Integration Network (OIN)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_global_name: Option<String>,
+    /// The app instance label
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_instance_name: Option<String>,
+    /// The [ORN](https://developer.okta.com/docs/api/openapi/okta-management/guides/roles/#okta-resource-name-orn) of the relevant resource.
+    ///
+    /// Use the specific app ORN format (`orn:{partition}:idp:{yourOrgId}:apps:{appType}:{appId}`) to identify an Okta app instance in your org.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_orn: Option<String>,
+    /// Timestamp when the app service account was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// The description of the app service account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The UUID of the app service account
+    pub id: String,
+    /// Timestamp when the app service account was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// The user-defined name for the app service account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A list of IDs of the Okta groups who own the app service account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_group_ids: Option<Vec<String>>,
+    /// A list of IDs of the Okta users who own the app service account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_user_ids: Option<Vec<String>>,
+    /// The app service account password
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Describes the current status of a service account
+    ///
+    /// Known values: `ALERT`, `ERROR`, `INFO`, `NO_ISSUES`, `UNSECURED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Describes the detailed status of a service account
+    ///
+    /// Known values: `CREATION_FAILED`, `MISSING_PASSWORD`, `PENDING`, `ROTATED`, `ROTATING`, `ROTATION_FAILED`, `STAGED`, `UNMANAGED`, `VAULTED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<String>,
+    /// The username that serves as the direct link to your managed app account. Ensure that this value precisely matches the identifier of the target app account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An Okta managed user account representing a Universal Directory user managed as a service account
+///
+/// Stream `okta_service_accounts`: `GET /privileged-access/api/v1/okta-service-accounts`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OktaManagedUserAccountResponse {
+    /// Timestamp when the Okta managed user account was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// The description of the Okta managed user account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The email address associated with the Okta user. This parameter is read-only, and it is derived from the Okta user profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The UUID of the Okta managed user account
+    pub id: String,
+    /// Timestamp when the Okta managed user account was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// The user-defined name for the Okta managed user account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The ID of the Okta user being managed as a service account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub okta_user_id: Option<String>,
+    /// A list of IDs of the Okta groups who own the Okta managed user account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_group_ids: Option<Vec<String>>,
+    /// A list of IDs of the Okta users who own the Okta managed user account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_user_ids: Option<Vec<String>>,
+    /// Describes the current status of a service account
+    ///
+    /// Known values: `ALERT`, `ERROR`, `INFO`, `NO_ISSUES`, `UNSECURED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Describes the detailed status of a service account
+    ///
+    /// Known values: `CREATION_FAILED`, `MISSING_PASSWORD`, `PENDING`, `ROTATED`, `ROTATING`, `ROTATION_FAILED`, `STAGED`, `UNMANAGED`, `VAULTED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<String>,
+    /// The username associated with the Okta user. This parameter is read-only, and it is derived from the Okta user profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -557,6 +977,40 @@ pub struct UserFactorVerify {
     pub extra: Map<String, Value>,
 }
 
+/// User that created the object
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2Actor {
+    /// User ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Type of user
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Embedded resources related to the Grant
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2ScopeConsentGrantEmbedded {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<OAuth2ScopeConsentGrantEmbeddedScope>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2ScopeConsentGrantEmbeddedScope {
+    /// The name of the Okta scope for which consent is granted
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// Action to apply to a user
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -600,6 +1054,63 @@ pub struct Expression {
     /// Value of the condition expression
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Definition of the realm assignment operation
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RealmAssignmentOperationResponseAssignmentOperation {
+    /// Configuration defintion of the realm
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<RealmAssignmentOperationResponseAssignmentOperationConfiguration>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Configuration defintion of the realm
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RealmAssignmentOperationResponseAssignmentOperationConfiguration {
+    /// Realm assignment action
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<RealmAssignmentOperationResponseAssignmentOperationConfigurationActions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Conditions>,
+    /// ID of the realm assignment operation
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Name of the realm assignment operation
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Realm assignment action
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmAssignmentOperationResponseAssignmentOperationConfigurationActions {
+    /// Action that assigns a user to a realm
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assign_user_to_realm: Option<
+        RealmAssignmentOperationResponseAssignmentOperationConfigurationActionsAssignUserToRealm,
+    >,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Action that assigns a user to a realm
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmAssignmentOperationResponseAssignmentOperationConfigurationActionsAssignUserToRealm
+{
+    /// ID of the realm
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm_id: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -335,6 +335,9 @@ impl Gen<'_> {
 /// The field of a fan-out's records that tells the children of one parent apart: the primary key's
 /// last column that the connector does not add (`id`, `kid`, ...).
 fn child_key(s: &okta_manifest::Stream) -> &'static str {
+    if s.derive == okta_manifest::Derive::NotificationType {
+        return "notificationType";
+    }
     s.primary_key
         .iter()
         .rev()
@@ -1076,6 +1079,18 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
             .insert(("threat_insight", String::new()), to_bytes(&v));
     }
 
+    // Singletons without an id of their own: the first example of each.
+    for name in ["org_captcha", "okta_personal_export_blocklist"] {
+        if let Some(tpl) = list_examples(name).first() {
+            let v = instantiate(tpl, &base, &[]);
+            org.objects.insert((name, String::new()), to_bytes(&v));
+        }
+    }
+
+    // Principal rate limits: both principal types (the list answers one type per request).
+    let prl = g.items("principal_rate_limits", "prl", 4, |_, _, _| {});
+    lists.push(("principal_rate_limits", prl));
+
     // Every other plain list of the manifest: a few objects made from its spec examples.
     for s in routes::derived_lists() {
         if !lists.iter().any(|(k, _)| *k == s.name) {
@@ -1093,11 +1108,22 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
     // Every other fan-out over such a list: 0–3 children per parent from its spec examples.
     for s in routes::derived_fan_outs() {
         let parent = routes::sim_list(s.parent.unwrap_or(""));
-        let parents: Vec<String> = org
-            .lists
-            .get(parent)
-            .map(|v| v.iter().map(|i| i.id.clone()).collect())
-            .unwrap_or_default();
+        let parents: Vec<String> = match parent {
+            "users" => {
+                let mut ids: Vec<String> = org.users.by_id.keys().cloned().collect();
+                ids.sort();
+                ids
+            }
+            "policies" => policies
+                .values()
+                .flat_map(|v| v.iter().map(|i| i.id.clone()))
+                .collect(),
+            _ => org
+                .lists
+                .get(parent)
+                .map(|v| v.iter().map(|i| i.id.clone()).collect())
+                .unwrap_or_default(),
+        };
         let key = child_key(s);
         let mut map = HashMap::new();
         for (i, pid) in parents.iter().enumerate() {
@@ -1663,6 +1689,34 @@ pub fn risk_providers_handler(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     routes::list_reply(c, "risk_providers", items)
 }
 
+/// `GET /api/v1/principal-rate-limits`: `filter=principalType eq "SSWS_TOKEN"` (or
+/// `"OAUTH_CLIENT"`) is required, as in Okta.
+pub fn principal_rate_limits_handler(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let filter = c.query.get("filter").unwrap_or("");
+    let Some(ptype) = filter
+        .strip_prefix("principalType eq \"")
+        .and_then(|r| r.strip_suffix('"'))
+    else {
+        return Err(
+            ApiError::new(400, "E0000031", "Invalid search criteria.").cause(format!(
+                "filter: {filter:?} (principalType eq \"...\" is required)"
+            )),
+        );
+    };
+    let items: Vec<Item> = c
+        .org
+        .lists
+        .get("principal_rate_limits")
+        .map(|v| {
+            v.iter()
+                .filter(|i| parse(&i.json)["principalType"] == ptype)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    routes::list_reply(c, "principal_rate_limits", &items)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ground truth
 
@@ -1838,12 +1892,36 @@ pub fn collection(org: &Org, now_ms: i64, stream: &str) -> Option<Vec<Value>> {
             .get(&("threat_insight", String::new()))
             .map(|b| vec![with_col(parse(b), "id", "threat_insight")])
             .unwrap_or_default(),
+        "org_captcha" | "okta_personal_export_blocklist" => org
+            .objects
+            .get(&(
+                if stream == "org_captcha" {
+                    "org_captcha"
+                } else {
+                    "okta_personal_export_blocklist"
+                },
+                String::new(),
+            ))
+            .map(|b| vec![with_col(parse(b), "id", stream)])
+            .unwrap_or_default(),
         "api_tokens" => list_vals(org, "api_tokens"),
         "realms" => list_vals(org, "realms"),
         s if s.starts_with("asa_") => return org.catalog.asa.collection(s),
         s if org.lists.contains_key(s) => list_vals(org, s),
         s if org.children.contains_key(s) => match okta_manifest::find(s) {
-            Some(m) => child_vals(org, s, m.parent_column.unwrap_or("parent_id")),
+            Some(m) => {
+                let vals = child_vals(org, s, m.parent_column.unwrap_or("parent_id"));
+                if m.derive == okta_manifest::Derive::NotificationType {
+                    vals.into_iter()
+                        .map(|v| {
+                            let nt = v["notificationType"].as_str().unwrap_or("").to_string();
+                            with_col(v, "notification_type", &nt)
+                        })
+                        .collect()
+                } else {
+                    vals
+                }
+            }
             None => return None,
         },
         _ => {

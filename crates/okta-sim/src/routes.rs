@@ -530,6 +530,18 @@ pub static ROUTES: &[Route] = &[
         paging: Paging::Single,
     },
     Route {
+        pattern: "/api/v1/org/captcha",
+        scope: "okta.captchas.read",
+        source: Source::Object("org_captcha", ""),
+        paging: Paging::Single,
+    },
+    Route {
+        pattern: "/okta-personal-settings/api/v1/export-blocklists",
+        scope: "okta.personal.adminSettings.read",
+        source: Source::Object("okta_personal_export_blocklist", ""),
+        paging: Paging::Single,
+    },
+    Route {
         pattern: "/api/v1/api-tokens",
         scope: "okta.apiTokens.read",
         source: Source::List("api_tokens"),
@@ -590,6 +602,15 @@ pub static ROUTES: &[Route] = &[
         },
     },
     Route {
+        pattern: "/api/v1/principal-rate-limits",
+        scope: "okta.principalRateLimits.read",
+        source: Source::Custom(catalog::principal_rate_limits_handler),
+        paging: Paging::Link {
+            default: 20,
+            max: 50,
+        },
+    },
+    Route {
         pattern: "/api/v1/realms",
         scope: "okta.realms.read",
         source: Source::List("realms"),
@@ -600,8 +621,8 @@ pub static ROUTES: &[Route] = &[
     },
 ];
 
-/// The manifest's plain lists the table above does not serve: one top-level Okta list each,
-/// read whole, with no parent and no types. The simulator serves them from their spec examples, so
+/// The manifest's plain lists the table above does not serve: one top-level Okta list each (an
+/// array, or an object wrapping one), read whole, with no parent and no types. The simulator serves them from their spec examples, so
 /// a new list stream needs only its manifest entry.
 pub fn derived_lists() -> impl Iterator<Item = &'static okta_manifest::Stream> {
     okta_manifest::catalog().filter(|s| {
@@ -609,31 +630,39 @@ pub fn derived_lists() -> impl Iterator<Item = &'static okta_manifest::Stream> {
             && s.reader == okta_manifest::Reader::List
             && s.parent.is_none()
             && s.types.is_empty()
-            && s.extract == okta_manifest::Extract::Array
+            && matches!(
+                s.extract,
+                okta_manifest::Extract::Array | okta_manifest::Extract::Field(_)
+            )
             && !ROUTES.iter().any(|r| r.pattern == pattern_of(s))
     })
 }
 
 /// The manifest's fan-outs the table above does not serve: one Okta list per key of a parent that
 /// is itself a plain top-level list the simulator holds (apps, authorization servers, IdPs, brands,
-/// resource sets, OAuth clients, ...). The simulator seeds a few children per parent from the
-/// stream's spec examples and serves them like [`Source::Children`]: an unknown parent is a 404, a
-/// known one without children an empty list.
+/// resource sets, OAuth clients, ...) or one of [`DERIVED_PARENTS`]. The simulator seeds a few
+/// children per parent from the stream's spec examples and serves them like [`Source::Children`]:
+/// an unknown parent is a 404, a known one without children an empty list.
 pub fn derived_fan_outs() -> impl Iterator<Item = &'static okta_manifest::Stream> {
     okta_manifest::catalog().filter(|s| {
         s.api == okta_manifest::Api::Okta
             && s.reader == okta_manifest::Reader::FanOut
             && s.types.is_empty()
             && s.parent.and_then(okta_manifest::stream).is_some_and(|p| {
-                p.api == okta_manifest::Api::Okta
-                    && p.reader == okta_manifest::Reader::List
-                    && p.parent.is_none()
-                    && p.types.is_empty()
-                    && !p.endpoint.contains('{')
+                DERIVED_PARENTS.contains(&p.name)
+                    || (p.api == okta_manifest::Api::Okta
+                        && p.reader == okta_manifest::Reader::List
+                        && p.parent.is_none()
+                        && p.types.is_empty()
+                        && !p.endpoint.contains('{'))
             })
             && !ROUTES.iter().any(|r| r.pattern == pattern_of(s))
     })
 }
+
+/// Parents that are no plain list but whose ids the simulator knows at seeding (its users, its
+/// policies of every type): derived fan-outs may hang under them too.
+pub const DERIVED_PARENTS: &[&str] = &["users", "policies"];
 
 /// The [`Org::lists`] name holding a manifest list stream's rows (the simulator's own names predate
 /// the manifest for a few of them).

@@ -52,6 +52,20 @@ const SPEC_EXAMPLE_ERRORS: &[(&str, &str, &str, &str, &str)] = &[
         "a status string as the example of an object",
     ),
     (
+        "policy_apps",
+        "ApplicationUniversalLogout.universalLogout",
+        "",
+        r#""ACTIVE""#,
+        "a status string as the example of an object",
+    ),
+    (
+        "authenticator_methods",
+        "DNSRecordAuthenticators.settings.rpId.domain.dnsRecord.verificationValue",
+        "",
+        r#"["79496f234c814638b1cc44f51a782781"]"#,
+        "an array as the example of a string",
+    ),
+    (
         "policies",
         "GET /api/v1/policies",
         "/created",
@@ -123,18 +137,24 @@ const UNDECLARED_IN_SPEC_EXAMPLES: &[(&str, &str)] = &[
         "/settings/signOn/assertionEncryption/requestCompressed",
     ),
     ("applications", "/settings/signOn/inlineHooks/[]/_links"),
+    // The same application examples (borrowed from `GET /api/v1/apps/{appId}`).
+    ("policy_apps", "/settings/signOn/inlineHooks/[]/_links"),
     ("asa_entitlements", "/commands"),
     // The JWK example writes the key `x5t#S256"` (a stray quote inside the name).
     ("application_keys", "/x5t#S256\""),
     ("asa_project_servers", "/broker_host_certs"),
     // The example keys carry JWK members the schemas don't declare (`alg`; EC `crv`/`x`/`y`).
     ("authorization_server_resource_server_keys", "/alg"),
+    ("application_jwks", "/alg"),
     ("identity_provider_key_store", "/alg"),
     ("identity_provider_key_store", "/crv"),
     ("identity_provider_key_store", "/x"),
     ("identity_provider_key_store", "/y"),
     // Typo of `lastUpdate` in the example.
     ("device_posture_checks", "/createdUpdate"),
+    ("default_device_posture_checks", "/createdUpdate"),
+    // The example names the security-key vendor (`fulfillmentProvider`); the schema doesn't declare it.
+    ("user_webauthn_enrollments", "/fulfillmentProvider"),
     ("yubikey_tokens", "/activated"),
     ("asa_project_servers", "/instance_id"),
     ("authorization_server_claims", "/apiResourceId"),
