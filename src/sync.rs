@@ -280,6 +280,22 @@ fn handoffs(
 }
 
 async fn read_stream(run: &mut StreamRun<'_>) -> Result<()> {
+    let result = read_with_reader(run).await;
+    // A read that handed no keys over (a change-feed or resumed read collects none) leaves the
+    // children waiting on it to list the parents themselves, never waiting for ever.
+    if let Some(to) = run.ctx.handoff(run.def.name) {
+        to.send_if_modified(|h| {
+            let pending = matches!(h, streams::context::Handoff::Pending);
+            if pending {
+                *h = streams::context::Handoff::Failed;
+            }
+            pending
+        });
+    }
+    result
+}
+
+async fn read_with_reader(run: &mut StreamRun<'_>) -> Result<()> {
     use streams::{asa, incremental, list, members, system_log, Catalogued};
     let def = run.def;
     let (path, extract) = (def.endpoint, def.extract);

@@ -425,6 +425,12 @@ impl Org {
                 take(items, id);
             }
         }
+        // The user's rows of every per-user list derived from the manifest (grants, blocks, ...).
+        for s in crate::routes::derived_fan_outs().filter(|s| s.parent == Some("users")) {
+            if let Some(per_user) = self.children.get_mut(s.name) {
+                per_user.remove(id);
+            }
+        }
         if let Some(owners) = self.children.get_mut("group_owners") {
             for items in owners.values_mut() {
                 take(items, id);
