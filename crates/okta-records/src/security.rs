@@ -1037,7 +1037,7 @@ pub struct CustomAAGUIDResponseObjectAttestationRootCertificates {
     pub iss: Option<String>,
     /// Expiry date of certificate
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exp: Option<String>,
+    pub exp: Option<Timestamp>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -156,6 +156,8 @@ TIMESTAMPS = {
     ("management", "UserSchema", "created"): "date-time",
     ("management", "UserSchema", "lastUpdated"): "date-time",
     ("management", "PushProvider", "lastUpdatedDate"): "date-time",
+    ("management", "AttestationRootCertificatesResponse", "exp"): "date-time",
+    ("management", "CustomAAGUIDResponseObject", "exp"): "date-time",
 }
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")

@@ -591,7 +591,8 @@ async fn derived_fan_outs_serve_exactly_the_truth_per_parent() {
             okta_manifest::IdFrom::Field(f) => f,
             okta_manifest::IdFrom::SchemaLink => "id",
         };
-        let child_key = s.primary_key[1];
+        // The key after the parent column: one field, or several (user blocks: type and appliesTo).
+        let child_key = &s.primary_key[1..];
         let parents: Vec<String> = sim
             .collection(parent.name)
             .iter()
@@ -612,8 +613,18 @@ async fn derived_fan_outs_serve_exactly_the_truth_per_parent() {
             }
             empty += usize::from(items.is_empty());
             for it in items {
-                let k = it[child_key].as_str().unwrap_or("").to_string();
-                assert!(served.insert(vec![pid.clone(), k]), "{}: twice", s.name);
+                let mut key = vec![pid.clone()];
+                key.extend(child_key.iter().map(|f| {
+                    // A column the connector derives is read from the field it comes from.
+                    let field = match (s.derive, *f) {
+                        (okta_manifest::Derive::NotificationType, "notification_type") => {
+                            "notificationType"
+                        }
+                        _ => f,
+                    };
+                    it[field].as_str().unwrap_or("").to_string()
+                }));
+                assert!(served.insert(key), "{}: twice", s.name);
             }
         }
         assert_eq!(served, sim.keys(s.name), "{}", s.name);
