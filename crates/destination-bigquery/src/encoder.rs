@@ -34,6 +34,12 @@ impl Field<'_> {
 /// A record's top-level fields, however they were parsed.
 pub trait Fields {
     fn field(&self, name: &str) -> Option<Field<'_>>;
+    /// [`Fields::field`], told where the field was in the last record read this way (`hint`, updated):
+    /// records of one stream mostly have the same fields, so the position usually holds.
+    fn field_hinted(&self, name: &str, hint: &mut usize) -> Option<Field<'_>> {
+        let _ = hint;
+        self.field(name)
+    }
     fn field_count(&self) -> usize;
     fn field_names(&self) -> Vec<&str>;
     /// Every field with its value.
@@ -103,7 +109,7 @@ impl<'a> RawRecord<'a> {
 struct RawFields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 /// An object member's name, borrowed from the input when it has no escape.
-struct Name<'a>(Cow<'a, str>);
+pub(crate) struct Name<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> serde::Deserialize<'de> for Name<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -162,6 +168,20 @@ impl Fields for RawRecord<'_> {
     fn field(&self, name: &str) -> Option<Field<'_>> {
         self.get(name).map(Field::Raw)
     }
+    fn field_hinted(&self, name: &str, hint: &mut usize) -> Option<Field<'_>> {
+        if let Some((k, v)) = self.0.get(*hint) {
+            if k == name {
+                return Some(Field::Raw(v));
+            }
+        }
+        match self.0.binary_search_by(|(k, _)| k.as_ref().cmp(name)) {
+            Ok(i) => {
+                *hint = i;
+                Some(Field::Raw(self.0[i].1))
+            }
+            Err(_) => None,
+        }
+    }
     fn field_count(&self) -> usize {
         self.0.len()
     }
@@ -188,6 +208,8 @@ pub struct Encoder {
     columns: Vec<(String, String, BqType)>,
     /// `,"<column name>":` of every data column, escaped once here rather than for every record.
     keys: Vec<Vec<u8>>,
+    /// Per column, where its field was in the last record (see [`Fields::field_hinted`]).
+    hints: Vec<usize>,
     /// Indexes into `columns` of the primary-key columns.
     key_columns: Vec<usize>,
     /// Whether undeclared fields are kept in `_airbyte_additional_properties`.
@@ -245,6 +267,7 @@ impl Encoder {
             .column(ADDITIONAL_PROPERTIES)
             .is_some_and(|c| c.field.is_none());
         Encoder {
+            hints: vec![0; columns.len()],
             columns,
             keys,
             key_columns,
@@ -309,8 +332,14 @@ impl Encoder {
         let mut changes: Vec<&str> = Vec::new();
         let mut present = 0usize;
         let mut null_key = None;
-        for (i, ((_, field, ty), key)) in self.columns.iter().zip(&self.keys).enumerate() {
-            let written = match data.field(field) {
+        for (i, (((_, field, ty), key), hint)) in self
+            .columns
+            .iter()
+            .zip(&self.keys)
+            .zip(self.hints.iter_mut())
+            .enumerate()
+        {
+            let written = match data.field_hinted(field, hint) {
                 None => false,
                 Some(v) => {
                     present += 1;
@@ -434,6 +463,7 @@ fn write_field(out: &mut Vec<u8>, f: Field<'_>, ty: BqType) -> bool {
                     }
                 }
                 BqType::Timestamp => match plain_str(t) {
+                    Some(s) if write_utc_timestamp(out, s) => true,
                     Some(s) => match parse_timestamp(s) {
                         Some(ts) => {
                             write_timestamp_micros(out, &ts);
@@ -481,6 +511,68 @@ fn itoa_i64(i: i64, buf: &mut [u8; 20]) -> &[u8] {
         buf[pos] = b'-';
     }
     &buf[pos..]
+}
+
+/// The commonest timestamp shape, `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (what Okta sends), written as
+/// [`write_timestamp_micros`] writes it, without chrono's general parser: the digits are checked and
+/// copied, the fraction cut or padded to microseconds. Anything else, a leap second or a date that does not
+/// exist included, answers `false` having written nothing, and takes the general path (tested to agree).
+fn write_utc_timestamp(out: &mut Vec<u8>, s: &str) -> bool {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r)?.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (Some(year), Some(month), Some(day), Some(hour), Some(min), Some(sec)) = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    ) else {
+        return false;
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[b.len() - 1] != b'Z'
+    {
+        return false;
+    }
+    let frac = &b[19..b.len() - 1];
+    let frac = match frac {
+        [] => frac,
+        [b'.', digits @ ..]
+            if (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) =>
+        {
+            digits
+        }
+        _ => return false,
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    if year == 0 || day == 0 || day > days || hour > 23 || min > 59 || sec > 59 {
+        return false;
+    }
+    out.push(b'"');
+    out.extend_from_slice(&b[..19]);
+    out.push(b'.');
+    let micros = &frac[..frac.len().min(6)];
+    out.extend_from_slice(micros);
+    out.extend(std::iter::repeat_n(b'0', 6 - micros.len()));
+    out.extend_from_slice(b"Z\"");
+    true
 }
 
 /// `"YYYY-MM-DDTHH:MM:SS.ffffffZ"` (with the quotes): what `to_rfc3339_opts(Micros, true)` writes for the
@@ -705,6 +797,89 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_timestamp_fast_path_writes_what_the_general_path_writes() {
+        let mut cases: Vec<String> = [
+            "2024-01-02T03:04:05Z",
+            "2024-01-02T03:04:05.1Z",
+            "2024-01-02T03:04:05.000Z",
+            "2024-01-02T03:04:05.123456Z",
+            "2024-01-02T03:04:05.123456789Z",
+            "2024-01-02T03:04:05.1234567891Z",
+            "2024-02-29T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2000-02-29T23:59:59.999Z",
+            "2024-04-31T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-00-01T00:00:00Z",
+            "2024-01-00T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999Z",
+            "2024-01-02T24:00:00Z",
+            "2024-01-02T23:60:00Z",
+            "2016-12-31T23:59:60Z",
+            "2024-01-02T03:04:05.Z",
+            "2024-01-02T03:04:05,1Z",
+            "2024-01-02t03:04:05Z",
+            "2024-01-02T03:04:05z",
+            "2024-01-02 03:04:05Z",
+            "2024-01-02T03:04:05+00:00",
+            "2024-01-02T03:04:05.5-07:00",
+            "2024-1-02T03:04:05Z",
+            "+2024-01-02T03:04:05Z",
+            "2024-01-02T03:04:5Z",
+            "2024-01-02",
+            "Z",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for i in 0..400u32 {
+            cases.push(format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{}Z",
+                1 + i * 37 % 9999,
+                i % 14,
+                i % 33,
+                i % 25,
+                i % 61,
+                i % 62,
+                &"123456789"[..(i % 10) as usize]
+            ));
+        }
+        let mut taken = 0;
+        for s in &cases {
+            let mut fast = Vec::new();
+            let took = write_utc_timestamp(&mut fast, s);
+            taken += usize::from(took);
+            let mut general = Vec::new();
+            let ok = match parse_timestamp(s) {
+                Some(ts) => {
+                    write_timestamp_micros(&mut general, &ts);
+                    true
+                }
+                None => false,
+            };
+            if took {
+                assert!(ok, "{s}: the fast path took what the general path refuses");
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(general).unwrap(),
+                    "{s}"
+                );
+            } else {
+                assert!(fast.is_empty(), "{s}: wrote before refusing");
+            }
+        }
+        assert!(write_utc_timestamp(
+            &mut Vec::new(),
+            "2024-01-02T03:04:05.000Z"
+        ));
+        assert!(taken > 100, "the fast path took only {taken} cases");
+    }
     use super::*;
     use serde_json::json;
 

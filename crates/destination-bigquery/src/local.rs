@@ -17,7 +17,7 @@ use crate::sql::TableRef;
 use crate::warehouse::Load;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -153,7 +153,11 @@ impl LocalWarehouse {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
         let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
         let dest = dir.join(format!("{:06}-{}.ndjson", n + 1, load.job_id));
-        std::fs::copy(load.file, &dest).map_err(|e| Error::io(dest.display(), e))?;
+        // The spool file is removed after its load: a hard link keeps its bytes without copying them
+        // (a copy where the two folders are on different file systems).
+        if std::fs::hard_link(load.file, &dest).is_err() {
+            std::fs::copy(load.file, &dest).map_err(|e| Error::io(dest.display(), e))?;
+        }
         self.log_op(
             load.final_table,
             json!({"jobReference": {"jobId": load.job_id}, "configuration": {"load": {
@@ -224,57 +228,55 @@ impl LocalWarehouse {
         // many keys: they are held apart (there are as many as the source's deletions) and applied to
         // every key group.
         let scopes = self.scoped_tombstones(src, schema)?;
-        let mut runs: Vec<PathBuf> = Vec::new();
-        let mut chunk: Vec<(String, u8, u64, String)> = Vec::new();
-        let mut chunk_bytes = 0usize;
-        let mut seq = 0u64;
-        for (side, t) in [(0u8, target), (1u8, src)] {
-            for p in self.load_files(t) {
-                let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
-                for line in std::io::BufReader::new(file).lines() {
-                    let line = line.map_err(|e| Error::io(p.display(), e))?;
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    if side == 1 && !scopes.is_empty() && scoped_row(&line, schema).is_some() {
-                        continue;
-                    }
-                    let key = raw_key(&line, &schema.primary_key)
-                        .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
-                    chunk_bytes += line.len() + key.len() + 32;
-                    chunk.push((key, side, seq, line));
-                    seq += 1;
-                    if chunk_bytes >= run_bytes {
-                        runs.push(write_run(&work, runs.len(), &mut chunk)?);
-                        chunk_bytes = 0;
-                    }
+        // A second thread sorts and writes each full chunk while this one reads and keys the next; at most
+        // two chunks are in memory (the channel holds none: a full chunk waits for the writer).
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RunEntry>>(0);
+        let (runs, chunk) = std::thread::scope(|scope| -> Result<(Vec<PathBuf>, Vec<RunEntry>)> {
+            let writer = scope.spawn(|| -> Result<Vec<PathBuf>> {
+                let mut runs = Vec::new();
+                for mut chunk in rx {
+                    runs.push(write_run(&work, runs.len(), &mut chunk)?);
                 }
-            }
+                Ok(runs)
+            });
+            let read = self.read_entries(src, target, schema, &scopes, run_bytes, |chunk| {
+                tx.send(chunk).is_ok()
+            });
+            drop(tx);
+            let runs = writer
+                .join()
+                .map_err(|_| Error::Internal("the MERGE's run writer panicked".into()))??;
+            Ok((runs, read?))
+        })?;
+        let mut chunk = chunk;
+        // 2. Merge the runs (the last chunk stays in memory as one more run); each key's rows meet in one
+        // group.
+        chunk.sort_unstable_by(RunEntry::cmp_order);
+        let mut sources: Vec<RunSource> = Vec::with_capacity(runs.len() + 1);
+        for r in &runs {
+            let f = std::fs::File::open(r).map_err(|e| Error::io(r.display(), e))?;
+            sources.push(RunSource::File(
+                std::io::BufReader::with_capacity(1 << 16, f),
+                r.clone(),
+            ));
         }
-        if !chunk.is_empty() {
-            runs.push(write_run(&work, runs.len(), &mut chunk)?);
-        }
-        drop(chunk);
-        // 2. Merge the runs; each key's rows meet in one group.
+        sources.push(RunSource::Memory(chunk.into_iter()));
         let tmp = work.join("merged.ndjson");
         {
             let f = std::fs::File::create(&tmp).map_err(|e| Error::io(tmp.display(), e))?;
-            let mut out = std::io::BufWriter::new(f);
-            let mut readers = Vec::new();
-            let mut heap = std::collections::BinaryHeap::new();
-            for (i, r) in runs.iter().enumerate() {
-                let f = std::fs::File::open(r).map_err(|e| Error::io(r.display(), e))?;
-                let mut lines = std::io::BufReader::new(f).lines();
-                if let Some(entry) = next_entry(&mut lines, r)? {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, f);
+            let mut heap = std::collections::BinaryHeap::with_capacity(sources.len());
+            for (i, s) in sources.iter_mut().enumerate() {
+                if let Some(entry) = s.next_entry()? {
                     heap.push(std::cmp::Reverse((entry, i)));
                 }
-                readers.push(lines);
             }
             let rules = GroupRules::of(schema);
-            let mut group: Vec<(u8, String)> = Vec::new();
-            let mut group_key: Option<String> = None;
-            while let Some(std::cmp::Reverse(((key, side, _, row), i))) = heap.pop() {
-                if group_key.as_deref() != Some(key.as_str()) {
+            let mut group: Vec<(u8, Box<[u8]>)> = Vec::new();
+            let mut group_key: Option<Box<[u8]>> = None;
+            while let Some(std::cmp::Reverse((entry, i))) = heap.pop() {
+                let RunEntry { key, side, row, .. } = entry;
+                if group_key.as_deref() != Some(&*key) {
                     if !group.is_empty() {
                         write_group(&mut out, &group, schema, deletes, &scopes, &rules)
                             .map_err(|e| Error::io(tmp.display(), e))?;
@@ -283,7 +285,7 @@ impl LocalWarehouse {
                     group_key = Some(key);
                 }
                 group.push((side, row));
-                if let Some(entry) = next_entry(&mut readers[i], &runs[i])? {
+                if let Some(entry) = sources[i].next_entry()? {
                     heap.push(std::cmp::Reverse((entry, i)));
                 }
             }
@@ -303,6 +305,65 @@ impl LocalWarehouse {
         Ok(())
     }
 
+    /// Reads the rows of `target` (side 0) then of `src` (side 1) as run entries, handing each chunk of
+    /// about `run_bytes` to `full` (which answers whether to go on) and returning the last one.
+    fn read_entries(
+        &self,
+        src: &TableRef,
+        target: &TableRef,
+        schema: &TableSchema,
+        scopes: &[Value],
+        run_bytes: usize,
+        mut full: impl FnMut(Vec<RunEntry>) -> bool,
+    ) -> Result<Vec<RunEntry>> {
+        let mut chunk: Vec<RunEntry> = Vec::new();
+        let mut chunk_bytes = 0usize;
+        let mut seq = 0u64;
+        let mut line = Vec::with_capacity(4096);
+        for (side, t) in [(0u8, target), (1u8, src)] {
+            for p in self.load_files(t) {
+                let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
+                let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+                loop {
+                    line.clear();
+                    let n = reader
+                        .read_until(b'\n', &mut line)
+                        .map_err(|e| Error::io(p.display(), e))?;
+                    if n == 0 {
+                        break;
+                    }
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
+                    if line.trim_ascii().is_empty() {
+                        continue;
+                    }
+                    if side == 1 && !scopes.is_empty() && scoped_row(&line, schema).is_some() {
+                        continue;
+                    }
+                    let key = raw_key(&line, &schema.primary_key)
+                        .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))?;
+                    chunk_bytes += line.len() + key.len() + 64;
+                    chunk.push(RunEntry {
+                        key,
+                        side,
+                        seq,
+                        row: line.as_slice().into(),
+                    });
+                    seq += 1;
+                    if chunk_bytes >= run_bytes {
+                        chunk_bytes = 0;
+                        if !full(std::mem::take(&mut chunk)) {
+                            // The writer stopped on an error, which the caller reports.
+                            return Ok(Vec::new());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(chunk)
+    }
+
     /// The scoped tombstones among `src`'s rows.
     fn scoped_tombstones(&self, src: &TableRef, schema: &TableSchema) -> Result<Vec<Value>> {
         let mut out = Vec::new();
@@ -313,7 +374,7 @@ impl LocalWarehouse {
             let file = std::fs::File::open(&p).map_err(|e| Error::io(p.display(), e))?;
             for line in std::io::BufReader::new(file).lines() {
                 let line = line.map_err(|e| Error::io(p.display(), e))?;
-                if let Some(v) = scoped_row(&line, schema) {
+                if let Some(v) = scoped_row(line.as_bytes(), schema) {
                     out.push(v);
                 }
             }
@@ -402,15 +463,16 @@ impl LocalWarehouse {
     }
 }
 
-/// Bytes of rows sorted in memory at once by a local MERGE (each run is written to disk).
-pub const MERGE_RUN_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes of rows sorted in memory at once by a local MERGE (each run is written to disk; two are in
+/// memory at a time, one being read, one being sorted and written).
+pub const MERGE_RUN_BYTES: usize = 8 * 1024 * 1024;
 
 /// The primary key of an encoded row as text (the JSON of its key values, in key order), without building
 /// the row: the encoder writes every value in one canonical form, so equal keys have equal text.
 ///
 /// Only the key members are kept (others are skipped, still checked as JSON); of repeated names the last
 /// wins, as in [`crate::encoder::RawRecord`], so this is what reading the row with it would give.
-fn raw_key(line: &str, pk: &[String]) -> std::result::Result<String, serde_json::Error> {
+fn raw_key(line: &[u8], pk: &[String]) -> std::result::Result<Box<[u8]>, serde_json::Error> {
     use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
     use serde_json::value::RawValue;
     struct Keys<'k>(&'k [String]);
@@ -433,7 +495,8 @@ fn raw_key(line: &str, pk: &[String]) -> std::result::Result<String, serde_json:
             mut map: A,
         ) -> std::result::Result<Self::Value, A::Error> {
             let mut found = vec![None; self.0.len()];
-            while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            // Names borrowed from the row (no allocation) unless they hold an escape.
+            while let Some(crate::encoder::Name(name)) = map.next_key()? {
                 match self.0.iter().position(|k| *k == name) {
                     Some(i) => found[i] = Some(map.next_value::<&'de RawValue>()?),
                     None => {
@@ -444,70 +507,118 @@ fn raw_key(line: &str, pk: &[String]) -> std::result::Result<String, serde_json:
             Ok(found)
         }
     }
-    let mut de = serde_json::Deserializer::from_str(line);
+    let mut de = serde_json::Deserializer::from_slice(line);
     let found = Keys(pk).deserialize(&mut de)?;
     de.end()?;
-    let mut out = String::with_capacity(32);
-    out.push('[');
+    let mut out = Vec::with_capacity(
+        2 + found
+            .iter()
+            .map(|v| v.map_or(4, |v| v.get().len()) + 1)
+            .sum::<usize>(),
+    );
+    out.push(b'[');
     for (i, v) in found.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push_str(v.map_or("null", |v| v.get()));
+        out.extend_from_slice(v.map_or("null", |v| v.get()).as_bytes());
     }
-    out.push(']');
-    Ok(out)
+    out.push(b']');
+    Ok(out.into_boxed_slice())
 }
 
-/// Sorts a chunk by (key, side, arrival) and writes it as a run: `key \t side \t arrival \t row` lines (the
-/// JSON texts hold no raw tab or newline).
-fn write_run(work: &Path, n: usize, chunk: &mut Vec<(String, u8, u64, String)>) -> Result<PathBuf> {
-    chunk.sort_unstable_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+/// One row on its way through a local MERGE: its key's text, its side (0: the target's, 1: staged), its
+/// arrival order and its text. Ordered by (key, side, arrival); keys and rows stay bytes (they were
+/// checked as JSON when read from the load files, and the runs are this MERGE's own files).
+#[derive(Debug, PartialEq, Eq)]
+struct RunEntry {
+    key: Box<[u8]>,
+    side: u8,
+    seq: u64,
+    row: Box<[u8]>,
+}
+
+impl RunEntry {
+    fn cmp_order(a: &Self, b: &Self) -> std::cmp::Ordering {
+        (&a.key, a.side, a.seq).cmp(&(&b.key, b.side, b.seq))
+    }
+}
+
+impl Ord for RunEntry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        RunEntry::cmp_order(self, other)
+    }
+}
+
+impl PartialOrd for RunEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Sorts a chunk by (key, side, arrival) and writes it as a run of binary entries: key length (u32 LE),
+/// key, side (u8), arrival (u64 LE), row length (u32 LE), row. Nothing is parsed or checked again when the
+/// run is read back.
+fn write_run(work: &Path, n: usize, chunk: &mut Vec<RunEntry>) -> Result<PathBuf> {
+    chunk.sort_unstable_by(RunEntry::cmp_order);
     let p = work.join(format!("run-{n:06}"));
     let f = std::fs::File::create(&p).map_err(|e| Error::io(p.display(), e))?;
-    let mut w = std::io::BufWriter::new(f);
-    let mut buf = Vec::with_capacity(4096);
-    for (key, side, seq, row) in chunk.drain(..) {
-        buf.clear();
-        buf.extend_from_slice(key.as_bytes());
-        buf.push(b'\t');
-        buf.push(b'0' + side);
-        buf.push(b'\t');
-        buf.extend_from_slice(seq.to_string().as_bytes());
-        buf.push(b'\t');
-        buf.extend_from_slice(row.as_bytes());
-        buf.push(b'\n');
-        w.write_all(&buf).map_err(|e| Error::io(p.display(), e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+    let too_long = || Error::Internal(format!("{}: a row longer than 4 GiB", p.display()));
+    for e in chunk.drain(..) {
+        let klen = u32::try_from(e.key.len()).map_err(|_| too_long())?;
+        let rlen = u32::try_from(e.row.len()).map_err(|_| too_long())?;
+        let mut head = [0u8; 17];
+        head[..4].copy_from_slice(&klen.to_le_bytes());
+        w.write_all(&head[..4])
+            .and_then(|()| w.write_all(&e.key))
+            .and_then(|()| {
+                head[4] = e.side;
+                head[5..13].copy_from_slice(&e.seq.to_le_bytes());
+                head[13..17].copy_from_slice(&rlen.to_le_bytes());
+                w.write_all(&head[4..17])
+            })
+            .and_then(|()| w.write_all(&e.row))
+            .map_err(|err| Error::io(p.display(), err))?;
     }
     w.flush().map_err(|e| Error::io(p.display(), e))?;
     Ok(p)
 }
 
-type RunEntry = (String, u8, u64, String);
+/// A sorted run being merged: a run file, or the last chunk, still in memory.
+enum RunSource {
+    File(std::io::BufReader<std::fs::File>, PathBuf),
+    Memory(std::vec::IntoIter<RunEntry>),
+}
 
-fn next_entry(
-    lines: &mut std::io::Lines<std::io::BufReader<std::fs::File>>,
-    path: &Path,
-) -> Result<Option<RunEntry>> {
-    let Some(line) = lines.next() else {
-        return Ok(None);
-    };
-    let line = line.map_err(|e| Error::io(path.display(), e))?;
-    let mut parts = line.splitn(4, '\t');
-    let (Some(key), Some(side), Some(seq), Some(row)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Error::Internal(format!(
-            "{}: a malformed run line",
-            path.display()
-        )));
-    };
-    Ok(Some((
-        key.to_string(),
-        side.parse().unwrap_or(1),
-        seq.parse().unwrap_or(0),
-        row.to_string(),
-    )))
+impl RunSource {
+    fn next_entry(&mut self) -> Result<Option<RunEntry>> {
+        let (r, path) = match self {
+            RunSource::Memory(it) => return Ok(it.next()),
+            RunSource::File(r, path) => (r, path),
+        };
+        let io = |e: std::io::Error| Error::io(path.display(), e);
+        let mut len = [0u8; 4];
+        match r.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(io(e)),
+        }
+        let mut key = vec![0u8; u32::from_le_bytes(len) as usize];
+        r.read_exact(&mut key).map_err(io)?;
+        let mut head = [0u8; 13];
+        r.read_exact(&mut head).map_err(io)?;
+        let seq = u64::from_le_bytes(head[1..9].try_into().unwrap_or_default());
+        let rlen = u32::from_le_bytes(head[9..13].try_into().unwrap_or_default()) as usize;
+        let mut row = vec![0u8; rlen];
+        r.read_exact(&mut row).map_err(io)?;
+        Ok(Some(RunEntry {
+            key: key.into_boxed_slice(),
+            side: head[0],
+            seq,
+            row: row.into_boxed_slice(),
+        }))
+    }
 }
 
 /// What [`write_group`] needs of the schema, worked out once per MERGE rather than once per key.
@@ -530,7 +641,7 @@ impl GroupRules {
 /// what the table keeps for it.
 fn write_group(
     out: &mut impl Write,
-    group: &[(u8, String)],
+    group: &[(u8, Box<[u8]>)],
     schema: &TableSchema,
     deletes: crate::sql::Deletes,
     scopes: &[Value],
@@ -584,13 +695,13 @@ fn write_group(
                 && deletes == crate::sql::Deletes::Hard
                 && deleted.as_ref().is_some_and(|d| raw_field_set(row, d));
             if !drop {
-                out.write_all(row.as_bytes())?;
+                out.write_all(row)?;
                 out.write_all(b"\n")?;
             }
             return Ok(());
         }
     }
-    let parse = |row: &str| serde_json::from_str::<Value>(row).unwrap_or(Value::Null);
+    let parse = |row: &[u8]| serde_json::from_slice::<Value>(row).unwrap_or(Value::Null);
     // The newest row of each side (a table written by an older version may hold several per key).
     let mut table: Option<Value> = None;
     let mut staged: Option<Value> = None;
@@ -646,8 +757,8 @@ fn write_group(
 }
 
 /// Whether the top-level field `name` of a row is present and not null (a row that does not parse: no).
-fn raw_field_set(row: &str, name: &str) -> bool {
-    serde_json::from_str::<std::collections::HashMap<&str, &serde_json::value::RawValue>>(row)
+fn raw_field_set(row: &[u8], name: &str) -> bool {
+    serde_json::from_slice::<std::collections::HashMap<&str, &serde_json::value::RawValue>>(row)
         .ok()
         .and_then(|m| m.get(name).map(|v| v.get() != "null"))
         .unwrap_or(false)
@@ -657,8 +768,7 @@ fn raw_field_set(row: &str, name: &str) -> bool {
 /// here), so it can be copied instead of parsed and printed. Conservative: `false` for anything it is not
 /// sure of (white space, a number with a fraction or exponent, `-0`, a `\u` escape, a repeated member
 /// name, an object with very many members), and the caller then takes the slow path.
-fn canonical_json(text: &str) -> bool {
-    let b = text.as_bytes();
+fn canonical_json(b: &[u8]) -> bool {
     let mut i = 0;
     // One frame per open container: `Some(where its member names start in names)` for an object, `None`
     // for an array. Names are raw text (with no `\u` escape, equal meaning is equal text), kept in one
@@ -733,7 +843,9 @@ fn canonical_json(text: &str) -> bool {
                 while i < b.len() && b[i].is_ascii_digit() {
                     i += 1;
                 }
-                let n = &text[start..i];
+                let Ok(n) = std::str::from_utf8(&b[start..i]) else {
+                    return false;
+                };
                 if matches!(b.get(i), Some(b'.' | b'e' | b'E')) || n == "-0" || n == "-" {
                     return false;
                 }
@@ -774,12 +886,12 @@ fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
 }
 
 /// The row, when it is a scoped tombstone: `_ab_cdc_deleted_at` set and part of a composite key absent.
-fn scoped_row(line: &str, schema: &TableSchema) -> Option<Value> {
+fn scoped_row(line: &[u8], schema: &TableSchema) -> Option<Value> {
     let d = schema.cdc_deleted_at()?;
-    if schema.primary_key.len() < 2 || !line.contains(d.name.as_str()) {
+    if schema.primary_key.len() < 2 || memchr::memmem::find(line, d.name.as_bytes()).is_none() {
         return None;
     }
-    let v: Value = serde_json::from_str(line).ok()?;
+    let v: Value = serde_json::from_slice(line).ok()?;
     let deleted = v.get(&d.name).is_some_and(|x| !x.is_null());
     let partial = schema
         .primary_key
@@ -823,13 +935,13 @@ mod tests {
         ];
         for (line, pk) in cases {
             assert_eq!(
-                raw_key(line, &pk).unwrap(),
+                String::from_utf8(raw_key(line.as_bytes(), &pk).unwrap().into()).unwrap(),
                 key_by_record(line, &pk),
                 "{line}"
             );
         }
         for bad in [r#"{"id":1"#, r#"[1]"#, r#"{"id":1} x"#, r#"{"id":tru}"#] {
-            assert!(raw_key(bad, &pk(&["id"])).is_err(), "{bad}");
+            assert!(raw_key(bad.as_bytes(), &pk(&["id"])).is_err(), "{bad}");
             assert!(crate::encoder::RawRecord::parse_str(bad).is_err(), "{bad}");
         }
     }
@@ -856,20 +968,22 @@ mod tests {
         for text in cases {
             let text = text.replace("\\u{7f}", "\u{7f}");
             let printed = serde_json::from_str::<Value>(&text).unwrap().to_string();
-            if canonical_json(&text) {
+            if canonical_json(text.as_bytes()) {
                 assert_eq!(printed, text, "{text}");
             }
         }
-        assert!(canonical_json(cases[0]));
-        assert!(canonical_json(r#"{"a":[{"b":1},{"b":2}],"b":3}"#));
-        assert!(!canonical_json(r#"{"a": 1}"#));
-        assert!(!canonical_json(r#"{"a":{"b":1,"b":2}}"#));
-        assert!(!canonical_json(r#"{"a":1e3}"#));
+        assert!(canonical_json(cases[0].as_bytes()));
         assert!(canonical_json(
-            r#"{"a":"\\\"","b":"long text without escapes, then one\n"}"#
+            r#"{"a":[{"b":1},{"b":2}],"b":3}"#.as_bytes()
         ));
-        assert!(!canonical_json(r#"{"a":"unterminated}"#));
-        assert!(!canonical_json(r#"{"a":"ends in a backslash\"#));
+        assert!(!canonical_json(r#"{"a": 1}"#.as_bytes()));
+        assert!(!canonical_json(r#"{"a":{"b":1,"b":2}}"#.as_bytes()));
+        assert!(!canonical_json(r#"{"a":1e3}"#.as_bytes()));
+        assert!(canonical_json(
+            r#"{"a":"\\\"","b":"long text without escapes, then one\n"}"#.as_bytes()
+        ));
+        assert!(!canonical_json(r#"{"a":"unterminated}"#.as_bytes()));
+        assert!(!canonical_json(r#"{"a":"ends in a backslash\"#.as_bytes()));
     }
 
     #[test]

@@ -830,10 +830,12 @@ impl Sink {
             extracted,
             ..
         } = sp;
-        file.into_inner()
-            .map_err(|e| Error::io(path.display(), e.into_error()))?
-            .sync_all()
-            .ok();
+        // Flushed, not synced: the file is read back from the page cache by the load, and removed after
+        // it (an fsync would only wait for a disk write nobody needs).
+        drop(
+            file.into_inner()
+                .map_err(|e| Error::io(path.display(), e.into_error()))?,
+        );
         let job_id = self.job_id(i, "load");
         let s = &self.streams[i];
         let prepared = s.prepared.as_ref().expect("a stream with rows is prepared");
