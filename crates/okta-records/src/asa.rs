@@ -491,7 +491,7 @@ pub struct AsaProjectGroup {
     pub unix_gid: Option<f64>,
     /// If `create_server_group` is `true`, the Attributes that will be synced to the server
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub profile_attributes: Option<String>,
+    pub profile_attributes: Option<AsaProjectGroupProfileAttributes>,
     /// The Project this Project Group belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
@@ -844,6 +844,23 @@ pub struct AsaServerInstanceDetailsNetworks {
     pub mac: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// If `create_server_group` is `true`, the Attributes that will be synced to the server
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectGroupProfileAttributes {
+    /// The Unix GID of the server group
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unix_gid: Option<f64>,
+    /// The name of the server group on Unix servers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unix_group_name: Option<String>,
+    /// The name of the server group on Windows servers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows_group_name: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

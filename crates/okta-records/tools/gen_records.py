@@ -141,6 +141,13 @@ OVERRIDES = {
     # Declared an object that is `oneOf` three string enums; ASA answers (and its examples show) the
     # string value of the option named by `config_key`.
     ("asa", "ClientConfigOption", "config_value"): {"type": "string", "description": "The value applied to the Client configurations: `host` (`ssh.insecure_forward_agent`), `native` / `netcat` (`ssh.port_forward_method`), `always` / `ask` / `never` (`forward_client_trust.enable`)"},
+    # Declared a string, but ASA answers (and both of the spec's examples show) the attributes as an
+    # object.
+    ("asa", "ProjectGroupWithProfileAttributes", "profile_attributes"): {"type": "object", "nullable": True, "description": "If `create_server_group` is `true`, the Attributes that will be synced to the server", "properties": {
+        "unix_gid": {"type": "number", "description": "The Unix GID of the server group"},
+        "unix_group_name": {"type": "string", "description": "The name of the server group on Unix servers"},
+        "windows_group_name": {"type": "string", "description": "The name of the server group on Windows servers"},
+    }},
     ("management", "ProfileMapping", "properties"): {"type": "object", "additionalProperties": True, "description": "Mapping expressions keyed by the target property name: each value is `{\"expression\": string, \"pushStatus\": \"PUSH\"|\"DONT_PUSH\"}`."},
 }
 
