@@ -188,3 +188,17 @@ fn every_inventory_list_is_streamed_or_excluded() {
         }
     }
 }
+
+#[test]
+fn omitted_fields_are_neither_keys_nor_columns() {
+    for s in STREAMS {
+        for f in s.omit {
+            assert!(!s.primary_key.contains(f), "{}: {f} is a key", s.name);
+            assert!(
+                s.columns.iter().all(|c| c.name != *f) && s.cursor_field != Some(f),
+                "{}: {f} is a column or the cursor",
+                s.name
+            );
+        }
+    }
+}
