@@ -126,7 +126,7 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
             None => c,
         });
     }
-    if run.def.derive == Derive::None {
+    if run.def.derive == Derive::None && run.def.omit.is_empty() {
         return run.emit(items.iter().map(|r| Row {
             raw: r.get(),
             prefix: prefix.as_deref(),
@@ -136,7 +136,18 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
     for raw in items {
         let mut v: Map<String, Value> =
             serde_json::from_str(raw.get()).map_err(|e| not_an_object(raw.get(), &e))?;
+        // Secret material the stream leaves out never reaches the output.
+        for field in run.def.omit {
+            v.remove(*field);
+        }
         let (col, value) = match run.def.derive {
+            Derive::None => {
+                derived.push(serde_json::to_string(&v).map_err(|source| Error::Json {
+                    what: "encoding a record without its omitted fields",
+                    source,
+                })?);
+                continue;
+            }
             Derive::UserIdFromUser => ("user_id", v.get("user").and_then(|u| u.get("id")).cloned()),
             Derive::PrimaryName => (
                 "primary_name",
@@ -150,7 +161,6 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
                     .or_else(|| v.get("name"))
                     .cloned(),
             ),
-            Derive::None => unreachable!("handled above"),
         };
         let Some(value) = value.filter(Value::is_string) else {
             tracing::warn!(

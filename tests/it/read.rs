@@ -210,7 +210,18 @@ fn every_stream_matches_the_simulator_truth() {
     let mut config = crate::harness::config_json(&sim);
     config["asa"] = crate::harness::asa_config(&sim);
     let run = crate::harness::read_cfg(&config, &names, false, None).ok();
-    run.assert_no_secret(&[&sim.api_token(), "sim-asa-secret"]);
+    // The ASA cloud accounts' EventBridge secrets are served and left out.
+    run.assert_no_secret(&[
+        &sim.api_token(),
+        "sim-asa-secret",
+        okta_sim::asa::CLOUD_SECRET,
+    ]);
+    assert!(
+        run.records("asa_project_cloud_accounts")
+            .iter()
+            .all(|r| r.get("client_secret").is_none() && r["client_id"].is_string()),
+        "cloud accounts carry their client id, not their secret"
+    );
 
     let mut mismatches = Vec::new();
     for s in &catalog {

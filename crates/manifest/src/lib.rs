@@ -181,6 +181,9 @@ pub struct Stream {
     pub merge: &'static [&'static str],
     /// The columns the connector adds.
     pub columns: &'static [Column],
+    /// Top-level fields of the API object the connector leaves out of its records and schema
+    /// (secret material a list answers along with the data).
+    pub omit: &'static [&'static str],
     /// A remark for the README's stream table (what a reader should know beyond the endpoint).
     pub notes: &'static str,
 }

@@ -33,6 +33,7 @@ const BASE: Stream = Stream {
     gets: &[],
     merge: &[],
     columns: &[],
+    omit: &[],
     notes: "",
 };
 
@@ -230,6 +231,18 @@ const ASA_GROUP_NAME: Column = key(
 const ASA_PROJECT_NAME: Column = key(
     "project_name",
     "The name of the ASA project this server is enrolled in (added by the connector).",
+);
+const ASA_PROJECT: Column = key(
+    "project_name",
+    "The name of the ASA project this row belongs to (added by the connector).",
+);
+const ASA_SERVER_ID: Column = key(
+    "server_id",
+    "The `id` of the ASA server this service runs on (added by the connector).",
+);
+const ASA_SERVICE_USER_NAME: Column = key(
+    "user_name",
+    "The name of the ASA service user owning this API key (added by the connector).",
 );
 
 /// Every policy type `GET /api/v1/policies?type=` accepts; types an org lacks are skipped.
@@ -1982,6 +1995,8 @@ pub static STREAMS: &[Stream] = &[
     },
     Stream {
         gets: &["/v1/teams/{team_name}/projects/{project_name}/servers/{server_id}"],
+        // The parent of `asa_project_server_services`, which names a server by its id.
+        key_from: IdFrom::Field("id"),
         ..asa_child(
             "asa_project_servers",
             &["project_name", "id"],
@@ -1992,6 +2007,89 @@ pub static STREAMS: &[Stream] = &[
             "AsaProjectServerRecord",
         )
     },
+    Stream {
+        notes: "a fan-out over `asa_project_servers`, itself a fan-out over `asa_projects`",
+        columns: &[ASA_PROJECT, ASA_SERVER_ID],
+        ..asa_child(
+            "asa_project_server_services",
+            &["project_name", "server_id", "id"],
+            "asa_project_servers",
+            "/v1/teams/{team}/projects/{project}/servers/{server}/services?count=100",
+            &ASA_SERVER_ID,
+            "AsaServiceWithUserName",
+            "AsaProjectServerServiceRecord",
+        )
+    },
+    Stream {
+        notes: "the servers of every project; per project: `asa_project_servers`",
+        key_from: IdFrom::Field("id"),
+        ..asa("asa_servers", "/v1/teams/{team}/servers?count=100", "AsaServer")
+    },
+    Stream {
+        notes: "the services of every server; per server: `asa_project_server_services`",
+        key_from: IdFrom::Field("id"),
+        ..asa(
+            "asa_services",
+            "/v1/teams/{team}/services?count=100",
+            "AsaServiceWithUserName",
+        )
+    },
+    Stream {
+        key_from: IdFrom::Field("id"),
+        ..asa(
+            "asa_ad_connections",
+            "/v1/teams/{team}/integrations/ad_connections?count=100",
+            "AsaListADConnectionResponse",
+        )
+    },
+    Stream {
+        notes: "keyed by `group_id`: ASA answers an empty `id`",
+        gets: &["/v1/teams/{team_name}/projects/{project_name}/groups/{group_name}"],
+        merge: &["ProjectGroupWithProfileAttributes"],
+        ..asa_child(
+            "asa_project_groups",
+            &["project_name", "group_id"],
+            "asa_projects",
+            "/v1/teams/{team}/projects/{id}/groups?count=100",
+            &ASA_PROJECT,
+            "AsaProjectGroup",
+            "AsaProjectGroupRecord",
+        )
+    },
+    Stream {
+        ..asa_child(
+            "asa_project_server_users",
+            &["project_name", "id"],
+            "asa_projects",
+            "/v1/teams/{team}/projects/{id}/server_users?count=100",
+            &ASA_PROJECT,
+            "AsaAPIServerUser",
+            "AsaProjectServerUserRecord",
+        )
+    },
+    Stream {
+        notes: "the EventBridge `client_secret` left out",
+        gets: &["/v1/teams/{team_name}/projects/{project_name}/cloud_accounts/{cloud_account_uuid}"],
+        omit: &["client_secret"],
+        ..asa_child(
+            "asa_project_cloud_accounts",
+            &["project_name", "id"],
+            "asa_projects",
+            "/v1/teams/{team}/projects/{id}/cloud_accounts?count=100",
+            &ASA_PROJECT,
+            "AsaProjectCloudAccount",
+            "AsaProjectCloudAccountRecord",
+        )
+    },
+    asa_child(
+        "asa_project_client_config_options",
+        &["project_name", "id"],
+        "asa_projects",
+        "/v1/teams/{team}/projects/{id}/client_config_options?count=100",
+        &ASA_PROJECT,
+        "AsaClientConfigOption",
+        "AsaProjectClientConfigOptionRecord",
+    ),
     Stream {
         notes: "every user's clients (`all=true`)",
         gets: &["/v1/teams/{team_name}/clients/{client_id}"],
@@ -2007,6 +2105,18 @@ pub static STREAMS: &[Stream] = &[
             "asa_service_users",
             "/v1/teams/{team}/service_users?count=100",
             "AsaUser",
+        )
+    },
+    Stream {
+        notes: "issue and expiry dates of each service user's API keys; no secret: ASA shows it once, at creation",
+        ..asa_child(
+            "asa_service_user_keys",
+            &["user_name", "id"],
+            "asa_service_users",
+            "/v1/teams/{team}/service_users/{id}/keys?count=100",
+            &ASA_SERVICE_USER_NAME,
+            "AsaServiceUserKey",
+            "AsaServiceUserKeyRecord",
         )
     },
     Stream {

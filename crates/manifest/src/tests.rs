@@ -179,8 +179,26 @@ fn every_inventory_list_is_streamed_or_excluded() {
             "{}: not a list endpoint of the inventory",
             e.endpoint
         );
-        if let Reason::SameRowsAs(s) = e.reason {
-            assert!(find(s).is_some(), "{}: no stream {s}", e.endpoint);
+        match e.reason {
+            Reason::SameRowsAs(s) => assert!(find(s).is_some(), "{}: no stream {s}", e.endpoint),
+            Reason::OneByKey(s) if !s.is_empty() => {
+                assert!(find(s).is_some(), "{}: no stream {s}", e.endpoint);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn omitted_fields_are_neither_keys_nor_columns() {
+    for s in STREAMS {
+        for f in s.omit {
+            assert!(!s.primary_key.contains(f), "{}: {f} is a key", s.name);
+            assert!(
+                s.columns.iter().all(|c| c.name != *f) && s.cursor_field != Some(f),
+                "{}: {f} is a column or the cursor",
+                s.name
+            );
         }
     }
 }

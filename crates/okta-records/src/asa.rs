@@ -53,6 +53,74 @@ pub struct AsaProjectServerRecord {
     pub item: AsaServer,
 }
 
+/// A row of the `asa_project_server_services` stream: the API object plus the columns the connector adds
+/// (primary key: `project_name`, `server_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectServerServiceRecord {
+    /// The name of the ASA project this row belongs to (added by the connector).
+    pub project_name: String,
+    /// The `id` of the ASA server this service runs on (added by the connector).
+    pub server_id: String,
+    /// The `AsaServiceWithUserName` as returned by the API.
+    #[serde(flatten)]
+    pub item: AsaServiceWithUserName,
+}
+
+/// A row of the `asa_project_groups` stream: the API object plus the columns the connector adds
+/// (primary key: `project_name`, `group_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectGroupRecord {
+    /// The name of the ASA project this row belongs to (added by the connector).
+    pub project_name: String,
+    /// The `AsaProjectGroup` as returned by the API.
+    #[serde(flatten)]
+    pub item: AsaProjectGroup,
+}
+
+/// A row of the `asa_project_server_users` stream: the API object plus the columns the connector adds
+/// (primary key: `project_name`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectServerUserRecord {
+    /// The name of the ASA project this row belongs to (added by the connector).
+    pub project_name: String,
+    /// The `AsaAPIServerUser` as returned by the API.
+    #[serde(flatten)]
+    pub item: AsaAPIServerUser,
+}
+
+/// A row of the `asa_project_cloud_accounts` stream: the API object plus the columns the connector adds
+/// (primary key: `project_name`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectCloudAccountRecord {
+    /// The name of the ASA project this row belongs to (added by the connector).
+    pub project_name: String,
+    /// The `AsaProjectCloudAccount` as returned by the API.
+    #[serde(flatten)]
+    pub item: AsaProjectCloudAccount,
+}
+
+/// A row of the `asa_project_client_config_options` stream: the API object plus the columns the connector adds
+/// (primary key: `project_name`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectClientConfigOptionRecord {
+    /// The name of the ASA project this row belongs to (added by the connector).
+    pub project_name: String,
+    /// The `AsaClientConfigOption` as returned by the API.
+    #[serde(flatten)]
+    pub item: AsaClientConfigOption,
+}
+
+/// A row of the `asa_service_user_keys` stream: the API object plus the columns the connector adds
+/// (primary key: `user_name`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaServiceUserKeyRecord {
+    /// The name of the ASA service user owning this API key (added by the connector).
+    pub user_name: String,
+    /// The `AsaServiceUserKey` as returned by the API.
+    #[serde(flatten)]
+    pub item: AsaServiceUserKey,
+}
+
 /// A row of the `asa_audits` stream: the API object plus the columns the connector adds
 /// (primary key: `id`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -262,6 +330,7 @@ pub struct AsaProject {
 /// The `AsaServer` object of the API.
 ///
 /// Stream `asa_project_servers`: `GET /v1/teams/{team_name}/projects/{project_name}/servers`.
+/// Stream `asa_servers`: `GET /v1/teams/{team_name}/servers`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AsaServer {
     /// The access address of the Server
@@ -331,6 +400,201 @@ pub struct AsaServer {
     pub extra: Map<String, Value>,
 }
 
+/// The `AsaServiceWithUserName` object of the API.
+///
+/// Stream `asa_project_server_services`: `GET /v1/teams/{team_name}/projects/{project_name}/servers/{server_id}/services`.
+/// Stream `asa_services`: `GET /v1/teams/{team_name}/services`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaServiceWithUserName {
+    /// The UUID of the Service
+    pub id: String,
+    /// The UUID of the Server that the Service provides authentication to
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_id: Option<String>,
+    /// The UID of the user on the Server that the Service User uses
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_uid: Option<String>,
+    /// The UUID of the Service User that uses the Service
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_user_id: Option<String>,
+    /// The username of the Service User that uses the Service
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_user_name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AsaListADConnectionResponse` object of the API.
+///
+/// Stream `asa_ad_connections`: `GET /v1/teams/{team_name}/integrations/ad_connections`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaListADConnectionResponse {
+    /// The domain against which to query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// A comma-separated list of the specific domain controller(s) that should be used to query the domain. Can be specified as a hostname or IP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain_controllers: Option<Vec<String>>,
+    /// The UUID of the Gateway with which to associate this AD Connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
+    /// The ID of the AD Connection.
+    pub id: String,
+    /// The name of the AD Connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AsaProjectGroup` object of the API.
+///
+/// Stream `asa_project_groups`: `GET /v1/teams/{team_name}/projects/{project_name}/groups`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectGroup {
+    /// True if you want `sftd` to create a corresponding local (unix or windows) group on the end server. Server Users are still created as long as `create_server_users` is set to `true` for the Project.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_server_group: Option<bool>,
+    /// Time of deletion from the Project. `null` if not deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    /// The name of the ASA Group
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The UUID that corresponds to the ASA Group
+    pub group_id: String,
+    /// The UUID that corresponds to the ASA Project Group
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The name of the ASA Group. A non-editable duplicate of `group`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Time of removal from the project. `null` if not removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_at: Option<Timestamp>,
+    /// True if members of this ASA Group have access to the Project Servers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_access: Option<bool>,
+    /// True if members of this ASA Group have sudo permissions on the Project Servers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_admin: Option<bool>,
+    /// If `create_server_group` is `true`, the name of the server group
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_group_name: Option<String>,
+    /// (Optional) Kubernetes-style selector for servers in a Project
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub servers_selector: Option<String>,
+    /// If `create_server_group` is `true`, the GID of the server group created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unix_gid: Option<f64>,
+    /// If `create_server_group` is `true`, the Attributes that will be synced to the server
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_attributes: Option<AsaProjectGroupProfileAttributes>,
+    /// The Project this Project Group belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AsaAPIServerUser` object of the API.
+///
+/// Stream `asa_project_server_users`: `GET /v1/teams/{team_name}/projects/{project_name}/server_users`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaAPIServerUser {
+    /// True if Server User has sudo permissions
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<bool>,
+    /// UUID of Server User API object
+    pub id: String,
+    /// The username that is used on Unix servers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_user_name: Option<String>,
+    /// Status of the Server User
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Whether this is a Service or human user
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Unix GID of the Server User
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unix_gid: Option<f64>,
+    /// Unix UID of the Server User
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unix_uid: Option<f64>,
+    /// The username of the corresponding ASA User
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// The username that is used on Windows servers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows_server_user_name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AsaProjectCloudAccount` object of the API.
+///
+/// Stream `asa_project_cloud_accounts`: `GET /v1/teams/{team_name}/projects/{project_name}/cloud_accounts`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectCloudAccount {
+    /// Provider-specific account details
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_details: Option<AsaProjectCloudAccountAccountDetails>,
+    /// Provider-specific account ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// Client ID used for the EventBridge connection authorization
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Time of deletion. `null` if not deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    /// (optional) Human-readable description of the Cloud Account
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// UUID of the Cloud Account
+    pub id: String,
+    /// Name of associated Project
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_name: Option<String>,
+    /// A cloud provider: `aws` or `gce`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Time of last secret rotation. `null` if unrotated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_last_rotated: Option<Timestamp>,
+    /// Time of last update
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AsaClientConfigOption` object of the API.
+///
+/// Stream `asa_project_client_config_options`: `GET /v1/teams/{team_name}/projects/{project_name}/client_config_options`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaClientConfigOption {
+    /// The Client Configuration Option to change
+    ///
+    /// Known values: `ssh.insecure_forward_agent`, `ssh.port_forward_method`, `forward_client_trust.enable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_key: Option<String>,
+    /// The value applied to the Client configurations: `host` (`ssh.insecure_forward_agent`), `native` / `netcat` (`ssh.port_forward_method`), `always` / `ask` / `never` (`forward_client_trust.enable`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_value: Option<String>,
+    /// (Optional) The UUID of the Client Configuration Option
+    pub id: String,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// The `AsaClient` object of the API.
 ///
 /// Stream `asa_clients`: `GET /v1/teams/{team_name}/clients`.
@@ -359,6 +623,27 @@ pub struct AsaClient {
     /// The ASA User to whom this ASA Client belongs
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AsaServiceUserKey` object of the API.
+///
+/// Stream `asa_service_user_keys`: `GET /v1/teams/{team_name}/service_users/{user_name}/keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaServiceUserKey {
+    /// The expiration time of the key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// The UUID of the API key
+    pub id: String,
+    /// The time at which the key was issued
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<Timestamp>,
+    /// The last time the key was used against Advanced Server Access
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<Timestamp>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -559,6 +844,56 @@ pub struct AsaServerInstanceDetailsNetworks {
     pub mac: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// If `create_server_group` is `true`, the Attributes that will be synced to the server
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectGroupProfileAttributes {
+    /// The Unix GID of the server group
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unix_gid: Option<f64>,
+    /// The name of the server group on Unix servers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unix_group_name: Option<String>,
+    /// The name of the server group on Windows servers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows_group_name: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Provider-specific account details
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectCloudAccountAccountDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub networks: Option<Vec<AsaServerInstanceDetailsNetworks>>,
+    /// IP Address
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_ip_v4: Option<String>,
+    /// IP Address
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_ip: Option<String>,
+    /// IP Address
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone_id: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -142,8 +142,19 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
         "asa_group_attributes" => airbyte_schema::<asa::AsaGroupAttributeRecord>,
         "asa_projects" => airbyte_schema::<asa::AsaProject>,
         "asa_project_servers" => airbyte_schema::<asa::AsaProjectServerRecord>,
+        "asa_project_server_services" => airbyte_schema::<asa::AsaProjectServerServiceRecord>,
+        "asa_servers" => airbyte_schema::<asa::AsaServer>,
+        "asa_services" => airbyte_schema::<asa::AsaServiceWithUserName>,
+        "asa_ad_connections" => airbyte_schema::<asa::AsaListADConnectionResponse>,
+        "asa_project_groups" => airbyte_schema::<asa::AsaProjectGroupRecord>,
+        "asa_project_server_users" => airbyte_schema::<asa::AsaProjectServerUserRecord>,
+        "asa_project_cloud_accounts" => airbyte_schema::<asa::AsaProjectCloudAccountRecord>,
+        "asa_project_client_config_options" => {
+            airbyte_schema::<asa::AsaProjectClientConfigOptionRecord>
+        }
         "asa_clients" => airbyte_schema::<asa::AsaClient>,
         "asa_service_users" => airbyte_schema::<asa::AsaUser>,
+        "asa_service_user_keys" => airbyte_schema::<asa::AsaServiceUserKeyRecord>,
         "asa_entitlements" => airbyte_schema::<asa::AsaEntitlementSudo>,
         "asa_audits" => airbyte_schema::<asa::AsaAuditEventRecord>,
         "asa_teams" => airbyte_schema::<asa::AsaTeamRecord>,
@@ -285,8 +296,19 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
         "asa_group_attributes" => via::<asa::AsaGroupAttributeRecord>(record),
         "asa_projects" => via::<asa::AsaProject>(record),
         "asa_project_servers" => via::<asa::AsaProjectServerRecord>(record),
+        "asa_project_server_services" => via::<asa::AsaProjectServerServiceRecord>(record),
+        "asa_servers" => via::<asa::AsaServer>(record),
+        "asa_services" => via::<asa::AsaServiceWithUserName>(record),
+        "asa_ad_connections" => via::<asa::AsaListADConnectionResponse>(record),
+        "asa_project_groups" => via::<asa::AsaProjectGroupRecord>(record),
+        "asa_project_server_users" => via::<asa::AsaProjectServerUserRecord>(record),
+        "asa_project_cloud_accounts" => via::<asa::AsaProjectCloudAccountRecord>(record),
+        "asa_project_client_config_options" => {
+            via::<asa::AsaProjectClientConfigOptionRecord>(record)
+        }
         "asa_clients" => via::<asa::AsaClient>(record),
         "asa_service_users" => via::<asa::AsaUser>(record),
+        "asa_service_user_keys" => via::<asa::AsaServiceUserKeyRecord>(record),
         "asa_entitlements" => via::<asa::AsaEntitlementSudo>(record),
         "asa_audits" => via::<asa::AsaAuditEventRecord>(record),
         "asa_teams" => via::<asa::AsaTeamRecord>(record),

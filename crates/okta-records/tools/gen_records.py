@@ -138,6 +138,16 @@ OVERRIDES = {
     ("management", "UserSchemaAttribute", "unique"): {"description": "Whether property values must be unique: `UNIQUE_VALIDATED` / `NOT_UNIQUE` as Okta answers, or a boolean as the spec declares (any JSON)."},
     ("management", "GroupSchemaAttribute", "unique"): {"description": "Whether property values must be unique: `UNIQUE_VALIDATED` / `NOT_UNIQUE` as Okta answers, or a boolean as the spec declares (any JSON)."},
     # `properties` is a map from target attribute name to its mapping, not one mapping.
+    # Declared an object that is `oneOf` three string enums; ASA answers (and its examples show) the
+    # string value of the option named by `config_key`.
+    ("asa", "ClientConfigOption", "config_value"): {"type": "string", "description": "The value applied to the Client configurations: `host` (`ssh.insecure_forward_agent`), `native` / `netcat` (`ssh.port_forward_method`), `always` / `ask` / `never` (`forward_client_trust.enable`)"},
+    # Declared a string, but ASA answers (and both of the spec's examples show) the attributes as an
+    # object.
+    ("asa", "ProjectGroupWithProfileAttributes", "profile_attributes"): {"type": "object", "nullable": True, "description": "If `create_server_group` is `true`, the Attributes that will be synced to the server", "properties": {
+        "unix_gid": {"type": "number", "description": "The Unix GID of the server group"},
+        "unix_group_name": {"type": "string", "description": "The name of the server group on Unix servers"},
+        "windows_group_name": {"type": "string", "description": "The name of the server group on Windows servers"},
+    }},
     ("management", "ProfileMapping", "properties"): {"type": "object", "additionalProperties": True, "description": "Mapping expressions keyed by the target property name: each value is `{\"expression\": string, \"pushStatus\": \"PUSH\"|\"DONT_PUSH\"}`."},
 }
 
@@ -861,6 +871,12 @@ def main():
             m = b.model(s, st.spec, owner=owner)
             for extra in st.merge:
                 m = merge(m, b.model({"$ref": f"#/components/schemas/{extra}"}, st.spec), "all")
+            if st.omit:
+                # Secret material the connector leaves out: no field for it.
+                m = copy_obj(m)
+                for name in st.omit:
+                    if m.props.pop(name, None) is None:
+                        raise SystemExit(f"{st.name}: omitted field {name} not in {st.item}")
         assert isinstance(m, Obj), st.name
         if st.item in root_for_item:
             m = root_for_item[st.item]

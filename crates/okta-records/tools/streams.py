@@ -18,6 +18,7 @@ runs its `dump` example (`cargo run -q -p okta-manifest --example dump`) and tur
   parents   key columns added at the top level of child/derived records: (column, description)
   columns   further optional columns the connector adds to the wrapper: (json name, Rust type, description)
   record    the Rust name of the record wrapper (only when the connector adds columns)
+  omit      top-level fields of the item the connector leaves out (secret material)
 """
 
 import json
@@ -48,6 +49,7 @@ class Stream:
     parents: list = field(default_factory=list)
     columns: list = field(default_factory=list)
     record: str = None
+    omit: list = field(default_factory=list)
 
 
 def _extract(e, api):
@@ -77,6 +79,7 @@ def load():
             parents=[(c["name"], c["doc"]) for c in s["columns"] if c["rust"] is None],
             columns=[(c["name"], c["rust"], c["doc"]) for c in s["columns"] if c["rust"] is not None],
             record=s["record"],
+            omit=list(s["omit"]),
         ))
     return streams
 

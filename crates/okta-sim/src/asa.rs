@@ -5,7 +5,9 @@
 //!
 //! The team is derived from the org: ASA users are the first Okta users (about one in five),
 //! with groups, attributes, projects, servers, clients, service users, sudo entitlements, audit
-//! events, settings and statistics generated from the ASA spec's examples.
+//! events, settings and statistics, team servers and services, AD connections, project groups,
+//! server users, cloud accounts and client options and the service users' API keys, generated from
+//! the ASA spec's examples.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,10 +83,13 @@ pub struct AsaData {
     pub team: Option<String>,
     /// Users in list order (by name), each with its status.
     pub users: Vec<(Item, &'static str)>,
-    /// Top-level lists by name (`groups`, `projects`, `clients`, `service_users`, `entitlements`).
+    /// Top-level lists by name (`groups`, `projects`, `clients`, `service_users`, `entitlements`,
+    /// `servers`, `services`, `ad_connections`).
     pub lists: HashMap<&'static str, Vec<Item>>,
     /// Child lists by name (`group_members`, `user_attributes`, `group_attributes`,
-    /// `project_servers`) and parent name.
+    /// `project_servers`, `project_groups`, `project_server_users`, `project_cloud_accounts`,
+    /// `project_client_config_options`, `service_user_keys`) and parent name; `server_services`
+    /// by server id.
     pub children: HashMap<&'static str, HashMap<String, Vec<Item>>>,
     /// Audit events, oldest first.
     pub audits: Vec<Item>,
@@ -430,7 +435,19 @@ impl AsaData {
             v["deleted_at"] = json!(ts(start - drng.range(DAY_MS, 90 * DAY_MS)));
             deleted_groups.push(to_item("retired-team", &v));
         }
+        let extra = ProjectData::seed(
+            &mut Rng::derive(org.seed, S_ASA + 3, 0),
+            start,
+            &groups,
+            &projects,
+            &servers,
+            &service_users,
+            &user_names,
+        );
         let mut lists = HashMap::new();
+        lists.insert("servers", extra.servers);
+        lists.insert("services", extra.services);
+        lists.insert("ad_connections", extra.ad_connections);
         lists.insert("deleted_groups", deleted_groups);
         lists.insert("groups", groups);
         lists.insert("projects", projects);
@@ -442,6 +459,12 @@ impl AsaData {
         children.insert("user_attributes", user_attrs);
         children.insert("group_attributes", group_attrs);
         children.insert("project_servers", servers);
+        children.insert("server_services", extra.server_services);
+        children.insert("project_groups", extra.project_groups);
+        children.insert("project_server_users", extra.server_users);
+        children.insert("project_cloud_accounts", extra.cloud_accounts);
+        children.insert("project_client_config_options", extra.config_options);
+        children.insert("service_user_keys", extra.keys);
         AsaData {
             team: Some(team),
             users,
@@ -491,6 +514,47 @@ impl AsaData {
             "asa_group_attributes" => child("group_attributes", "group_name"),
             "asa_projects" => list("projects"),
             "asa_project_servers" => child("project_servers", "project_name"),
+            "asa_servers" => list("servers"),
+            "asa_services" => list("services"),
+            "asa_ad_connections" => list("ad_connections"),
+            "asa_project_groups" => child("project_groups", "project_name"),
+            "asa_project_server_users" => child("project_server_users", "project_name"),
+            "asa_project_cloud_accounts" => child("project_cloud_accounts", "project_name")
+                .into_iter()
+                .map(|mut v| {
+                    // The connector leaves the EventBridge secret out.
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("client_secret");
+                    }
+                    v
+                })
+                .collect(),
+            "asa_project_client_config_options" => {
+                child("project_client_config_options", "project_name")
+            }
+            "asa_service_user_keys" => child("service_user_keys", "user_name"),
+            "asa_project_server_services" => {
+                // Project → server → services, each row with both keys.
+                let servers = child("project_servers", "project_name");
+                let services = self.children.get("server_services");
+                servers
+                    .iter()
+                    .flat_map(|srv| {
+                        let sid = srv["id"].as_str().unwrap_or_default().to_string();
+                        let project = srv["project_name"].clone();
+                        services
+                            .and_then(|m| m.get(&sid))
+                            .into_iter()
+                            .flatten()
+                            .map(move |i| {
+                                let mut v = parse(&i.json);
+                                v["project_name"] = project.clone();
+                                v["server_id"] = json!(sid);
+                                v
+                            })
+                    })
+                    .collect()
+            }
             "asa_clients" => list("clients"),
             "asa_service_users" => list("service_users"),
             "asa_entitlements" => list("entitlements"),
@@ -510,6 +574,200 @@ impl AsaData {
         })
     }
 }
+
+/// The team's lists added for issue 13 (team servers and services, AD connections, the project
+/// groups, server users, cloud accounts and client options, the service users' API keys), from
+/// their own random stream so the rest of the team stays as it was.
+struct ProjectData {
+    servers: Vec<Item>,
+    services: Vec<Item>,
+    ad_connections: Vec<Item>,
+    /// By server id.
+    server_services: HashMap<String, Vec<Item>>,
+    /// By project name.
+    project_groups: HashMap<String, Vec<Item>>,
+    server_users: HashMap<String, Vec<Item>>,
+    cloud_accounts: HashMap<String, Vec<Item>>,
+    config_options: HashMap<String, Vec<Item>>,
+    /// By service user name.
+    keys: HashMap<String, Vec<Item>>,
+}
+
+fn sorted(mut items: Vec<Item>) -> Vec<Item> {
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    items
+}
+
+impl ProjectData {
+    fn seed(
+        rng: &mut Rng,
+        start: i64,
+        groups: &[Item],
+        projects: &[Item],
+        servers: &HashMap<String, Vec<Item>>,
+        service_users: &[Item],
+        users: &[(String, &'static str, Value)],
+    ) -> ProjectData {
+        let groups: Vec<Value> = groups.iter().map(|g| parse(&g.json)).collect();
+        let service_users: Vec<Value> = service_users.iter().map(|u| parse(&u.json)).collect();
+        let mut all_servers: Vec<Item> = servers.values().flatten().cloned().collect();
+        all_servers.sort_by(|a, b| a.id.cmp(&b.id));
+
+        // Services: service users' accounts on every other server.
+        let mut services = Vec::new();
+        let mut server_services: HashMap<String, Vec<Item>> = HashMap::new();
+        let mut uid = 9_001;
+        for (k, srv) in all_servers.iter().enumerate() {
+            let mut items = Vec::new();
+            for (j, su) in service_users.iter().enumerate() {
+                if (k + j) % 2 != 0 {
+                    continue;
+                }
+                let id = uuid(rng);
+                let mut v = tpl("asa_services", j);
+                v["id"] = json!(id);
+                v["service_user_id"] = su["id"].clone();
+                v["service_user_name"] = su["name"].clone();
+                v["server_id"] = json!(srv.id);
+                v["server_uid"] = json!(uid.to_string());
+                uid += 1;
+                let item = to_item(&id, &v);
+                services.push(item.clone());
+                items.push(item);
+            }
+            server_services.insert(srv.id.clone(), sorted(items));
+        }
+
+        let mut ad_connections = Vec::new();
+        for i in 0..2 {
+            let id = uuid(rng);
+            let mut v = tpl("asa_ad_connections", i);
+            v["id"] = json!(id);
+            v["name"] = json!(format!("corp-ad-{i}"));
+            v["gateway_id"] = json!(uuid(rng));
+            v["domain"] = json!(format!("ad{i}.example.com"));
+            ad_connections.push(to_item(&id, &v));
+        }
+
+        let mut project_groups = HashMap::new();
+        let mut server_users = HashMap::new();
+        let mut cloud_accounts = HashMap::new();
+        let mut config_options = HashMap::new();
+        for (pi, p) in projects.iter().enumerate() {
+            let project = p.id.clone();
+            // Groups: `everyone` and every other group.
+            let mut items = Vec::new();
+            for (gi, g) in groups.iter().enumerate() {
+                if gi != 0 && (gi + pi) % 2 != 0 {
+                    continue;
+                }
+                let name = g["name"].clone();
+                let id = uuid(rng);
+                let mut v = tpl("asa_project_groups", 0);
+                v["id"] = json!(id);
+                v["group"] = name.clone();
+                v["name"] = name.clone();
+                v["group_id"] = g["id"].clone();
+                v["project"] = json!(project);
+                v["server_access"] = json!(true);
+                v["server_admin"] = json!(gi % 3 == 1);
+                v["profile_attributes"] = json!({
+                    "unix_gid": 63_500 + gi as i64,
+                    "unix_group_name": format!("sft_{}", name.as_str().unwrap_or_default().replace('-', "_")),
+                    "windows_group_name": format!("sft_{}", name.as_str().unwrap_or_default().replace('-', "_")),
+                });
+                items.push(to_item(&id, &v));
+            }
+            project_groups.insert(project.clone(), sorted(items));
+
+            // Server users: some of the team's users (the deleted ones too, as ASA keeps them).
+            let mut items = Vec::new();
+            for (j, u) in users.iter().enumerate() {
+                if (j + pi) % 3 != 0 || items.len() >= 8 {
+                    continue;
+                }
+                let id = uuid(rng);
+                let unix = u.0.to_ascii_lowercase().replace('.', "_");
+                let mut v = tpl("asa_project_server_users", j);
+                v["id"] = json!(id);
+                v["user_name"] = json!(u.0);
+                v["server_user_name"] = json!(unix);
+                v["windows_server_user_name"] = json!(unix);
+                v["status"] = json!(u.1);
+                v["type"] = json!("human");
+                v["unix_uid"] = json!(60_001 + j as i64);
+                v["unix_gid"] = json!(63_001 + j as i64);
+                v["admin"] = json!(j % 4 == 0);
+                items.push(to_item(&id, &v));
+            }
+            server_users.insert(project.clone(), sorted(items));
+
+            // Cloud accounts (their EventBridge secret is served, and left out by the connector).
+            let mut items = Vec::new();
+            for c in 0..(1 + pi % 2) {
+                let id = uuid(rng);
+                let mut v = tpl("asa_project_cloud_accounts", c);
+                v["id"] = json!(id);
+                v["project_name"] = json!(project);
+                v["account_id"] = json!(format!("{:012}", rng.below(1_000_000_000_000)));
+                v["description"] = json!(format!("{project} account {c}"));
+                v["client_id"] = json!(format!("eventbridge-{pi}-{c}"));
+                v["client_secret"] = json!(format!("{CLOUD_SECRET}-{pi}-{c}"));
+                v["updated_at"] = json!(ts(start - rng.range(DAY_MS, 200 * DAY_MS)));
+                v["deleted_at"] = Value::Null;
+                items.push(to_item(&id, &v));
+            }
+            cloud_accounts.insert(project.clone(), sorted(items));
+
+            // Client configuration options: both of the examples' on even projects.
+            let mut items = Vec::new();
+            for o in 0..(1 + (pi + 1) % 2) {
+                let id = uuid(rng);
+                let mut v = tpl("asa_project_client_config_options", o);
+                v["id"] = json!(id);
+                items.push(to_item(&id, &v));
+            }
+            config_options.insert(project, sorted(items));
+        }
+
+        // API key metadata of each service user.
+        let mut keys = HashMap::new();
+        for su in &service_users {
+            let name = su["name"].as_str().unwrap_or_default().to_string();
+            let mut items = Vec::new();
+            for k in 0..2 {
+                let id = uuid(rng);
+                let issued = start - rng.range(DAY_MS, 300 * DAY_MS);
+                let mut v = tpl("asa_service_user_keys", k);
+                v["id"] = json!(id);
+                v["issued_at"] = json!(ts(issued));
+                v["expires_at"] = json!(ts(issued + 365 * DAY_MS));
+                v["last_used"] = if k == 0 {
+                    json!(ts(start - rng.range(60_000, DAY_MS)))
+                } else {
+                    Value::Null
+                };
+                items.push(to_item(&id, &v));
+            }
+            keys.insert(name, sorted(items));
+        }
+
+        ProjectData {
+            servers: all_servers,
+            services: sorted(services),
+            ad_connections: sorted(ad_connections),
+            server_services,
+            project_groups,
+            server_users,
+            cloud_accounts,
+            config_options,
+            keys,
+        }
+    }
+}
+
+/// The prefix of the cloud accounts' EventBridge `client_secret`s (tests look for it in outputs).
+pub const CLOUD_SECRET: &str = "sim-asa-eventbridge-secret";
 
 fn id_hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
@@ -664,6 +922,30 @@ pub async fn handle(
         },
         ["projects"] => page_of(data.lists.get("projects").map(Vec::as_slice).unwrap_or(&[])),
         ["projects", name, "servers"] => match child("project_servers", name) {
+            Some(items) => page_of(items),
+            None => not_found(),
+        },
+        ["projects", name, "servers", sid, "services"] => match child("project_servers", name) {
+            Some(servers) if servers.iter().any(|i| i.id == *sid) => {
+                page_of(child("server_services", sid).unwrap_or(&[]))
+            }
+            _ => not_found(),
+        },
+        ["projects", name, list @ ("groups" | "server_users" | "cloud_accounts" | "client_config_options")] => {
+            match child(&format!("project_{list}"), name) {
+                Some(items) => page_of(items),
+                None => not_found(),
+            }
+        }
+        ["servers"] => page_of(data.lists.get("servers").map(Vec::as_slice).unwrap_or(&[])),
+        ["services"] => page_of(data.lists.get("services").map(Vec::as_slice).unwrap_or(&[])),
+        ["integrations", "ad_connections"] => page_of(
+            data.lists
+                .get("ad_connections")
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        ),
+        ["service_users", name, "keys"] => match child("service_user_keys", name) {
             Some(items) => page_of(items),
             None => not_found(),
         },

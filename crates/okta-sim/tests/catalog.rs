@@ -489,6 +489,12 @@ async fn asa_lists_page_with_offset_and_count() {
             "/v1/teams/sim-team/entitlements/sudo?count=1",
             "asa_entitlements",
         ),
+        ("/v1/teams/sim-team/servers?count=1", "asa_servers"),
+        ("/v1/teams/sim-team/services?count=1", "asa_services"),
+        (
+            "/v1/teams/sim-team/integrations/ad_connections?count=1",
+            "asa_ad_connections",
+        ),
     ] {
         let (items, pages, _) = asa_pages(&sim, path, &token).await;
         assert_eq!(key_set(&items, "id"), keys_of(&sim, stream), "{path}");
@@ -520,6 +526,71 @@ async fn asa_lists_page_with_offset_and_count() {
     let r = asa_get(&sim, "/v1/teams/sim-team/groups/nope/users", &token).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["type"], "resource_does_not_exist");
+    // The team's servers are those of its projects; each service runs on one of them, for a
+    // service user of the team; project groups are groups of the team.
+    let servers = key_set(
+        &asa_pages(&sim, "/v1/teams/sim-team/servers", &token)
+            .await
+            .0,
+        "id",
+    );
+    let project_servers: BTreeSet<String> = sim
+        .keys("asa_project_servers")
+        .into_iter()
+        .map(|k| k[1].clone())
+        .collect();
+    assert_eq!(servers, project_servers);
+    let (services, _, _) = asa_pages(&sim, "/v1/teams/sim-team/services", &token).await;
+    let service_users = key_set(
+        &asa_pages(&sim, "/v1/teams/sim-team/service_users", &token)
+            .await
+            .0,
+        "id",
+    );
+    assert!(services.iter().all(|s| {
+        servers.contains(s["server_id"].as_str().unwrap_or(""))
+            && service_users.contains(s["service_user_id"].as_str().unwrap_or(""))
+    }));
+    let group_ids = key_set(&groups, "id");
+    let (projects, _, _) = asa_pages(&sim, "/v1/teams/sim-team/projects", &token).await;
+    for project in key_set(&projects, "name") {
+        let (g, _, _) = asa_pages(
+            &sim,
+            &format!("/v1/teams/sim-team/projects/{project}/groups?count=1"),
+            &token,
+        )
+        .await;
+        assert!(!g.is_empty());
+        assert!(g
+            .iter()
+            .all(|g| group_ids.contains(g["group_id"].as_str().unwrap_or(""))));
+    }
+    let mut per_server = BTreeSet::new();
+    for k in sim.keys("asa_project_servers") {
+        let (s, _, _) = asa_pages(
+            &sim,
+            &format!(
+                "/v1/teams/sim-team/projects/{}/servers/{}/services",
+                k[0], k[1]
+            ),
+            &token,
+        )
+        .await;
+        per_server.extend(s.iter().map(|s| s["id"].as_str().unwrap_or("").to_string()));
+    }
+    assert_eq!(per_server, key_set(&services, "id"));
+    for path in [
+        "/v1/teams/sim-team/projects/nope/groups",
+        "/v1/teams/sim-team/projects/nope/server_users",
+        "/v1/teams/sim-team/projects/nope/cloud_accounts",
+        "/v1/teams/sim-team/projects/nope/client_config_options",
+        "/v1/teams/sim-team/projects/project-0/servers/nope/services",
+        "/v1/teams/sim-team/service_users/nope/keys",
+    ] {
+        let r = asa_get(&sim, path, &token).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.json()["type"], "resource_does_not_exist", "{path}");
+    }
 
     // Audits, newest first with related objects; count is capped at 100.
     let (audits, pages, related) = asa_pages(

@@ -143,6 +143,8 @@ const UNDECLARED_IN_SPEC_EXAMPLES: &[(&str, &str)] = &[
     // The JWK example writes the key `x5t#S256"` (a stray quote inside the name).
     ("application_keys", "/x5t#S256\""),
     ("asa_project_servers", "/broker_host_certs"),
+    // The same server examples (the team-wide list).
+    ("asa_servers", "/broker_host_certs"),
     // The example keys carry JWK members the schemas don't declare (`alg`; EC `crv`/`x`/`y`).
     ("authorization_server_resource_server_keys", "/alg"),
     ("application_jwks", "/alg"),
@@ -157,6 +159,7 @@ const UNDECLARED_IN_SPEC_EXAMPLES: &[(&str, &str)] = &[
     ("user_webauthn_enrollments", "/fulfillmentProvider"),
     ("yubikey_tokens", "/activated"),
     ("asa_project_servers", "/instance_id"),
+    ("asa_servers", "/instance_id"),
     ("authorization_server_claims", "/apiResourceId"),
     // The iOS/Android examples say `jailbroken`; the schemas declare `jailbreak`.
     ("device_assurances", "/jailbroken"),
