@@ -253,10 +253,12 @@ impl LocalWarehouse {
         // group.
         chunk.sort_unstable_by(RunEntry::cmp_order);
         let mut sources: Vec<RunSource> = Vec::with_capacity(runs.len() + 1);
+        // The read buffers share 4 MiB (between 4 and 64 KiB each): a table of many runs keeps memory flat.
+        let buffer = ((4 << 20) / runs.len().max(1)).clamp(4 << 10, 64 << 10);
         for r in &runs {
             let f = std::fs::File::open(r).map_err(|e| Error::io(r.display(), e))?;
             sources.push(RunSource::File(
-                std::io::BufReader::with_capacity(1 << 16, f),
+                std::io::BufReader::with_capacity(buffer, f),
                 r.clone(),
             ));
         }
