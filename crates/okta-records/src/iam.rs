@@ -66,6 +66,19 @@ pub struct ResourceSetBindingRecord {
     pub item: ResourceSetBindingRole,
 }
 
+/// A row of the `resource_set_binding_members` stream: the API object plus the columns the connector adds
+/// (primary key: `resource_set_id`, `role_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceSetBindingMemberRecord {
+    /// The `id` of the resource set this resource belongs to (added by the connector).
+    pub resource_set_id: String,
+    /// The `id` of the role of the resource set binding this member belongs to (added by the connector).
+    pub role_id: String,
+    /// The `ResourceSetBindingMember` as returned by the API.
+    #[serde(flatten)]
+    pub item: ResourceSetBindingMember,
+}
+
 /// A row of the `governance_bundle_entitlements` stream: the API object plus the columns the connector adds
 /// (primary key: `bundle_id`, `id`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -75,6 +88,19 @@ pub struct GovernanceBundleEntitlementRecord {
     /// The `BundleEntitlement` as returned by the API.
     #[serde(flatten)]
     pub item: BundleEntitlement,
+}
+
+/// A row of the `governance_bundle_entitlement_values` stream: the API object plus the columns the connector adds
+/// (primary key: `bundle_id`, `entitlement_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GovernanceBundleEntitlementValueRecord {
+    /// The `id` of the governance bundle this entitlement belongs to (added by the connector).
+    pub bundle_id: String,
+    /// The `id` of the bundle entitlement this value belongs to (added by the connector).
+    pub entitlement_id: String,
+    /// The `EntitlementValue` as returned by the API.
+    #[serde(flatten)]
+    pub item: EntitlementValue,
 }
 
 /// A row of the `role_subscriptions` stream: the API object plus the columns the connector adds
@@ -288,6 +314,28 @@ pub struct ResourceSetBindingRole {
     pub extra: Map<String, Value>,
 }
 
+/// The `ResourceSetBindingMember` object of the API.
+///
+/// Stream `resource_set_binding_members`: `GET /api/v1/iam/resource-sets/{resourceSetIdOrLabel}/bindings/{roleIdOrLabel}/members`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceSetBindingMember {
+    /// Timestamp when the member was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Role resource set binding member ID
+    pub id: String,
+    /// Timestamp when the member was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// The `GovernanceBundle` object of the API.
 ///
 /// Stream `governance_bundles`: `GET /api/v1/iam/governance/bundles`.
@@ -332,6 +380,27 @@ pub struct BundleEntitlement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Link relations available
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `EntitlementValue` object of the API.
+///
+/// Stream `governance_bundle_entitlement_values`: `GET /api/v1/iam/governance/bundles/{bundleId}/entitlements/{entitlementId}/values`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EntitlementValue {
+    /// Entitlement value ID
+    pub id: String,
+    /// The entitlement value resource name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The entitlement value resource [ORN](https://developer.okta.com/docs/api/openapi/okta-management/guides/roles/#okta-resource-name-orn)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Specifies link relations (see [Web Linking](https://www.rfc-editor.org/rfc/rfc8288)) available using the [JSON Hypertext Application Language](https://datatracker.ietf.org/doc/html/draft-kelly-json-hal-06) specification
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.

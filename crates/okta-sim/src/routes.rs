@@ -25,7 +25,8 @@ pub enum Source {
     List(&'static str),
     /// One item of a list in [`Org::lists`], by the `{id}` path parameter.
     ListItem(&'static str),
-    /// A child list in [`Org::children`] of the parent given by the `{id}` path parameter.
+    /// A child list in [`Org::children`] of the parent given by the path parameters (one id, or the
+    /// chain of ids under a nested parent: [`chain_key`]).
     Children(&'static str),
     /// A single object in [`Org::objects`] under (name, key).
     Object(&'static str, &'static str),
@@ -640,29 +641,62 @@ pub fn derived_lists() -> impl Iterator<Item = &'static okta_manifest::Stream> {
 
 /// The manifest's fan-outs the table above does not serve: one Okta list per key of a parent that
 /// is itself a plain top-level list the simulator holds (apps, authorization servers, IdPs, brands,
-/// resource sets, OAuth clients, ...) or one of [`DERIVED_PARENTS`]. The simulator seeds a few
-/// children per parent from the stream's spec examples and serves them like [`Source::Children`]:
-/// an unknown parent is a 404, a known one without children an empty list.
+/// resource sets, OAuth clients, ...), one of [`DERIVED_PARENTS`], or a fan-out whose children the
+/// simulator holds in [`Org::children`] (another derived fan-out, or one of [`HELD_FAN_OUTS`]): a
+/// grandparent fan-out, keyed by the chain of parent ids. The simulator seeds a few children per
+/// parent from the stream's spec examples and serves them like [`Source::Children`]: an unknown
+/// parent is a 404, a known one without children an empty list.
 pub fn derived_fan_outs() -> impl Iterator<Item = &'static okta_manifest::Stream> {
-    okta_manifest::catalog().filter(|s| {
-        s.api == okta_manifest::Api::Okta
-            && s.reader == okta_manifest::Reader::FanOut
-            && s.types.is_empty()
-            && s.parent.and_then(okta_manifest::stream).is_some_and(|p| {
-                DERIVED_PARENTS.contains(&p.name)
-                    || (p.api == okta_manifest::Api::Okta
-                        && p.reader == okta_manifest::Reader::List
-                        && p.parent.is_none()
-                        && p.types.is_empty()
-                        && !p.endpoint.contains('{'))
-            })
-            && !ROUTES.iter().any(|r| r.pattern == pattern_of(s))
-    })
+    okta_manifest::catalog().filter(|s| derivable(s, 0))
+}
+
+/// Whether fan-out `s` is derived (see [`derived_fan_outs`]); `depth` bounds the walk up the chain.
+fn derivable(s: &okta_manifest::Stream, depth: usize) -> bool {
+    depth < 8
+        && s.api == okta_manifest::Api::Okta
+        && s.reader == okta_manifest::Reader::FanOut
+        && s.types.is_empty()
+        && s.parent.and_then(okta_manifest::stream).is_some_and(|p| {
+            DERIVED_PARENTS.contains(&p.name)
+                || (p.api == okta_manifest::Api::Okta
+                    && p.reader == okta_manifest::Reader::List
+                    && p.parent.is_none()
+                    && p.types.is_empty()
+                    && !p.endpoint.contains('{'))
+                || (p.variants.is_empty()
+                    && (HELD_FAN_OUTS.iter().any(|(m, _)| *m == p.name) || derivable(p, depth + 1)))
+        })
+        && !ROUTES.iter().any(|r| r.pattern == pattern_of(s))
 }
 
 /// Parents that are no plain list but whose ids the simulator knows at seeding (its users, its
 /// policies of every type): derived fan-outs may hang under them too.
 pub const DERIVED_PARENTS: &[&str] = &["users", "policies"];
+
+/// Hand-served fan-outs (manifest name, [`Org::children`] name) whose children derived fan-outs
+/// may hang under, each child keyed by the chain of ids ([`chain_key`]).
+pub const HELD_FAN_OUTS: &[(&str, &str)] = &[
+    (
+        "authorization_server_policies",
+        "authorization_server_policies",
+    ),
+    ("email_templates", "email_templates"),
+    ("user_role_assignments", "user_roles"),
+];
+
+/// The [`Org::children`] name holding a fan-out stream's rows.
+pub fn sim_children(stream: &str) -> &str {
+    HELD_FAN_OUTS
+        .iter()
+        .find(|(m, _)| *m == stream)
+        .map_or(stream, |(_, c)| c)
+}
+
+/// The [`Org::children`] key of a derived fan-out's rows: the chain of parent ids from the top,
+/// joined with `/` (one id for a single-level fan-out).
+pub fn chain_key<S: AsRef<str>>(ids: &[S]) -> String {
+    ids.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("/")
+}
 
 /// The [`Org::lists`] name holding a manifest list stream's rows (the simulator's own names predate
 /// the manifest for a few of them).
@@ -853,11 +887,13 @@ pub fn dispatch(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             list_reply(c, name, items)
         }
         Source::Children(name) => {
+            // Keyed by the chain of parent ids (every path parameter) under a nested parent.
+            let key = chain_key(c.params);
             let items = org
                 .children
                 .get(name)
-                .and_then(|m| m.get(param()))
-                .ok_or_else(|| ApiError::not_found(param()))?;
+                .and_then(|m| m.get(&key))
+                .ok_or_else(|| ApiError::not_found(&key))?;
             list_reply(c, name, items)
         }
         Source::ListItem(name) => org
