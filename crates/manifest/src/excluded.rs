@@ -131,7 +131,7 @@ pub static EXCLUDED: &[Excluded] = &[
     x(
         "/api/v1/identity-sources/{identitySourceId}/sessions",
         NoParentList,
-        "identity sources have no list endpoint to fan out over",
+        "identity source → session",
     ),
     x(
         "/api/v1/idps/{idpId}/credentials/keys/active",
@@ -166,7 +166,7 @@ pub static EXCLUDED: &[Excluded] = &[
     x(
         "/api/v1/users/{userIdOrLogin}/linkedObjects/{relationshipName}",
         PerUserFanOut,
-        "one request per (user, linked object relationship name): every user × every definition",
+        "every user × every linked object relationship name",
     ),
     x(
         "/api/v1/users/{userId}/devices",

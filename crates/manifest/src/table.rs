@@ -445,7 +445,7 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
-        notes: "one request per (user, client); the OAuth consents the user granted the client",
+        notes: "one request per user and client; the OAuth consents the user granted the client",
         gets: &["/api/v1/apps/{appId}/grants/{grantId}"],
         columns: &[USER_ID, OAUTH_CLIENT_ID],
         ..child(
@@ -462,7 +462,7 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
-        notes: "one request per (user, client); refresh token metadata (no token value)",
+        notes: "one request per user and client; refresh token metadata, never the token itself",
         gets: &["/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens/{tokenId}"],
         columns: &[USER_ID, OAUTH_CLIENT_ID],
         ..child(
@@ -1087,7 +1087,7 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
-        notes: "one request per (resource set, binding); the users and groups holding the bound role",
+        notes: "one request per resource set and binding; the users and groups holding the bound role",
         gets: &["/api/v1/iam/resource-sets/{resourceSetIdOrLabel}/bindings/{roleIdOrLabel}/members/{memberId}"],
         columns: &[RESOURCE_SET_ID, BINDING_ROLE_ID],
         ..child(
@@ -1131,7 +1131,7 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
-        notes: "Identity Governance (skipped when the org lacks it); one request per (bundle, entitlement)",
+        notes: "Identity Governance (skipped when the org lacks it); one request per bundle and entitlement",
         columns: &[BUNDLE_ID, ENTITLEMENT_ID],
         ..child(
             "governance_bundle_entitlement_values",
@@ -1333,7 +1333,7 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
-        notes: "one request per (server, policy)",
+        notes: "one request per server and policy",
         gets: &["/api/v1/authorizationServers/{authServerId}/policies/{policyId}/rules/{ruleId}"],
         columns: &[AUTH_SERVER_ID, POLICY_ID],
         ..child(
@@ -1366,7 +1366,7 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
-        notes: "one request per (server, client); refresh token metadata (no token value)",
+        notes: "one request per server and client; refresh token metadata, never the token itself",
         gets: &["/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens/{tokenId}"],
         columns: &[AUTH_SERVER_ID, OAUTH_CLIENT_ID],
         ..child(
@@ -1604,7 +1604,7 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
-        notes: "one request per (brand, email template)",
+        notes: "one request per brand and email template",
         gets: &["/api/v1/brands/{brandId}/templates/email/{templateName}/customizations/{customizationId}"],
         columns: &[BRAND_ID, TEMPLATE_NAME],
         ..child(
