@@ -127,6 +127,15 @@ fn fix_spec_errors(v: &mut Value) {
             *a = Value::Array(vec![a.take()]);
         }
     }
+    // The refresh token examples spell the schema's `clientId` `client_id` (which would shadow the
+    // `client_id` key column the connector adds to a client's tokens).
+    if let Some(m) = v.as_object_mut() {
+        if m.contains_key("issuer") && m.contains_key("userId") {
+            if let Some(c) = m.remove("client_id") {
+                m.entry("clientId").or_insert(c);
+            }
+        }
+    }
     if let Some(a) = v.pointer_mut("/settings/accountId") {
         if a.is_number() {
             *a = Value::String(a.to_string());
