@@ -179,16 +179,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "the security questions on offer",
     ),
     x(
-        "/api/v1/users/{userId}/roles/{roleAssignmentId}/governance",
-        GrandparentFanOut,
-        "user → role assignment",
-    ),
-    x(
-        "/api/v1/users/{userId}/roles/{roleAssignmentId}/governance/{grantId}/resources",
-        GrandparentFanOut,
-        "user → role assignment → grant",
-    ),
-    x(
         "/api/v1/users/{userId}/roles/{roleIdOrEncodedRoleId}/targets",
         SameRowsAs("user_role_targets"),
         "by role type instead of by assignment, with the targets the user holds through groups \

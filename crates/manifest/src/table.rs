@@ -203,6 +203,10 @@ const ENTITLEMENT_ID: Column = key(
     "entitlement_id",
     "The `id` of the bundle entitlement this value belongs to (added by the connector).",
 );
+const GRANT_ID: Column = key(
+    "grant_id",
+    "The `grantId` of the governance grant this resource belongs to (added by the connector).",
+);
 const OAUTH_CLIENT_ID: Column = key(
     "client_id",
     "The `client_id` of the OAuth client this row belongs to (added by the connector).",
@@ -641,6 +645,40 @@ pub static STREAMS: &[Stream] = &[
         USER_ROLE_TARGETS,
         "UserRoleTargetRecord",
     ),
+    Stream {
+        notes: "one request per role assignment of a user; the governance grants (custom, entitlement bundle) the role comes from",
+        gets: &["/api/v1/users/{userId}/roles/{roleAssignmentId}/governance/{grantId}"],
+        key_from: IdFrom::Field("grantId"),
+        columns: &[USER_ID, ROLE_ASSIGNMENT_ID],
+        ..child(
+            "user_role_governance_grants",
+            &["user_id", "role_assignment_id", "grantId"],
+            "user_role_assignments",
+            "/api/v1/users/{userId}/roles/{roleAssignmentId}/governance",
+            Field("grants"),
+            &ROLE_ASSIGNMENT_ID,
+            "okta.roles.read",
+            "iam",
+            "RoleGovernanceSource",
+            "UserRoleGovernanceGrantRecord",
+        )
+    },
+    Stream {
+        notes: "one request per governance grant of a user's role assignment; the resources the grant covers, keyed by their ORN",
+        columns: &[USER_ID, ROLE_ASSIGNMENT_ID, GRANT_ID],
+        ..child(
+            "user_role_governance_resources",
+            &["user_id", "role_assignment_id", "grant_id", "resource"],
+            "user_role_governance_grants",
+            "/api/v1/users/{userId}/roles/{roleAssignmentId}/governance/{grantId}/resources",
+            Field("resources"),
+            &GRANT_ID,
+            "okta.roles.read",
+            "iam",
+            "RoleGovernanceResource",
+            "UserRoleGovernanceResourceRecord",
+        )
+    },
     role_target_stream(
         "group_role_targets",
         &["group_id", "role_assignment_id", "target_type", "target_id"],

@@ -5,7 +5,7 @@
 //! change the generator (its overrides) rather than this file.
 
 use crate::groups::Group;
-use crate::types::Timestamp;
+use crate::types::{LooseTimestamp, Timestamp};
 use crate::users::Subscription;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,34 @@ pub struct GroupRoleAssignmentRecord {
     /// The `RoleAssignment` as returned by the API.
     #[serde(flatten)]
     pub item: RoleAssignment,
+}
+
+/// A row of the `user_role_governance_grants` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `role_assignment_id`, `grantId`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserRoleGovernanceGrantRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `id` of the role assignment this target narrows (added by the connector).
+    pub role_assignment_id: String,
+    /// The `RoleGovernanceSource` as returned by the API.
+    #[serde(flatten)]
+    pub item: RoleGovernanceSource,
+}
+
+/// A row of the `user_role_governance_resources` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `role_assignment_id`, `grant_id`, `resource`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserRoleGovernanceResourceRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `id` of the role assignment this target narrows (added by the connector).
+    pub role_assignment_id: String,
+    /// The `grantId` of the governance grant this resource belongs to (added by the connector).
+    pub grant_id: String,
+    /// The `RoleGovernanceResource` as returned by the API.
+    #[serde(flatten)]
+    pub item: RoleGovernanceResource,
 }
 
 /// A row of the `custom_role_permissions` stream: the API object plus the columns the connector adds
@@ -187,6 +215,48 @@ pub struct RoleAssignment {
     /// Role ID
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// User role governance source
+///
+/// Stream `user_role_governance_grants`: `GET /api/v1/users/{userId}/roles/{roleAssignmentId}/governance`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleGovernanceSource {
+    /// `id` of the entitlement bundle
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_id: Option<String>,
+    /// The expiration date of the entitlement bundle (not always RFC 3339: Okta's example shows `2024-12-09 14:17:22.0`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<LooseTimestamp>,
+    /// `id` of the grant
+    pub grant_id: String,
+    /// The grant type
+    ///
+    /// Known values: `CUSTOM`, `ENTITLEMENT-BUNDLE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The resource of a grant
+///
+/// Stream `user_role_governance_resources`: `GET /api/v1/users/{userId}/roles/{roleAssignmentId}/governance/{grantId}/resources`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RoleGovernanceResource {
+    /// The resource name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The resources id
+    pub resource: String,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

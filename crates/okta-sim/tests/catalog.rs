@@ -599,6 +599,7 @@ async fn derived_fan_outs_serve_exactly_the_truth_per_parent() {
         "email_template_customizations",
         "resource_set_binding_members",
         "user_client_grants",
+        "user_role_governance_resources",
     ] {
         assert!(
             derived.iter().any(|s| s.name == name),
