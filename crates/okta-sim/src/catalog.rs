@@ -1293,6 +1293,7 @@ fn role_targets(org: &Org, children: &[(&'static str, ByParent)]) -> (ByParent, 
 /// `GET /api/v1/{users,groups}/{id}/roles/{roleAssignmentId}/targets/{groups,catalog/apps}` and the
 /// same under `/oauth2/v1/clients/{clientId}`: the assignment's targets, paged with Link headers. An
 /// unknown principal or assignment is a 404; a role type that takes no such targets is Okta's 400.
+/// Its routes are the manifest's role target variants (`routes::role_target_routes`).
 pub fn role_targets_handler(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let [principal, rid] = c.params else {
         return Err(ApiError::not_found(c.path));

@@ -549,60 +549,6 @@ pub static ROUTES: &[Route] = &[
         paging: Paging::Whole,
     },
     Route {
-        pattern: "/api/v1/users/{userId}/roles/{roleAssignmentId}/targets/groups",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/api/v1/users/{userId}/roles/{roleAssignmentId}/targets/catalog/apps",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/api/v1/groups/{groupId}/roles/{roleAssignmentId}/targets/groups",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/api/v1/groups/{groupId}/roles/{roleAssignmentId}/targets/catalog/apps",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/groups",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/catalog/apps",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
         pattern: "/api/v1/principal-rate-limits",
         scope: "okta.principalRateLimits.read",
         source: Source::Custom(catalog::principal_rate_limits_handler),
@@ -656,6 +602,7 @@ fn derivable(s: &okta_manifest::Stream, depth: usize) -> bool {
         && s.api == okta_manifest::Api::Okta
         && s.reader == okta_manifest::Reader::FanOut
         && s.types.is_empty()
+        && s.variants.is_empty()
         && s.parent.and_then(okta_manifest::stream).is_some_and(|p| {
             DERIVED_PARENTS.contains(&p.name)
                 || (p.api == okta_manifest::Api::Okta
@@ -728,7 +675,31 @@ fn derived_paging(s: &okta_manifest::Stream) -> Paging {
     }
 }
 
-/// Routes for [`derived_lists`] and [`derived_fan_outs`]: the manifest's scope and paging.
+/// The role target streams of the manifest (`user_role_targets`, `group_role_targets`,
+/// `service_app_role_targets`): each of their variants (a role assignment's group targets, its app
+/// targets) is a route of [`catalog::role_targets_handler`], with the manifest's scope and paging.
+fn role_target_routes() -> impl Iterator<Item = Route> {
+    okta_manifest::catalog()
+        .filter(|s| s.derive == okta_manifest::Derive::TargetId)
+        .flat_map(|s| {
+            s.variants.iter().map(move |v| Route {
+                pattern: v.endpoint.split('?').next().unwrap_or(v.endpoint),
+                scope: s.scope,
+                source: Source::Custom(catalog::role_targets_handler),
+                paging: if v.endpoint.contains("limit=") {
+                    Paging::Link {
+                        default: 20,
+                        max: 200,
+                    }
+                } else {
+                    Paging::Whole
+                },
+            })
+        })
+}
+
+/// Routes for [`derived_lists`] and [`derived_fan_outs`] (the manifest's scope and paging), and
+/// the role targets' ([`role_target_routes`]).
 static DERIVED: LazyLock<Vec<Route>> = LazyLock::new(|| {
     let lists = derived_lists().map(|s| Route {
         pattern: pattern_of(s),
@@ -742,7 +713,7 @@ static DERIVED: LazyLock<Vec<Route>> = LazyLock::new(|| {
         source: Source::Children(s.name),
         paging: derived_paging(s),
     });
-    lists.chain(fan_outs).collect()
+    lists.chain(fan_outs).chain(role_target_routes()).collect()
 });
 
 /// The route serving `path` and its path parameters. Literal segments win over `{id}`.
