@@ -91,12 +91,12 @@ pub static EXCLUDED: &[Excluded] = &[
     x(
         "/api/v1/apps/{appId}/interclient-allowed-apps",
         NotYet,
-        "fan-out over `applications`",
+        "fan-out over `applications`; answers a bare array of app id strings, which no reader wraps into records yet",
     ),
     x(
         "/api/v1/apps/{appId}/interclient-target-apps",
         NotYet,
-        "fan-out over `applications`",
+        "fan-out over `applications`; answers a bare array of app id strings, which no reader wraps into records yet",
     ),
     x(
         "/api/v1/brands/{brandId}/domains",
