@@ -175,7 +175,14 @@ pub fn find(name: &str) -> Option<&'static StreamDef> {
 
 /// The README's stream table, one row per catalog stream, from the manifest.
 pub fn stream_table() -> String {
-    let mut t = String::from(
+    let asa = all().filter(|s| s.api == okta_manifest::Api::Asa).count();
+    let okta = all().count() - asa;
+    let mut t = format!(
+        "{} streams: {okta} from the Okta org, {asa} from Advanced Server Access (listed by `discover` only \
+         when the `asa` block is configured).\n\n",
+        okta + asa
+    );
+    t.push_str(
         "| stream | endpoint | primary key | sync | scope | rate-limit bucket |\n|---|---|---|---|---|---|\n",
     );
     for s in all() {

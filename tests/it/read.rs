@@ -484,3 +484,31 @@ fn role_targets_nest_under_the_role_assignments_they_are_handed() {
         }
     }
 }
+
+/// A fan-out three levels down (user → role assignment → governance grant → resources) reads exactly
+/// the org, alone (listing its parents' chains itself) and handed its parent's keys; the chain of
+/// keys fills one path parameter and one key column per level.
+#[test]
+fn a_fan_out_of_a_fan_out_of_a_fan_out_reads_the_chain() {
+    let sim = sim();
+    let key = ["user_id", "role_assignment_id", "grant_id", "resource"];
+    let truth = sim.keys("user_role_governance_resources");
+    assert!(!truth.is_empty());
+    for streams in [
+        &["user_role_governance_resources"][..],
+        &[
+            "user_role_governance_grants",
+            "user_role_governance_resources",
+        ][..],
+    ] {
+        let run = read(&sim, streams, false, None).ok();
+        for s in streams {
+            assert_eq!(run.statuses(s).last(), Some(&StreamStatus::Complete), "{s}");
+        }
+        let got: std::collections::BTreeSet<Vec<String>> =
+            unique_keys(&run.records("user_role_governance_resources"), &key)
+                .into_iter()
+                .collect();
+        assert_eq!(got, truth, "{streams:?}");
+    }
+}

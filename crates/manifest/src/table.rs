@@ -192,6 +192,26 @@ const POLICY_ID: Column = key(
     "policy_id",
     "The `id` of the policy this rule belongs to (added by the connector).",
 );
+const BINDING_ROLE_ID: Column = key(
+    "role_id",
+    "The `id` of the role of the resource set binding this member belongs to (added by the connector).",
+);
+const TEMPLATE_NAME: Column = key(
+    "template_name",
+    "The `name` of the email template this customization belongs to (added by the connector).",
+);
+const ENTITLEMENT_ID: Column = key(
+    "entitlement_id",
+    "The `id` of the bundle entitlement this value belongs to (added by the connector).",
+);
+const GRANT_ID: Column = key(
+    "grant_id",
+    "The `grantId` of the governance grant this resource belongs to (added by the connector).",
+);
+const OAUTH_CLIENT_ID: Column = key(
+    "client_id",
+    "The `client_id` of the OAuth client this row belongs to (added by the connector).",
+);
 const ROLE_ASSIGNMENT_ID: Column = key(
     "role_assignment_id",
     "The `id` of the role assignment this target narrows (added by the connector).",
@@ -427,6 +447,7 @@ pub static STREAMS: &[Stream] = &[
     },
     Stream {
         notes: "one request per user; the OAuth clients holding the user's grants or tokens",
+        key_from: IdFrom::Field("client_id"),
         ..child(
             "user_clients",
             &["user_id", "client_id"],
@@ -438,6 +459,40 @@ pub static STREAMS: &[Stream] = &[
             "users",
             "OAuth2Client",
             "UserClientRecord",
+        )
+    },
+    Stream {
+        notes: "one request per user and client; the OAuth consents the user granted the client",
+        gets: &["/api/v1/apps/{appId}/grants/{grantId}"],
+        columns: &[USER_ID, OAUTH_CLIENT_ID],
+        ..child(
+            "user_client_grants",
+            &["user_id", "client_id", "id"],
+            "user_clients",
+            "/api/v1/users/{userId}/clients/{clientId}/grants?limit=200",
+            Array,
+            &OAUTH_CLIENT_ID,
+            "okta.users.read",
+            "users",
+            "OAuth2ScopeConsentGrant",
+            "UserClientGrantRecord",
+        )
+    },
+    Stream {
+        notes: "one request per user and client; refresh token metadata, never the token itself",
+        gets: &["/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens/{tokenId}"],
+        columns: &[USER_ID, OAUTH_CLIENT_ID],
+        ..child(
+            "user_client_tokens",
+            &["user_id", "client_id", "id"],
+            "user_clients",
+            "/api/v1/users/{userId}/clients/{clientId}/tokens?limit=200",
+            Array,
+            &OAUTH_CLIENT_ID,
+            "okta.users.read",
+            "users",
+            "OAuth2RefreshToken",
+            "UserClientTokenRecord",
         )
     },
     Stream {
@@ -603,6 +658,40 @@ pub static STREAMS: &[Stream] = &[
         USER_ROLE_TARGETS,
         "UserRoleTargetRecord",
     ),
+    Stream {
+        notes: "one request per role assignment of a user; the governance grants (custom, entitlement bundle) the role comes from",
+        gets: &["/api/v1/users/{userId}/roles/{roleAssignmentId}/governance/{grantId}"],
+        key_from: IdFrom::Field("grantId"),
+        columns: &[USER_ID, ROLE_ASSIGNMENT_ID],
+        ..child(
+            "user_role_governance_grants",
+            &["user_id", "role_assignment_id", "grantId"],
+            "user_role_assignments",
+            "/api/v1/users/{userId}/roles/{roleAssignmentId}/governance",
+            Field("grants"),
+            &ROLE_ASSIGNMENT_ID,
+            "okta.roles.read",
+            "iam",
+            "RoleGovernanceSource",
+            "UserRoleGovernanceGrantRecord",
+        )
+    },
+    Stream {
+        notes: "one request per governance grant of a user's role assignment; the resources the grant covers, keyed by their ORN",
+        columns: &[USER_ID, ROLE_ASSIGNMENT_ID, GRANT_ID],
+        ..child(
+            "user_role_governance_resources",
+            &["user_id", "role_assignment_id", "grant_id", "resource"],
+            "user_role_governance_grants",
+            "/api/v1/users/{userId}/roles/{roleAssignmentId}/governance/{grantId}/resources",
+            Field("resources"),
+            &GRANT_ID,
+            "okta.roles.read",
+            "iam",
+            "RoleGovernanceResource",
+            "UserRoleGovernanceResourceRecord",
+        )
+    },
     role_target_stream(
         "group_role_targets",
         &["group_id", "role_assignment_id", "target_type", "target_id"],
@@ -1049,6 +1138,23 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "one request per resource set and binding; the users and groups holding the bound role",
+        gets: &["/api/v1/iam/resource-sets/{resourceSetIdOrLabel}/bindings/{roleIdOrLabel}/members/{memberId}"],
+        columns: &[RESOURCE_SET_ID, BINDING_ROLE_ID],
+        ..child(
+            "resource_set_binding_members",
+            &["resource_set_id", "role_id", "id"],
+            "resource_set_bindings",
+            "/api/v1/iam/resource-sets/{resourceSetIdOrLabel}/bindings/{roleIdOrLabel}/members",
+            Field("members"),
+            &BINDING_ROLE_ID,
+            "okta.roles.read",
+            "iam",
+            "ResourceSetBindingMember",
+            "ResourceSetBindingMemberRecord",
+        )
+    },
+    Stream {
         notes: "Identity Governance (skipped when the org lacks it)",
         gets: &["/api/v1/iam/governance/bundles/{bundleId}"],
         ..list(
@@ -1073,6 +1179,22 @@ pub static STREAMS: &[Stream] = &[
             "iam",
             "BundleEntitlement",
             "GovernanceBundleEntitlementRecord",
+        )
+    },
+    Stream {
+        notes: "Identity Governance (skipped when the org lacks it); one request per bundle and entitlement",
+        columns: &[BUNDLE_ID, ENTITLEMENT_ID],
+        ..child(
+            "governance_bundle_entitlement_values",
+            &["bundle_id", "entitlement_id", "id"],
+            "governance_bundle_entitlements",
+            "/api/v1/iam/governance/bundles/{bundleId}/entitlements/{entitlementId}/values?limit=200",
+            Field("entitlementValues"),
+            &ENTITLEMENT_ID,
+            "okta.roles.read",
+            "iam",
+            "EntitlementValue",
+            "GovernanceBundleEntitlementValueRecord",
         )
     },
     Stream {
@@ -1262,7 +1384,25 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "one request per server and policy",
+        gets: &["/api/v1/authorizationServers/{authServerId}/policies/{policyId}/rules/{ruleId}"],
+        columns: &[AUTH_SERVER_ID, POLICY_ID],
+        ..child(
+            "authorization_server_policy_rules",
+            &["auth_server_id", "policy_id", "id"],
+            "authorization_server_policies",
+            "/api/v1/authorizationServers/{authServerId}/policies/{policyId}/rules",
+            Array,
+            &POLICY_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "AuthorizationServerPolicyRule",
+            "AuthorizationServerPolicyRuleRecord",
+        )
+    },
+    Stream {
         notes: "the OAuth clients holding tokens of the server",
+        key_from: IdFrom::Field("client_id"),
         ..child(
             "authorization_server_clients",
             &["auth_server_id", "client_id"],
@@ -1274,6 +1414,23 @@ pub static STREAMS: &[Stream] = &[
             "authz",
             "OAuth2Client",
             "AuthorizationServerClientRecord",
+        )
+    },
+    Stream {
+        notes: "one request per server and client; refresh token metadata, never the token itself",
+        gets: &["/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens/{tokenId}"],
+        columns: &[AUTH_SERVER_ID, OAUTH_CLIENT_ID],
+        ..child(
+            "authorization_server_client_tokens",
+            &["auth_server_id", "client_id", "id"],
+            "authorization_server_clients",
+            "/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens?limit=200",
+            Array,
+            &OAUTH_CLIENT_ID,
+            "okta.authorizationServers.read",
+            "authz",
+            "OAuth2RefreshToken",
+            "AuthorizationServerClientTokenRecord",
         )
     },
     Stream {
@@ -1483,6 +1640,7 @@ pub static STREAMS: &[Stream] = &[
     },
     Stream {
         gets: &["/api/v1/brands/{brandId}/templates/email/{templateName}"],
+        key_from: IdFrom::Field("name"),
         ..child(
             "email_templates",
             &["brand_id", "name"],
@@ -1494,6 +1652,23 @@ pub static STREAMS: &[Stream] = &[
             "branding",
             "EmailTemplate",
             "EmailTemplateRecord",
+        )
+    },
+    Stream {
+        notes: "one request per brand and email template",
+        gets: &["/api/v1/brands/{brandId}/templates/email/{templateName}/customizations/{customizationId}"],
+        columns: &[BRAND_ID, TEMPLATE_NAME],
+        ..child(
+            "email_template_customizations",
+            &["brand_id", "template_name", "id"],
+            "email_templates",
+            "/api/v1/brands/{brandId}/templates/email/{templateName}/customizations?limit=200",
+            Array,
+            &TEMPLATE_NAME,
+            "okta.templates.read",
+            "branding",
+            "EmailCustomization",
+            "EmailTemplateCustomizationRecord",
         )
     },
     Stream {

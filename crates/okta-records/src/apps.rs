@@ -5,7 +5,7 @@
 //! change the generator (its overrides) rather than this file.
 
 use crate::types::Timestamp;
-use crate::users::OAuth2ScopeConsentGrant;
+use crate::users::{OAuth2RefreshToken, OAuth2ScopeConsentGrant};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -308,51 +308,6 @@ pub struct ApplicationGroupAssignment {
     /// If the `expand=metadata` query parameter is specified, then the group assignment metadata is embedded.
     #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
     pub embedded: Option<Map<String, Value>>,
-    /// Link relations (hypermedia) of this object.
-    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
-    pub links: Option<Map<String, Value>>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// The `OAuth2RefreshToken` object of the API.
-///
-/// Stream `application_tokens`: `GET /api/v1/apps/{appId}/tokens`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OAuth2RefreshToken {
-    /// Client ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    /// Timestamp when the object was created
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<Timestamp>,
-    /// Expiration time of the OAuth 2.0 Token
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
-    /// ID of the Token object
-    pub id: String,
-    /// The complete URL of the authorization server that issued the Token
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    /// Timestamp when the object was last updated
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<Timestamp>,
-    /// The scope names attached to the Token
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<String>>,
-    /// Status
-    ///
-    /// Known values: `ACTIVE`, `REVOKED`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// The ID of the user associated with the Token
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    /// The embedded resources related to the object if the `expand` query parameter is specified
-    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
-    pub embedded: Option<OAuth2RefreshTokenEmbedded>,
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
@@ -1691,40 +1646,6 @@ pub struct AppUserPasswordCredential {
     /// Password value
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// The embedded resources related to the object if the `expand` query parameter is specified
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OAuth2RefreshTokenEmbedded {
-    /// The scope objects attached to the Token
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<OAuth2RefreshTokenScope>>,
-    /// Properties not described by the spec, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OAuth2RefreshTokenScope {
-    /// Description of the Scope
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Name of the end user displayed in a consent dialog
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    /// Scope object ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Scope name
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Specifies link relations (see [Web Linking](https://www.rfc-editor.org/rfc/rfc8288)) available for the current status of an application using the [JSON Hypertext Application Language](https://datatracker.ietf.org/doc/html/draft-kelly-json-hal-06) specification. This object is used for dynamic discovery of related resources and lifecycle operations.
-    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
-    pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

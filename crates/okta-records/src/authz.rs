@@ -5,7 +5,7 @@
 //! change the generator (its overrides) rather than this file.
 
 use crate::types::Timestamp;
-use crate::users::OAuth2Client;
+use crate::users::{OAuth2Client, OAuth2RefreshToken};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -43,6 +43,19 @@ pub struct AuthorizationServerPolicyRecord {
     pub item: AuthorizationServerPolicy,
 }
 
+/// A row of the `authorization_server_policy_rules` stream: the API object plus the columns the connector adds
+/// (primary key: `auth_server_id`, `policy_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerPolicyRuleRecord {
+    /// The `id` of the authorization server this row belongs to (added by the connector).
+    pub auth_server_id: String,
+    /// The `id` of the policy this rule belongs to (added by the connector).
+    pub policy_id: String,
+    /// The `AuthorizationServerPolicyRule` as returned by the API.
+    #[serde(flatten)]
+    pub item: AuthorizationServerPolicyRule,
+}
+
 /// A row of the `authorization_server_clients` stream: the API object plus the columns the connector adds
 /// (primary key: `auth_server_id`, `client_id`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -52,6 +65,19 @@ pub struct AuthorizationServerClientRecord {
     /// The `OAuth2Client` as returned by the API.
     #[serde(flatten)]
     pub item: OAuth2Client,
+}
+
+/// A row of the `authorization_server_client_tokens` stream: the API object plus the columns the connector adds
+/// (primary key: `auth_server_id`, `client_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerClientTokenRecord {
+    /// The `id` of the authorization server this row belongs to (added by the connector).
+    pub auth_server_id: String,
+    /// The `client_id` of the OAuth client this row belongs to (added by the connector).
+    pub client_id: String,
+    /// The `OAuth2RefreshToken` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2RefreshToken,
 }
 
 /// A row of the `authorization_server_keys` stream: the API object plus the columns the connector adds
@@ -282,6 +308,51 @@ pub struct AuthorizationServerPolicy {
     /// Timestamp when the Policy was last updated
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<Timestamp>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AuthorizationServerPolicyRule` object of the API.
+///
+/// Stream `authorization_server_policy_rules`: `GET /api/v1/authorizationServers/{authServerId}/policies/{policyId}/rules`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationServerPolicyRule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<AuthorizationServerPolicyRuleActions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<AuthorizationServerPolicyRuleConditions>,
+    /// Timestamp when the rule was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Identifier of the rule
+    pub id: String,
+    /// Timestamp when the rule was last modified
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Name of the rule
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Priority of the rule
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Status of the rule
+    ///
+    /// Known values: `ACTIVE`, `INACTIVE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Set to `true` for system rules. You can't delete system rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<bool>,
+    /// Rule type
+    ///
+    /// Known values: `RESOURCE_ACCESS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
@@ -588,6 +659,112 @@ pub struct AuthorizationServerPolicyConditions {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ClientPolicyCondition {
     /// Which clients are included in the policy
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerPolicyRuleActions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenAuthorizationServerPolicyRuleAction>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenAuthorizationServerPolicyRuleAction {
+    /// Lifetime of the access token in minutes. The minimum is five minutes. The maximum is one day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token_lifetime_minutes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline_hook: Option<TokenAuthorizationServerPolicyRuleActionInlineHook>,
+    /// Lifetime of the refresh token is the minimum access token lifetime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_lifetime_minutes: Option<i64>,
+    /// Timeframe when the refresh token is valid. The minimum is 10 minutes. The maximum is five years (2,628,000 minutes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_window_minutes: Option<i64>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TokenAuthorizationServerPolicyRuleActionInlineHook {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationServerPolicyRuleConditions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<GrantTypePolicyRuleCondition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people: Option<AuthorizationServerPolicyPeopleCondition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<OAuth2ScopesMediationPolicyRuleCondition>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Array of grant types that this condition includes. Determines the mechanism that Okta uses to authorize the creation of the tokens.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GrantTypePolicyRuleCondition {
+    /// Array of grant types that this condition includes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Identifies Users and Groups that are used together
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerPolicyPeopleCondition {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<AuthorizationServerPolicyRuleGroupCondition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<AuthorizationServerPolicyRuleUserCondition>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies a set of Groups whose Users are to be included
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerPolicyRuleGroupCondition {
+    /// Groups to be included
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Specifies a set of Users to be included
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuthorizationServerPolicyRuleUserCondition {
+    /// Users to be included
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Array of scopes that the condition includes
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2ScopesMediationPolicyRuleCondition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<String>>,
     /// Properties not described by the spec, kept as they came.

@@ -7,6 +7,7 @@
 use crate::common::{
     DNSRecordDomains, DefaultApp, DomainCertificateMetadata, EmailDomainDNSRecord,
 };
+use crate::types::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -31,6 +32,19 @@ pub struct EmailTemplateRecord {
     /// The `EmailTemplate` as returned by the API.
     #[serde(flatten)]
     pub item: EmailTemplate,
+}
+
+/// A row of the `email_template_customizations` stream: the API object plus the columns the connector adds
+/// (primary key: `brand_id`, `template_name`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EmailTemplateCustomizationRecord {
+    /// The `id` of the brand this row belongs to (added by the connector).
+    pub brand_id: String,
+    /// The `name` of the email template this customization belongs to (added by the connector).
+    pub template_name: String,
+    /// The `EmailCustomization` as returned by the API.
+    #[serde(flatten)]
+    pub item: EmailCustomization,
 }
 
 /// The `Brand` object of the API.
@@ -142,6 +156,54 @@ pub struct EmailTemplate {
     pub name: String,
     #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
     pub embedded: Option<EmailTemplateEmbedded>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `EmailCustomization` object of the API.
+///
+/// Stream `email_template_customizations`: `GET /api/v1/brands/{brandId}/templates/email/{templateName}/customizations`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailCustomization {
+    /// The HTML body of the email. May contain [variable references](https://velocity.apache.org/engine/1.7/user-guide.html#references).
+    ///
+    /// (Early Access) Not required if Custom languages for Okta Email Templates is enabled. A `null` body is replaced with a default value from one of the following in priority order:
+    ///
+    /// 1. An existing default email customization, if one exists
+    /// 2. Okta-provided translated content for the specified language, if one exists
+    /// 3. Okta-provided translated content for the brand locale, if it's set
+    /// 4. Okta-provided content in English
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The email subject. May contain [variable references](https://velocity.apache.org/engine/1.7/user-guide.html#references).
+    ///
+    /// (Early Access) Not required if Custom languages for Okta Email Templates is enabled. A `null` subject is replaced with a default value from one of the following in priority order:
+    ///
+    /// 1. An existing default email customization, if one exists
+    /// 2. Okta-provided translated content for the specified language, if one exists
+    /// 3. Okta-provided translated content for the brand locale, if it's set
+    /// 4. Okta-provided content in English
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The UTC time at which this email customization was created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// A unique identifier for this email customization
+    pub id: String,
+    /// Whether this is the default customization for the email template. Each customized email template must have exactly one default customization. Defaults to `true` for the first customization and `false` thereafter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<bool>,
+    /// The language specified as an [IETF BCP 47 language tag](https://datatracker.ietf.org/doc/html/rfc5646)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The UTC time at which this email customization was last updated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,

@@ -5,7 +5,7 @@
 //! change the generator (its overrides) rather than this file.
 
 use crate::groups::Group;
-use crate::types::Timestamp;
+use crate::types::{LooseTimestamp, Timestamp};
 use crate::users::Subscription;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,34 @@ pub struct GroupRoleAssignmentRecord {
     /// The `RoleAssignment` as returned by the API.
     #[serde(flatten)]
     pub item: RoleAssignment,
+}
+
+/// A row of the `user_role_governance_grants` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `role_assignment_id`, `grantId`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserRoleGovernanceGrantRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `id` of the role assignment this target narrows (added by the connector).
+    pub role_assignment_id: String,
+    /// The `RoleGovernanceSource` as returned by the API.
+    #[serde(flatten)]
+    pub item: RoleGovernanceSource,
+}
+
+/// A row of the `user_role_governance_resources` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `role_assignment_id`, `grant_id`, `resource`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserRoleGovernanceResourceRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `id` of the role assignment this target narrows (added by the connector).
+    pub role_assignment_id: String,
+    /// The `grantId` of the governance grant this resource belongs to (added by the connector).
+    pub grant_id: String,
+    /// The `RoleGovernanceResource` as returned by the API.
+    #[serde(flatten)]
+    pub item: RoleGovernanceResource,
 }
 
 /// A row of the `custom_role_permissions` stream: the API object plus the columns the connector adds
@@ -66,6 +94,19 @@ pub struct ResourceSetBindingRecord {
     pub item: ResourceSetBindingRole,
 }
 
+/// A row of the `resource_set_binding_members` stream: the API object plus the columns the connector adds
+/// (primary key: `resource_set_id`, `role_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceSetBindingMemberRecord {
+    /// The `id` of the resource set this resource belongs to (added by the connector).
+    pub resource_set_id: String,
+    /// The `id` of the role of the resource set binding this member belongs to (added by the connector).
+    pub role_id: String,
+    /// The `ResourceSetBindingMember` as returned by the API.
+    #[serde(flatten)]
+    pub item: ResourceSetBindingMember,
+}
+
 /// A row of the `governance_bundle_entitlements` stream: the API object plus the columns the connector adds
 /// (primary key: `bundle_id`, `id`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -75,6 +116,19 @@ pub struct GovernanceBundleEntitlementRecord {
     /// The `BundleEntitlement` as returned by the API.
     #[serde(flatten)]
     pub item: BundleEntitlement,
+}
+
+/// A row of the `governance_bundle_entitlement_values` stream: the API object plus the columns the connector adds
+/// (primary key: `bundle_id`, `entitlement_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GovernanceBundleEntitlementValueRecord {
+    /// The `id` of the governance bundle this entitlement belongs to (added by the connector).
+    pub bundle_id: String,
+    /// The `id` of the bundle entitlement this value belongs to (added by the connector).
+    pub entitlement_id: String,
+    /// The `EntitlementValue` as returned by the API.
+    #[serde(flatten)]
+    pub item: EntitlementValue,
 }
 
 /// A row of the `role_subscriptions` stream: the API object plus the columns the connector adds
@@ -161,6 +215,48 @@ pub struct RoleAssignment {
     /// Role ID
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// User role governance source
+///
+/// Stream `user_role_governance_grants`: `GET /api/v1/users/{userId}/roles/{roleAssignmentId}/governance`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleGovernanceSource {
+    /// `id` of the entitlement bundle
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_id: Option<String>,
+    /// The expiration date of the entitlement bundle (not always RFC 3339: Okta's example shows `2024-12-09 14:17:22.0`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<LooseTimestamp>,
+    /// `id` of the grant
+    pub grant_id: String,
+    /// The grant type
+    ///
+    /// Known values: `CUSTOM`, `ENTITLEMENT-BUNDLE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The resource of a grant
+///
+/// Stream `user_role_governance_resources`: `GET /api/v1/users/{userId}/roles/{roleAssignmentId}/governance/{grantId}/resources`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RoleGovernanceResource {
+    /// The resource name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The resources id
+    pub resource: String,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -288,6 +384,28 @@ pub struct ResourceSetBindingRole {
     pub extra: Map<String, Value>,
 }
 
+/// The `ResourceSetBindingMember` object of the API.
+///
+/// Stream `resource_set_binding_members`: `GET /api/v1/iam/resource-sets/{resourceSetIdOrLabel}/bindings/{roleIdOrLabel}/members`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceSetBindingMember {
+    /// Timestamp when the member was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Role resource set binding member ID
+    pub id: String,
+    /// Timestamp when the member was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// The `GovernanceBundle` object of the API.
 ///
 /// Stream `governance_bundles`: `GET /api/v1/iam/governance/bundles`.
@@ -332,6 +450,27 @@ pub struct BundleEntitlement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Link relations available
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `EntitlementValue` object of the API.
+///
+/// Stream `governance_bundle_entitlement_values`: `GET /api/v1/iam/governance/bundles/{bundleId}/entitlements/{entitlementId}/values`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EntitlementValue {
+    /// Entitlement value ID
+    pub id: String,
+    /// The entitlement value resource name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The entitlement value resource [ORN](https://developer.okta.com/docs/api/openapi/okta-management/guides/roles/#okta-resource-name-orn)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Specifies link relations (see [Web Linking](https://www.rfc-editor.org/rfc/rfc8288)) available using the [JSON Hypertext Application Language](https://datatracker.ietf.org/doc/html/draft-kelly-json-hal-06) specification
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.

@@ -18,6 +18,8 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
         "user_role_assignments" => airbyte_schema::<iam::UserRoleAssignmentRecord>,
         "user_grants" => airbyte_schema::<users::UserGrantRecord>,
         "user_clients" => airbyte_schema::<users::UserClientRecord>,
+        "user_client_grants" => airbyte_schema::<users::UserClientGrantRecord>,
+        "user_client_tokens" => airbyte_schema::<users::UserClientTokenRecord>,
         "user_blocks" => airbyte_schema::<users::UserBlockRecord>,
         "user_supported_factors" => airbyte_schema::<users::UserSupportedFactorRecord>,
         "user_subscriptions" => airbyte_schema::<users::UserSubscriptionRecord>,
@@ -28,6 +30,8 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
         "group_rules" => airbyte_schema::<groups::GroupRule>,
         "group_role_assignments" => airbyte_schema::<iam::GroupRoleAssignmentRecord>,
         "user_role_targets" => airbyte_schema::<groups::UserRoleTargetRecord>,
+        "user_role_governance_grants" => airbyte_schema::<iam::UserRoleGovernanceGrantRecord>,
+        "user_role_governance_resources" => airbyte_schema::<iam::UserRoleGovernanceResourceRecord>,
         "group_role_targets" => airbyte_schema::<groups::GroupRoleTargetRecord>,
         "applications" => airbyte_schema::<apps::Application>,
         "application_users" => airbyte_schema::<apps::ApplicationUserRecord>,
@@ -61,9 +65,13 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
         "resource_sets" => airbyte_schema::<iam::ResourceSet>,
         "resource_set_resources" => airbyte_schema::<iam::ResourceSetResourceRecord>,
         "resource_set_bindings" => airbyte_schema::<iam::ResourceSetBindingRecord>,
+        "resource_set_binding_members" => airbyte_schema::<iam::ResourceSetBindingMemberRecord>,
         "governance_bundles" => airbyte_schema::<iam::GovernanceBundle>,
         "governance_bundle_entitlements" => {
             airbyte_schema::<iam::GovernanceBundleEntitlementRecord>
+        }
+        "governance_bundle_entitlement_values" => {
+            airbyte_schema::<iam::GovernanceBundleEntitlementValueRecord>
         }
         "role_subscriptions" => airbyte_schema::<iam::RoleSubscriptionRecord>,
         "policies" => airbyte_schema::<policies::Policy>,
@@ -77,7 +85,13 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
         "authorization_server_scopes" => airbyte_schema::<authz::AuthorizationServerScopeRecord>,
         "authorization_server_claims" => airbyte_schema::<authz::AuthorizationServerClaimRecord>,
         "authorization_server_policies" => airbyte_schema::<authz::AuthorizationServerPolicyRecord>,
+        "authorization_server_policy_rules" => {
+            airbyte_schema::<authz::AuthorizationServerPolicyRuleRecord>
+        }
         "authorization_server_clients" => airbyte_schema::<authz::AuthorizationServerClientRecord>,
+        "authorization_server_client_tokens" => {
+            airbyte_schema::<authz::AuthorizationServerClientTokenRecord>
+        }
         "authorization_server_keys" => airbyte_schema::<authz::AuthorizationServerKeyRecord>,
         "authorization_server_resource_server_keys" => {
             airbyte_schema::<authz::AuthorizationServerResourceServerKeyRecord>
@@ -98,6 +112,9 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
         "brands" => airbyte_schema::<branding::Brand>,
         "brand_themes" => airbyte_schema::<branding::BrandThemeRecord>,
         "email_templates" => airbyte_schema::<branding::EmailTemplateRecord>,
+        "email_template_customizations" => {
+            airbyte_schema::<branding::EmailTemplateCustomizationRecord>
+        }
         "domains" => airbyte_schema::<org::Domain>,
         "email_domains" => airbyte_schema::<org::EmailDomain>,
         "email_servers" => airbyte_schema::<org::BaseEmailServer>,
@@ -176,6 +193,8 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
         "user_role_assignments" => via::<iam::UserRoleAssignmentRecord>(record),
         "user_grants" => via::<users::UserGrantRecord>(record),
         "user_clients" => via::<users::UserClientRecord>(record),
+        "user_client_grants" => via::<users::UserClientGrantRecord>(record),
+        "user_client_tokens" => via::<users::UserClientTokenRecord>(record),
         "user_blocks" => via::<users::UserBlockRecord>(record),
         "user_supported_factors" => via::<users::UserSupportedFactorRecord>(record),
         "user_subscriptions" => via::<users::UserSubscriptionRecord>(record),
@@ -186,6 +205,8 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
         "group_rules" => via::<groups::GroupRule>(record),
         "group_role_assignments" => via::<iam::GroupRoleAssignmentRecord>(record),
         "user_role_targets" => via::<groups::UserRoleTargetRecord>(record),
+        "user_role_governance_grants" => via::<iam::UserRoleGovernanceGrantRecord>(record),
+        "user_role_governance_resources" => via::<iam::UserRoleGovernanceResourceRecord>(record),
         "group_role_targets" => via::<groups::GroupRoleTargetRecord>(record),
         "applications" => via::<apps::Application>(record),
         "application_users" => via::<apps::ApplicationUserRecord>(record),
@@ -219,8 +240,12 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
         "resource_sets" => via::<iam::ResourceSet>(record),
         "resource_set_resources" => via::<iam::ResourceSetResourceRecord>(record),
         "resource_set_bindings" => via::<iam::ResourceSetBindingRecord>(record),
+        "resource_set_binding_members" => via::<iam::ResourceSetBindingMemberRecord>(record),
         "governance_bundles" => via::<iam::GovernanceBundle>(record),
         "governance_bundle_entitlements" => via::<iam::GovernanceBundleEntitlementRecord>(record),
+        "governance_bundle_entitlement_values" => {
+            via::<iam::GovernanceBundleEntitlementValueRecord>(record)
+        }
         "role_subscriptions" => via::<iam::RoleSubscriptionRecord>(record),
         "policies" => via::<policies::Policy>(record),
         "policy_rules" => via::<policies::PolicyRuleRecord>(record),
@@ -233,7 +258,13 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
         "authorization_server_scopes" => via::<authz::AuthorizationServerScopeRecord>(record),
         "authorization_server_claims" => via::<authz::AuthorizationServerClaimRecord>(record),
         "authorization_server_policies" => via::<authz::AuthorizationServerPolicyRecord>(record),
+        "authorization_server_policy_rules" => {
+            via::<authz::AuthorizationServerPolicyRuleRecord>(record)
+        }
         "authorization_server_clients" => via::<authz::AuthorizationServerClientRecord>(record),
+        "authorization_server_client_tokens" => {
+            via::<authz::AuthorizationServerClientTokenRecord>(record)
+        }
         "authorization_server_keys" => via::<authz::AuthorizationServerKeyRecord>(record),
         "authorization_server_resource_server_keys" => {
             via::<authz::AuthorizationServerResourceServerKeyRecord>(record)
@@ -254,6 +285,9 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
         "brands" => via::<branding::Brand>(record),
         "brand_themes" => via::<branding::BrandThemeRecord>(record),
         "email_templates" => via::<branding::EmailTemplateRecord>(record),
+        "email_template_customizations" => {
+            via::<branding::EmailTemplateCustomizationRecord>(record)
+        }
         "domains" => via::<org::Domain>(record),
         "email_domains" => via::<org::EmailDomain>(record),
         "email_servers" => via::<org::BaseEmailServer>(record),

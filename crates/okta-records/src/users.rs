@@ -42,6 +42,32 @@ pub struct UserClientRecord {
     pub item: OAuth2Client,
 }
 
+/// A row of the `user_client_grants` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `client_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserClientGrantRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `client_id` of the OAuth client this row belongs to (added by the connector).
+    pub client_id: String,
+    /// The `OAuth2ScopeConsentGrant` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2ScopeConsentGrant,
+}
+
+/// A row of the `user_client_tokens` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `client_id`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserClientTokenRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The `client_id` of the OAuth client this row belongs to (added by the connector).
+    pub client_id: String,
+    /// The `OAuth2RefreshToken` as returned by the API.
+    #[serde(flatten)]
+    pub item: OAuth2RefreshToken,
+}
+
 /// A row of the `user_blocks` stream: the API object plus the columns the connector adds
 /// (primary key: `user_id`, `type`, `appliesTo`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -207,6 +233,7 @@ pub struct UserFactor {
 /// Grant object that represents an app consent scope grant
 ///
 /// Stream `user_grants`: `GET /api/v1/users/{userId}/grants`.
+/// Stream `user_client_grants`: `GET /api/v1/users/{userId}/clients/{clientId}/grants`.
 /// Stream `application_grants`: `GET /api/v1/apps/{appId}/grants`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -270,6 +297,53 @@ pub struct OAuth2Client {
     /// URL string that references a logo for the client consent dialog (not the sign-in dialog)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo_uri: Option<String>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `OAuth2RefreshToken` object of the API.
+///
+/// Stream `user_client_tokens`: `GET /api/v1/users/{userId}/clients/{clientId}/tokens`.
+/// Stream `application_tokens`: `GET /api/v1/apps/{appId}/tokens`.
+/// Stream `authorization_server_client_tokens`: `GET /api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2RefreshToken {
+    /// Client ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Timestamp when the object was created
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    /// Expiration time of the OAuth 2.0 Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// ID of the Token object
+    pub id: String,
+    /// The complete URL of the authorization server that issued the Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Timestamp when the object was last updated
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<Timestamp>,
+    /// The scope names attached to the Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// Status
+    ///
+    /// Known values: `ACTIVE`, `REVOKED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The ID of the user associated with the Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The embedded resources related to the object if the `expand` query parameter is specified
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<OAuth2RefreshTokenEmbedded>,
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,
@@ -1006,6 +1080,40 @@ pub struct OAuth2ScopeConsentGrantEmbeddedScope {
     /// The name of the Okta scope for which consent is granted
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The embedded resources related to the object if the `expand` query parameter is specified
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OAuth2RefreshTokenEmbedded {
+    /// The scope objects attached to the Token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<OAuth2RefreshTokenScope>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2RefreshTokenScope {
+    /// Description of the Scope
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Name of the end user displayed in a consent dialog
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Scope object ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Scope name
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Specifies link relations (see [Web Linking](https://www.rfc-editor.org/rfc/rfc8288)) available for the current status of an application using the [JSON Hypertext Application Language](https://datatracker.ietf.org/doc/html/draft-kelly-json-hal-06) specification. This object is used for dynamic discovery of related resources and lifecycle operations.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

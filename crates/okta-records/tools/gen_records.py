@@ -133,6 +133,7 @@ OVERRIDES = {
     ("management", "PasswordPolicyPasswordSettingsComplexity", "oelStatement"): {"description": "An [Expression Language](https://developer.okta.com/docs/reference/okta-expression-language-in-identity-engine/) expression (or, as in Okta's example, an array of them) blocking words from being used in a password (any JSON: the spec and its example disagree)."},
     # The spec's response examples carry `2023-03-29 18:18:37.0`, which is not RFC 3339.
     ("management", "GroupOwner", "lastUpdated"): {"x-loose": "timestamp", "description": "Timestamp when the group owner was last updated (not always RFC 3339: Okta's examples show `2023-03-29 18:18:37.0`)"},
+    ("management", "RoleGovernanceSource", "expirationDate"): {"x-loose": "timestamp", "description": "The expiration date of the entitlement bundle (not always RFC 3339: Okta's example shows `2024-12-09 14:17:22.0`)"},
     # Declared a boolean, but Okta answers `"unique": "UNIQUE_VALIDATED"` for unique attributes (the
     # login of every user schema): accept either.
     ("management", "UserSchemaAttribute", "unique"): {"description": "Whether property values must be unique: `UNIQUE_VALIDATED` / `NOT_UNIQUE` as Okta answers, or a boolean as the spec declares (any JSON)."},

@@ -127,6 +127,15 @@ fn fix_spec_errors(v: &mut Value) {
             *a = Value::Array(vec![a.take()]);
         }
     }
+    // The refresh token examples spell the schema's `clientId` `client_id` (which would shadow the
+    // `client_id` key column the connector adds to a client's tokens).
+    if let Some(m) = v.as_object_mut() {
+        if m.contains_key("issuer") && m.contains_key("userId") {
+            if let Some(c) = m.remove("client_id") {
+                m.entry("clientId").or_insert(c);
+            }
+        }
+    }
     if let Some(a) = v.pointer_mut("/settings/accountId") {
         if a.is_number() {
             *a = Value::String(a.to_string());
@@ -1105,10 +1114,32 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
     for (k, v) in lists {
         org.lists.insert(k, v);
     }
-    // Every other fan-out over such a list: 0–3 children per parent from its spec examples.
-    for s in routes::derived_fan_outs() {
-        let parent = routes::sim_list(s.parent.unwrap_or(""));
+    // Every other fan-out over such a list: 0–3 children per parent from its spec examples. A
+    // fan-out under a fan-out comes after its parent (by depth), its parents being the chains of
+    // ids of the parent's children.
+    let mut derived: Vec<_> = routes::derived_fan_outs().collect();
+    derived.sort_by_key(|s| s.key_columns().len());
+    for s in derived {
+        let parent_name = s.parent.unwrap_or("");
+        let nested = okta_manifest::stream(parent_name)
+            .is_some_and(|p| p.reader == okta_manifest::Reader::FanOut);
+        let parent = routes::sim_list(parent_name);
         let parents: Vec<String> = match parent {
+            _ if nested => {
+                let held = routes::sim_children(parent);
+                let mut chains: Vec<String> = children
+                    .iter()
+                    .filter(|(k, _)| *k == held)
+                    .flat_map(|(_, map)| map.iter())
+                    .flat_map(|(pk, items)| {
+                        items
+                            .iter()
+                            .map(move |i| routes::chain_key(&[pk.as_str(), &i.id]))
+                    })
+                    .collect();
+                chains.sort();
+                chains
+            }
             "users" => {
                 let mut ids: Vec<String> = org.users.by_id.keys().cloned().collect();
                 ids.sort();
@@ -1127,7 +1158,9 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
         let key = child_key(s);
         let mut map = HashMap::new();
         for (i, pid) in parents.iter().enumerate() {
-            map.insert(pid.clone(), g.children(s.name, key, i, i % 4));
+            // Under a fan-out parent, whose few parents may number one, the first has children.
+            let n = if nested { (i + 1) % 4 } else { i % 4 };
+            map.insert(pid.clone(), g.children(s.name, key, i, n));
         }
         children.push((s.name, map));
     }
@@ -1260,6 +1293,7 @@ fn role_targets(org: &Org, children: &[(&'static str, ByParent)]) -> (ByParent, 
 /// `GET /api/v1/{users,groups}/{id}/roles/{roleAssignmentId}/targets/{groups,catalog/apps}` and the
 /// same under `/oauth2/v1/clients/{clientId}`: the assignment's targets, paged with Link headers. An
 /// unknown principal or assignment is a 404; a role type that takes no such targets is Okta's 400.
+/// Its routes are the manifest's role target variants (`routes::role_target_routes`).
 pub fn role_targets_handler(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let [principal, rid] = c.params else {
         return Err(ApiError::not_found(c.path));
@@ -1738,6 +1772,22 @@ fn child_vals(org: &Org, name: &str, col: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The rows of a derived fan-out, each with its chain of parent ids ([`routes::chain_key`]) written
+/// to `cols`, one column per level (a level without a column is not written).
+fn chain_vals(org: &Org, name: &str, cols: &[Option<&str>]) -> Vec<Value> {
+    org.children_json(name)
+        .into_iter()
+        .map(|(key, v)| {
+            key.splitn(cols.len().max(1), '/')
+                .zip(cols)
+                .fold(v, |v, (id, col)| match col {
+                    Some(col) => with_col(v, col, id),
+                    None => v,
+                })
+        })
+        .collect()
+}
+
 /// The records the connector should produce for `stream` (with the columns it adds), or `None`
 /// for a stream name the simulator doesn't know.
 pub fn collection(org: &Org, now_ms: i64, stream: &str) -> Option<Vec<Value>> {
@@ -1910,7 +1960,7 @@ pub fn collection(org: &Org, now_ms: i64, stream: &str) -> Option<Vec<Value>> {
         s if org.lists.contains_key(s) => list_vals(org, s),
         s if org.children.contains_key(s) => match okta_manifest::find(s) {
             Some(m) => {
-                let vals = child_vals(org, s, m.parent_column.unwrap_or("parent_id"));
+                let vals = chain_vals(org, s, &m.key_columns());
                 if m.derive == okta_manifest::Derive::NotificationType {
                     vals.into_iter()
                         .map(|v| {

@@ -425,10 +425,14 @@ impl Org {
                 take(items, id);
             }
         }
-        // The user's rows of every per-user list derived from the manifest (grants, blocks, ...).
-        for s in crate::routes::derived_fan_outs().filter(|s| s.parent == Some("users")) {
+        // The user's rows of every per-user list derived from the manifest (grants, blocks, ...),
+        // and of the lists under them (keyed by the chain of ids from the user's: a client's grants).
+        let under = format!("{id}/");
+        for s in crate::routes::derived_fan_outs()
+            .filter(|s| s.key_columns().first() == Some(&Some("user_id")))
+        {
             if let Some(per_user) = self.children.get_mut(s.name) {
-                per_user.remove(id);
+                per_user.retain(|k, _| k != id && !k.starts_with(&under));
             }
         }
         if let Some(owners) = self.children.get_mut("group_owners") {

@@ -25,7 +25,8 @@ pub enum Source {
     List(&'static str),
     /// One item of a list in [`Org::lists`], by the `{id}` path parameter.
     ListItem(&'static str),
-    /// A child list in [`Org::children`] of the parent given by the `{id}` path parameter.
+    /// A child list in [`Org::children`] of the parent given by the path parameters (one id, or the
+    /// chain of ids under a nested parent: [`chain_key`]).
     Children(&'static str),
     /// A single object in [`Org::objects`] under (name, key).
     Object(&'static str, &'static str),
@@ -548,60 +549,6 @@ pub static ROUTES: &[Route] = &[
         paging: Paging::Whole,
     },
     Route {
-        pattern: "/api/v1/users/{userId}/roles/{roleAssignmentId}/targets/groups",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/api/v1/users/{userId}/roles/{roleAssignmentId}/targets/catalog/apps",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/api/v1/groups/{groupId}/roles/{roleAssignmentId}/targets/groups",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/api/v1/groups/{groupId}/roles/{roleAssignmentId}/targets/catalog/apps",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/groups",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
-        pattern: "/oauth2/v1/clients/{clientId}/roles/{roleAssignmentId}/targets/catalog/apps",
-        scope: "okta.roles.read",
-        source: Source::Custom(catalog::role_targets_handler),
-        paging: Paging::Link {
-            default: 20,
-            max: 200,
-        },
-    },
-    Route {
         pattern: "/api/v1/principal-rate-limits",
         scope: "okta.principalRateLimits.read",
         source: Source::Custom(catalog::principal_rate_limits_handler),
@@ -640,29 +587,63 @@ pub fn derived_lists() -> impl Iterator<Item = &'static okta_manifest::Stream> {
 
 /// The manifest's fan-outs the table above does not serve: one Okta list per key of a parent that
 /// is itself a plain top-level list the simulator holds (apps, authorization servers, IdPs, brands,
-/// resource sets, OAuth clients, ...) or one of [`DERIVED_PARENTS`]. The simulator seeds a few
-/// children per parent from the stream's spec examples and serves them like [`Source::Children`]:
-/// an unknown parent is a 404, a known one without children an empty list.
+/// resource sets, OAuth clients, ...), one of [`DERIVED_PARENTS`], or a fan-out whose children the
+/// simulator holds in [`Org::children`] (another derived fan-out, or one of [`HELD_FAN_OUTS`]): a
+/// grandparent fan-out, keyed by the chain of parent ids. The simulator seeds a few children per
+/// parent from the stream's spec examples and serves them like [`Source::Children`]: an unknown
+/// parent is a 404, a known one without children an empty list.
 pub fn derived_fan_outs() -> impl Iterator<Item = &'static okta_manifest::Stream> {
-    okta_manifest::catalog().filter(|s| {
-        s.api == okta_manifest::Api::Okta
-            && s.reader == okta_manifest::Reader::FanOut
-            && s.types.is_empty()
-            && s.parent.and_then(okta_manifest::stream).is_some_and(|p| {
-                DERIVED_PARENTS.contains(&p.name)
-                    || (p.api == okta_manifest::Api::Okta
-                        && p.reader == okta_manifest::Reader::List
-                        && p.parent.is_none()
-                        && p.types.is_empty()
-                        && !p.endpoint.contains('{'))
-            })
-            && !ROUTES.iter().any(|r| r.pattern == pattern_of(s))
-    })
+    okta_manifest::catalog().filter(|s| derivable(s, 0))
+}
+
+/// Whether fan-out `s` is derived (see [`derived_fan_outs`]); `depth` bounds the walk up the chain.
+fn derivable(s: &okta_manifest::Stream, depth: usize) -> bool {
+    depth < 8
+        && s.api == okta_manifest::Api::Okta
+        && s.reader == okta_manifest::Reader::FanOut
+        && s.types.is_empty()
+        && s.variants.is_empty()
+        && s.parent.and_then(okta_manifest::stream).is_some_and(|p| {
+            DERIVED_PARENTS.contains(&p.name)
+                || (p.api == okta_manifest::Api::Okta
+                    && p.reader == okta_manifest::Reader::List
+                    && p.parent.is_none()
+                    && p.types.is_empty()
+                    && !p.endpoint.contains('{'))
+                || (p.variants.is_empty()
+                    && (HELD_FAN_OUTS.iter().any(|(m, _)| *m == p.name) || derivable(p, depth + 1)))
+        })
+        && !ROUTES.iter().any(|r| r.pattern == pattern_of(s))
 }
 
 /// Parents that are no plain list but whose ids the simulator knows at seeding (its users, its
 /// policies of every type): derived fan-outs may hang under them too.
 pub const DERIVED_PARENTS: &[&str] = &["users", "policies"];
+
+/// Hand-served fan-outs (manifest name, [`Org::children`] name) whose children derived fan-outs
+/// may hang under, each child keyed by the chain of ids ([`chain_key`]).
+pub const HELD_FAN_OUTS: &[(&str, &str)] = &[
+    (
+        "authorization_server_policies",
+        "authorization_server_policies",
+    ),
+    ("email_templates", "email_templates"),
+    ("user_role_assignments", "user_roles"),
+];
+
+/// The [`Org::children`] name holding a fan-out stream's rows.
+pub fn sim_children(stream: &str) -> &str {
+    HELD_FAN_OUTS
+        .iter()
+        .find(|(m, _)| *m == stream)
+        .map_or(stream, |(_, c)| c)
+}
+
+/// The [`Org::children`] key of a derived fan-out's rows: the chain of parent ids from the top,
+/// joined with `/` (one id for a single-level fan-out).
+pub fn chain_key<S: AsRef<str>>(ids: &[S]) -> String {
+    ids.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("/")
+}
 
 /// The [`Org::lists`] name holding a manifest list stream's rows (the simulator's own names predate
 /// the manifest for a few of them).
@@ -694,7 +675,31 @@ fn derived_paging(s: &okta_manifest::Stream) -> Paging {
     }
 }
 
-/// Routes for [`derived_lists`] and [`derived_fan_outs`]: the manifest's scope and paging.
+/// The role target streams of the manifest (`user_role_targets`, `group_role_targets`,
+/// `service_app_role_targets`): each of their variants (a role assignment's group targets, its app
+/// targets) is a route of [`catalog::role_targets_handler`], with the manifest's scope and paging.
+fn role_target_routes() -> impl Iterator<Item = Route> {
+    okta_manifest::catalog()
+        .filter(|s| s.derive == okta_manifest::Derive::TargetId)
+        .flat_map(|s| {
+            s.variants.iter().map(move |v| Route {
+                pattern: v.endpoint.split('?').next().unwrap_or(v.endpoint),
+                scope: s.scope,
+                source: Source::Custom(catalog::role_targets_handler),
+                paging: if v.endpoint.contains("limit=") {
+                    Paging::Link {
+                        default: 20,
+                        max: 200,
+                    }
+                } else {
+                    Paging::Whole
+                },
+            })
+        })
+}
+
+/// Routes for [`derived_lists`] and [`derived_fan_outs`] (the manifest's scope and paging), and
+/// the role targets' ([`role_target_routes`]).
 static DERIVED: LazyLock<Vec<Route>> = LazyLock::new(|| {
     let lists = derived_lists().map(|s| Route {
         pattern: pattern_of(s),
@@ -708,7 +713,7 @@ static DERIVED: LazyLock<Vec<Route>> = LazyLock::new(|| {
         source: Source::Children(s.name),
         paging: derived_paging(s),
     });
-    lists.chain(fan_outs).collect()
+    lists.chain(fan_outs).chain(role_target_routes()).collect()
 });
 
 /// The route serving `path` and its path parameters. Literal segments win over `{id}`.
@@ -853,11 +858,13 @@ pub fn dispatch(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             list_reply(c, name, items)
         }
         Source::Children(name) => {
+            // Keyed by the chain of parent ids (every path parameter) under a nested parent.
+            let key = chain_key(c.params);
             let items = org
                 .children
                 .get(name)
-                .and_then(|m| m.get(param()))
-                .ok_or_else(|| ApiError::not_found(param()))?;
+                .and_then(|m| m.get(&key))
+                .ok_or_else(|| ApiError::not_found(&key))?;
             list_reply(c, name, items)
         }
         Source::ListItem(name) => org

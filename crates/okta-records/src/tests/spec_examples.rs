@@ -161,6 +161,15 @@ const UNDECLARED_IN_SPEC_EXAMPLES: &[(&str, &str)] = &[
     ("asa_project_servers", "/instance_id"),
     ("asa_servers", "/instance_id"),
     ("authorization_server_claims", "/apiResourceId"),
+    // The rule examples carry `exclude` lists the people conditions' schemas don't declare.
+    (
+        "authorization_server_policy_rules",
+        "/conditions/people/groups/exclude",
+    ),
+    (
+        "authorization_server_policy_rules",
+        "/conditions/people/users/exclude",
+    ),
     // The iOS/Android examples say `jailbroken`; the schemas declare `jailbreak`.
     ("device_assurances", "/jailbroken"),
     ("devices", "/providers"),
