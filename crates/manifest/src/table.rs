@@ -2091,7 +2091,7 @@ pub static STREAMS: &[Stream] = &[
         "AsaProjectClientConfigOptionRecord",
     ),
     Stream {
-        notes: "expired ones included (`include_expired=true`)",
+        notes: "the expired ones too",
         // The spec swaps this list's response with that of the by-id GET (which it describes as
         // `{"list": [...]}`): the generator reads the item from the by-id's.
         gets: &["/v1/teams/{team_name}/projects/{project_name}/preauthorizations/{authorization_id}"],
