@@ -198,9 +198,9 @@ pub static EXCLUDED: &[Excluded] = &[
     ),
     x(
         "/v1/teams/{team_name}/projects/{project_name}/preauthorizations/{authorization_id}",
-        OneByKey(""),
-        "ASA; one preauthorization by id: the spec swaps its response with that of the list, \
-         `/preauthorizations`, which is not streamed yet",
+        OneByKey("asa_project_preauthorizations"),
+        "ASA; one preauthorization by id: the spec swaps this GET's response and query parameters \
+         with those of the list, `/preauthorizations`, which the stream reads",
     ),
     x(
         "/v1/teams/{team_name}/projects/{project_name}/server_enrollment_tokens",

@@ -2266,6 +2266,21 @@ pub static STREAMS: &[Stream] = &[
         "AsaProjectClientConfigOptionRecord",
     ),
     Stream {
+        notes: "the expired ones too",
+        // The spec swaps this list's response with that of the by-id GET (which it describes as
+        // `{"list": [...]}`): the generator reads the item from the by-id's.
+        gets: &["/v1/teams/{team_name}/projects/{project_name}/preauthorizations/{authorization_id}"],
+        ..asa_child(
+            "asa_project_preauthorizations",
+            &["project_name", "id"],
+            "asa_projects",
+            "/v1/teams/{team}/projects/{id}/preauthorizations?count=100&include_expired=true",
+            &ASA_PROJECT,
+            "AsaPreauthorization",
+            "AsaProjectPreauthorizationRecord",
+        )
+    },
+    Stream {
         notes: "every user's clients (`all=true`)",
         gets: &["/v1/teams/{team_name}/clients/{client_id}"],
         ..asa(

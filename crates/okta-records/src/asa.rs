@@ -110,6 +110,17 @@ pub struct AsaProjectClientConfigOptionRecord {
     pub item: AsaClientConfigOption,
 }
 
+/// A row of the `asa_project_preauthorizations` stream: the API object plus the columns the connector adds
+/// (primary key: `project_name`, `id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaProjectPreauthorizationRecord {
+    /// The name of the ASA project this row belongs to (added by the connector).
+    pub project_name: String,
+    /// The `AsaPreauthorization` as returned by the API.
+    #[serde(flatten)]
+    pub item: AsaPreauthorization,
+}
+
 /// A row of the `asa_service_user_keys` stream: the API object plus the columns the connector adds
 /// (primary key: `user_name`, `id`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -590,6 +601,33 @@ pub struct AsaClientConfigOption {
     pub config_value: Option<String>,
     /// (Optional) The UUID of the Client Configuration Option
     pub id: String,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `AsaPreauthorization` object of the API.
+///
+/// Stream `asa_project_preauthorizations`: `GET /v1/teams/{team_name}/projects/{project_name}/preauthorizations`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AsaPreauthorization {
+    /// `true` if the Preauthorization is disabled
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// The Preauthorization ceases to work after the `expires_at` date
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// The UUID of the Preauthorization
+    pub id: String,
+    /// The Projects that the Preauthorization is valid for
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projects: Option<Vec<String>>,
+    /// The Servers that the Preauthorization is valid for
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub servers: Option<Vec<String>>,
+    /// The username of the ASA User that the Preauthorization is for
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -169,6 +169,7 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
         "asa_project_client_config_options" => {
             airbyte_schema::<asa::AsaProjectClientConfigOptionRecord>
         }
+        "asa_project_preauthorizations" => airbyte_schema::<asa::AsaProjectPreauthorizationRecord>,
         "asa_clients" => airbyte_schema::<asa::AsaClient>,
         "asa_service_users" => airbyte_schema::<asa::AsaUser>,
         "asa_service_user_keys" => airbyte_schema::<asa::AsaServiceUserKeyRecord>,
@@ -340,6 +341,7 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
         "asa_project_client_config_options" => {
             via::<asa::AsaProjectClientConfigOptionRecord>(record)
         }
+        "asa_project_preauthorizations" => via::<asa::AsaProjectPreauthorizationRecord>(record),
         "asa_clients" => via::<asa::AsaClient>(record),
         "asa_service_users" => via::<asa::AsaUser>(record),
         "asa_service_user_keys" => via::<asa::AsaServiceUserKeyRecord>(record),

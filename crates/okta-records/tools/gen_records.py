@@ -152,6 +152,17 @@ OVERRIDES = {
     ("management", "ProfileMapping", "properties"): {"type": "object", "additionalProperties": True, "description": "Mapping expressions keyed by the target property name: each value is `{\"expression\": string, \"pushStatus\": \"PUSH\"|\"DONT_PUSH\"}`."},
 }
 
+# GET endpoints whose 200 responses the spec swaps: (spec, path, path) -> reason. The tools read each
+# path's response (schema and examples) from the other's.
+SWAPPED_RESPONSES = {
+    # ListPreauthorizationsForProject is declared to answer one `Preauthorization` and
+    # GetPreauthorization `{"list": [Preauthorization]}` (their summaries and query parameters are
+    # swapped too); ASA answers the list in `{"list": [...]}` pages like its other lists.
+    ("asa", "/v1/teams/{team_name}/projects/{project_name}/preauthorizations",
+     "/v1/teams/{team_name}/projects/{project_name}/preauthorizations/{authorization_id}"):
+        "the spec swaps the list and the get-by-id",
+}
+
 # Timestamps the spec declares as plain strings (no `format`, no `example`) although Okta sends (and its
 # examples show) RFC 3339 timestamps: (spec, schema name, property) -> "date-time", or "loose" where Okta
 # sends `2021-11-09 20:38:10.0` (Java's format, not RFC 3339: typed a timestamp by `airbyte_type` only, so
@@ -281,6 +292,9 @@ class Specs:
             with open(os.path.join(spec_dir, fname)) as f:
                 self.docs[key] = yaml.load(f, Loader=loader)
         self.docs["custom"] = {"components": {"schemas": CUSTOM_SCHEMAS}, "paths": {}}
+        for (spec, a, b) in SWAPPED_RESPONSES:
+            ga, gb = self.docs[spec]["paths"][a]["get"], self.docs[spec]["paths"][b]["get"]
+            ga["responses"]["200"], gb["responses"]["200"] = gb["responses"]["200"], ga["responses"]["200"]
 
     def resolve_ref(self, spec, ref):
         if "#" in ref and not ref.startswith("#"):

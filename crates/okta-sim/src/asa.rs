@@ -6,8 +6,8 @@
 //! The team is derived from the org: ASA users are the first Okta users (about one in five),
 //! with groups, attributes, projects, servers, clients, service users, sudo entitlements, audit
 //! events, settings and statistics, team servers and services, AD connections, project groups,
-//! server users, cloud accounts and client options and the service users' API keys, generated from
-//! the ASA spec's examples.
+//! server users, cloud accounts, client options and preauthorizations and the service users' API
+//! keys, generated from the ASA spec's examples.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,8 +88,9 @@ pub struct AsaData {
     pub lists: HashMap<&'static str, Vec<Item>>,
     /// Child lists by name (`group_members`, `user_attributes`, `group_attributes`,
     /// `project_servers`, `project_groups`, `project_server_users`, `project_cloud_accounts`,
-    /// `project_client_config_options`, `service_user_keys`) and parent name; `server_services`
-    /// by server id.
+    /// `project_client_config_options`, `project_preauthorizations`, `service_user_keys`) and
+    /// parent name; `server_services` by server id; `project_current_preauthorizations`: the
+    /// unexpired ones (listed without `include_expired=true`).
     pub children: HashMap<&'static str, HashMap<String, Vec<Item>>>,
     /// Audit events, oldest first.
     pub audits: Vec<Item>,
@@ -444,6 +445,13 @@ impl AsaData {
             &service_users,
             &user_names,
         );
+        let (preauths, current_preauths) = seed_preauthorizations(
+            &mut Rng::derive(org.seed, S_ASA + 4, 0),
+            start,
+            &projects,
+            &servers,
+            &live,
+        );
         let mut lists = HashMap::new();
         lists.insert("servers", extra.servers);
         lists.insert("services", extra.services);
@@ -465,6 +473,8 @@ impl AsaData {
         children.insert("project_cloud_accounts", extra.cloud_accounts);
         children.insert("project_client_config_options", extra.config_options);
         children.insert("service_user_keys", extra.keys);
+        children.insert("project_preauthorizations", preauths);
+        children.insert("project_current_preauthorizations", current_preauths);
         AsaData {
             team: Some(team),
             users,
@@ -533,6 +543,8 @@ impl AsaData {
                 child("project_client_config_options", "project_name")
             }
             "asa_service_user_keys" => child("service_user_keys", "user_name"),
+            // The expired ones too: the connector asks for them (`include_expired=true`).
+            "asa_project_preauthorizations" => child("project_preauthorizations", "project_name"),
             "asa_project_server_services" => {
                 // Project → server → services, each row with both keys.
                 let servers = child("project_servers", "project_name");
@@ -766,6 +778,64 @@ impl ProjectData {
     }
 }
 
+/// Items by project name.
+type ByProject = HashMap<String, Vec<Item>>;
+
+/// Preauthorizations by project name, all of them and the unexpired ones: 0 to 2 per project (by
+/// its position: 1, 2, 0, 1, …), each for a user of the team, on every server of the project
+/// (`servers: null`) or on some of them (by hostname); the second of a project expired. From their
+/// own random stream so the rest of the team stays as it was.
+fn seed_preauthorizations(
+    rng: &mut Rng,
+    start: i64,
+    projects: &[Item],
+    servers: &HashMap<String, Vec<Item>>,
+    users: &[&(String, &'static str, Value)],
+) -> (ByProject, ByProject) {
+    let mut all = HashMap::new();
+    let mut current = HashMap::new();
+    for (pi, p) in projects.iter().enumerate() {
+        let project = p.id.clone();
+        let hosts: Vec<Value> = servers
+            .get(&project)
+            .into_iter()
+            .flatten()
+            .map(|i| parse(&i.json)["hostname"].clone())
+            .collect();
+        let (mut items, mut live) = (Vec::new(), Vec::new());
+        for k in 0..(pi + 1) % 3 {
+            let id = uuid(rng);
+            let expired = k == 1;
+            let mut v = tpl("asa_project_preauthorizations", k);
+            v["id"] = json!(id);
+            v["user_name"] = match users.get(rng.below(users.len().max(1))) {
+                Some(u) => json!(u.0),
+                None => v["user_name"].clone(),
+            };
+            v["projects"] = json!([project]);
+            v["servers"] = if k == 0 || hosts.is_empty() {
+                Value::Null
+            } else {
+                Value::Array(hosts.iter().take(2).cloned().collect())
+            };
+            v["expires_at"] = json!(ts(if expired {
+                start - rng.range(DAY_MS, 60 * DAY_MS)
+            } else {
+                start + rng.range(DAY_MS, 30 * DAY_MS)
+            }));
+            v["disabled"] = json!((pi + k) % 4 == 3);
+            let item = to_item(&id, &v);
+            if !expired {
+                live.push(item.clone());
+            }
+            items.push(item);
+        }
+        all.insert(project.clone(), sorted(items));
+        current.insert(project, sorted(live));
+    }
+    (all, current)
+}
+
 /// The prefix of the cloud accounts' EventBridge `client_secret`s (tests look for it in outputs).
 pub const CLOUD_SECRET: &str = "sim-asa-eventbridge-secret";
 
@@ -933,6 +1003,18 @@ pub async fn handle(
         },
         ["projects", name, list @ ("groups" | "server_users" | "cloud_accounts" | "client_config_options")] => {
             match child(&format!("project_{list}"), name) {
+                Some(items) => page_of(items),
+                None => not_found(),
+            }
+        }
+        // Expired preauthorizations are listed only with `include_expired=true`.
+        ["projects", name, "preauthorizations"] => {
+            let which = if q.get("include_expired") == Some("true") {
+                "project_preauthorizations"
+            } else {
+                "project_current_preauthorizations"
+            };
+            match child(which, name) {
                 Some(items) => page_of(items),
                 None => not_found(),
             }

@@ -565,6 +565,46 @@ async fn asa_lists_page_with_offset_and_count() {
             .iter()
             .all(|g| group_ids.contains(g["group_id"].as_str().unwrap_or(""))));
     }
+    // Preauthorizations: the expired ones only with `include_expired=true`, each for a user of
+    // the team and its own project.
+    let asa_users = key_set(&users, "name");
+    let truth = sim.collection("asa_project_preauthorizations");
+    let mut expired = 0;
+    for project in key_set(&projects, "name") {
+        let path = format!("/v1/teams/sim-team/projects/{project}/preauthorizations");
+        let (all, pages, _) = asa_pages(
+            &sim,
+            &format!("{path}?count=1&include_expired=true"),
+            &token,
+        )
+        .await;
+        let want: BTreeSet<String> = truth
+            .iter()
+            .filter(|r| r["project_name"] == project.as_str())
+            .map(|r| r["id"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(key_set(&all, "id"), want, "{project}");
+        assert_eq!(pages, all.len().max(1), "{project}");
+        assert!(all.iter().all(|p| {
+            p["projects"] == json!([project])
+                && asa_users.contains(p["user_name"].as_str().unwrap_or(""))
+        }));
+        // Without `include_expired`: the ones expiring after every one left out.
+        let (current, _, _) = asa_pages(&sim, &path, &token).await;
+        let gone: Vec<&Value> = all.iter().filter(|p| !current.contains(p)).collect();
+        assert_eq!(gone.len() + current.len(), all.len(), "{project}");
+        for (g, c) in gone
+            .iter()
+            .flat_map(|g| current.iter().map(move |c| (g, c)))
+        {
+            assert!(
+                g["expires_at"].as_str() < c["expires_at"].as_str(),
+                "{project}"
+            );
+        }
+        expired += gone.len();
+    }
+    assert!(expired > 0, "no expired preauthorization");
     let mut per_server = BTreeSet::new();
     for k in sim.keys("asa_project_servers") {
         let (s, _, _) = asa_pages(
@@ -584,6 +624,7 @@ async fn asa_lists_page_with_offset_and_count() {
         "/v1/teams/sim-team/projects/nope/server_users",
         "/v1/teams/sim-team/projects/nope/cloud_accounts",
         "/v1/teams/sim-team/projects/nope/client_config_options",
+        "/v1/teams/sim-team/projects/nope/preauthorizations",
         "/v1/teams/sim-team/projects/project-0/servers/nope/services",
         "/v1/teams/sim-team/service_users/nope/keys",
     ] {
