@@ -70,8 +70,8 @@ const fn x(endpoint: &'static str, reason: Reason, note: &'static str) -> Exclud
 }
 
 use Reason::{
-    EndUserToken, Metadata, NoParentList, NoServiceAccess, OneByKey, PerUserFanOut,
-    SameRowsAs, Secrets,
+    EndUserToken, Metadata, NoParentList, NoServiceAccess, OneByKey, PerUserFanOut, SameRowsAs,
+    Secrets,
 };
 
 /// Every inventory list endpoint no stream reads, by path.

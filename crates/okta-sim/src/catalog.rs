@@ -1160,8 +1160,15 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
         if let okta_manifest::Derive::StringAs(_) = s.derive {
             // Bare ids of other parents (interclient trust: other apps of the org), 0–2 per parent.
             for (i, pid) in parents.iter().enumerate() {
-                let others = parents.iter().cycle().skip(i + 1).take(parents.len().saturating_sub(1));
-                let ids = others.take(i % 3).map(|o| item(o.clone(), &json!(o))).collect();
+                let others = parents
+                    .iter()
+                    .cycle()
+                    .skip(i + 1)
+                    .take(parents.len().saturating_sub(1));
+                let ids = others
+                    .take(i % 3)
+                    .map(|o| item(o.clone(), &json!(o)))
+                    .collect();
                 map.insert(pid.clone(), sorted(ids));
             }
             children.push((s.name, map));
