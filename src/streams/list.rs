@@ -109,7 +109,8 @@ pub fn column(name: &str, value: &str) -> String {
 
 pub use crate::http::url::encode_segment;
 
-/// Emits one page of a stream, adding `prefix` columns, the stream's constant column and derived columns.
+/// Emits one page of a stream, adding `prefix` columns, the stream's constant column and derived columns
+/// (under `Derive::StringAs`, each bare string item becomes the record `{column: item}` first).
 pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -> Result<()> {
     let mut prefix = prefix.map(str::to_string);
     if let Some(stamp) = &run.stamp {
