@@ -109,7 +109,8 @@ pub fn column(name: &str, value: &str) -> String {
 
 pub use crate::http::url::encode_segment;
 
-/// Emits one page of a stream, adding `prefix` columns, the stream's constant column and derived columns.
+/// Emits one page of a stream, adding `prefix` columns, the stream's constant column and derived columns
+/// (under `Derive::StringAs`, each bare string item becomes the record `{column: item}` first).
 pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -> Result<()> {
     let mut prefix = prefix.map(str::to_string);
     if let Some(stamp) = &run.stamp {
@@ -133,6 +134,15 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
         }));
     }
     let mut derived = Vec::with_capacity(items.len());
+    if let Derive::StringAs(col) = run.def.derive {
+        for raw in items {
+            derived.extend(string_record(run.def.name, col, raw.get())?);
+        }
+        return run.emit(derived.iter().map(|d| Row {
+            raw: d,
+            prefix: prefix.as_deref(),
+        }));
+    }
     for raw in items {
         let mut v: Map<String, Value> =
             serde_json::from_str(raw.get()).map_err(|e| not_an_object(raw.get(), &e))?;
@@ -154,6 +164,8 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
                 v.get("primary").and_then(|p| p.get("name")).cloned(),
             ),
             Derive::NotificationType => ("notification_type", v.get("notificationType").cloned()),
+            // Handled above: its items are strings, not objects.
+            Derive::StringAs(_) => continue,
             Derive::TargetId => (
                 "target_id",
                 v.get("id")
@@ -180,6 +192,27 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
         raw: d,
         prefix: prefix.as_deref(),
     }))
+}
+
+/// The record `{"column":"item"}` a bare string item becomes (`Derive::StringAs`); an item that is
+/// no string is skipped with a warning (`None`).
+pub fn string_record(stream: &str, col: &str, raw: &str) -> Result<Option<String>> {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::String(s)) => Ok(Some(format!("{{{}}}", column(col, &s)))),
+        Ok(_) => {
+            tracing::warn!(
+                stream,
+                column = col,
+                "an item of the list is not a string; skipping it"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(Error::Api {
+            path: String::new(),
+            message: format!("stream {stream}: an item of the list is not valid JSON: {e}"),
+            internal: raw.chars().take(200).collect(),
+        }),
+    }
 }
 
 /// Every page of a list; a 404 for a child list means its parent disappeared: no pages.
@@ -773,5 +806,24 @@ async fn list_nested(ctx: &Arc<Ctx>, parent: Parent, over: &'static str) -> Resu
             source: Box::new(e),
         }),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_record;
+
+    #[test]
+    fn a_string_item_becomes_a_one_column_record() {
+        let r = string_record("s", "allowed_app_id", r#""0oa1\"x""#).expect("a string");
+        assert_eq!(r.as_deref(), Some(r#"{"allowed_app_id":"0oa1\"x"}"#));
+    }
+
+    #[test]
+    fn an_item_that_is_no_string_is_skipped_and_bad_json_is_an_error() {
+        for raw in [r#"{"id":"0oa1"}"#, "12", "null", "[]"] {
+            assert_eq!(string_record("s", "c", raw).expect(raw), None, "{raw}");
+        }
+        assert!(string_record("s", "c", "{").is_err());
     }
 }

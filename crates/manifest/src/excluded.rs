@@ -25,8 +25,6 @@ pub enum Reason {
     /// One object by its key, which the spec describes as a list; the rows of the stream named
     /// (empty: none yet).
     OneByKey(&'static str),
-    /// Readable and not streamed yet (see issue 13).
-    NotYet,
 }
 
 impl Reason {
@@ -49,7 +47,6 @@ impl Reason {
             Reason::OneByKey(s) => {
                 format!("one object by key, no list form; the rows are those of `{s}`")
             }
-            Reason::NotYet => "readable; not streamed yet".into(),
         }
     }
 }
@@ -73,8 +70,8 @@ const fn x(endpoint: &'static str, reason: Reason, note: &'static str) -> Exclud
 }
 
 use Reason::{
-    EndUserToken, Metadata, NoParentList, NoServiceAccess, NotYet, OneByKey, PerUserFanOut,
-    SameRowsAs, Secrets,
+    EndUserToken, Metadata, NoParentList, NoServiceAccess, OneByKey, PerUserFanOut, SameRowsAs,
+    Secrets,
 };
 
 /// Every inventory list endpoint no stream reads, by path.
@@ -89,16 +86,6 @@ pub static EXCLUDED: &[Excluded] = &[
         "/api/v1/apps/{appId}/credentials/secrets",
         Secrets,
         "OAuth client secrets",
-    ),
-    x(
-        "/api/v1/apps/{appId}/interclient-allowed-apps",
-        NotYet,
-        "fan-out over `applications`; answers a bare array of app id strings, which no reader wraps into records yet",
-    ),
-    x(
-        "/api/v1/apps/{appId}/interclient-target-apps",
-        NotYet,
-        "fan-out over `applications`; answers a bare array of app id strings, which no reader wraps into records yet",
     ),
     x(
         "/api/v1/brands/{brandId}/domains",

@@ -64,6 +64,10 @@ pub enum Derive {
     NotificationType,
     /// `target_id` from `id` (a group, an app instance), else `name` (a whole catalog app): role targets.
     TargetId,
+    /// The items are bare JSON strings (app ids), not objects: each becomes the record
+    /// `{column: item}` (interclient trust mappings). An item that is no string is skipped with a
+    /// warning.
+    StringAs(&'static str),
 }
 
 /// One of several endpoints a fan-out reads into the same stream, each adding a constant column.

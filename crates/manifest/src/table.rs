@@ -890,6 +890,40 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "Identity Engine; the apps allowed to request tokens for this app (interclient trust); Okta answers bare app ids, one row each",
+        spec: Spec::Custom,
+        derive: Derive::StringAs("allowed_app_id"),
+        ..child(
+            "application_interclient_allowed_apps",
+            &["app_id", "allowed_app_id"],
+            "applications",
+            "/api/v1/apps/{id}/interclient-allowed-apps",
+            Array,
+            &APP_ID,
+            "okta.apps.interclientTrust.read",
+            "apps",
+            "InterclientAllowedApp",
+            "ApplicationInterclientAllowedAppRecord",
+        )
+    },
+    Stream {
+        notes: "Identity Engine; the apps this app may request tokens for (interclient trust); Okta answers bare app ids, one row each",
+        spec: Spec::Custom,
+        derive: Derive::StringAs("target_app_id"),
+        ..child(
+            "application_interclient_target_apps",
+            &["app_id", "target_app_id"],
+            "applications",
+            "/api/v1/apps/{id}/interclient-target-apps",
+            Array,
+            &APP_ID,
+            "okta.apps.interclientTrust.read",
+            "apps",
+            "InterclientTargetApp",
+            "ApplicationInterclientTargetAppRecord",
+        )
+    },
+    Stream {
         notes: "polling cursor; resumes from the saved `next` link",
         primary_key: &["uuid"],
         cursor_field: Some("published"),

@@ -131,6 +131,28 @@ pub struct ApplicationFeatureRecord {
     pub item: ApplicationProvisioningFeature,
 }
 
+/// A row of the `application_interclient_allowed_apps` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `allowed_app_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationInterclientAllowedAppRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `InterclientAllowedApp` as returned by the API.
+    #[serde(flatten)]
+    pub item: InterclientAllowedApp,
+}
+
+/// A row of the `application_interclient_target_apps` stream: the API object plus the columns the connector adds
+/// (primary key: `app_id`, `target_app_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicationInterclientTargetAppRecord {
+    /// The `id` of the application this row belongs to (added by the connector).
+    pub app_id: String,
+    /// The `InterclientTargetApp` as returned by the API.
+    #[serde(flatten)]
+    pub item: InterclientTargetApp,
+}
+
 /// The `Application` object of the API.
 ///
 /// Stream `applications`: `GET /api/v1/apps`.
@@ -554,6 +576,30 @@ pub struct ApplicationProvisioningFeature {
     pub links: Option<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<ApplicationProvisioningFeatureCapabilities>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An app allowed to request interclient SSO tokens for the app (`GET /api/v1/apps/{appId}/interclient-allowed-apps` answers bare app ids; one row each).
+///
+/// Stream `application_interclient_allowed_apps`: `GET /api/v1/apps/{appId}/interclient-allowed-apps`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InterclientAllowedApp {
+    /// The ID of an allowed app (the string Okta answers)
+    pub allowed_app_id: String,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An app the app may request interclient SSO tokens for (`GET /api/v1/apps/{appId}/interclient-target-apps` answers bare app ids; one row each).
+///
+/// Stream `application_interclient_target_apps`: `GET /api/v1/apps/{appId}/interclient-target-apps`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InterclientTargetApp {
+    /// The ID of a target app (the string Okta answers)
+    pub target_app_id: String,
     /// Properties not described by the spec, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

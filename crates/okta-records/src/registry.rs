@@ -47,6 +47,12 @@ pub(crate) fn schema_of(name: &str) -> Option<fn() -> Value> {
             airbyte_schema::<apps::ApplicationCrossAppAccessConnectionRecord>
         }
         "application_features" => airbyte_schema::<apps::ApplicationFeatureRecord>,
+        "application_interclient_allowed_apps" => {
+            airbyte_schema::<apps::ApplicationInterclientAllowedAppRecord>
+        }
+        "application_interclient_target_apps" => {
+            airbyte_schema::<apps::ApplicationInterclientTargetAppRecord>
+        }
         "system_log" => airbyte_schema::<logs::LogEvent>,
         "devices" => airbyte_schema::<devices::Device>,
         "device_users" => airbyte_schema::<devices::DeviceUserRecord>,
@@ -223,6 +229,12 @@ pub(crate) fn roundtrip(name: &str, record: Value) -> Option<Result<Value, serde
             via::<apps::ApplicationCrossAppAccessConnectionRecord>(record)
         }
         "application_features" => via::<apps::ApplicationFeatureRecord>(record),
+        "application_interclient_allowed_apps" => {
+            via::<apps::ApplicationInterclientAllowedAppRecord>(record)
+        }
+        "application_interclient_target_apps" => {
+            via::<apps::ApplicationInterclientTargetAppRecord>(record)
+        }
         "system_log" => via::<logs::LogEvent>(record),
         "devices" => via::<devices::Device>(record),
         "device_users" => via::<devices::DeviceUserRecord>(record),

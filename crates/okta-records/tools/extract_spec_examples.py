@@ -14,7 +14,8 @@ official payloads are vendored in `tests/fixtures/examples/`:
 
 * `records` are the API objects found in the `examples`/`example` of the 200 responses of the
   stream's list endpoint and of its get-by-id endpoints (the manifest's `gets`), one per array element,
-  taken out of their envelope ({"roles": [...]}, {"list": [...]}). The test adds the parent-key
+  taken out of their envelope ({"roles": [...]}, {"list": [...]}); a bare string item (a stream with
+  `Derive::StringAs`) becomes the record the connector makes of it, `{column: string}`. The test adds the parent-key
   columns of child streams and validates each against the stream's schema and Rust type.
 * `values` are the `example`/`examples` of every schema reachable from the stream's object
   (objects, properties, array items, oneOf variants), with the JSON path from the record's root
@@ -137,6 +138,12 @@ def main():
                         continue
                     for i, rec in enumerate(records_of(value, st.extract)):
                         records.append({"source": f"GET {path} 200 {name}[{i}]", "record": rec})
+        if st.string_as:
+            # Bare strings (app ids): the connector's record is `{string_as: item}`.
+            for name, value in response_examples(specs, "management", st.list):
+                for i, item in enumerate(records_of(value, st.extract)):
+                    if isinstance(item, str):
+                        records.append({"source": f"GET {st.list} 200 {name}[{i}]", "record": {st.string_as: item}})
         for i, rec in enumerate(HAND_RECORDS.get(st.name, [])):
             records.append({"source": f"hand-written in extract_spec_examples.py [{i}]", "record": rec})
         if st.name == "asa_audits":

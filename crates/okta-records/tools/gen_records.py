@@ -69,7 +69,8 @@ MODULE_DOCS = {
 }
 
 # Schemas written here because the spec has none (risk providers left the spec in 2025.10.0) or
-# because the spec's schema is wrong (ASA audits) or the record joins two calls (ASA team).
+# because the spec's schema is wrong (ASA audits), the record joins two calls (ASA team) or the
+# spec's item is a bare string (interclient trust).
 CUSTOM_SCHEMAS = {
     "RiskProvider": {
         "type": "object",
@@ -109,6 +110,24 @@ CUSTOM_SCHEMAS = {
             "trace_id": {"type": "string", "description": "Trace id of the request"},
             "type": {"type": "string", "description": "The audit event type, e.g. `auth_token.issue`"},
             "via": {"type": "string", "description": "How the action was performed, if known"},
+        },
+    },
+    # The interclient trust lists answer bare app-id strings; the connector makes each string the
+    # record `{column: string}` (`Derive::StringAs`), so the record is this one-column object.
+    "InterclientAllowedApp": {
+        "type": "object",
+        "description": "An app allowed to request interclient SSO tokens for the app (`GET /api/v1/apps/{appId}/interclient-allowed-apps` answers bare app ids; one row each).",
+        "required": ["allowed_app_id"],
+        "properties": {
+            "allowed_app_id": {"type": "string", "description": "The ID of an allowed app (the string Okta answers)"},
+        },
+    },
+    "InterclientTargetApp": {
+        "type": "object",
+        "description": "An app the app may request interclient SSO tokens for (`GET /api/v1/apps/{appId}/interclient-target-apps` answers bare app ids; one row each).",
+        "required": ["target_app_id"],
+        "properties": {
+            "target_app_id": {"type": "string", "description": "The ID of a target app (the string Okta answers)"},
         },
     },
     "AsaTeam": {

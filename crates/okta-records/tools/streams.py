@@ -19,6 +19,7 @@ runs its `dump` example (`cargo run -q -p okta-manifest --example dump`) and tur
   columns   further optional columns the connector adds to the wrapper: (json name, Rust type, description)
   record    the Rust name of the record wrapper (only when the connector adds columns)
   omit      top-level fields of the item the connector leaves out (secret material)
+  string_as the field a bare string item becomes (`Derive::StringAs`), else None
 """
 
 import json
@@ -50,6 +51,7 @@ class Stream:
     columns: list = field(default_factory=list)
     record: str = None
     omit: list = field(default_factory=list)
+    string_as: str = None
 
 
 def _extract(e, api):
@@ -80,6 +82,7 @@ def load():
             columns=[(c["name"], c["rust"], c["doc"]) for c in s["columns"] if c["rust"] is not None],
             record=s["record"],
             omit=list(s["omit"]),
+            string_as=s["derive"].get("StringAs") if isinstance(s["derive"], dict) else None,
         ))
     return streams
 

@@ -1157,6 +1157,23 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
         };
         let key = child_key(s);
         let mut map = HashMap::new();
+        if let okta_manifest::Derive::StringAs(_) = s.derive {
+            // Bare ids of other parents (interclient trust: other apps of the org), 0–2 per parent.
+            for (i, pid) in parents.iter().enumerate() {
+                let others = parents
+                    .iter()
+                    .cycle()
+                    .skip(i + 1)
+                    .take(parents.len().saturating_sub(1));
+                let ids = others
+                    .take(i % 3)
+                    .map(|o| item(o.clone(), &json!(o)))
+                    .collect();
+                map.insert(pid.clone(), sorted(ids));
+            }
+            children.push((s.name, map));
+            continue;
+        }
         for (i, pid) in parents.iter().enumerate() {
             // Under a fan-out parent, whose few parents may number one, the first has children.
             let n = if nested { (i + 1) % 4 } else { i % 4 };
@@ -1774,10 +1791,19 @@ fn child_vals(org: &Org, name: &str, col: &str) -> Vec<Value> {
 
 /// The rows of a derived fan-out, each with its chain of parent ids ([`routes::chain_key`]) written
 /// to `cols`, one column per level (a level without a column is not written).
+/// A bare string row (`Derive::StringAs`) becomes the record the connector makes of it, `{column: id}`.
 fn chain_vals(org: &Org, name: &str, cols: &[Option<&str>]) -> Vec<Value> {
+    let wrap = match okta_manifest::find(name).map(|m| m.derive) {
+        Some(okta_manifest::Derive::StringAs(col)) => Some(col),
+        _ => None,
+    };
     org.children_json(name)
         .into_iter()
         .map(|(key, v)| {
+            let v = match (wrap, v) {
+                (Some(col), Value::String(id)) => json!({ col: id }),
+                (_, v) => v,
+            };
             key.splitn(cols.len().max(1), '/')
                 .zip(cols)
                 .fold(v, |v, (id, col)| match col {
