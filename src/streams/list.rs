@@ -136,7 +136,7 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
     let mut derived = Vec::with_capacity(items.len());
     if let Derive::StringAs(col) = run.def.derive {
         for raw in items {
-            derived.extend(string_record(run.def.name, col, raw.get())?);
+            derived.push(string_record(run.def.name, col, raw.get())?);
         }
         return run.emit(derived.iter().map(|d| Row {
             raw: d,
@@ -194,24 +194,22 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
     }))
 }
 
-/// The record `{"column":"item"}` a bare string item becomes (`Derive::StringAs`); an item that is
-/// no string is skipped with a warning (`None`).
-pub fn string_record(stream: &str, col: &str, raw: &str) -> Result<Option<String>> {
+/// The record `{"column":"item"}` a bare string item becomes (`Derive::StringAs`). An item that is no
+/// string is an unexpected answer, an error: skipping it would end the stream COMPLETE without a row.
+pub fn string_record(stream: &str, col: &str, raw: &str) -> Result<String> {
+    let unexpected = |what: String| Error::Api {
+        path: String::new(),
+        message: format!("stream {stream}: {what}"),
+        internal: raw.chars().take(200).collect(),
+    };
     match serde_json::from_str::<Value>(raw) {
-        Ok(Value::String(s)) => Ok(Some(format!("{{{}}}", column(col, &s)))),
-        Ok(_) => {
-            tracing::warn!(
-                stream,
-                column = col,
-                "an item of the list is not a string; skipping it"
-            );
-            Ok(None)
-        }
-        Err(e) => Err(Error::Api {
-            path: String::new(),
-            message: format!("stream {stream}: an item of the list is not valid JSON: {e}"),
-            internal: raw.chars().take(200).collect(),
-        }),
+        Ok(Value::String(s)) => Ok(format!("{{{}}}", column(col, &s))),
+        Ok(_) => Err(unexpected(
+            "an item of the list is not the string (an id) Okta documents".into(),
+        )),
+        Err(e) => Err(unexpected(format!(
+            "an item of the list is not valid JSON: {e}"
+        ))),
     }
 }
 
@@ -816,14 +814,13 @@ mod tests {
     #[test]
     fn a_string_item_becomes_a_one_column_record() {
         let r = string_record("s", "allowed_app_id", r#""0oa1\"x""#).expect("a string");
-        assert_eq!(r.as_deref(), Some(r#"{"allowed_app_id":"0oa1\"x"}"#));
+        assert_eq!(r, r#"{"allowed_app_id":"0oa1\"x"}"#);
     }
 
     #[test]
-    fn an_item_that_is_no_string_is_skipped_and_bad_json_is_an_error() {
-        for raw in [r#"{"id":"0oa1"}"#, "12", "null", "[]"] {
-            assert_eq!(string_record("s", "c", raw).expect(raw), None, "{raw}");
+    fn an_item_that_is_no_string_or_bad_json_is_an_error() {
+        for raw in [r#"{"id":"0oa1"}"#, "12", "null", "[]", "{"] {
+            assert!(string_record("s", "c", raw).is_err(), "{raw}");
         }
-        assert!(string_record("s", "c", "{").is_err());
     }
 }
