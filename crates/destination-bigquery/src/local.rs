@@ -231,24 +231,24 @@ impl LocalWarehouse {
         // A second thread sorts and writes each full chunk while this one reads and keys the next; at most
         // two chunks are in memory (the channel holds none: a full chunk waits for the writer).
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RunEntry>>(0);
-        let (runs, chunk) = std::thread::scope(|scope| -> Result<(Vec<PathBuf>, Vec<RunEntry>)> {
-            let writer = scope.spawn(|| -> Result<Vec<PathBuf>> {
-                let mut runs = Vec::new();
-                for mut chunk in rx {
-                    runs.push(write_run(&work, runs.len(), &mut chunk)?);
-                }
-                Ok(runs)
-            });
-            let read = self.read_entries(src, target, schema, &scopes, run_bytes, |chunk| {
-                tx.send(chunk).is_ok()
-            });
-            drop(tx);
-            let runs = writer
-                .join()
-                .map_err(|_| Error::Internal("the MERGE's run writer panicked".into()))??;
-            Ok((runs, read?))
-        })?;
-        let mut chunk = chunk;
+        let (runs, mut chunk) =
+            std::thread::scope(|scope| -> Result<(Vec<PathBuf>, Vec<RunEntry>)> {
+                let writer = scope.spawn(|| -> Result<Vec<PathBuf>> {
+                    let mut runs = Vec::new();
+                    for mut chunk in rx {
+                        runs.push(write_run(&work, runs.len(), &mut chunk)?);
+                    }
+                    Ok(runs)
+                });
+                let read = self.read_entries(src, target, schema, &scopes, run_bytes, |chunk| {
+                    tx.send(chunk).is_ok()
+                });
+                drop(tx);
+                let runs = writer
+                    .join()
+                    .map_err(|_| Error::Internal("the MERGE's run writer panicked".into()))??;
+                Ok((runs, read?))
+            })?;
         // 2. Merge the runs (the last chunk stays in memory as one more run); each key's rows meet in one
         // group.
         chunk.sort_unstable_by(RunEntry::cmp_order);
@@ -532,7 +532,7 @@ fn raw_key(line: &[u8], pk: &[String]) -> std::result::Result<Box<[u8]>, serde_j
 /// One row on its way through a local MERGE: its key's text, its side (0: the target's, 1: staged), its
 /// arrival order and its text. Ordered by (key, side, arrival); keys and rows stay bytes (they were
 /// checked as JSON when read from the load files, and the runs are this MERGE's own files).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 struct RunEntry {
     key: Box<[u8]>,
     side: u8,
@@ -545,6 +545,15 @@ impl RunEntry {
         (&a.key, a.side, a.seq).cmp(&(&b.key, b.side, b.seq))
     }
 }
+
+// Equality is the order's (arrival numbers are unique, so two entries are equal only to themselves).
+impl PartialEq for RunEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for RunEntry {}
 
 impl Ord for RunEntry {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
