@@ -93,6 +93,11 @@ fn key_of(raw: &str, id: IdFrom, kind: Option<&str>) -> Result<(Option<String>, 
             .and_then(Value::as_str)
             .and_then(|h| h.trim_end_matches('/').rsplit('/').next())
             .map(str::to_string),
+        IdFrom::Nested(object, field) => v
+            .get(object)
+            .and_then(|o| o.get(field))
+            .and_then(Value::as_str)
+            .map(str::to_string),
     };
     let kind = kind.and_then(|k| v.get(k)).and_then(Value::as_str);
     Ok((key, kind.map(str::to_string)))
@@ -150,7 +155,7 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
         for field in run.def.omit {
             v.remove(*field);
         }
-        let (col, value) = match run.def.derive {
+        let (col, source, value) = match run.def.derive {
             Derive::None => {
                 derived.push(serde_json::to_string(&v).map_err(|source| Error::Json {
                     what: "encoding a record without its omitted fields",
@@ -158,29 +163,48 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
                 })?);
                 continue;
             }
-            Derive::UserIdFromUser => ("user_id", v.get("user").and_then(|u| u.get("id")).cloned()),
+            Derive::UserIdFromUser => (
+                "user_id",
+                "user.id",
+                v.get("user").and_then(|u| u.get("id")).cloned(),
+            ),
             Derive::PrimaryName => (
                 "primary_name",
+                "primary.name",
                 v.get("primary").and_then(|p| p.get("name")).cloned(),
             ),
-            Derive::NotificationType => ("notification_type", v.get("notificationType").cloned()),
+            Derive::NotificationType => (
+                "notification_type",
+                "notificationType",
+                v.get("notificationType").cloned(),
+            ),
             // Handled above: its items are strings, not objects.
             Derive::StringAs(_) => continue,
             Derive::TargetId => (
                 "target_id",
+                "id (or name)",
                 v.get("id")
                     .filter(|i| i.is_string())
                     .or_else(|| v.get("name"))
                     .cloned(),
             ),
+            Derive::SelfLinkId(col) => (
+                col,
+                "_links.self.href",
+                self_link_id(&v).map(|id| Value::String(id.to_string())),
+            ),
         };
+        // A row without its key cannot be written, and skipping it would end the stream COMPLETE
+        // without it: an unexpected answer, an error.
         let Some(value) = value.filter(Value::is_string) else {
-            tracing::warn!(
-                stream = run.def.name,
-                column = col,
-                "a record lacks the field its key comes from; skipping it"
-            );
-            continue;
+            return Err(Error::Api {
+                path: String::new(),
+                message: format!(
+                    "stream {}: a record lacks `{source}`, which its key column `{col}` comes from",
+                    run.def.name
+                ),
+                internal: raw.get().chars().take(200).collect(),
+            });
         };
         v.insert(col.to_string(), value);
         derived.push(serde_json::to_string(&v).map_err(|source| Error::Json {
@@ -192,6 +216,20 @@ pub fn emit_page(run: &mut StreamRun<'_>, items: &Items, prefix: Option<&str>) -
         raw: d,
         prefix: prefix.as_deref(),
     }))
+}
+
+/// The last path segment of a record's `_links.self.href` (a linked object value's user id).
+fn self_link_id(v: &Map<String, Value>) -> Option<&str> {
+    v.get("_links")?
+        .get("self")?
+        .get("href")?
+        .as_str()?
+        .split(['?', '#'])
+        .next()?
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|id| !id.is_empty())
 }
 
 /// The record `{"column":"item"}` a bare string item becomes (`Derive::StringAs`). An item that is no
@@ -340,24 +378,49 @@ impl Read {
     }
 }
 
-/// The requests of a fan-out stream per parent key: its variants', or `path` alone.
-fn reads_of(run: &StreamRun<'_>, path: &str) -> Vec<Read> {
+/// The requests of a fan-out stream per parent key: its variants', or `path` once per `{type}` value
+/// (`types`, a cross product), or `path` alone.
+fn reads_of(run: &StreamRun<'_>, path: &str, types: &[String]) -> Vec<Read> {
     let def = run.def;
-    if def.variants.is_empty() {
+    if !def.variants.is_empty() {
+        return def
+            .variants
+            .iter()
+            .map(|v| Read {
+                path: run.ctx.expand(def.api, v.endpoint),
+                constant: def.type_column.map(|c| column(c, v.value)),
+                kinds: v.kinds,
+            })
+            .collect();
+    }
+    let path = run.ctx.expand(def.api, path);
+    if !path.contains("{type}") {
         return vec![Read {
-            path: run.ctx.expand(def.api, path),
+            path,
             constant: None,
             kinds: &[],
         }];
     }
-    def.variants
+    types
         .iter()
-        .map(|v| Read {
-            path: run.ctx.expand(def.api, v.endpoint),
-            constant: def.type_column.map(|c| column(c, v.value)),
-            kinds: v.kinds,
+        .map(|t| Read {
+            path: path.replace("{type}", &encode_segment(t)),
+            constant: def.type_column.map(|c| column(c, t)),
+            kinds: &[],
         })
         .collect()
+}
+
+/// The `{type}` values a fan-out reads for every parent: its `types`, then the keys of `more_types`
+/// (the relationship names of the org's linked object definitions).
+async fn fan_out_types(run: &StreamRun<'_>) -> Result<Vec<String>> {
+    use crate::streams::Catalogued;
+    let mut all: Vec<String> = run.def.types.iter().map(|t| (*t).to_string()).collect();
+    if let Some(more) = run.def.more_types_list() {
+        let keys = parent_keys(run.ctx, more).await?;
+        all.extend(keys.iter().map(|k| k.last().to_string()));
+    }
+    Ok(all)
 }
 
 /// `path` with its key placeholders (every `{name}` but `{type}` and `{team}`) filled with `ids` in
@@ -393,7 +456,8 @@ pub async fn fan_out_over(
     mut done: impl FnMut(&mut StreamRun<'_>, &ParentKey) -> Result<()>,
 ) -> Result<()> {
     let ctx = run.ctx;
-    let reads = reads_of(run, path);
+    let types = fan_out_types(run).await?;
+    let reads = reads_of(run, path, &types);
     let cols = run.def.key_columns();
     let (api, name) = (run.def.api, run.def.name);
     let prefix = |key: &ParentKey, read: &Read| -> Option<String> {
@@ -693,10 +757,11 @@ pub fn parent_keys(
 }
 
 /// The field a parent's key comes from, for errors.
-fn key_field(id: IdFrom) -> &'static str {
+fn key_field(id: IdFrom) -> String {
     match id {
-        IdFrom::Field(f) => f,
-        IdFrom::SchemaLink => "_links.schema.href",
+        IdFrom::Field(f) => f.to_string(),
+        IdFrom::SchemaLink => "_links.schema.href".to_string(),
+        IdFrom::Nested(object, field) => format!("{object}.{field}"),
     }
 }
 
@@ -722,7 +787,7 @@ async fn list_parents(ctx: &Arc<Ctx>, parent: Parent) -> Result<Vec<ParentKey>> 
                     (Some(k), kind) => keys.push(ParentKey { ids: vec![k], kind }),
                     (None, _) => {
                         let field = key_field(parent.id);
-                        return Err(bad_record(parent.name, &p, raw.get(), field, &[field]));
+                        return Err(bad_record(parent.name, &p, raw.get(), &field, &[&field]));
                     }
                 }
             }
@@ -790,7 +855,7 @@ async fn list_nested(ctx: &Arc<Ctx>, parent: Parent, over: &'static str) -> Resu
                     (None, _) => {
                         let field = key_field(parent.id);
                         let path = fill(&read.path, &chain.ids);
-                        return Err(bad_record(parent.name, &path, raw.get(), field, &[field]));
+                        return Err(bad_record(parent.name, &path, raw.get(), &field, &[&field]));
                     }
                 }
             }

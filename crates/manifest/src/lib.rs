@@ -50,6 +50,8 @@ pub enum IdFrom {
     Field(&'static str),
     /// The last path segment of `_links.schema.href` (user types → their schema id).
     SchemaLink,
+    /// A string field of a top-level object (`primary.name`: linked object definitions).
+    Nested(&'static str, &'static str),
 }
 
 /// Columns a record's own fields give it (besides parent ids).
@@ -65,9 +67,11 @@ pub enum Derive {
     /// `target_id` from `id` (a group, an app instance), else `name` (a whole catalog app): role targets.
     TargetId,
     /// The items are bare JSON strings (app ids), not objects: each becomes the record
-    /// `{column: item}` (interclient trust mappings). An item that is no string is skipped with a
-    /// warning.
+    /// `{column: item}` (interclient trust mappings). An item that is no string is an error.
     StringAs(&'static str),
+    /// The items are bare links (`{"_links":{"self":{"href":…}}}`, linked object values): the column
+    /// gets the last path segment of `_links.self.href` (the linked user's id).
+    SelfLinkId(&'static str),
 }
 
 /// One of several endpoints a fan-out reads into the same stream, each adding a constant column.
@@ -89,7 +93,8 @@ pub enum Reader {
     /// and the keys of `more_types`.
     List,
     /// One list per key of the `parent` stream: the endpoint's placeholder (`{id}`) is the parent key,
-    /// written to `parent_column` of each record. When the parent is itself a fan-out, the key is the
+    /// written to `parent_column` of each record. With `more_types`, one list per parent key and
+    /// `{type}` value (a cross product: every user × every linked object relationship). When the parent is itself a fan-out, the key is the
     /// chain of keys from the top (a user's id, then its role assignment's): the endpoint's
     /// placeholders take them in order, and each goes to its own column (the ancestors'
     /// `parent_column`s, then this stream's).
@@ -151,7 +156,8 @@ pub struct Stream {
     pub parent_column: Option<&'static str>,
     /// Values of `{type}`.
     pub types: &'static [&'static str],
-    /// Further `{type}` values: the keys of this stream (custom role ids after the standard types).
+    /// Further `{type}` values: the keys of this stream (custom role ids after the standard types;
+    /// linked object relationship names).
     pub more_types: Option<&'static str>,
     /// The column that receives the `{type}` value (or the value of each of `variants`).
     pub type_column: Option<&'static str>,

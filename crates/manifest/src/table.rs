@@ -446,6 +446,37 @@ pub static STREAMS: &[Stream] = &[
         )
     },
     Stream {
+        notes: "`{type}`: each linked object definition's primary name, so one request per user and \
+                definition; each link once, from its associated user's side: a subordinate's `manager`",
+        more_types: Some("linked_object_definitions"),
+        type_column: Some("relationship_name"),
+        derive: Derive::SelfLinkId("linked_user_id"),
+        gets: &[],
+        columns: &[
+            USER_ID,
+            key(
+                "relationship_name",
+                "The primary name of the linked object definition read (added by the connector).",
+            ),
+            key(
+                "linked_user_id",
+                "The `id` of the primary user this user is linked to, from `_links.self.href` (added by the connector).",
+            ),
+        ],
+        ..child(
+            "user_linked_objects",
+            &["user_id", "relationship_name", "linked_user_id"],
+            "users",
+            "/api/v1/users/{id}/linkedObjects/{type}",
+            Array,
+            &USER_ID,
+            "okta.users.read",
+            "users",
+            "ResponseLinks",
+            "UserLinkedObjectRecord",
+        )
+    },
+    Stream {
         notes: "one request per user; the OAuth clients holding the user's grants or tokens",
         key_from: IdFrom::Field("client_id"),
         ..child(
@@ -1088,6 +1119,7 @@ pub static STREAMS: &[Stream] = &[
     Stream {
         primary_key: &["primary_name"],
         derive: Derive::PrimaryName,
+        key_from: IdFrom::Nested("primary", "name"),
         record: Some("LinkedObjectDefinitionRecord"),
         gets: &["/api/v1/meta/schemas/user/linkedObjects/{linkedObjectName}"],
         columns: &[key(

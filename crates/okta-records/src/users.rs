@@ -31,6 +31,21 @@ pub struct UserGrantRecord {
     pub item: OAuth2ScopeConsentGrant,
 }
 
+/// A row of the `user_linked_objects` stream: the API object plus the columns the connector adds
+/// (primary key: `user_id`, `relationship_name`, `linked_user_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UserLinkedObjectRecord {
+    /// The `id` of the user this row belongs to (added by the connector).
+    pub user_id: String,
+    /// The primary name of the linked object definition read (added by the connector).
+    pub relationship_name: String,
+    /// The `id` of the primary user this user is linked to, from `_links.self.href` (added by the connector).
+    pub linked_user_id: String,
+    /// The `ResponseLinks` as returned by the API.
+    #[serde(flatten)]
+    pub item: ResponseLinks,
+}
+
 /// A row of the `user_clients` stream: the API object plus the columns the connector adds
 /// (primary key: `user_id`, `client_id`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -273,6 +288,19 @@ pub struct OAuth2ScopeConsentGrant {
     /// Embedded resources related to the Grant
     #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
     pub embedded: Option<OAuth2ScopeConsentGrantEmbedded>,
+    /// Link relations (hypermedia) of this object.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<Map<String, Value>>,
+    /// Properties not described by the spec, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Link objects
+///
+/// Stream `user_linked_objects`: `GET /api/v1/users/{userIdOrLogin}/linkedObjects/{relationshipName}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ResponseLinks {
     /// Link relations (hypermedia) of this object.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Map<String, Value>>,

@@ -1184,6 +1184,7 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
     let (group_targets, app_targets) = role_targets(org, &children);
     children.push((ROLE_GROUP_TARGETS, group_targets));
     children.push((ROLE_APP_TARGETS, app_targets));
+    children.push((LINKED_OBJECTS, linked_objects(org)));
     for (k, v) in children {
         org.children.insert(k, v);
     }
@@ -1194,6 +1195,101 @@ pub fn seed(org: &mut Org, cfg: &SimConfig) {
         risk_providers: cfg.risk_providers,
         asa: crate::asa::AsaData::seed(org, cfg),
     };
+}
+
+/// The [`Org::children`] name of the linked object values: keyed by the chain (associated user id,
+/// primary relationship name), each list holding the one primary user's link.
+pub const LINKED_OBJECTS: &str = "user_linked_objects";
+
+/// Seeds the linked object values of the seeded users (in id order): every user but the first and
+/// every seventh has a `manager` (a tree, four subordinates each); every fifth has a `mentor` (the
+/// user five before it).
+fn linked_objects(org: &Org) -> HashMap<String, Vec<Item>> {
+    let mut ids: Vec<&String> = org.users.by_id.keys().collect();
+    ids.sort();
+    let mut map = HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        let mut link = |name: &str, primary: &str| {
+            let href = format!("{}/api/v1/users/{primary}", org.base);
+            let v = json!({"_links": {"self": {"href": href}}});
+            map.insert(
+                routes::chain_key(&[id.as_str(), name]),
+                vec![item(primary.to_string(), &v)],
+            );
+        };
+        if i > 0 && i % 7 != 0 {
+            link("manager", ids[(i - 1) / 4]);
+        }
+        if i >= 5 && i % 5 == 0 {
+            link("mentor", ids[i - 5]);
+        }
+    }
+    map
+}
+
+/// `GET /api/v1/users/{id}/linkedObjects/{relationshipName}`: for a primary name, the user's primary
+/// (its manager's self link, if any); for an associated name, every user whose primary it is (its
+/// subordinates). An unknown user or relationship name is a 404.
+pub fn linked_objects_handler(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let [user, name] = c.params else {
+        return Err(ApiError::not_found(c.path));
+    };
+    if !c.org.users.by_id.contains_key(user) {
+        return Err(ApiError::not_found(&format!("{user} (User)")));
+    }
+    let definitions = c
+        .org
+        .lists
+        .get("linked_objects")
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let values = c.org.children.get(LINKED_OBJECTS);
+    if definitions.iter().any(|d| &d.id == name) {
+        let items = values
+            .and_then(|m| m.get(&routes::chain_key(&[user.as_str(), name])))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        return routes::list_reply(c, LINKED_OBJECTS, items);
+    }
+    let primary = definitions.iter().find_map(|d| {
+        let v = parse(&d.json);
+        (v["associated"]["name"].as_str() == Some(name.as_str()))
+            .then(|| v["primary"]["name"].as_str().unwrap_or("").to_string())
+    });
+    let Some(primary) = primary else {
+        return Err(ApiError::not_found(&format!("{name} (LinkedObject)")));
+    };
+    let suffix = format!("/{primary}");
+    let mut associated: Vec<Item> = values
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| k.ends_with(&suffix) && v.iter().any(|i| &i.id == user))
+        .filter_map(|(k, _)| k.strip_suffix(&suffix))
+        .map(|a| {
+            let href = format!("{}/api/v1/users/{a}", c.org.base);
+            item(a.to_string(), &json!({"_links": {"self": {"href": href}}}))
+        })
+        .collect();
+    associated.sort_by(|a, b| a.id.cmp(&b.id));
+    routes::list_reply(c, LINKED_OBJECTS, &associated)
+}
+
+/// The rows of `user_linked_objects`: one per (associated user, relationship, primary user).
+fn linked_object_vals(org: &Org) -> Vec<Value> {
+    org.children_json(LINKED_OBJECTS)
+        .into_iter()
+        .map(|(key, v)| {
+            let (user, name) = key.split_once('/').unwrap_or((&key, ""));
+            let linked = v["_links"]["self"]["href"]
+                .as_str()
+                .and_then(|h| h.rsplit('/').next())
+                .unwrap_or("")
+                .to_string();
+            let v = with_col(v, "user_id", user);
+            let v = with_col(v, "relationship_name", name);
+            with_col(v, "linked_user_id", &linked)
+        })
+        .collect()
 }
 
 /// The role assignments of each kind of principal: (their [`Org::children`] name, the connector's
@@ -1831,6 +1927,7 @@ pub fn collection(org: &Org, now_ms: i64, stream: &str) -> Option<Vec<Value>> {
             })
             .collect(),
         "user_role_assignments" => child_vals(org, "user_roles", "user_id"),
+        "user_linked_objects" => linked_object_vals(org),
         "user_role_targets" => role_target_vals(org, "user_roles"),
         "group_role_targets" => role_target_vals(org, "group_roles"),
         "service_app_role_targets" => role_target_vals(org, "service_app_role_assignments"),

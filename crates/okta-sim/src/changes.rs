@@ -435,6 +435,14 @@ impl Org {
                 per_user.retain(|k, _| k != id && !k.starts_with(&under));
             }
         }
+        // Its linked object values, and its links as another user's primary (a manager gone).
+        if let Some(links) = self.children.get_mut(crate::catalog::LINKED_OBJECTS) {
+            links.retain(|k, _| !k.starts_with(&under));
+            for values in links.values_mut() {
+                take(values, id);
+            }
+            links.retain(|_, v| !v.is_empty());
+        }
         if let Some(owners) = self.children.get_mut("group_owners") {
             for items in owners.values_mut() {
                 take(items, id);

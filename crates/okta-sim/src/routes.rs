@@ -94,6 +94,12 @@ pub static ROUTES: &[Route] = &[
         paging: Paging::Single,
     },
     Route {
+        pattern: "/api/v1/users/{id}/linkedObjects/{type}",
+        scope: "okta.users.read",
+        source: Source::Custom(catalog::linked_objects_handler),
+        paging: Paging::Whole,
+    },
+    Route {
         pattern: "/api/v1/users/{id}/groups",
         scope: "okta.users.read",
         source: Source::Custom(user_groups),

@@ -724,7 +724,7 @@ async fn derived_fan_outs_serve_exactly_the_truth_per_parent() {
         let parent = okta_manifest::stream(s.parent.unwrap_or("")).expect("parent");
         let parent_key = match parent.key_from {
             okta_manifest::IdFrom::Field(f) => f,
-            okta_manifest::IdFrom::SchemaLink => "id",
+            okta_manifest::IdFrom::SchemaLink | okta_manifest::IdFrom::Nested(..) => "id",
         };
         // A parent's chain of ids: its own key columns (a nested parent's), then its key.
         let parent_cols: Vec<&str> = parent
@@ -799,4 +799,72 @@ async fn derived_fan_outs_serve_exactly_the_truth_per_parent() {
         assert_eq!(r.status, 404, "{}", s.name);
         assert_eq!(r.json()["errorCode"], "E0000007");
     }
+}
+
+/// `GET /api/v1/users/{id}/linkedObjects/{name}`: under a primary name, the user's one primary (its
+/// manager's self link); under the associated name, every user whose primary it is (the manager's
+/// subordinates), both agreeing with the truth. An unknown user or name is a 404, and deleting a
+/// manager removes its links from both sides.
+#[tokio::test]
+async fn linked_objects_answer_both_sides_and_follow_deletions() {
+    let sim = SimServer::start(SimConfig::default());
+    let truth = sim.collection("user_linked_objects");
+    let pairs = |truth: &[Value], name: &str| -> BTreeSet<(String, String)> {
+        truth
+            .iter()
+            .filter(|r| r["relationship_name"] == name)
+            .map(|r| {
+                let col = |c: &str| r[c].as_str().unwrap_or("").to_string();
+                (col("user_id"), col("linked_user_id"))
+            })
+            .collect()
+    };
+    let linked = |v: &Value| -> String {
+        let href = v["_links"]["self"]["href"].as_str().unwrap_or("");
+        href.rsplit('/').next().unwrap_or("").to_string()
+    };
+    let path = |user: &str, name: &str| format!("/api/v1/users/{user}/linkedObjects/{name}");
+    for (primary, associated) in [("manager", "subordinate"), ("mentor", "mentee")] {
+        let want = pairs(&truth, primary);
+        assert!(want.len() > 1, "{primary}: {}", want.len());
+        let mut seen = BTreeSet::new();
+        for user in keys_of(&sim, "users") {
+            let r = get(&sim, &path(&user, primary)).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            let items = r.json().as_array().cloned().unwrap_or_default();
+            assert!(items.len() <= 1, "one {primary} at most");
+            seen.extend(items.iter().map(|v| (user.clone(), linked(v))));
+        }
+        assert_eq!(seen, want, "{primary}");
+        // The other side: a primary user's associated users are those naming it.
+        let (_, boss) = want.iter().next().cloned().unwrap_or_default();
+        let r = get(&sim, &path(&boss, associated)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let got: BTreeSet<String> = r.json().as_array().unwrap().iter().map(linked).collect();
+        let expect: BTreeSet<String> = want
+            .iter()
+            .filter(|(_, b)| *b == boss)
+            .map(|(u, _)| u.clone())
+            .collect();
+        assert_eq!(got, expect, "{associated}");
+    }
+    let user = keys_of(&sim, "users").into_iter().next().unwrap();
+    for p in [
+        path(&user, "nosuchrelation"),
+        path("00uNOSUCHUSER", "manager"),
+    ] {
+        let r = get(&sim, &p).await;
+        assert_eq!(r.status, 404, "{p}");
+        assert_eq!(r.json()["errorCode"], "E0000007");
+    }
+    // A manager deleted: none of its subordinates names it, from either side.
+    let (sub, boss) = pairs(&truth, "manager").into_iter().next().unwrap();
+    assert!(sim.delete_user(&boss));
+    let after = sim.collection("user_linked_objects");
+    assert!(after
+        .iter()
+        .all(|r| r["linked_user_id"] != boss.as_str() && r["user_id"] != boss.as_str()));
+    assert!(after.len() < truth.len());
+    let r = get(&sim, &path(&sub, "manager")).await;
+    assert_eq!(r.json(), json!([]));
 }
