@@ -664,21 +664,55 @@ fn pattern_of(s: &okta_manifest::Stream) -> &'static str {
     s.endpoint.split('?').next().unwrap_or(s.endpoint)
 }
 
-/// The paging of a derived route: an enveloped list pages through `_links.next` (the
-/// `/api/v1/iam/*` style); an array pages with Link headers when the connector asks for a limit.
+/// The paging of a derived route, as Okta's spec gives it (the inventory's `limit(def=…)(max=…)`): an
+/// operation without a `limit` answers its whole list (an array, or the object wrapping it); one with
+/// it pages, an enveloped list through `_links.next` (the `/api/v1/iam/*` style), an array with Link
+/// headers. A limit the spec gives no default or maximum gets 20 and 200.
 fn derived_paging(s: &okta_manifest::Stream) -> Paging {
-    match s.extract {
-        okta_manifest::Extract::Field(key) => Paging::Body {
-            key,
-            default: 20,
-            max: 100,
-        },
-        _ if s.endpoint.contains("limit=") => Paging::Link {
-            default: 20,
-            max: 200,
-        },
-        _ => Paging::Whole,
+    let limit = spec_limit(s.endpoint);
+    match (s.extract, limit) {
+        (okta_manifest::Extract::Field(key), None) => Paging::Wrapped(key),
+        (okta_manifest::Extract::Field(key), Some((default, max))) => {
+            Paging::Body { key, default, max }
+        }
+        (_, Some((default, max))) => Paging::Link { default, max },
+        (_, None) => Paging::Whole,
     }
+}
+
+/// The page size default and maximum of the GET operation serving `endpoint` (matched by shape), or
+/// `None` when it takes no `limit`.
+pub fn spec_limit(endpoint: &str) -> Option<(usize, usize)> {
+    let shape = okta_manifest::path_shape(endpoint);
+    let params = okta_manifest::INVENTORY.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split('\t').collect();
+        (f.get(1) == Some(&"GET")
+            && f.get(2)
+                .is_some_and(|p| okta_manifest::path_shape(p) == shape))
+        .then(|| f.get(9).copied().unwrap_or_default())
+    })?;
+    let limit = params.split(' ').find(|p| p.starts_with("limit"))?;
+    let number = |tag: &str| -> Option<i64> {
+        let at = limit.find(tag)? + tag.len();
+        let digits: String = limit[at..]
+            .chars()
+            .enumerate()
+            .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '-'))
+            .map(|(_, c)| c)
+            .collect();
+        digits.parse().ok()
+    };
+    // A default of `-1`: as many as the maximum allows (everything, without one).
+    let everything = number("def=") == Some(-1);
+    let max = number("max=")
+        .and_then(|m| usize::try_from(m).ok())
+        .unwrap_or(if everything { 10_000 } else { 200 });
+    let default = match number("def=").map(usize::try_from) {
+        _ if everything => max,
+        Some(Ok(d)) => d,
+        _ => 20,
+    };
+    Some((default.min(max), max))
 }
 
 /// The role target streams of the manifest (`user_role_targets`, `group_role_targets`,
@@ -692,13 +726,9 @@ fn role_target_routes() -> impl Iterator<Item = Route> {
                 pattern: v.endpoint.split('?').next().unwrap_or(v.endpoint),
                 scope: s.scope,
                 source: Source::Custom(catalog::role_targets_handler),
-                paging: if v.endpoint.contains("limit=") {
-                    Paging::Link {
-                        default: 20,
-                        max: 200,
-                    }
-                } else {
-                    Paging::Whole
+                paging: match spec_limit(v.endpoint) {
+                    Some((default, max)) => Paging::Link { default, max },
+                    None => Paging::Whole,
                 },
             })
         })
