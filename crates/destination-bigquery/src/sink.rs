@@ -147,13 +147,104 @@ struct StreamRt {
 }
 
 struct PendingState {
-    /// The state as JSON text: thousands may wait for one MERGE, and text is a tenth of a parsed tree.
-    state: String,
+    /// Where the state's JSON text is in [`HeldTexts`]: thousands may wait for one MERGE, and memory
+    /// keeps only this.
+    at: (u64, u32),
     count: u64,
     /// The stream of a per-stream state; `None` for a global, legacy or Singer state (covers every stream).
     stream: Option<usize>,
     /// `(stream, sequence number)` that must be committed before the state may be echoed.
-    needs: Vec<(usize, u64)>,
+    needs: Needs,
+}
+
+/// What a held state waits for: one stream's records (a per-stream state, no allocation), or several.
+enum Needs {
+    One((usize, u64)),
+    Many(Box<[(usize, u64)]>),
+}
+
+impl Needs {
+    fn of(mut v: Vec<(usize, u64)>) -> Self {
+        match v.len() {
+            1 => Needs::One(v.swap_remove(0)),
+            _ => Needs::Many(v.into_boxed_slice()),
+        }
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, (usize, u64)> {
+        match self {
+            Needs::One(n) => std::slice::from_ref(n).iter(),
+            Needs::Many(v) => v.iter(),
+        }
+    }
+}
+
+/// The texts of held STATEs, in a file of the spool folder (emptied whenever no state is held), so
+/// memory stays flat however many STATEs a sync holds until its MERGE.
+struct HeldTexts {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    end: u64,
+}
+
+impl HeldTexts {
+    fn new(path: PathBuf) -> Self {
+        HeldTexts {
+            path,
+            file: None,
+            end: 0,
+        }
+    }
+
+    /// Writes a state's text; answers where it is.
+    fn put(&mut self, text: &str) -> Result<(u64, u32)> {
+        use std::os::unix::fs::FileExt;
+        let io = |e| Error::io(self.path.display(), e);
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(
+                std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&self.path)
+                    .map_err(io)?,
+            ),
+        };
+        let len = u32::try_from(text.len())
+            .map_err(|_| Error::Internal("a STATE larger than 4 GiB".into()))?;
+        file.write_all_at(text.as_bytes(), self.end)
+            .map_err(|e| Error::io(self.path.display(), e))?;
+        let at = (self.end, len);
+        self.end += u64::from(len);
+        Ok(at)
+    }
+
+    /// Reads a state's text back.
+    fn get(&self, (offset, len): (u64, u32)) -> Result<String> {
+        use std::os::unix::fs::FileExt;
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| Error::Internal("a held state without its file".into()))?;
+        let mut text = vec![0u8; len as usize];
+        file.read_exact_at(&mut text, offset)
+            .map_err(|e| Error::io(self.path.display(), e))?;
+        String::from_utf8(text).map_err(|e| Error::Internal(format!("a held state: {e}")))
+    }
+
+    /// No state is held any more: the file starts over.
+    fn clear(&mut self) -> Result<()> {
+        if let Some(f) = &self.file {
+            if self.end > 0 {
+                f.set_len(0)
+                    .map_err(|e| Error::io(self.path.display(), e))?;
+            }
+        }
+        self.end = 0;
+        Ok(())
+    }
 }
 
 /// Per-table figures at the end of a run.
@@ -180,6 +271,7 @@ pub struct Sink {
     /// stream, and this answers them without building the index's owned key.
     last_lookup: Option<(Option<String>, String, usize)>,
     pending: VecDeque<PendingState>,
+    held: HeldTexts,
     seq: u64,
     since_state_total: u64,
     datasets: BTreeSet<String>,
@@ -198,6 +290,7 @@ impl Sink {
         let owner = opts.spool_dir.join(OWNER_FILE);
         std::fs::write(&owner, std::process::id().to_string())
             .map_err(|e| Error::io(owner.display(), e))?;
+        let held = HeldTexts::new(opts.spool_dir.join("held-states.json"));
         Ok(Sink {
             wh,
             out,
@@ -206,6 +299,7 @@ impl Sink {
             index: HashMap::new(),
             last_lookup: None,
             pending: VecDeque::new(),
+            held,
             seq: 0,
             since_state_total: 0,
             datasets: BTreeSet::new(),
@@ -439,11 +533,12 @@ impl Sink {
             .filter(|(i, s)| owner.is_none_or(|o| o == *i) && s.last_seq > s.committed_seq)
             .map(|(i, s)| (i, s.last_seq))
             .collect();
+        let at = self.held.put(&state.to_string())?;
         self.pending.push_back(PendingState {
-            state: state.to_string(),
+            at,
             count,
             stream: owner,
-            needs,
+            needs: Needs::of(needs),
         });
         self.release_states()?;
         self.tick().await
@@ -603,9 +698,12 @@ impl Sink {
             };
             if committed && in_order {
                 let p = self.pending.remove(i).expect("index is in range");
-                let state: Value = serde_json::from_str(&p.state)
+                let state: Value = serde_json::from_str(&self.held.get(p.at)?)
                     .map_err(|e| Error::Internal(format!("a held state: {e}")))?;
                 self.out.state(&state, p.count)?;
+                if self.pending.is_empty() {
+                    self.held.clear()?;
+                }
                 continue;
             }
             match p.stream {
