@@ -274,8 +274,8 @@ impl LocalWarehouse {
         // group.
         chunk.sort_unstable_by(RunEntry::cmp_order);
         let mut sources: Vec<RunSource> = Vec::with_capacity(runs.len() + 1);
-        // The read buffers share 4 MiB (between 4 and 64 KiB each): a table of many runs keeps memory flat.
-        let buffer = ((4 << 20) / runs.len().max(1)).clamp(4 << 10, 64 << 10);
+        // The read buffers share 1 MiB (between 4 and 64 KiB each): a table of many runs keeps memory flat.
+        let buffer = ((1 << 20) / runs.len().max(1)).clamp(4 << 10, 64 << 10);
         for r in &runs {
             let f = std::fs::File::open(r).map_err(|e| Error::io(r.display(), e))?;
             sources.push(RunSource::File(
@@ -497,8 +497,8 @@ fn read_entries(
 
 /// Bytes of run entries (a key and its row's location, not the row) sorted in memory at once by a
 /// local MERGE: each run is written to disk; two are in memory at a time, one being read, one being
-/// sorted and written. About 45,000 rows of Okta users a run.
-pub const MERGE_RUN_BYTES: usize = 4 * 1024 * 1024;
+/// sorted and written. About 22,000 rows of Okta users a run.
+pub const MERGE_RUN_BYTES: usize = 2 * 1024 * 1024;
 
 /// The primary key of an encoded row as text (the JSON of its key values, in key order), without building
 /// the row: the encoder writes every value in one canonical form, so equal keys have equal text.
