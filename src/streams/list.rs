@@ -874,7 +874,32 @@ async fn list_nested(ctx: &Arc<Ctx>, parent: Parent, over: &'static str) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::string_record;
+    use super::{self_link_id, string_record};
+
+    #[test]
+    fn a_linked_object_value_names_its_user_by_the_end_of_its_self_link() {
+        let id = |raw: &str| {
+            let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw).unwrap();
+            self_link_id(&v).map(str::to_string)
+        };
+        let link = |href: &str| format!(r#"{{"_links":{{"self":{{"href":"{href}"}}}}}}"#);
+        assert_eq!(
+            id(&link("https://x.okta.com/api/v1/users/00u1")).as_deref(),
+            Some("00u1")
+        );
+        assert_eq!(
+            id(&link("https://x.okta.com/api/v1/users/00u1/?a=b")).as_deref(),
+            Some("00u1")
+        );
+        for raw in [
+            r#"{}"#,
+            r#"{"_links":{"self":{}}}"#,
+            r#"{"_links":{"self":{"href":7}}}"#,
+        ] {
+            assert_eq!(id(raw), None, "{raw}");
+        }
+        assert_eq!(id(&link("")), None);
+    }
 
     #[test]
     fn a_string_item_becomes_a_one_column_record() {
