@@ -1237,12 +1237,7 @@ pub fn linked_objects_handler(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     if !c.org.users.by_id.contains_key(user) {
         return Err(ApiError::not_found(&format!("{user} (User)")));
     }
-    let definitions = c
-        .org
-        .lists
-        .get("linked_objects")
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let definitions = c.org.list("linked_objects");
     let values = c.org.children.get(LINKED_OBJECTS);
     if definitions.iter().any(|d| &d.id == name) {
         let items = values
@@ -1827,13 +1822,7 @@ pub fn risk_providers_handler(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     if !c.org.catalog.risk_providers {
         return Err(ApiError::not_found(c.path));
     }
-    let items = c
-        .org
-        .lists
-        .get("risk_providers")
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    routes::list_reply(c, "risk_providers", items)
+    routes::list_reply(c, "risk_providers", c.org.list("risk_providers"))
 }
 
 /// `GET /api/v1/principal-rate-limits`: `filter=principalType eq "SSWS_TOKEN"` (or

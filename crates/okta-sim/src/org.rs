@@ -1406,10 +1406,12 @@ impl Org {
 
     /// Items of list `name`.
     pub fn list_json(&self, name: &str) -> Vec<Value> {
-        self.lists
-            .get(name)
-            .map(|v| v.iter().map(|i| parse(&i.json)).collect())
-            .unwrap_or_default()
+        self.list(name).iter().map(|i| parse(&i.json)).collect()
+    }
+
+    /// The simple list `name` (empty when the org has none).
+    pub fn list(&self, name: &str) -> &[Item] {
+        self.lists.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// (parent id, item) of child list `name`, by parent then item id.

@@ -890,7 +890,7 @@ pub fn dispatch(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     match c.route.source {
         Source::Custom(h) => h(c),
         Source::List(name) => {
-            let items = org.lists.get(name).map(Vec::as_slice).unwrap_or(&[]);
+            let items = org.list(name);
             list_reply(c, name, items)
         }
         Source::Children(name) => {
